@@ -1,0 +1,288 @@
+//! The engine: starts workers, names tables and views, commits transactions, shuts down.
+
+use std::any::Any;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use differential_dataflow::VecCollection;
+
+use crate::catalog::{Entry, Kind, RowType};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::row::Row;
+use crate::runtime::command::Command;
+use crate::runtime::table_input::{BagTable, KeyedTable as KeyedTableFactory};
+use crate::runtime::view_build::{KeyedView as KeyedViewFactory, RowView, ViewFactory};
+use crate::runtime::{Core, Sequencer};
+use crate::table::{KeyedTable, Table, Transaction};
+use crate::time::{Diff, Time};
+use crate::view::{Definition, KeyedView, View, Views};
+
+/// An embedded incremental view maintenance engine.
+///
+/// `Engine` is a cheap handle (`Send + Sync + Clone`) to a set of timely worker threads that own
+/// every table and view. An idle engine uses no CPU: its workers park until a command arrives.
+/// The engine stops when [`shutdown`](Self::shutdown) is called or when its last `Engine`
+/// handle is dropped; table and view handles then return [`Error::Shutdown`].
+///
+/// If a worker panics (in user view code, say), the engine is poisoned: every worker leaves
+/// its loop and drops its dataflows, the worker threads end, and every later call returns
+/// [`Error::WorkerPanicked`] with the panic message.
+#[derive(Clone)]
+pub struct Engine {
+    owner: Arc<Owner>,
+}
+
+/// Shuts the workers down when the last `Engine` handle goes away.
+struct Owner {
+    core: Arc<Core>,
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        self.core.shutdown();
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("workers", &self.core().workers()).finish()
+    }
+}
+
+impl Engine {
+    /// Starts the workers on background threads and returns once they are ready.
+    ///
+    /// Fails with [`Error::InvalidConfig`] if the configuration is invalid.
+    pub fn start(config: Config) -> Result<Engine> {
+        let core = Core::start(&config)?;
+        Ok(Engine { owner: Arc::new(Owner { core }) })
+    }
+
+    fn core(&self) -> &Arc<Core> {
+        &self.owner.core
+    }
+
+    /// The number of worker threads.
+    pub fn workers(&self) -> usize {
+        self.core().workers()
+    }
+
+    /// Creates the bag table `name` with rows of type `T`, or reopens it if it exists with that
+    /// row type.
+    ///
+    /// Fails with [`Error::TypeMismatch`] if it exists with another row type, and with
+    /// [`Error::DuplicateName`] if a keyed table or a view has that name.
+    pub fn table<T: Row>(&self, name: &str) -> Result<Table<T>> {
+        let id =
+            self.create_table(name, Kind::Table, RowType::of::<T>(), || Arc::new(BagTable::<T>::new()))?;
+        Ok(Table { core: Arc::clone(self.core()), id, name: name.into(), row: PhantomData })
+    }
+
+    /// Creates the keyed table `name` from keys `K` to values `V`, or reopens it if it exists
+    /// with those types. Fails like [`table`](Self::table).
+    pub fn keyed_table<K: Row, V: Row>(&self, name: &str) -> Result<KeyedTable<K, V>> {
+        let id = self.create_table(name, Kind::KeyedTable, RowType::of::<(K, V)>(), || {
+            Arc::new(KeyedTableFactory::<K, V>::new())
+        })?;
+        Ok(KeyedTable { core: Arc::clone(self.core()), id, name: name.into(), row: PhantomData })
+    }
+
+    /// Opens the existing bag table `name`; fails with [`Error::UnknownName`] if there is none.
+    pub fn open_table<T: Row>(&self, name: &str) -> Result<Table<T>> {
+        let id = self.open(name, Kind::Table, RowType::of::<T>())?.0;
+        Ok(Table { core: Arc::clone(self.core()), id, name: name.into(), row: PhantomData })
+    }
+
+    /// Opens the existing keyed table `name`; fails with [`Error::UnknownName`] if there is
+    /// none.
+    pub fn open_keyed_table<K: Row, V: Row>(&self, name: &str) -> Result<KeyedTable<K, V>> {
+        let id = self.open(name, Kind::KeyedTable, RowType::of::<(K, V)>())?.0;
+        Ok(KeyedTable { core: Arc::clone(self.core()), id, name: name.into(), row: PhantomData })
+    }
+
+    /// Creates the view `name` from a definition: a closure that receives the engine's tables
+    /// and views (see [`Views`]) and returns a differential collection.
+    ///
+    /// The view is built on every worker and shows all data committed so far. Fails with
+    /// [`Error::DuplicateName`] if the name is taken, and with [`Error::UnknownName`] or
+    /// [`Error::ForeignHandle`] if the definition reads a table or view this engine does not
+    /// have; nothing is created then.
+    pub fn view<R, F>(&self, name: &str, logic: F) -> Result<View<R>>
+    where
+        R: Row,
+        F: for<'s> Fn(&Views<'s>) -> VecCollection<'s, Time, R, Diff> + Send + Sync + 'static,
+    {
+        self.view_from(name, &Definition::new(logic))
+    }
+
+    /// Creates the view `name` from a definition value (see [`view`](Self::view)).
+    pub fn view_from<R: Row>(&self, name: &str, definition: &Definition<R>) -> Result<View<R>> {
+        let factory = Arc::new(RowView(definition.clone()));
+        let id = self.create_view(name, Kind::View, RowType::of::<R>(), definition, factory)?;
+        Ok(View { core: Arc::clone(self.core()), id, name: name.into(), definition: definition.clone() })
+    }
+
+    /// Creates the keyed view `name`, whose definition returns `(key, value)` rows; the view is
+    /// arranged by key and answers [`KeyedView::get`] and [`KeyedView::range`] without
+    /// scanning. Fails like [`view`](Self::view).
+    pub fn keyed_view<K, V, F>(&self, name: &str, logic: F) -> Result<KeyedView<K, V>>
+    where
+        K: Row,
+        V: Row,
+        F: for<'s> Fn(&Views<'s>) -> VecCollection<'s, Time, (K, V), Diff> + Send + Sync + 'static,
+    {
+        self.keyed_view_from(name, &Definition::new(logic))
+    }
+
+    /// Creates the keyed view `name` from a definition value (see
+    /// [`keyed_view`](Self::keyed_view)).
+    pub fn keyed_view_from<K: Row, V: Row>(
+        &self,
+        name: &str,
+        definition: &Definition<(K, V)>,
+    ) -> Result<KeyedView<K, V>> {
+        let factory = Arc::new(KeyedViewFactory(definition.clone()));
+        let id = self.create_view(name, Kind::KeyedView, RowType::of::<(K, V)>(), definition, factory)?;
+        Ok(KeyedView { core: Arc::clone(self.core()), id, name: name.into(), definition: definition.clone() })
+    }
+
+    /// Opens the existing view `name` with rows of type `R`.
+    pub fn open_view<R: Row>(&self, name: &str) -> Result<View<R>> {
+        let (id, definition) = self.open(name, Kind::View, RowType::of::<R>())?;
+        let definition = downcast_definition::<R>(definition);
+        Ok(View { core: Arc::clone(self.core()), id, name: name.into(), definition })
+    }
+
+    /// Opens the existing keyed view `name` with keys `K` and values `V`.
+    pub fn open_keyed_view<K: Row, V: Row>(&self, name: &str) -> Result<KeyedView<K, V>> {
+        let (id, definition) = self.open(name, Kind::KeyedView, RowType::of::<(K, V)>())?;
+        let definition = downcast_definition::<(K, V)>(definition);
+        Ok(KeyedView { core: Arc::clone(self.core()), id, name: name.into(), definition })
+    }
+
+    /// Starts a transaction; commit it with [`Transaction::commit`].
+    pub fn transaction(&self) -> Transaction {
+        Transaction::new(Arc::clone(self.core()))
+    }
+
+    /// Runs `writes` on a new transaction and commits it at the next engine-assigned time
+    /// (the last commit time plus one), which it returns.
+    ///
+    /// Commits may come from many threads at once; each gets its own timestamp.
+    pub fn commit(&self, writes: impl FnOnce(&mut Transaction)) -> Result<Time> {
+        let mut transaction = self.transaction();
+        writes(&mut transaction);
+        transaction.commit()
+    }
+
+    /// Like [`commit`](Self::commit), at a caller-chosen `time`, which must be greater than the
+    /// last commit time; otherwise fails with [`Error::TimeNotIncreasing`] and applies nothing.
+    pub fn commit_at(&self, time: Time, writes: impl FnOnce(&mut Transaction)) -> Result<Time> {
+        let mut transaction = self.transaction();
+        writes(&mut transaction);
+        transaction.commit_at(time)
+    }
+
+    /// The time of the last commit (0 before the first).
+    pub fn latest(&self) -> Result<Time> {
+        self.core().sequence(|sequencer| Ok(sequencer.clock.last()))
+    }
+
+    /// The oldest time that reads can still ask for under the retention policy.
+    pub fn since(&self) -> Result<Time> {
+        self.core().sequence(|sequencer| Ok(sequencer.clock.since()))
+    }
+
+    /// Stops the workers and waits for their threads to end. Pending reads return
+    /// [`Error::Shutdown`]; so does every later call on this engine or its handles.
+    /// Calling it again does nothing.
+    pub fn shutdown(&self) {
+        self.core().shutdown();
+    }
+
+    fn create_table(
+        &self,
+        name: &str,
+        kind: Kind,
+        row: RowType,
+        factory: impl FnOnce() -> Arc<dyn crate::runtime::table_input::TableFactory>,
+    ) -> Result<u64> {
+        self.core().sequence(|sequencer| {
+            if let Some(entry) = sequencer.catalog.find(name, kind, row)? {
+                return Ok(entry.id);
+            }
+            let id = sequencer.next_id();
+            let factory = factory();
+            let name_owned = name.to_string();
+            sequencer.broadcast(|| Command::CreateTable {
+                id,
+                name: name_owned.clone(),
+                factory: Arc::clone(&factory),
+            })?;
+            sequencer.catalog.insert(name, Entry { id, kind, row, definition: None });
+            Ok(id)
+        })
+    }
+
+    fn create_view<R: Row>(
+        &self,
+        name: &str,
+        kind: Kind,
+        row: RowType,
+        definition: &Definition<R>,
+        factory: Arc<dyn ViewFactory>,
+    ) -> Result<u64> {
+        self.core().sequence(|sequencer| {
+            sequencer.catalog.check_free(name)?;
+            let id = sequencer.next_id();
+            build_everywhere(sequencer, id, name, factory)?;
+            let definition: Arc<dyn Any + Send + Sync> = Arc::new(definition.clone());
+            sequencer.catalog.insert(name, Entry { id, kind, row, definition: Some(definition) });
+            Ok(id)
+        })
+    }
+
+    fn open(
+        &self,
+        name: &str,
+        kind: Kind,
+        row: RowType,
+    ) -> Result<(u64, Option<Arc<dyn Any + Send + Sync>>)> {
+        self.core().sequence(|sequencer| {
+            let entry = sequencer.catalog.open(name, kind, row)?;
+            Ok((entry.id, entry.definition.clone()))
+        })
+    }
+}
+
+/// Builds a view on every worker and waits until each has answered.
+fn build_everywhere(
+    sequencer: &mut Sequencer,
+    id: u64,
+    name: &str,
+    factory: Arc<dyn ViewFactory>,
+) -> Result<()> {
+    let (reply, answers) = crossbeam_channel::unbounded();
+    sequencer.broadcast(|| Command::CreateView {
+        id,
+        name: name.to_string(),
+        factory: Arc::clone(&factory),
+        reply: reply.clone(),
+    })?;
+    drop(reply);
+    let mut outcome = Ok(());
+    for _ in 0..sequencer.workers() {
+        let answer = answers.recv().map_err(|_| Error::Shutdown)?;
+        if outcome.is_ok() {
+            outcome = answer;
+        }
+    }
+    outcome
+}
+
+fn downcast_definition<R: Row>(definition: Option<Arc<dyn Any + Send + Sync>>) -> Definition<R> {
+    definition
+        .and_then(|d| d.downcast_ref::<Definition<R>>().cloned())
+        .expect("the catalog checked the view's row type")
+}

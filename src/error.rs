@@ -1,0 +1,126 @@
+//! The one error type of the crate.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::time::Time;
+
+/// Everything that can go wrong when using an [`Engine`](crate::Engine) or its handles.
+///
+/// Each variant says when it happens; none of them leaves partial effects behind: a failed
+/// commit applied nothing, a failed read changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// No table or view of this name exists on this engine.
+    UnknownName {
+        /// `"table"`, `"keyed table"` or `"view"`.
+        kind: &'static str,
+        /// The name that was asked for.
+        name: String,
+    },
+    /// The name is already taken by another table or view.
+    DuplicateName {
+        /// The name that was asked for.
+        name: String,
+        /// What already holds the name (`"table"`, `"keyed table"` or `"view"`).
+        existing: &'static str,
+    },
+    /// A table or view was opened with a row type other than the one it was created with.
+    TypeMismatch {
+        /// The table or view.
+        name: String,
+        /// The row type it was created with.
+        expected: &'static str,
+        /// The row type it was opened with.
+        found: &'static str,
+    },
+    /// A handle created by another engine was used with this one.
+    ForeignHandle {
+        /// The table or view the handle names.
+        name: String,
+    },
+    /// A commit asked for a timestamp that is not greater than the last committed one.
+    /// Nothing of that transaction was applied.
+    TimeNotIncreasing {
+        /// The timestamp the caller asked for.
+        requested: Time,
+        /// The last committed timestamp; the next commit must be greater.
+        last: Time,
+    },
+    /// A commit asked for `Time::MAX`, which can never be followed by a complete frontier.
+    TimeOutOfRange {
+        /// The timestamp the caller asked for.
+        requested: Time,
+    },
+    /// A read asked for a time older than the retained history. Widen the retention in
+    /// [`Config::with_retention`](crate::Config::with_retention) or read at `since` or later.
+    Compacted {
+        /// The time the read asked for.
+        requested: Time,
+        /// The oldest time the view can still answer exactly.
+        since: Time,
+    },
+    /// A read with a timeout expired before the view was complete through the requested time.
+    Timeout {
+        /// The time the read asked for.
+        requested: Time,
+        /// How long the read waited.
+        waited: Duration,
+    },
+    /// The configuration is invalid; the message says which setting and why.
+    InvalidConfig(String),
+    /// The engine was shut down (explicitly or because its last `Engine` handle was dropped).
+    Shutdown,
+    /// A worker thread panicked, most likely in user view code; the engine is poisoned and every
+    /// later call returns this error. Start a new engine.
+    WorkerPanicked {
+        /// The panic message.
+        message: String,
+    },
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::UnknownName { kind, name } => {
+                write!(f, "no {kind} named {name:?} exists on this engine; create it first")
+            }
+            Error::DuplicateName { name, existing } => {
+                write!(f, "the name {name:?} is already used by a {existing}; choose another name")
+            }
+            Error::TypeMismatch { name, expected, found } => {
+                write!(f, "{name:?} holds rows of type `{expected}` but was opened as `{found}`")
+            }
+            Error::ForeignHandle { name } => {
+                write!(f, "the handle for {name:?} belongs to another engine; use handles of this engine")
+            }
+            Error::TimeNotIncreasing { requested, last } => write!(
+                f,
+                "commit at time {requested} rejected: times must increase and the last commit was \
+                 at {last}; nothing was applied"
+            ),
+            Error::TimeOutOfRange { requested } => {
+                write!(f, "commit at time {requested} rejected: the largest usable time is u64::MAX - 1")
+            }
+            Error::Compacted { requested, since } => write!(
+                f,
+                "time {requested} is older than the retained history (since = {since}); read at \
+                 {since} or later, or retain more history"
+            ),
+            Error::Timeout { requested, waited } => {
+                write!(f, "the view was not complete through time {requested} after waiting {waited:?}")
+            }
+            Error::InvalidConfig(message) => write!(f, "invalid configuration: {message}"),
+            Error::Shutdown => write!(f, "the engine has been shut down"),
+            Error::WorkerPanicked { message } => {
+                write!(f, "a worker panicked ({message}); the engine is poisoned, start a new one")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,3 @@
+//! The application side of reads: sending them to workers and gathering the answers.
+
+pub(crate) mod peek;

@@ -1,0 +1,106 @@
+//! Batch reading: gather a view's collection at a time from the workers that hold it.
+//!
+//! A read is sent, in sequence with commits, to every worker holding part of the answer; each
+//! answers once, from its own shard, as soon as the shard is complete through the time. The
+//! answers are merged here. If the caller stops waiting (a timeout), the read is cancelled on
+//! the workers so it no longer holds back compaction.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use crate::error::{Error, Result};
+use crate::runtime::Core;
+use crate::runtime::arrangement::TraceStats;
+use crate::runtime::command::Command;
+use crate::runtime::peek::{PeekReader, PendingPeek};
+use crate::runtime::registry::SourceId;
+use crate::time::Time;
+
+/// Which workers hold the answer to a read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Targets {
+    /// Every worker holds a shard of it.
+    All,
+    /// Only this worker does (it owns the key being read).
+    One(usize),
+}
+
+/// Reads `source` at `time` on `targets` with readers built by `reader`, and concatenates the
+/// answers (unsorted).
+pub(crate) fn gather<T: Send + 'static>(
+    core: &Core,
+    source: SourceId,
+    time: Time,
+    targets: Targets,
+    timeout: Option<Duration>,
+    reader: impl Fn(Sender<Result<Vec<T>>>) -> Box<dyn PeekReader>,
+) -> Result<Vec<T>> {
+    let started = Instant::now();
+    let (reply, answers) = crossbeam_channel::unbounded();
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let expected = core.sequence(|sequencer| {
+        let workers: Vec<usize> = match targets {
+            Targets::All => (0..sequencer.workers()).collect(),
+            Targets::One(worker) => vec![worker],
+        };
+        for &worker in &workers {
+            let peek = PendingPeek {
+                source,
+                time,
+                reader: reader(reply.clone()),
+                cancelled: Arc::clone(&cancelled),
+            };
+            sequencer.send(worker, Command::Peek(peek))?;
+        }
+        Ok(workers.len())
+    })?;
+    drop(reply);
+    let deadline = timeout.map(|timeout| started + timeout);
+    let result = collect(core, &answers, expected, deadline);
+    if let Err(Error::Timeout { .. }) = result {
+        cancelled.store(true, Ordering::Release);
+        core.wake_workers();
+        return Err(Error::Timeout { requested: time, waited: started.elapsed() });
+    }
+    result
+}
+
+fn collect<T>(
+    core: &Core,
+    answers: &Receiver<Result<Vec<T>>>,
+    expected: usize,
+    deadline: Option<Instant>,
+) -> Result<Vec<T>> {
+    let mut rows = Vec::new();
+    for _ in 0..expected {
+        let answer = match deadline {
+            None => answers.recv().map_err(|_| core.terminal_error()),
+            Some(deadline) => answers.recv_deadline(deadline).map_err(|error| match error {
+                RecvTimeoutError::Timeout => Error::Timeout { requested: 0, waited: Duration::ZERO },
+                RecvTimeoutError::Disconnected => core.terminal_error(),
+            }),
+        };
+        rows.extend(answer??);
+    }
+    Ok(rows)
+}
+
+/// The size of `source`'s arrangement, summed over workers.
+pub(crate) fn stats(core: &Core, source: SourceId) -> Result<TraceStats> {
+    let (reply, answers) = crossbeam_channel::unbounded();
+    let workers = core.sequence(|sequencer| {
+        for worker in 0..sequencer.workers() {
+            sequencer.send(worker, Command::Stats { source, reply: reply.clone() })?;
+        }
+        Ok(sequencer.workers())
+    })?;
+    drop(reply);
+    let mut total = TraceStats::default();
+    for _ in 0..workers {
+        total = total + answers.recv().map_err(|_| core.terminal_error())?;
+    }
+    Ok(total)
+}

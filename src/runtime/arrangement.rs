@@ -1,0 +1,112 @@
+//! One worker's shard of an arranged collection (a table or a view), with its read window.
+//!
+//! An arrangement is readable exactly at every time `t` with `since <= t < upper`. The engine
+//! moves `since` forward with the retention policy (logical compaction) and lets differential
+//! merge batches up to `upper` (physical compaction); both must advance or memory grows with
+//! the number of commits. Reading below the trace's compaction frontier silently returns wrong
+//! answers, so `since` is tracked here and checked before every read.
+
+use std::any::Any;
+
+use differential_dataflow::trace::TraceReader;
+use differential_dataflow::trace::implementations::spine_fueled::SpineBatch;
+use timely::progress::Antichain;
+
+use crate::time::Time;
+
+/// Size of a trace shard, for introspection and tests of compaction.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TraceStats {
+    /// Batches held by the trace.
+    pub batches: usize,
+    /// Updates `(row, time, diff)` held across those batches.
+    pub updates: usize,
+}
+
+impl std::ops::Add for TraceStats {
+    type Output = TraceStats;
+    fn add(self, other: TraceStats) -> TraceStats {
+        TraceStats { batches: self.batches + other.batches, updates: self.updates + other.updates }
+    }
+}
+
+/// A type-erased arrangement shard, as the worker loop sees it.
+pub(crate) trait ArrangementState {
+    /// The trace handle, for typed readers and imports (`&TraceAgent<..>`).
+    fn trace(&self) -> &dyn Any;
+    /// The trace handle, mutably, for typed readers.
+    fn trace_mut(&mut self) -> &mut dyn Any;
+    /// The first time not yet complete, or `None` once the arrangement is closed.
+    fn upper(&mut self) -> Option<Time>;
+    /// The oldest time this shard answers exactly.
+    fn since(&self) -> Time;
+    /// Allows forgetting distinctions between times before `since` (never moves backwards),
+    /// and lets batches merge up to the current upper.
+    fn compact(&mut self, since: Time);
+    /// How much the shard holds.
+    fn stats(&self) -> TraceStats;
+}
+
+/// The one implementation of [`ArrangementState`], for any of the engine's spines.
+pub(crate) struct Arrangement<Tr> {
+    trace: Tr,
+    since: Time,
+    physical: Time,
+}
+
+impl<Tr: TraceReader<Time = Time>> Arrangement<Tr> {
+    /// Wraps a fresh trace handle, readable from `since`.
+    pub(crate) fn new(mut trace: Tr, since: Time) -> Self {
+        trace.set_logical_compaction(Antichain::from_elem(since).borrow());
+        Arrangement { trace, since, physical: 0 }
+    }
+}
+
+impl<Tr> ArrangementState for Arrangement<Tr>
+where
+    Tr: TraceReader<Time = Time, Batch: SpineBatch> + 'static,
+{
+    fn trace(&self) -> &dyn Any {
+        &self.trace
+    }
+
+    fn trace_mut(&mut self) -> &mut dyn Any {
+        &mut self.trace
+    }
+
+    fn upper(&mut self) -> Option<Time> {
+        let mut upper = Antichain::new();
+        self.trace.read_upper(&mut upper);
+        upper.as_option().copied()
+    }
+
+    fn since(&self) -> Time {
+        self.since
+    }
+
+    fn compact(&mut self, since: Time) {
+        if since > self.since {
+            self.since = since;
+            self.trace.set_logical_compaction(Antichain::from_elem(since).borrow());
+        }
+        match self.upper() {
+            Some(upper) if upper > self.physical => {
+                self.physical = upper;
+                self.trace.set_physical_compaction(Antichain::from_elem(upper).borrow());
+            }
+            Some(_) => {}
+            None => self.trace.set_physical_compaction(Antichain::new().borrow()),
+        }
+    }
+
+    fn stats(&self) -> TraceStats {
+        let mut stats = TraceStats::default();
+        self.trace.map_spans(|span| {
+            if let Some(batch) = &span.inner {
+                stats.batches += 1;
+                stats.updates += batch.len();
+            }
+        });
+        stats
+    }
+}

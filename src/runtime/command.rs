@@ -1,0 +1,35 @@
+//! What the application side asks of the workers.
+//!
+//! Every command that changes dataflows or the clock reaches every worker, and all workers see
+//! commands in the same order: the engine's sequencer sends them while holding one lock.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use crossbeam_channel::Sender;
+
+use super::arrangement::TraceStats;
+use super::peek::PendingPeek;
+use super::registry::SourceId;
+use super::table_input::TableFactory;
+use super::view_build::ViewFactory;
+use crate::error::Result;
+use crate::time::Time;
+
+/// One instruction for a worker.
+pub(crate) enum Command {
+    /// Create a table's input and arrangement.
+    CreateTable { id: SourceId, name: String, factory: Arc<dyn TableFactory> },
+    /// Build a view's dataflow; every worker replies once.
+    CreateView { id: SourceId, name: String, factory: Arc<dyn ViewFactory>, reply: Sender<Result<()>> },
+    /// Writes of one transaction to one table (this worker's share of them) at `time`.
+    Write { table: SourceId, time: Time, writes: Box<dyn Any + Send> },
+    /// Every input is complete before `upper`; history before `since` may be forgotten.
+    Advance { upper: Time, since: Time },
+    /// Read a shard at a time, once it is complete.
+    Peek(PendingPeek),
+    /// Report the size of a shard.
+    Stats { source: SourceId, reply: Sender<TraceStats> },
+    /// Stop: answer pending reads with `Error::Shutdown`, drop every dataflow, return.
+    Shutdown,
+}

@@ -1,0 +1,95 @@
+//! Whether an engine still runs: shut down, or poisoned by a worker panic.
+//!
+//! Shared by the application side and every worker. A panicking worker marks the engine
+//! poisoned before anything it held is dropped, so a caller that sees its reply channel close
+//! always finds out why; it then wakes every other worker, which leave their loops too.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+
+/// The liveness of one engine.
+#[derive(Default)]
+pub(crate) struct Health {
+    shut_down: AtomicBool,
+    poisoned: AtomicBool,
+    message: Mutex<Option<String>>,
+    threads: OnceLock<Vec<Thread>>,
+}
+
+impl Health {
+    /// Records the worker threads, so that anyone can wake them all.
+    pub(crate) fn set_threads(&self, threads: Vec<Thread>) {
+        let _ = self.threads.set(threads);
+    }
+
+    /// True if `thread` is one of this engine's workers.
+    pub(crate) fn is_worker(&self, thread: &Thread) -> bool {
+        self.threads.get().is_some_and(|threads| threads.iter().any(|t| t.id() == thread.id()))
+    }
+
+    /// Unparks every worker so it looks at its commands and at this state.
+    pub(crate) fn wake_all(&self) {
+        for thread in self.threads.get().into_iter().flatten() {
+            thread.unpark();
+        }
+    }
+
+    pub(crate) fn mark_shut_down(&self) {
+        self.shut_down.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shut_down.load(Ordering::Acquire)
+    }
+
+    /// Marks the engine poisoned (a worker is unwinding) and wakes every worker.
+    pub(crate) fn mark_poisoned(&self) {
+        self.poisoned.store(true, Ordering::Release);
+        self.wake_all();
+    }
+
+    /// Records why the engine is poisoned.
+    pub(crate) fn set_panic_message(&self, message: String) {
+        self.message.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(message);
+        self.mark_poisoned();
+    }
+
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
+    }
+
+    /// `Ok` while the engine runs, else the error every call now returns.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        if self.is_poisoned() {
+            Err(self.poison_error())
+        } else if self.is_shut_down() {
+            Err(Error::Shutdown)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The error for a call that lost its worker: poisoned or shut down.
+    pub(crate) fn terminal_error(&self) -> Error {
+        if self.is_poisoned() { self.poison_error() } else { Error::Shutdown }
+    }
+
+    /// The poison error, waiting briefly for the panic message if the panicking worker is
+    /// still unwinding.
+    fn poison_error(&self) -> Error {
+        let deadline = Instant::now() + Duration::from_millis(500);
+        loop {
+            if let Some(message) = self.message.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+                return Error::WorkerPanicked { message };
+            }
+            if Instant::now() >= deadline {
+                return Error::WorkerPanicked { message: "a worker thread panicked".into() };
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Reads of one worker's shard at a time `t` (peeks).
+//!
+//! A peek waits on the worker until the shard is complete through `t` (`upper > t`), is refused
+//! with `Error::Compacted` if `t < since`, and answers exactly once: with rows, with an error, or
+//! by being dropped at shutdown (the caller then sees the engine's terminal error). The typed
+//! reader is built on the application side, where the row types are known, and runs here
+//! against the type-erased trace.
+
+use std::any::Any;
+use std::ops::Bound;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_channel::Sender;
+use differential_dataflow::trace::cursor::{Cursor, cursor_list};
+use differential_dataflow::trace::{BatchCursor, Navigable, TraceReader};
+use timely::progress::Antichain;
+
+use super::registry::SourceId;
+use super::typedefs::{KeyedTrace, RowTrace};
+use crate::error::{Error, Result};
+use crate::row::Row;
+use crate::time::{Diff, Time};
+
+/// Reads a typed trace at a time and sends the answer to the waiting caller.
+pub(crate) trait PeekReader: Send {
+    /// Reads `trace` (the source's `&mut TraceAgent<..>`) at `time` and replies.
+    fn read(self: Box<Self>, trace: &mut dyn Any, time: Time);
+    /// Replies with an error instead.
+    fn fail(self: Box<Self>, error: Error);
+}
+
+/// A peek waiting on a worker for its time to complete.
+pub(crate) struct PendingPeek {
+    pub(crate) source: SourceId,
+    pub(crate) time: Time,
+    pub(crate) reader: Box<dyn PeekReader>,
+    pub(crate) cancelled: Arc<AtomicBool>,
+}
+
+impl PendingPeek {
+    /// True once the caller gave up waiting (a timeout); the peek is then dropped unanswered.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+}
+
+/// Visits every `(key, val, diff)` of `trace` accumulated at `time`, in key order, starting at
+/// the first key `>= start`; stops when `visit` returns false.
+fn read_at<Tr, K, V>(
+    trace: &mut Tr,
+    time: Time,
+    start: Option<&K>,
+    mut visit: impl FnMut(&K, &V, Diff) -> bool,
+) where
+    Tr: TraceReader<Time = Time, Batch: Navigable>,
+    for<'a> BatchCursor<Tr>:
+        Cursor<Key<'a> = &'a K, Val<'a> = &'a V, TimeGat<'a> = &'a Time, DiffGat<'a> = &'a Diff>,
+{
+    let batches = trace
+        .batches_through(Antichain::new().borrow())
+        .expect("a shard is read only while its trace is open");
+    let (mut cursor, storage) = cursor_list(batches);
+    if let Some(start) = start {
+        cursor.seek_key(&storage, start);
+    }
+    while let Some(key) = cursor.get_key(&storage) {
+        while let Some(val) = cursor.get_val(&storage) {
+            let mut sum: Diff = 0;
+            cursor.map_times(&storage, |t, diff| {
+                if *t <= time {
+                    sum += *diff;
+                }
+            });
+            if sum != 0 && !visit(key, val, sum) {
+                return;
+            }
+            cursor.step_val(&storage);
+        }
+        cursor.step_key(&storage);
+    }
+}
+
+/// Where a worker sends its share of a read's answer.
+pub(crate) type Reply<T> = Sender<Result<Vec<T>>>;
+
+/// Reads a whole row-arranged shard: `Vec<(row, diff)>` in row order.
+pub(crate) struct RowsRead<R> {
+    pub(crate) reply: Reply<(R, Diff)>,
+}
+
+impl<R: Row> PeekReader for RowsRead<R> {
+    fn read(self: Box<Self>, trace: &mut dyn Any, time: Time) {
+        let trace = trace.downcast_mut::<RowTrace<R>>().expect("reader matches the view type");
+        let mut rows = Vec::new();
+        read_at(trace, time, None, |row: &R, _: &(), diff| {
+            rows.push((row.clone(), diff));
+            true
+        });
+        let _ = self.reply.send(Ok(rows));
+    }
+
+    fn fail(self: Box<Self>, error: Error) {
+        let _ = self.reply.send(Err(error));
+    }
+}
+
+/// Which keys of a keyed shard a read wants.
+#[derive(Clone)]
+pub(crate) enum KeySelection<K> {
+    All,
+    Range(Bound<K>, Bound<K>),
+}
+
+impl<K: Ord> KeySelection<K> {
+    fn start(&self) -> Option<&K> {
+        match self {
+            KeySelection::All => None,
+            KeySelection::Range(Bound::Included(k) | Bound::Excluded(k), _) => Some(k),
+            KeySelection::Range(Bound::Unbounded, _) => None,
+        }
+    }
+
+    fn admits(&self, key: &K) -> bool {
+        match self {
+            KeySelection::All => true,
+            KeySelection::Range(lower, _) => match lower {
+                Bound::Excluded(k) => key > k,
+                _ => true,
+            },
+        }
+    }
+
+    fn past_end(&self, key: &K) -> bool {
+        match self {
+            KeySelection::All => false,
+            KeySelection::Range(_, upper) => match upper {
+                Bound::Included(k) => key > k,
+                Bound::Excluded(k) => key >= k,
+                Bound::Unbounded => false,
+            },
+        }
+    }
+}
+
+/// Reads the selected keys of a key-arranged shard: `Vec<((key, val), diff)>` in key order.
+/// It seeks to the first key and stops after the last: it never scans the other keys.
+pub(crate) struct KeyedRead<K, V> {
+    pub(crate) keys: KeySelection<K>,
+    pub(crate) reply: Reply<((K, V), Diff)>,
+}
+
+impl<K: Row, V: Row> PeekReader for KeyedRead<K, V> {
+    fn read(self: Box<Self>, trace: &mut dyn Any, time: Time) {
+        let trace = trace.downcast_mut::<KeyedTrace<K, V>>().expect("reader matches the view type");
+        let mut rows = Vec::new();
+        let keys = &self.keys;
+        read_at(trace, time, keys.start(), |key: &K, val: &V, diff| {
+            if keys.past_end(key) {
+                return false;
+            }
+            if keys.admits(key) {
+                rows.push(((key.clone(), val.clone()), diff));
+            }
+            true
+        });
+        let _ = self.reply.send(Ok(rows));
+    }
+
+    fn fail(self: Box<Self>, error: Error) {
+        let _ = self.reply.send(Err(error));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_select_their_keys() {
+        let range = KeySelection::Range(Bound::Excluded(3), Bound::Included(5));
+        assert_eq!(range.start(), Some(&3));
+        assert!(!range.admits(&3));
+        assert!(range.admits(&4));
+        assert!(!range.past_end(&5));
+        assert!(range.past_end(&6));
+        let open = KeySelection::Range(Bound::Unbounded, Bound::Excluded(2));
+        assert_eq!(open.start(), None);
+        assert!(open.past_end(&2));
+        assert!(!open.past_end(&1));
+        assert!(KeySelection::<u8>::All.admits(&0));
+    }
+}

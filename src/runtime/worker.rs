@@ -1,0 +1,218 @@
+//! The loop each timely worker runs: apply commands, step the dataflows, serve reads.
+//!
+//! A worker owns every `Rc`-based object (inputs, traces, dataflows) for its shard; only
+//! commands and answers cross threads. When there is nothing to do it parks; a command unparks
+//! it. It leaves the loop on `Shutdown` or when the engine is poisoned, then answers every
+//! pending read and drops its dataflows, so timely's own epilogue finishes at once.
+
+use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, TryRecvError};
+use timely::worker::Worker;
+
+use super::command::Command;
+use super::health::Health;
+use super::peek::PendingPeek;
+use super::registry::{Registry, Source};
+use super::view_build::BuildContext;
+use crate::error::Error;
+use crate::time::Time;
+
+/// Runs one worker until shutdown or poison. Never panics: a panic in a dataflow (user view
+/// code) poisons the engine instead.
+pub(crate) fn run(worker: &mut Worker, commands: Receiver<Command>, engine: u64, health: Arc<Health>) {
+    let index = worker.index();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        WorkerLoop::new(worker, commands, engine, Arc::clone(&health)).run();
+    }));
+    if let Err(payload) = outcome {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic payload".into());
+        health.set_panic_message(format!("worker {index}: {message}"));
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        for dataflow in worker.installed_dataflows() {
+            worker.drop_dataflow(dataflow);
+        }
+    }));
+}
+
+struct WorkerLoop<'w> {
+    worker: &'w mut Worker,
+    commands: Receiver<Command>,
+    engine: u64,
+    health: Arc<Health>,
+    registry: Rc<RefCell<Registry>>,
+    peeks: Vec<PendingPeek>,
+    /// Every input is complete before this time.
+    upper: Time,
+    /// History before this time may be forgotten.
+    since: Time,
+    stop: bool,
+}
+
+impl<'w> WorkerLoop<'w> {
+    fn new(worker: &'w mut Worker, commands: Receiver<Command>, engine: u64, health: Arc<Health>) -> Self {
+        WorkerLoop {
+            worker,
+            commands,
+            engine,
+            health,
+            registry: Rc::default(),
+            peeks: Vec::new(),
+            upper: 1,
+            since: 0,
+            stop: false,
+        }
+    }
+
+    fn run(mut self) {
+        while !self.stop {
+            self.drain_commands();
+            if self.stop || self.health.is_poisoned() {
+                break;
+            }
+            self.serve_peeks();
+            self.maintain();
+            self.worker.step_or_park(None);
+        }
+    }
+
+    fn drain_commands(&mut self) {
+        loop {
+            match self.commands.try_recv() {
+                Ok(command) => self.apply(command),
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => {
+                    self.stop = true;
+                    return;
+                }
+            }
+            if self.stop {
+                return;
+            }
+        }
+    }
+
+    fn apply(&mut self, command: Command) {
+        match command {
+            Command::CreateTable { id, name, factory } => {
+                let (input, arrangement, dataflow) =
+                    factory.build(self.worker, &name, self.upper, self.since);
+                let source = Source { arrangement, input: Some(input), dataflow };
+                self.registry.borrow_mut().insert(id, source);
+            }
+            Command::CreateView { id, name, factory, reply } => {
+                let context = BuildContext {
+                    worker: self.worker,
+                    registry: &self.registry,
+                    engine: self.engine,
+                    name: &name,
+                    since: self.since,
+                };
+                let built = factory.build(context);
+                let answer = built.map(|(arrangement, dataflow)| {
+                    let source = Source { arrangement, input: None, dataflow };
+                    self.registry.borrow_mut().insert(id, source);
+                });
+                let _ = reply.send(answer);
+            }
+            Command::Write { table, time, writes } => {
+                let mut registry = self.registry.borrow_mut();
+                let input = registry.get_mut(table).and_then(|source| source.input.as_mut());
+                input.expect("writes name a table every worker created").write(time, writes);
+            }
+            Command::Advance { upper, since } => {
+                self.upper = upper;
+                self.since = since;
+                for (_, source) in self.registry.borrow_mut().sources_mut() {
+                    if let Some(input) = source.input.as_mut() {
+                        input.advance(upper);
+                    }
+                }
+            }
+            Command::Peek(peek) => self.accept_peek(peek),
+            Command::Stats { source, reply } => {
+                let registry = self.registry.borrow();
+                let stats = registry.get(source).map(|s| s.arrangement.stats()).unwrap_or_default();
+                let _ = reply.send(stats);
+            }
+            Command::Shutdown => self.stop = true,
+        }
+    }
+
+    /// Refuses a read below `since` at once; otherwise queues it until its time is complete.
+    fn accept_peek(&mut self, peek: PendingPeek) {
+        let since = self.registry.borrow().get(peek.source).map(|s| s.arrangement.since());
+        match since {
+            Some(since) if peek.time < since => {
+                peek.reader.fail(Error::Compacted { requested: peek.time, since });
+            }
+            Some(_) => self.peeks.push(peek),
+            None => {
+                let error = Error::UnknownName { kind: "view", name: format!("#{}", peek.source) };
+                peek.reader.fail(error);
+            }
+        }
+    }
+
+    /// Answers every read whose time is complete; drops cancelled ones.
+    fn serve_peeks(&mut self) {
+        if self.peeks.is_empty() {
+            return;
+        }
+        let mut registry = self.registry.borrow_mut();
+        let mut waiting = Vec::with_capacity(self.peeks.len());
+        for peek in self.peeks.drain(..) {
+            if peek.is_cancelled() {
+                continue;
+            }
+            let source = registry.get_mut(peek.source).expect("accepted peeks name a source");
+            let arrangement = &mut source.arrangement;
+            if arrangement.upper().is_none_or(|upper| upper > peek.time) {
+                peek.reader.read(arrangement.trace_mut(), peek.time);
+            } else {
+                waiting.push(peek);
+            }
+        }
+        self.peeks = waiting;
+    }
+
+    /// Advances every arrangement's compaction: logically to `since`, held back by open reads,
+    /// and physically to its upper.
+    fn maintain(&mut self) {
+        let peeks = &self.peeks;
+        for (id, source) in self.registry.borrow_mut().sources_mut() {
+            let hold = peeks.iter().filter(|p| p.source == *id).map(|p| p.time).min();
+            let since = hold.map_or(self.since, |hold| hold.min(self.since));
+            source.arrangement.compact(since);
+        }
+    }
+
+    /// Answers pending reads with the reason the loop ended, and drops every shard.
+    fn close(&mut self) {
+        let error = self.health.terminal_error();
+        for peek in self.peeks.drain(..) {
+            peek.reader.fail(error.clone());
+        }
+        let _ = self.registry.borrow_mut().clear();
+    }
+}
+
+impl Drop for WorkerLoop<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            // Mark the poison before the pending reads' channels close, so their callers
+            // learn why.
+            self.health.mark_poisoned();
+        } else {
+            self.close();
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! Views: defined once by a closure over differential collections, read at any retained time.
+//!
+//! A view definition is a plain Rust closure that receives a [`Views`] context and returns a
+//! differential dataflow collection. The context hands out the engine's tables and earlier views
+//! as collections (each an import of one shared arrangement, so nothing is re-indexed); inside the
+//! closure every differential operator is available: `map`, `filter`, `join`, `reduce`, `count`,
+//! `distinct`, `threshold`, `iterate`, `arrange`...
+//!
+//! The engine runs the definition once per worker and keeps the result arranged. The definition
+//! is kept as a value ([`Definition`]), so the very same logic can be run again elsewhere.
+//!
+//! ```
+//! use ivm::{Config, Engine};
+//! # fn main() -> ivm::Result<()> {
+//! let engine = Engine::start(Config::default())?;
+//! let edges = engine.table::<(u32, u32)>("edges")?;
+//! let out_degree = engine.view("out_degree", {
+//!     let edges = edges.clone();
+//!     move |v| v.table(&edges).map(|(src, _dst)| src).count()
+//! })?;
+//! let t = engine.commit(|tx| {
+//!     tx.insert(&edges, (1, 2));
+//!     tx.insert(&edges, (1, 3));
+//! })?;
+//! assert_eq!(out_degree.at(t)?, vec![((1, 2), 1)]);
+//! # Ok(()) }
+//! ```
+
+use std::cell::RefCell;
+use std::fmt;
+use std::ops::RangeBounds;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use differential_dataflow::AsCollection;
+use differential_dataflow::VecCollection;
+use timely::dataflow::Scope;
+use timely::dataflow::operators::generic::operator::empty;
+
+use crate::error::{Error, Result};
+use crate::read::peek::{self, Targets};
+use crate::row::Row;
+use crate::runtime::Core;
+use crate::runtime::peek::{KeySelection, KeyedRead, RowsRead};
+use crate::runtime::registry::{Registry, SourceId};
+use crate::runtime::typedefs::{KeyedTrace, RowTrace};
+use crate::table::{KeyedTable, Table};
+use crate::time::{Diff, Time};
+use crate::{Hashable, TraceStats};
+
+/// The type of a view definition's logic, as stored in a [`Definition`].
+type DefinitionFn<R> = dyn for<'s> Fn(&Views<'s>) -> VecCollection<'s, Time, R, Diff> + Send + Sync;
+
+/// A view definition as a value: the logic of a view, independent of any engine.
+///
+/// The engine keeps the definition it was given ([`View::definition`]); it can be cloned and
+/// run again. It must be deterministic: the same inputs must give the same collection.
+pub struct Definition<R: 'static> {
+    logic: Arc<DefinitionFn<R>>,
+}
+
+impl<R: 'static> Clone for Definition<R> {
+    fn clone(&self) -> Self {
+        Definition { logic: Arc::clone(&self.logic) }
+    }
+}
+
+impl<R: 'static> fmt::Debug for Definition<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Definition")
+    }
+}
+
+impl<R: Row> Definition<R> {
+    /// Wraps a closure that builds the view's collection from a [`Views`] context.
+    pub fn new<F>(logic: F) -> Self
+    where
+        F: for<'s> Fn(&Views<'s>) -> VecCollection<'s, Time, R, Diff> + Send + Sync + 'static,
+    {
+        Definition { logic: Arc::new(logic) }
+    }
+
+    /// Runs the logic in a dataflow scope.
+    pub fn build<'s>(&self, views: &Views<'s>) -> VecCollection<'s, Time, R, Diff> {
+        (self.logic)(views)
+    }
+}
+
+/// What a view definition reads from: the engine's tables and earlier views, as differential
+/// collections in the view's dataflow scope.
+///
+/// A table or view handle from another engine (or one this engine does not know) makes the
+/// view's creation fail with [`Error::ForeignHandle`] or [`Error::UnknownName`]; the closure
+/// gets an empty collection in its place, so it never needs to handle the error itself.
+pub struct Views<'s> {
+    scope: Scope<'s, Time>,
+    registry: Rc<RefCell<Registry>>,
+    engine: u64,
+    error: RefCell<Option<Error>>,
+}
+
+impl<'s> Views<'s> {
+    pub(crate) fn new(scope: Scope<'s, Time>, registry: Rc<RefCell<Registry>>, engine: u64) -> Self {
+        Views { scope, registry, engine, error: RefCell::new(None) }
+    }
+
+    pub(crate) fn into_error(self) -> Option<Error> {
+        self.error.into_inner()
+    }
+
+    /// The dataflow scope the view is built in, for operators that need it (`iterate`, sources).
+    pub fn scope(&self) -> Scope<'s, Time> {
+        self.scope
+    }
+
+    /// The rows of a bag table, with their multiplicities.
+    pub fn table<T: Row>(&self, table: &Table<T>) -> VecCollection<'s, Time, T, Diff> {
+        self.import::<RowTrace<T>, T>(table.engine(), table.id(), table.name(), "table", |row, _| row.clone())
+    }
+
+    /// The `(key, value)` pairs of a keyed table.
+    pub fn keyed_table<K: Row, V: Row>(
+        &self,
+        table: &KeyedTable<K, V>,
+    ) -> VecCollection<'s, Time, (K, V), Diff> {
+        self.import::<KeyedTrace<K, V>, (K, V)>(
+            table.engine(),
+            table.id(),
+            table.name(),
+            "keyed table",
+            |k, v| (k.clone(), v.clone()),
+        )
+    }
+
+    /// The rows of an earlier view.
+    pub fn view<R: Row>(&self, view: &View<R>) -> VecCollection<'s, Time, R, Diff> {
+        self.import::<RowTrace<R>, R>(view.core.id(), view.id, &view.name, "view", |row, _| row.clone())
+    }
+
+    /// The `(key, value)` rows of an earlier keyed view.
+    pub fn keyed_view<K: Row, V: Row>(
+        &self,
+        view: &KeyedView<K, V>,
+    ) -> VecCollection<'s, Time, (K, V), Diff> {
+        self.import::<KeyedTrace<K, V>, (K, V)>(view.core.id(), view.id, &view.name, "view", |k, v| {
+            (k.clone(), v.clone())
+        })
+    }
+
+    /// Imports the arrangement `id` of type `Tr` into this scope as a collection of `D`.
+    fn import<Tr, D>(
+        &self,
+        engine: u64,
+        id: SourceId,
+        name: &str,
+        kind: &'static str,
+        row: impl Fn(&<Tr as ImportKey>::Key, &<Tr as ImportKey>::Val) -> D + 'static,
+    ) -> VecCollection<'s, Time, D, Diff>
+    where
+        Tr: ImportKey + Clone + 'static,
+        D: Row,
+    {
+        if engine != self.engine {
+            return self.fail(Error::ForeignHandle { name: name.to_string() });
+        }
+        let trace = self.registry.borrow().trace::<Tr>(id).cloned();
+        match trace {
+            Some(trace) => Tr::import_as(trace, self.scope, name, row),
+            None => self.fail(Error::UnknownName { kind, name: name.to_string() }),
+        }
+    }
+
+    fn fail<D: Row>(&self, error: Error) -> VecCollection<'s, Time, D, Diff> {
+        self.error.borrow_mut().get_or_insert(error);
+        empty(self.scope).as_collection()
+    }
+}
+
+/// How each of the engine's trace types turns into a collection when imported.
+trait ImportKey: Sized {
+    type Key;
+    type Val;
+    fn import_as<'s, D: Row>(
+        trace: Self,
+        scope: Scope<'s, Time>,
+        name: &str,
+        row: impl Fn(&Self::Key, &Self::Val) -> D + 'static,
+    ) -> VecCollection<'s, Time, D, Diff>;
+}
+
+impl<R: Row> ImportKey for RowTrace<R> {
+    type Key = R;
+    type Val = ();
+    fn import_as<'s, D: Row>(
+        mut trace: Self,
+        scope: Scope<'s, Time>,
+        name: &str,
+        row: impl Fn(&R, &()) -> D + 'static,
+    ) -> VecCollection<'s, Time, D, Diff> {
+        trace.import_named(scope, name).as_collection(row)
+    }
+}
+
+impl<K: Row, V: Row> ImportKey for KeyedTrace<K, V> {
+    type Key = K;
+    type Val = V;
+    fn import_as<'s, D: Row>(
+        mut trace: Self,
+        scope: Scope<'s, Time>,
+        name: &str,
+        row: impl Fn(&K, &V) -> D + 'static,
+    ) -> VecCollection<'s, Time, D, Diff> {
+        trace.import_named(scope, name).as_collection(row)
+    }
+}
+
+/// A view whose rows are arranged whole. Cheap to clone; `Send + Sync`.
+pub struct View<R: 'static> {
+    pub(crate) core: Arc<Core>,
+    pub(crate) id: SourceId,
+    pub(crate) name: Arc<str>,
+    pub(crate) definition: Definition<R>,
+}
+
+impl<R: 'static> Clone for View<R> {
+    fn clone(&self) -> Self {
+        View {
+            core: Arc::clone(&self.core),
+            id: self.id,
+            name: Arc::clone(&self.name),
+            definition: self.definition.clone(),
+        }
+    }
+}
+
+impl<R: 'static> fmt::Debug for View<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("View").field("name", &self.name).finish()
+    }
+}
+
+impl<R: Row> View<R> {
+    /// The view's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The definition the view was created from.
+    pub fn definition(&self) -> &Definition<R> {
+        &self.definition
+    }
+
+    /// The whole collection at time `t`, consolidated and sorted by row, gathered from every
+    /// worker.
+    ///
+    /// Waits until the view is complete through `t` (so `commit` followed by `at` of the
+    /// returned time always sees that commit; a `t` after the latest commit waits for a later
+    /// one). Fails with [`Error::Compacted`] if `t` is older than the retained history, and
+    /// with [`Error::Shutdown`] or [`Error::WorkerPanicked`] if the engine stops meanwhile.
+    pub fn at(&self, t: Time) -> Result<Vec<(R, Diff)>> {
+        self.read(t, None)
+    }
+
+    /// Like [`at`](Self::at), but gives up with [`Error::Timeout`] after `timeout`.
+    pub fn at_timeout(&self, t: Time, timeout: Duration) -> Result<Vec<(R, Diff)>> {
+        self.read(t, Some(timeout))
+    }
+
+    /// How much the view's arrangement holds, summed over workers.
+    pub fn stats(&self) -> Result<TraceStats> {
+        peek::stats(&self.core, self.id)
+    }
+
+    fn read(&self, t: Time, timeout: Option<Duration>) -> Result<Vec<(R, Diff)>> {
+        let mut rows = peek::gather(&self.core, self.id, t, Targets::All, timeout, |reply| {
+            Box::new(RowsRead::<R> { reply })
+        })?;
+        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok(rows)
+    }
+}
+
+/// A view of `(key, value)` rows arranged by key: besides whole reads it answers keyed lookups
+/// and key ranges without scanning. Cheap to clone; `Send + Sync`.
+pub struct KeyedView<K: 'static, V: 'static> {
+    pub(crate) core: Arc<Core>,
+    pub(crate) id: SourceId,
+    pub(crate) name: Arc<str>,
+    pub(crate) definition: Definition<(K, V)>,
+}
+
+impl<K: 'static, V: 'static> Clone for KeyedView<K, V> {
+    fn clone(&self) -> Self {
+        KeyedView {
+            core: Arc::clone(&self.core),
+            id: self.id,
+            name: Arc::clone(&self.name),
+            definition: self.definition.clone(),
+        }
+    }
+}
+
+impl<K: 'static, V: 'static> fmt::Debug for KeyedView<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyedView").field("name", &self.name).finish()
+    }
+}
+
+impl<K: Row, V: Row> KeyedView<K, V> {
+    /// The view's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The definition the view was created from.
+    pub fn definition(&self) -> &Definition<(K, V)> {
+        &self.definition
+    }
+
+    /// The whole collection at time `t`, sorted by `(key, value)`; see [`View::at`].
+    pub fn at(&self, t: Time) -> Result<Vec<((K, V), Diff)>> {
+        self.read(t, KeySelection::All, Targets::All, None)
+    }
+
+    /// Like [`at`](Self::at), but gives up with [`Error::Timeout`] after `timeout`.
+    pub fn at_timeout(&self, t: Time, timeout: Duration) -> Result<Vec<((K, V), Diff)>> {
+        self.read(t, KeySelection::All, Targets::All, Some(timeout))
+    }
+
+    /// The values of `key` at time `t`, sorted, with their multiplicities. Only the worker that
+    /// owns `key` is asked, and it seeks straight to the key.
+    pub fn get(&self, key: &K, t: Time) -> Result<Vec<(V, Diff)>> {
+        let owner = Targets::One((key.hashed() % self.core.workers() as u64) as usize);
+        let keys = KeySelection::Range(
+            std::ops::Bound::Included(key.clone()),
+            std::ops::Bound::Included(key.clone()),
+        );
+        let rows = self.read(t, keys, owner, None)?;
+        Ok(rows.into_iter().map(|((_, v), diff)| (v, diff)).collect())
+    }
+
+    /// The rows whose key lies in `keys` at time `t`, sorted. Every worker seeks to the start of
+    /// the range and stops at its end (keys are spread over workers by hash).
+    pub fn range(&self, keys: impl RangeBounds<K>, t: Time) -> Result<Vec<((K, V), Diff)>> {
+        let keys = KeySelection::Range(keys.start_bound().cloned(), keys.end_bound().cloned());
+        self.read(t, keys, Targets::All, None)
+    }
+
+    /// How much the view's arrangement holds, summed over workers.
+    pub fn stats(&self) -> Result<TraceStats> {
+        peek::stats(&self.core, self.id)
+    }
+
+    fn read(
+        &self,
+        t: Time,
+        keys: KeySelection<K>,
+        targets: Targets,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<((K, V), Diff)>> {
+        let mut rows = peek::gather(&self.core, self.id, t, targets, timeout, |reply| {
+            Box::new(KeyedRead { keys: keys.clone(), reply })
+        })?;
+        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok(rows)
+    }
+}
