@@ -43,6 +43,9 @@ pub(crate) fn run(worker: &mut Worker, commands: Receiver<Command>, engine: u64,
     }));
 }
 
+/// How many commits a worker applies before it steps its dataflows.
+const ADVANCES_PER_STEP: usize = 32;
+
 struct WorkerLoop<'w> {
     worker: &'w mut Worker,
     commands: Receiver<Command>,
@@ -84,10 +87,17 @@ impl<'w> WorkerLoop<'w> {
         }
     }
 
+    /// Applies waiting commands, but at most `ADVANCES_PER_STEP` commits' worth before the
+    /// dataflows get to run: a flood of commits then becomes many modest batches that merge
+    /// and compact as they go, instead of one batch holding every commit's distinct times.
     fn drain_commands(&mut self) {
-        loop {
+        let mut advances = 0;
+        while advances < ADVANCES_PER_STEP {
             match self.commands.try_recv() {
-                Ok(command) => self.apply(command),
+                Ok(command) => {
+                    advances += usize::from(matches!(command, Command::Advance { .. }));
+                    self.apply(command);
+                }
                 Err(TryRecvError::Empty) => return,
                 Err(TryRecvError::Disconnected) => {
                     self.stop = true;
@@ -148,17 +158,18 @@ impl<'w> WorkerLoop<'w> {
     }
 
     /// Refuses a read below `since` at once; otherwise queues it until its time is complete.
+    ///
+    /// The bound is the engine's `since` as of this command (every worker sees commands in the
+    /// same order, so all agree), not the arrangement's, which may lag until `maintain` runs
+    /// or be held back by other reads.
     fn accept_peek(&mut self, peek: PendingPeek) {
-        let since = self.registry.borrow().get(peek.source).map(|s| s.arrangement.since());
-        match since {
-            Some(since) if peek.time < since => {
-                peek.reader.fail(Error::Compacted { requested: peek.time, since });
-            }
-            Some(_) => self.peeks.push(peek),
-            None => {
-                let error = Error::UnknownName { kind: "view", name: format!("#{}", peek.source) };
-                peek.reader.fail(error);
-            }
+        if self.registry.borrow().get(peek.source).is_none() {
+            let error = Error::UnknownName { kind: "view", name: format!("#{}", peek.source) };
+            peek.reader.fail(error);
+        } else if peek.time < self.since {
+            peek.reader.fail(Error::Compacted { requested: peek.time, since: self.since });
+        } else {
+            self.peeks.push(peek);
         }
     }
 

@@ -1,0 +1,85 @@
+//! A panic in user view code poisons the engine: later calls get a typed error, never a hang.
+
+use std::time::{Duration, Instant};
+
+use ivm::{Config, Engine, Error};
+
+fn assert_poisoned<T: std::fmt::Debug>(result: ivm::Result<T>, needle: &str) {
+    match result {
+        Err(Error::WorkerPanicked { message }) => assert!(message.contains(needle), "message: {message}"),
+        other => panic!("expected WorkerPanicked, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_panic_in_view_logic_poisons_the_engine_within_a_second() {
+    for workers in [1, 2, 4] {
+        let engine = Engine::start(Config::default().with_workers(workers)).unwrap();
+        let table = engine.table::<u32>("t").unwrap();
+        let view = engine
+            .view("fragile", {
+                let table = table.clone();
+                move |v| {
+                    v.table(&table).map(|x| {
+                        assert!(x != 13, "unlucky row {x}");
+                        x
+                    })
+                }
+            })
+            .unwrap();
+        let t = engine.commit(|tx| tx.insert(&table, 1)).unwrap();
+        assert_eq!(view.at(t).unwrap(), vec![(1, 1)]);
+
+        let t = engine.commit(|tx| tx.insert(&table, 13)).unwrap();
+        let started = Instant::now();
+        assert_poisoned(view.at(t), "unlucky row 13");
+        assert!(started.elapsed() < Duration::from_secs(1), "took {:?}", started.elapsed());
+
+        // Every later call fails the same way.
+        assert_poisoned(engine.commit(|tx| tx.insert(&table, 2)), "unlucky row 13");
+        assert_poisoned(view.at(1), "unlucky row 13");
+        assert_poisoned(engine.table::<u8>("other"), "unlucky row 13");
+        // Shutdown after a poison does not hang either.
+        engine.shutdown();
+        assert_poisoned(view.at(1), "unlucky row 13");
+    }
+}
+
+#[test]
+fn a_panic_while_building_a_view_poisons_the_engine() {
+    let engine = Engine::start(Config::default().with_workers(2)).unwrap();
+    let table = engine.table::<u32>("t").unwrap();
+    let result =
+        engine.view("broken", move |v| -> ivm::differential_dataflow::VecCollection<'_, u64, u32, isize> {
+            let _ = v.table(&table);
+            panic!("definition bug")
+        });
+    assert_poisoned(result, "definition bug");
+    assert_poisoned(engine.commit(|_| {}), "definition bug");
+}
+
+#[test]
+fn reads_waiting_when_a_worker_panics_are_answered() {
+    let engine = Engine::start(Config::default().with_workers(2)).unwrap();
+    let table = engine.table::<u32>("t").unwrap();
+    let view = engine
+        .view("fragile", {
+            let table = table.clone();
+            move |v| {
+                v.table(&table).inspect(|(x, _, _)| {
+                    if *x == 13 {
+                        panic!("boom")
+                    }
+                })
+            }
+        })
+        .unwrap();
+    // A read of a time far in the future waits...
+    let waiting = {
+        let view = view.clone();
+        std::thread::spawn(move || view.at(1_000))
+    };
+    // ...until a panic ends the engine.
+    engine.commit(|tx| tx.insert(&table, 13)).unwrap();
+    assert_poisoned(waiting.join().unwrap(), "boom");
+}

@@ -1,0 +1,108 @@
+//! Retention: which times stay readable, the typed error below them, and flat memory.
+
+use ivm::{Config, Engine, Error, Retention};
+
+#[test]
+fn last_commits_keeps_exactly_the_last_n_times_readable() {
+    let engine =
+        Engine::start(Config::default().with_workers(2).with_retention(Retention::LastCommits(3))).unwrap();
+    let table = engine.table::<u64>("t").unwrap();
+    let view = engine
+        .view("v", {
+            let table = table.clone();
+            move |v| v.table(&table).map(|x| x % 3).count()
+        })
+        .unwrap();
+    for i in 1..=10u64 {
+        engine.commit(|tx| tx.insert(&table, i)).unwrap();
+    }
+    assert_eq!(engine.since().unwrap(), 8);
+    assert_eq!(view.at(7), Err(Error::Compacted { requested: 7, since: 8 }));
+    assert_eq!(table.at(1), Err(Error::Compacted { requested: 1, since: 8 }));
+    for t in 8..=10u64 {
+        let expected: Vec<_> = (0..3u64)
+            .map(|m| ((m, (1..=t).filter(|i| i % 3 == m).count() as isize), 1))
+            .filter(|((_, c), _)| *c > 0)
+            .collect();
+        assert_eq!(view.at(t).unwrap(), expected, "at {t}");
+    }
+}
+
+#[test]
+fn a_window_keeps_times_within_d_of_the_latest() {
+    let engine = Engine::start(Config::default().with_retention(Retention::Window(1_000))).unwrap();
+    let table = engine.table::<u32>("t").unwrap();
+    engine.commit_at(10_000, |tx| tx.insert(&table, 1)).unwrap();
+    engine.commit_at(10_500, |tx| tx.insert(&table, 2)).unwrap();
+    engine.commit_at(12_000, |tx| tx.insert(&table, 3)).unwrap();
+    assert_eq!(engine.since().unwrap(), 11_000);
+    assert_eq!(table.at(10_999), Err(Error::Compacted { requested: 10_999, since: 11_000 }));
+    assert_eq!(table.at(11_000).unwrap(), vec![(1, 1), (2, 1)]);
+    assert_eq!(table.at(12_000).unwrap(), vec![(1, 1), (2, 1), (3, 1)]);
+}
+
+#[test]
+fn keeping_everything_keeps_every_time_exact() {
+    let engine = Engine::start(Config::default().with_workers(2)).unwrap();
+    let table = engine.table::<u64>("t").unwrap();
+    let total = engine
+        .view("total", {
+            let table = table.clone();
+            move |v| v.table(&table).explode(|x| Some(((), x as isize))).count()
+        })
+        .unwrap();
+    for i in 1..=300u64 {
+        engine.commit(|tx| tx.insert(&table, i)).unwrap();
+    }
+    for t in [1u64, 2, 77, 150, 299, 300] {
+        let n = t as isize;
+        assert_eq!(total.at(t).unwrap(), vec![(((), n * (n + 1) / 2), 1)], "at {t}");
+    }
+}
+
+/// Flips ten rows `commits` times and returns the table's and the view's retained updates.
+fn updates_after_flips(retention: Retention, commits: u64) -> (usize, usize) {
+    let engine = Engine::start(Config::default().with_workers(2).with_retention(retention)).unwrap();
+    let table = engine.table::<u64>("t").unwrap();
+    let view = engine
+        .view("v", {
+            let table = table.clone();
+            move |v| v.table(&table).map(|x| x % 5)
+        })
+        .unwrap();
+    let mut present = [false; 10];
+    let mut last = 0;
+    for i in 0..commits {
+        let row = (i % 10) as usize;
+        last =
+            engine
+                .commit(|tx| {
+                    if present[row] { tx.delete(&table, row as u64) } else { tx.insert(&table, row as u64) }
+                })
+                .unwrap();
+        present[row] = !present[row];
+    }
+    let expected: usize = present.iter().filter(|p| **p).count();
+    let rows = view.at(last).unwrap();
+    assert_eq!(rows.iter().map(|(_, d)| *d as usize).sum::<usize>(), expected);
+    (table.stats().unwrap().updates, view.stats().unwrap().updates)
+}
+
+#[test]
+fn bounded_retention_keeps_memory_flat_however_many_commits() {
+    let commits = 20_000;
+    let (table, view) = updates_after_flips(Retention::LastCommits(10), commits);
+    // Ten rows times ten retained commits is ~100 updates; merging is lazy, so allow slack, but
+    // nothing near one update per commit.
+    assert!(table < 2_000, "table holds {table} updates after {commits} commits");
+    assert!(view < 2_000, "view holds {view} updates after {commits} commits");
+}
+
+#[test]
+fn keeping_everything_holds_one_update_per_commit() {
+    // The contrast to the test above: without compaction every flip stays distinct.
+    let commits = 5_000;
+    let (table, view) = updates_after_flips(Retention::All, commits);
+    assert!(table >= commits as usize, "table holds {table} updates");
+    assert!(view >= commits as usize, "view holds {view} updates");
+}
