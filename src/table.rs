@@ -20,7 +20,7 @@ use crate::row::Row;
 use crate::runtime::Core;
 use crate::runtime::arrangement::TraceStats;
 use crate::runtime::command::Command;
-use crate::runtime::peek::{KeySelection, KeyedRead, RowsRead};
+use crate::runtime::peek::KeySelection;
 use crate::runtime::registry::SourceId;
 use crate::runtime::table_input::{BagWrites, KeyedWrites};
 use crate::time::{Diff, Time};
@@ -106,11 +106,7 @@ impl<T: Row> Table<T> {
     }
 
     fn at_inner(&self, t: Time, timeout: Option<Duration>) -> Result<Vec<(T, Diff)>> {
-        let mut rows = peek::gather(&self.core, self.id, t, Targets::All, timeout, |reply| {
-            Box::new(RowsRead::<T> { reply })
-        })?;
-        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        Ok(rows)
+        peek::rows(&self.core, self.id, t, timeout)
     }
 }
 
@@ -131,10 +127,7 @@ impl<K: Row, V: Row> KeyedTable<K, V> {
     /// The table's `(key, value)` pairs at time `t`, sorted by key; waits and fails like
     /// [`View::at`](crate::View::at).
     pub fn at(&self, t: Time) -> Result<Vec<(K, V)>> {
-        let mut rows = peek::gather(&self.core, self.id, t, Targets::All, None, |reply| {
-            Box::new(KeyedRead { keys: KeySelection::All, reply })
-        })?;
-        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let rows = peek::keyed_rows(&self.core, self.id, t, KeySelection::All, Targets::All, None)?;
         Ok(rows.into_iter().map(|(pair, _)| pair).collect())
     }
 

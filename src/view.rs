@@ -42,7 +42,7 @@ use crate::error::{Error, Result};
 use crate::read::peek::{self, Targets};
 use crate::row::Row;
 use crate::runtime::Core;
-use crate::runtime::peek::{KeySelection, KeyedRead, RowsRead};
+use crate::runtime::peek::KeySelection;
 use crate::runtime::registry::{Registry, SourceId};
 use crate::runtime::typedefs::{KeyedTrace, RowTrace};
 use crate::table::{KeyedTable, Table};
@@ -273,11 +273,7 @@ impl<R: Row> View<R> {
     }
 
     fn read(&self, t: Time, timeout: Option<Duration>) -> Result<Vec<(R, Diff)>> {
-        let mut rows = peek::gather(&self.core, self.id, t, Targets::All, timeout, |reply| {
-            Box::new(RowsRead::<R> { reply })
-        })?;
-        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        Ok(rows)
+        peek::rows(&self.core, self.id, t, timeout)
     }
 }
 
@@ -359,10 +355,6 @@ impl<K: Row, V: Row> KeyedView<K, V> {
         targets: Targets,
         timeout: Option<Duration>,
     ) -> Result<Vec<((K, V), Diff)>> {
-        let mut rows = peek::gather(&self.core, self.id, t, targets, timeout, |reply| {
-            Box::new(KeyedRead { keys: keys.clone(), reply })
-        })?;
-        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        Ok(rows)
+        peek::keyed_rows(&self.core, self.id, t, keys, targets, timeout)
     }
 }

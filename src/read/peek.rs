@@ -12,12 +12,13 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::error::{Error, Result};
+use crate::row::Row;
 use crate::runtime::Core;
 use crate::runtime::arrangement::TraceStats;
 use crate::runtime::command::Command;
-use crate::runtime::peek::{PeekReader, PendingPeek};
+use crate::runtime::peek::{KeySelection, KeyedRead, PeekReader, PendingPeek, RowsRead};
 use crate::runtime::registry::SourceId;
-use crate::time::Time;
+use crate::time::{Diff, Time};
 
 /// Which workers hold the answer to a read.
 #[derive(Debug, Clone, Copy)]
@@ -85,6 +86,35 @@ fn collect<T>(
         };
         rows.extend(answer??);
     }
+    Ok(rows)
+}
+
+/// The rows of a row-arranged `source` at `time`, sorted.
+pub(crate) fn rows<R: Row>(
+    core: &Core,
+    source: SourceId,
+    time: Time,
+    timeout: Option<Duration>,
+) -> Result<Vec<(R, Diff)>> {
+    let mut rows =
+        gather(core, source, time, Targets::All, timeout, |reply| Box::new(RowsRead::<R> { reply }))?;
+    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(rows)
+}
+
+/// The selected `(key, value)` rows of a key-arranged `source` at `time`, sorted.
+pub(crate) fn keyed_rows<K: Row, V: Row>(
+    core: &Core,
+    source: SourceId,
+    time: Time,
+    keys: KeySelection<K>,
+    targets: Targets,
+    timeout: Option<Duration>,
+) -> Result<Vec<((K, V), Diff)>> {
+    let mut rows = gather(core, source, time, targets, timeout, |reply| {
+        Box::new(KeyedRead { keys: keys.clone(), reply })
+    })?;
+    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Ok(rows)
 }
 

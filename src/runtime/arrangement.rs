@@ -38,8 +38,6 @@ pub(crate) trait ArrangementState {
     fn trace_mut(&mut self) -> &mut dyn Any;
     /// The first time not yet complete, or `None` once the arrangement is closed.
     fn upper(&mut self) -> Option<Time>;
-    /// The oldest time this shard answers exactly.
-    fn since(&self) -> Time;
     /// Allows forgetting distinctions between times before `since` (never moves backwards),
     /// and lets batches merge up to the current upper.
     fn compact(&mut self, since: Time);
@@ -78,10 +76,6 @@ where
         let mut upper = Antichain::new();
         self.trace.read_upper(&mut upper);
         upper.as_option().copied()
-    }
-
-    fn since(&self) -> Time {
-        self.since
     }
 
     fn compact(&mut self, since: Time) {

@@ -10,9 +10,11 @@ use std::marker::PhantomData;
 
 use differential_dataflow::AsCollection;
 use differential_dataflow::operators::arrange::upsert::arrange_from_upsert;
+use differential_dataflow::trace::TraceReader;
+use differential_dataflow::trace::implementations::spine_fueled::SpineBatch;
 use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
-use timely::dataflow::InputHandleVec;
-use timely::dataflow::operators::vec::Input;
+use timely::dataflow::operators::vec::Input as _;
+use timely::dataflow::{InputHandleVec, StreamVec};
 use timely::worker::Worker;
 
 use super::arrangement::{Arrangement, ArrangementState};
@@ -38,16 +40,71 @@ pub(crate) trait TableInput {
 /// Builds a table's dataflow on a worker; one factory is shared by every worker.
 pub(crate) trait TableFactory: Send + Sync {
     /// Builds the table's input and arrangement, with the input already at `upper`.
-    fn build(
-        &self,
-        worker: &mut Worker,
-        name: &str,
-        upper: Time,
-        since: Time,
-    ) -> (Box<dyn TableInput>, Box<dyn ArrangementState>, usize);
+    fn build(&self, worker: &mut Worker, name: &str, upper: Time, since: Time) -> BuiltTable;
 }
 
-/// Factory for bag tables of `T`.
+/// An update whose time slot the worker fills in with the commit time.
+trait Stamp: Clone + 'static {
+    fn stamp(&mut self, time: Time);
+}
+
+impl<T: Clone + 'static> Stamp for (T, Time, Diff) {
+    fn stamp(&mut self, time: Time) {
+        self.1 = time;
+    }
+}
+
+impl<K: Clone + 'static, V: Clone + 'static> Stamp for (K, Option<V>, Time) {
+    fn stamp(&mut self, time: Time) {
+        self.2 = time;
+    }
+}
+
+/// The input of one table shard: `Vec<D>` writes in, stamped with their commit time.
+struct TableStream<D: Clone + 'static> {
+    handle: InputHandleVec<Time, D>,
+}
+
+impl<D: Stamp> TableInput for TableStream<D> {
+    fn write(&mut self, time: Time, writes: Box<dyn Any + Send>) {
+        let mut writes = *writes.downcast::<Vec<D>>().expect("writes match the table type");
+        for update in writes.iter_mut() {
+            update.stamp(time);
+        }
+        self.handle.send_batch(&mut writes);
+    }
+
+    fn advance(&mut self, upper: Time) {
+        self.handle.advance_to(upper);
+        self.handle.flush();
+    }
+}
+
+/// The result of building a table on a worker: its input, its arrangement, its dataflow id.
+pub(crate) type BuiltTable = (Box<dyn TableInput>, Box<dyn ArrangementState>, usize);
+
+/// Builds a table dataflow whose input stream of `D` is arranged by `arrange`.
+fn build<D, Tr>(
+    worker: &mut Worker,
+    name: &str,
+    upper: Time,
+    since: Time,
+    arrange: impl for<'s> FnOnce(StreamVec<'s, Time, D>) -> Tr,
+) -> BuiltTable
+where
+    D: Stamp,
+    Tr: TraceReader<Time = Time, Batch: SpineBatch> + 'static,
+{
+    let dataflow = worker.next_dataflow_index();
+    let mut handle = InputHandleVec::new();
+    let trace =
+        worker.dataflow_named(&format!("table {name}"), |scope| arrange(scope.input_from(&mut handle)));
+    let mut input = TableStream { handle };
+    input.advance(upper);
+    (Box::new(input), Box::new(Arrangement::new(trace, since)), dataflow)
+}
+
+/// Factory for bag tables of `T`: rows arranged whole.
 pub(crate) struct BagTable<T>(PhantomData<fn() -> T>);
 
 impl<T> BagTable<T> {
@@ -56,45 +113,15 @@ impl<T> BagTable<T> {
     }
 }
 
-struct BagInput<T: Row> {
-    handle: InputHandleVec<Time, (T, Time, Diff)>,
-}
-
-impl<T: Row> TableInput for BagInput<T> {
-    fn write(&mut self, time: Time, writes: Box<dyn Any + Send>) {
-        let mut writes = *writes.downcast::<BagWrites<T>>().expect("writes match the table type");
-        for update in writes.iter_mut() {
-            update.1 = time;
-        }
-        self.handle.send_batch(&mut writes);
-    }
-
-    fn advance(&mut self, upper: Time) {
-        self.handle.advance_to(upper);
-        self.handle.flush();
-    }
-}
-
 impl<T: Row> TableFactory for BagTable<T> {
-    fn build(
-        &self,
-        worker: &mut Worker,
-        name: &str,
-        upper: Time,
-        since: Time,
-    ) -> (Box<dyn TableInput>, Box<dyn ArrangementState>, usize) {
-        let dataflow = worker.next_dataflow_index();
-        let mut handle = InputHandleVec::new();
-        let trace = worker.dataflow_named(&format!("table {name}"), |scope| {
-            scope.input_from(&mut handle).as_collection().arrange_by_self_named(name).trace
-        });
-        let mut input = BagInput::<T> { handle };
-        input.advance(upper);
-        (Box::new(input), Box::new(Arrangement::new(trace, since)), dataflow)
+    fn build(&self, worker: &mut Worker, name: &str, upper: Time, since: Time) -> BuiltTable {
+        build::<(T, Time, Diff), _>(worker, name, upper, since, |updates| {
+            updates.as_collection().arrange_by_self_named(name).trace
+        })
     }
 }
 
-/// Factory for keyed tables from `K` to `V`.
+/// Factory for keyed tables from `K` to `V`: upserts arranged by key.
 pub(crate) struct KeyedTable<K, V>(PhantomData<fn() -> (K, V)>);
 
 impl<K, V> KeyedTable<K, V> {
@@ -103,44 +130,13 @@ impl<K, V> KeyedTable<K, V> {
     }
 }
 
-struct KeyedInput<K: Row, V: Row> {
-    handle: InputHandleVec<Time, (K, Option<V>, Time)>,
-}
-
-impl<K: Row, V: Row> TableInput for KeyedInput<K, V> {
-    fn write(&mut self, time: Time, writes: Box<dyn Any + Send>) {
-        let mut writes = *writes.downcast::<KeyedWrites<K, V>>().expect("writes match the table type");
-        for upsert in writes.iter_mut() {
-            upsert.2 = time;
-        }
-        self.handle.send_batch(&mut writes);
-    }
-
-    fn advance(&mut self, upper: Time) {
-        self.handle.advance_to(upper);
-        self.handle.flush();
-    }
-}
-
 impl<K: Row, V: Row> TableFactory for KeyedTable<K, V> {
-    fn build(
-        &self,
-        worker: &mut Worker,
-        name: &str,
-        upper: Time,
-        since: Time,
-    ) -> (Box<dyn TableInput>, Box<dyn ArrangementState>, usize) {
-        let dataflow = worker.next_dataflow_index();
-        let mut handle = InputHandleVec::new();
-        let trace = worker.dataflow_named(&format!("table {name}"), |scope| {
-            let upserts = scope.input_from(&mut handle);
+    fn build(&self, worker: &mut Worker, name: &str, upper: Time, since: Time) -> BuiltTable {
+        build::<(K, Option<V>, Time), _>(worker, name, upper, since, |upserts| {
             arrange_from_upsert::<ValBuilder<K, V, Time, Diff>, ValSpine<K, V, Time, Diff>, K, V>(
                 upserts, name,
             )
             .trace
-        });
-        let mut input = KeyedInput::<K, V> { handle };
-        input.advance(upper);
-        (Box::new(input), Box::new(Arrangement::new(trace, since)), dataflow)
+        })
     }
 }
