@@ -64,6 +64,8 @@ mod view;
 pub use config::{Config, Retention};
 pub use engine::Engine;
 pub use error::{Error, Result};
+pub use read::feed::Batch;
+pub use read::subscribe::{SubscribeOptions, Subscription};
 pub use row::Row;
 pub use runtime::arrangement::TraceStats;
 pub use table::{KeyedTable, Table, Transaction};

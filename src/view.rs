@@ -40,11 +40,12 @@ use timely::dataflow::operators::generic::operator::empty;
 
 use crate::error::{Error, Result};
 use crate::read::peek::{self, Targets};
+use crate::read::subscribe::{SubscribeOptions, Subscription};
 use crate::row::Row;
 use crate::runtime::Core;
 use crate::runtime::peek::KeySelection;
 use crate::runtime::registry::{Registry, SourceId};
-use crate::runtime::typedefs::{KeyedTrace, RowTrace};
+use crate::runtime::typedefs::{KeyedTrace, Layout, RowTrace};
 use crate::table::{KeyedTable, Table};
 use crate::time::{Diff, Time};
 use crate::{Hashable, TraceStats};
@@ -116,7 +117,7 @@ impl<'s> Views<'s> {
 
     /// The rows of a bag table, with their multiplicities.
     pub fn table<T: Row>(&self, table: &Table<T>) -> VecCollection<'s, Time, T, Diff> {
-        self.import::<RowTrace<T>, T>(table.engine(), table.id(), table.name(), "table", |row, _| row.clone())
+        self.import::<RowTrace<T>>(table.engine(), table.id(), table.name(), "table")
     }
 
     /// The `(key, value)` pairs of a keyed table.
@@ -124,18 +125,12 @@ impl<'s> Views<'s> {
         &self,
         table: &KeyedTable<K, V>,
     ) -> VecCollection<'s, Time, (K, V), Diff> {
-        self.import::<KeyedTrace<K, V>, (K, V)>(
-            table.engine(),
-            table.id(),
-            table.name(),
-            "keyed table",
-            |k, v| (k.clone(), v.clone()),
-        )
+        self.import::<KeyedTrace<K, V>>(table.engine(), table.id(), table.name(), "keyed table")
     }
 
     /// The rows of an earlier view.
     pub fn view<R: Row>(&self, view: &View<R>) -> VecCollection<'s, Time, R, Diff> {
-        self.import::<RowTrace<R>, R>(view.core.id(), view.id, &view.name, "view", |row, _| row.clone())
+        self.import::<RowTrace<R>>(view.core.id(), view.id, &view.name, "view")
     }
 
     /// The `(key, value)` rows of an earlier keyed view.
@@ -143,30 +138,23 @@ impl<'s> Views<'s> {
         &self,
         view: &KeyedView<K, V>,
     ) -> VecCollection<'s, Time, (K, V), Diff> {
-        self.import::<KeyedTrace<K, V>, (K, V)>(view.core.id(), view.id, &view.name, "view", |k, v| {
-            (k.clone(), v.clone())
-        })
+        self.import::<KeyedTrace<K, V>>(view.core.id(), view.id, &view.name, "keyed view")
     }
 
-    /// Imports the arrangement `id` of type `Tr` into this scope as a collection of `D`.
-    fn import<Tr, D>(
+    /// Imports the arrangement `id` of type `Tr` into this scope as a collection of rows.
+    fn import<Tr: Layout>(
         &self,
         engine: u64,
         id: SourceId,
         name: &str,
         kind: &'static str,
-        row: impl Fn(&<Tr as ImportKey>::Key, &<Tr as ImportKey>::Val) -> D + 'static,
-    ) -> VecCollection<'s, Time, D, Diff>
-    where
-        Tr: ImportKey + Clone + 'static,
-        D: Row,
-    {
+    ) -> VecCollection<'s, Time, Tr::Row, Diff> {
         if engine != self.engine {
             return self.fail(Error::ForeignHandle { name: name.to_string() });
         }
         let trace = self.registry.borrow().trace::<Tr>(id).cloned();
         match trace {
-            Some(trace) => Tr::import_as(trace, self.scope, name, row),
+            Some(mut trace) => trace.import_rows(self.scope, name),
             None => self.fail(Error::UnknownName { kind, name: name.to_string() }),
         }
     }
@@ -174,44 +162,6 @@ impl<'s> Views<'s> {
     fn fail<D: Row>(&self, error: Error) -> VecCollection<'s, Time, D, Diff> {
         self.error.borrow_mut().get_or_insert(error);
         empty(self.scope).as_collection()
-    }
-}
-
-/// How each of the engine's trace types turns into a collection when imported.
-trait ImportKey: Sized {
-    type Key;
-    type Val;
-    fn import_as<'s, D: Row>(
-        trace: Self,
-        scope: Scope<'s, Time>,
-        name: &str,
-        row: impl Fn(&Self::Key, &Self::Val) -> D + 'static,
-    ) -> VecCollection<'s, Time, D, Diff>;
-}
-
-impl<R: Row> ImportKey for RowTrace<R> {
-    type Key = R;
-    type Val = ();
-    fn import_as<'s, D: Row>(
-        mut trace: Self,
-        scope: Scope<'s, Time>,
-        name: &str,
-        row: impl Fn(&R, &()) -> D + 'static,
-    ) -> VecCollection<'s, Time, D, Diff> {
-        trace.import_named(scope, name).as_collection(row)
-    }
-}
-
-impl<K: Row, V: Row> ImportKey for KeyedTrace<K, V> {
-    type Key = K;
-    type Val = V;
-    fn import_as<'s, D: Row>(
-        mut trace: Self,
-        scope: Scope<'s, Time>,
-        name: &str,
-        row: impl Fn(&K, &V) -> D + 'static,
-    ) -> VecCollection<'s, Time, D, Diff> {
-        trace.import_named(scope, name).as_collection(row)
     }
 }
 
@@ -270,6 +220,19 @@ impl<R: Row> View<R> {
     /// How much the view's arrangement holds, summed over workers.
     pub fn stats(&self) -> Result<TraceStats> {
         peek::stats(&self.core, self.id)
+    }
+
+    /// Subscribes to the view's changes from the latest commit on, starting with a snapshot;
+    /// see [`Subscription`].
+    pub fn subscribe(&self) -> Result<Subscription<R>> {
+        self.subscribe_with(SubscribeOptions::default())
+    }
+
+    /// Subscribes with options: where to start (`as_of`), whether to begin with a snapshot,
+    /// and where to end (`until`). Fails with [`Error::Compacted`] if `as_of` is older than the
+    /// retained history.
+    pub fn subscribe_with(&self, options: SubscribeOptions) -> Result<Subscription<R>> {
+        Subscription::start(&self.core, self.id, options)
     }
 
     fn read(&self, t: Time, timeout: Option<Duration>) -> Result<Vec<(R, Diff)>> {
@@ -346,6 +309,16 @@ impl<K: Row, V: Row> KeyedView<K, V> {
     /// How much the view's arrangement holds, summed over workers.
     pub fn stats(&self) -> Result<TraceStats> {
         peek::stats(&self.core, self.id)
+    }
+
+    /// Subscribes to the view's `(key, value)` changes; see [`View::subscribe`].
+    pub fn subscribe(&self) -> Result<Subscription<(K, V)>> {
+        self.subscribe_with(SubscribeOptions::default())
+    }
+
+    /// Subscribes with options; see [`View::subscribe_with`].
+    pub fn subscribe_with(&self, options: SubscribeOptions) -> Result<Subscription<(K, V)>> {
+        Subscription::start(&self.core, self.id, options)
     }
 
     fn read(

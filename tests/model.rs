@@ -117,7 +117,10 @@ fn joined(inputs: &Inputs) -> Vec<((u8, u8, u8), Diff)> {
     out.into_iter().filter(|(_, n)| *n != 0).collect()
 }
 
-fn sums(inputs: &Inputs) -> Vec<((u8, (isize, isize)), Diff)> {
+/// Per key: (number of orders, sum of their values).
+type Aggregate = (u8, (isize, isize));
+
+fn sums(inputs: &Inputs) -> Vec<(Aggregate, Diff)> {
     let mut per_key: BTreeMap<u8, (isize, isize)> = BTreeMap::new();
     for (&(k, v), &n) in &inputs.orders {
         let entry = per_key.entry(k).or_default();

@@ -21,12 +21,18 @@ pub struct TraceStats {
     pub batches: usize,
     /// Updates `(row, time, diff)` held across those batches.
     pub updates: usize,
+    /// Subscriptions the view feeds (registered or waiting to be), on the busiest worker.
+    pub subscribers: usize,
 }
 
 impl std::ops::Add for TraceStats {
     type Output = TraceStats;
     fn add(self, other: TraceStats) -> TraceStats {
-        TraceStats { batches: self.batches + other.batches, updates: self.updates + other.updates }
+        TraceStats {
+            batches: self.batches + other.batches,
+            updates: self.updates + other.updates,
+            subscribers: self.subscribers.max(other.subscribers),
+        }
     }
 }
 

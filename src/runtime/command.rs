@@ -11,6 +11,7 @@ use crossbeam_channel::Sender;
 use super::arrangement::TraceStats;
 use super::peek::PendingPeek;
 use super::registry::SourceId;
+use super::subscribe::Request;
 use super::table_input::TableFactory;
 use super::view_build::ViewFactory;
 use crate::error::Result;
@@ -28,6 +29,10 @@ pub(crate) enum Command {
     Advance { upper: Time, since: Time },
     /// Read a shard at a time, once it is complete.
     Peek(PendingPeek),
+    /// Feed a subscriber (a `Subscriber<Row>`) from a view once it is complete through `as_of`.
+    Subscribe { source: SourceId, id: u64, as_of: Time, subscriber: Box<dyn Request> },
+    /// Stop feeding subscriber `id`.
+    Unsubscribe { source: SourceId, id: u64 },
     /// Report the size of a shard.
     Stats { source: SourceId, reply: Sender<TraceStats> },
     /// Stop: answer pending reads with `Error::Shutdown`, drop every dataflow, return.

@@ -10,6 +10,7 @@ pub(crate) mod command;
 pub(crate) mod health;
 pub(crate) mod peek;
 pub(crate) mod registry;
+pub(crate) mod subscribe;
 pub(crate) mod table_input;
 pub(crate) mod typedefs;
 pub(crate) mod view_build;

@@ -8,6 +8,7 @@ use std::any::Any;
 use std::collections::BTreeMap;
 
 use super::arrangement::ArrangementState;
+use super::subscribe::Hub;
 use super::table_input::TableInput;
 
 /// The id of a table or view, unique within one engine.
@@ -19,6 +20,8 @@ pub(crate) struct Source {
     pub(crate) arrangement: Box<dyn ArrangementState>,
     /// The write side, for tables only.
     pub(crate) input: Option<Box<dyn TableInput>>,
+    /// The subscribers, for views only.
+    pub(crate) hub: Option<Box<dyn Hub>>,
     /// The timely dataflow that maintains it, dropped with it.
     pub(crate) dataflow: usize,
 }

@@ -11,8 +11,12 @@ use std::rc::Rc;
 
 use timely::worker::Worker;
 
+use differential_dataflow::operators::arrange::Arranged;
+
 use super::arrangement::{Arrangement, ArrangementState};
 use super::registry::Registry;
+use super::subscribe::{Hub, tap};
+use super::typedefs::Layout;
 use crate::error::Result;
 use crate::row::Row;
 use crate::time::Time;
@@ -30,8 +34,11 @@ pub(crate) struct BuildContext<'a> {
 /// Builds one view on a worker; one factory is shared by every worker.
 pub(crate) trait ViewFactory: Send + Sync {
     /// Builds the dataflow and returns the view's arrangement and dataflow id.
-    fn build(&self, context: BuildContext<'_>) -> Result<(Box<dyn ArrangementState>, usize)>;
+    fn build(&self, context: BuildContext<'_>) -> Result<BuiltView>;
 }
+
+/// A view built on a worker: its arrangement, its subscription hub, its dataflow id.
+pub(crate) type BuiltView = (Box<dyn ArrangementState>, Box<dyn Hub>, usize);
 
 /// A view arranged by its whole row.
 pub(crate) struct RowView<R: 'static>(pub(crate) Definition<R>);
@@ -40,42 +47,36 @@ pub(crate) struct RowView<R: 'static>(pub(crate) Definition<R>);
 pub(crate) struct KeyedView<K: 'static, V: 'static>(pub(crate) Definition<(K, V)>);
 
 impl<R: Row> ViewFactory for RowView<R> {
-    fn build(&self, context: BuildContext<'_>) -> Result<(Box<dyn ArrangementState>, usize)> {
-        let BuildContext { worker, registry, engine, name, since } = context;
-        let dataflow = worker.next_dataflow_index();
-        let (trace, error) = worker.dataflow_named(&format!("view {name}"), |scope| {
-            let views = Views::new(scope, Rc::clone(registry), engine);
-            let trace = self.0.build(&views).arrange_by_self_named(name).trace;
-            (trace, views.into_error())
-        });
-        finish(worker, dataflow, Arrangement::new(trace, since), error)
+    fn build(&self, context: BuildContext<'_>) -> Result<BuiltView> {
+        build(context, |views, name| self.0.build(views).arrange_by_self_named(name))
     }
 }
 
 impl<K: Row, V: Row> ViewFactory for KeyedView<K, V> {
-    fn build(&self, context: BuildContext<'_>) -> Result<(Box<dyn ArrangementState>, usize)> {
-        let BuildContext { worker, registry, engine, name, since } = context;
-        let dataflow = worker.next_dataflow_index();
-        let (trace, error) = worker.dataflow_named(&format!("view {name}"), |scope| {
-            let views = Views::new(scope, Rc::clone(registry), engine);
-            let trace = self.0.build(&views).arrange_by_key_named(name).trace;
-            (trace, views.into_error())
-        });
-        finish(worker, dataflow, Arrangement::new(trace, since), error)
+    fn build(&self, context: BuildContext<'_>) -> Result<BuiltView> {
+        build(context, |views, name| self.0.build(views).arrange_by_key_named(name))
     }
 }
 
-/// Keeps the built view, or drops its dataflow if the definition failed.
-fn finish<A: ArrangementState + 'static>(
-    worker: &mut Worker,
-    dataflow: usize,
-    arrangement: A,
-    error: Option<crate::error::Error>,
-) -> Result<(Box<dyn ArrangementState>, usize)> {
+/// Builds a view's dataflow: the definition, arranged by `arrange`, with a subscription tap.
+/// If the definition failed, the half-built dataflow is dropped and the error returned.
+fn build<Tr: Layout>(
+    context: BuildContext<'_>,
+    arrange: impl for<'s> FnOnce(&Views<'s>, &str) -> Arranged<'s, Tr>,
+) -> Result<BuiltView> {
+    let BuildContext { worker, registry, engine, name, since } = context;
+    let index = worker.index();
+    let dataflow = worker.next_dataflow_index();
+    let (trace, hub, error) = worker.dataflow_named(&format!("view {name}"), |scope| {
+        let views = Views::new(scope, Rc::clone(registry), engine);
+        let arranged = arrange(&views, name);
+        let hub = tap::<Tr>(arranged.stream, index);
+        (arranged.trace, hub, views.into_error())
+    });
     match error {
-        None => Ok((Box::new(arrangement), dataflow)),
+        None => Ok((Box::new(Arrangement::new(trace, since)), hub, dataflow)),
         Some(error) => {
-            drop(arrangement);
+            drop((trace, hub));
             worker.drop_dataflow(dataflow);
             Err(error)
         }

@@ -16,7 +16,8 @@ use timely::worker::Worker;
 use super::command::Command;
 use super::health::Health;
 use super::peek::PendingPeek;
-use super::registry::{Registry, Source};
+use super::registry::{Registry, Source, SourceId};
+use super::subscribe::Request;
 use super::view_build::BuildContext;
 use crate::error::Error;
 use crate::time::Time;
@@ -43,6 +44,15 @@ pub(crate) fn run(worker: &mut Worker, commands: Receiver<Command>, engine: u64,
     }));
 }
 
+/// A subscriber waiting for its view to be complete through `as_of` on this worker; it holds
+/// the view's compaction at `as_of` meanwhile.
+struct PendingSubscription {
+    source: SourceId,
+    id: u64,
+    as_of: Time,
+    subscriber: Box<dyn Request>,
+}
+
 /// How many commits a worker applies before it steps its dataflows.
 const ADVANCES_PER_STEP: usize = 32;
 
@@ -53,6 +63,7 @@ struct WorkerLoop<'w> {
     health: Arc<Health>,
     registry: Rc<RefCell<Registry>>,
     peeks: Vec<PendingPeek>,
+    subscriptions: Vec<PendingSubscription>,
     /// Every input is complete before this time.
     upper: Time,
     /// History before this time may be forgotten.
@@ -69,6 +80,7 @@ impl<'w> WorkerLoop<'w> {
             health,
             registry: Rc::default(),
             peeks: Vec::new(),
+            subscriptions: Vec::new(),
             upper: 1,
             since: 0,
             stop: false,
@@ -82,6 +94,7 @@ impl<'w> WorkerLoop<'w> {
                 break;
             }
             self.serve_peeks();
+            self.serve_subscriptions();
             self.maintain();
             self.worker.step_or_park(None);
         }
@@ -115,7 +128,7 @@ impl<'w> WorkerLoop<'w> {
             Command::CreateTable { id, name, factory } => {
                 let (input, arrangement, dataflow) =
                     factory.build(self.worker, &name, self.upper, self.since);
-                let source = Source { arrangement, input: Some(input), dataflow };
+                let source = Source { arrangement, input: Some(input), hub: None, dataflow };
                 self.registry.borrow_mut().insert(id, source);
             }
             Command::CreateView { id, name, factory, reply } => {
@@ -127,8 +140,8 @@ impl<'w> WorkerLoop<'w> {
                     since: self.since,
                 };
                 let built = factory.build(context);
-                let answer = built.map(|(arrangement, dataflow)| {
-                    let source = Source { arrangement, input: None, dataflow };
+                let answer = built.map(|(arrangement, hub, dataflow)| {
+                    let source = Source { arrangement, input: None, hub: Some(hub), dataflow };
                     self.registry.borrow_mut().insert(id, source);
                 });
                 let _ = reply.send(answer);
@@ -148,9 +161,22 @@ impl<'w> WorkerLoop<'w> {
                 }
             }
             Command::Peek(peek) => self.accept_peek(peek),
+            Command::Subscribe { source, id, as_of, subscriber } => {
+                self.subscriptions.push(PendingSubscription { source, id, as_of, subscriber });
+            }
+            Command::Unsubscribe { source, id } => {
+                self.subscriptions.retain(|pending| pending.id != id);
+                if let Some(hub) = self.registry.borrow_mut().get_mut(source).and_then(|s| s.hub.as_mut()) {
+                    hub.unregister(id);
+                }
+            }
             Command::Stats { source, reply } => {
                 let registry = self.registry.borrow();
-                let stats = registry.get(source).map(|s| s.arrangement.stats()).unwrap_or_default();
+                let mut stats = registry.get(source).map(|s| s.arrangement.stats()).unwrap_or_default();
+                let registered =
+                    registry.get(source).and_then(|s| s.hub.as_ref()).map_or(0, |hub| hub.subscribers());
+                let waiting = self.subscriptions.iter().filter(|p| p.source == source).count();
+                stats.subscribers = registered + waiting;
                 let _ = reply.send(stats);
             }
             Command::Shutdown => self.stop = true,
@@ -195,12 +221,37 @@ impl<'w> WorkerLoop<'w> {
         self.peeks = waiting;
     }
 
+    /// Registers subscribers whose view is complete through their `as_of`, then hands every
+    /// view's new changes and progress to its subscribers.
+    fn serve_subscriptions(&mut self) {
+        let mut registry = self.registry.borrow_mut();
+        let mut waiting = Vec::new();
+        for pending in self.subscriptions.drain(..) {
+            let source = registry.get_mut(pending.source).expect("subscriptions name a view");
+            let upper = source.arrangement.upper();
+            if upper.is_none_or(|upper| upper > pending.as_of) {
+                let hub = source.hub.as_mut().expect("only views take subscribers");
+                hub.register(source.arrangement.trace_mut(), pending.subscriber, upper);
+            } else {
+                waiting.push(pending);
+            }
+        }
+        self.subscriptions = waiting;
+        for (_, source) in registry.sources_mut() {
+            if let Some(hub) = source.hub.as_mut() {
+                hub.flush();
+            }
+        }
+    }
+
     /// Advances every arrangement's compaction: logically to `since`, held back by open reads,
     /// and physically to its upper.
     fn maintain(&mut self) {
-        let peeks = &self.peeks;
+        let peeks = self.peeks.iter().map(|p| (p.source, p.time));
+        let holds: Vec<(SourceId, Time)> =
+            peeks.chain(self.subscriptions.iter().map(|s| (s.source, s.as_of))).collect();
         for (id, source) in self.registry.borrow_mut().sources_mut() {
-            let hold = peeks.iter().filter(|p| p.source == *id).map(|p| p.time).min();
+            let hold = holds.iter().filter(|(source, _)| source == id).map(|(_, time)| *time).min();
             let since = hold.map_or(self.since, |hold| hold.min(self.since));
             source.arrangement.compact(since);
         }
@@ -212,6 +263,9 @@ impl<'w> WorkerLoop<'w> {
         for peek in self.peeks.drain(..) {
             peek.reader.fail(error.clone());
         }
+        for pending in self.subscriptions.drain(..) {
+            pending.subscriber.end();
+        }
         let _ = self.registry.borrow_mut().clear();
     }
 }
@@ -220,8 +274,11 @@ impl Drop for WorkerLoop<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
             // Mark the poison before the pending reads' channels close, so their callers
-            // learn why.
+            // learn why; subscribers still waiting to register are ended too.
             self.health.mark_poisoned();
+            for pending in &self.subscriptions {
+                pending.subscriber.end();
+            }
         } else {
             self.close();
         }

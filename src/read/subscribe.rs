@@ -1,0 +1,202 @@
+//! Stream reading: a view's changes as batches of `(row, time, diff)` with progress.
+//!
+//! [`Subscription`] is what [`View::subscribe`](crate::View::subscribe) returns. Summing its
+//! snapshot and every update with `time <= t` gives exactly `view.at(t)`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::read::feed::{Batch, Feed, Take};
+use crate::row::Row;
+use crate::runtime::Core;
+use crate::runtime::command::Command;
+use crate::runtime::registry::SourceId;
+use crate::runtime::subscribe::Subscriber;
+use crate::time::Time;
+
+/// Subscription ids, unique in the process.
+static NEXT_SUBSCRIPTION: AtomicU64 = AtomicU64::new(1);
+
+/// Where a subscription starts and ends; pass to
+/// [`View::subscribe_with`](crate::View::subscribe_with).
+///
+/// ```
+/// use ivm::SubscribeOptions;
+/// // Resume after a batch whose `upper` was 42: no snapshot, changes from 42 on.
+/// let resume = SubscribeOptions::default().as_of(41).snapshot(false);
+/// // Replay the collection at 10 and its changes through 20, then end.
+/// let replay = SubscribeOptions::default().as_of(10).until(20);
+/// # let _ = (resume, replay);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SubscribeOptions {
+    as_of: Option<Time>,
+    no_snapshot: bool,
+    until: Option<Time>,
+}
+
+impl SubscribeOptions {
+    /// Starts at `t`: the snapshot is the collection at `t`, and changes follow from `t + 1`.
+    /// Default: the latest commit time when `subscribe` is called. A `t` older than the
+    /// retained history fails with [`Error::Compacted`].
+    pub fn as_of(mut self, t: Time) -> Self {
+        self.as_of = Some(t);
+        self
+    }
+
+    /// Whether the first batch is the whole collection at `as_of` (default `true`). Turn it off
+    /// to resume: with `as_of(upper - 1)` and no snapshot, a consumer that stored the `upper` of
+    /// its last batch receives exactly the changes it has not seen.
+    pub fn snapshot(mut self, snapshot: bool) -> Self {
+        self.no_snapshot = !snapshot;
+        self
+    }
+
+    /// Ends the subscription once it is complete through `t`: the last batch has `upper = t + 1`.
+    pub fn until(mut self, t: Time) -> Self {
+        self.until = Some(t);
+        self
+    }
+}
+
+/// A view's changes, as batches covering contiguous intervals of time.
+///
+/// Each batch `{ lower, upper, updates }` holds every change with `lower <= time < upper`,
+/// consolidated and in time order, and is delivered only once the view is complete through
+/// `upper - 1`. The first batch is the snapshot at `as_of` (`lower = as_of`, `upper = as_of + 1`,
+/// every row at time `as_of`) unless turned off; a batch with no updates is progress.
+///
+/// A subscriber that does not read never slows the engine, and what it has not read stays
+/// bounded by the rows that changed, not by the number of commits: unread changes are
+/// consolidated, with their times advanced to the last complete time. When it reads again it
+/// gets one batch covering the whole interval it missed. Nothing is dropped.
+///
+/// Read it as a blocking [`Iterator`] (items are `Result<Batch>`: after shutdown or a worker
+/// panic it yields the error once, then ends), with [`try_next`](Self::try_next) or
+/// [`next_timeout`](Self::next_timeout), or, with the `async` feature, as a
+/// `futures_core::Stream`. Dropping it releases everything it held on the workers.
+pub struct Subscription<D: Row> {
+    core: Arc<Core>,
+    source: SourceId,
+    id: u64,
+    feed: Arc<Feed<D>>,
+    done: bool,
+}
+
+impl<D: Row> std::fmt::Debug for Subscription<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription").field("id", &self.id).field("pending", &self.pending()).finish()
+    }
+}
+
+impl<D: Row> Subscription<D> {
+    /// Subscribes to the view `source` on every worker.
+    pub(crate) fn start(core: &Arc<Core>, source: SourceId, options: SubscribeOptions) -> Result<Self> {
+        let id = NEXT_SUBSCRIPTION.fetch_add(1, Ordering::Relaxed);
+        let feed = core.sequence(|sequencer| {
+            let since = sequencer.clock.since();
+            let as_of = options.as_of.unwrap_or(sequencer.clock.last());
+            if as_of < since {
+                return Err(Error::Compacted { requested: as_of, since });
+            }
+            if as_of == Time::MAX {
+                return Err(Error::TimeOutOfRange { requested: as_of });
+            }
+            let feed = Arc::new(Feed::new(sequencer.workers(), as_of, !options.no_snapshot, options.until));
+            for worker in 0..sequencer.workers() {
+                let subscriber =
+                    Subscriber { id, as_of, snapshot: !options.no_snapshot, feed: Arc::clone(&feed) };
+                sequencer.send(
+                    worker,
+                    Command::Subscribe { source, id, as_of, subscriber: Box::new(subscriber) },
+                )?;
+            }
+            Ok(feed)
+        })?;
+        Ok(Subscription { core: Arc::clone(core), source, id, feed, done: false })
+    }
+
+    /// The next complete batch, if one is ready now: `Ok(None)` if nothing is complete yet or
+    /// the subscription has ended (see [`is_finished`](Self::is_finished)).
+    pub fn try_next(&mut self) -> Result<Option<Batch<D>>> {
+        self.settle(self.feed.take()).map(|batch| batch.or(None))
+    }
+
+    /// The next complete batch, waiting up to `timeout`: `Ok(None)` once the subscription has
+    /// reached its `until`, [`Error::Timeout`] if nothing was complete in time.
+    pub fn next_timeout(&mut self, timeout: Duration) -> Result<Option<Batch<D>>> {
+        let started = Instant::now();
+        match self.feed.take_waiting(Some(started + timeout)) {
+            Take::Pending if !self.done => {
+                Err(Error::Timeout { requested: self.feed.lower(), waited: started.elapsed() })
+            }
+            other => self.settle(other),
+        }
+    }
+
+    /// True once the subscription has ended: it reached its `until`, or the engine stopped and
+    /// the error was reported.
+    pub fn is_finished(&self) -> bool {
+        self.done
+    }
+
+    /// The number of unread updates the subscription holds.
+    pub fn pending(&self) -> usize {
+        self.feed.pending()
+    }
+
+    /// Turns what the feed gave into the caller's answer, remembering the end.
+    fn settle(&mut self, taken: Take<D>) -> Result<Option<Batch<D>>> {
+        if self.done {
+            return Ok(None);
+        }
+        match taken {
+            Take::Batch(batch) => Ok(Some(batch)),
+            Take::Pending => Ok(None),
+            Take::Finished => {
+                self.done = true;
+                Ok(None)
+            }
+            Take::Ended => {
+                self.done = true;
+                Err(self.core.terminal_error())
+            }
+        }
+    }
+
+    #[cfg(feature = "async")]
+    pub(crate) fn poll_take(&mut self, waker: &std::task::Waker) -> Option<Take<D>> {
+        if self.done {
+            return None;
+        }
+        Some(self.feed.take_or_register(waker))
+    }
+
+    #[cfg(feature = "async")]
+    pub(crate) fn settle_async(&mut self, taken: Take<D>) -> Option<Result<Batch<D>>> {
+        self.settle(taken).transpose()
+    }
+}
+
+impl<D: Row> Iterator for Subscription<D> {
+    type Item = Result<Batch<D>>;
+
+    /// Blocks until the next batch is complete; `None` once the subscription has ended.
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let taken = self.feed.take_waiting(None);
+        self.settle(taken).transpose()
+    }
+}
+
+impl<D: Row> Drop for Subscription<D> {
+    fn drop(&mut self) {
+        self.feed.close();
+        let (source, id) = (self.source, self.id);
+        let _ = self.core.sequence(|sequencer| sequencer.broadcast(|| Command::Unsubscribe { source, id }));
+    }
+}

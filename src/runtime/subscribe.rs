@@ -1,0 +1,181 @@
+//! The worker side of subscriptions: a tap on each view's arranged stream and the subscribers
+//! it feeds.
+//!
+//! Every view dataflow ends in a sink (the tap) that sees each batch its arrangement produces
+//! and the arrangement's frontier. After each step the worker hands what the tap saw to every
+//! subscriber's [`Feed`]; when nobody subscribes, the tap does not look inside batches.
+//!
+//! A subscriber is registered on a worker once the view is complete through its `as_of` there.
+//! Registration reads the arrangement once: the snapshot (every update at or before `as_of`,
+//! accumulated at `as_of`) and the changes after `as_of` that are already arranged (before the
+//! arrangement's `upper`, called `from`). From then on the tap delivers changes at `from` or
+//! later; batches still on their way to the tap hold only earlier times, so nothing is seen
+//! twice and nothing is missed.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use timely::dataflow::Stream;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::operator::Operator;
+
+use super::typedefs::Layout;
+use crate::read::feed::Feed;
+use crate::time::{Diff, Time};
+use differential_dataflow::trace::SpanOf;
+
+/// A request to feed `feed` from a view, sent to every worker.
+pub(crate) struct Subscriber<D> {
+    pub(crate) id: u64,
+    pub(crate) as_of: Time,
+    pub(crate) snapshot: bool,
+    pub(crate) feed: Arc<Feed<D>>,
+}
+
+/// A subscriber on its way to a hub, type-erased for commands.
+pub(crate) trait Request: Send {
+    /// The engine stopped before the subscriber was registered: end its feed.
+    fn end(&self);
+    /// The typed `Subscriber<Row>`, for the hub.
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
+}
+
+impl<D: crate::row::Row> Request for Subscriber<D> {
+    fn end(&self) {
+        self.feed.end();
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
+        self
+    }
+}
+
+/// A view's subscribers on one worker, type-erased for the worker loop.
+pub(crate) trait Hub {
+    /// Registers a subscriber; `trace` is the view's `&mut Layout` trace, complete before
+    /// `upper` (`None`: closed).
+    fn register(&mut self, trace: &mut dyn Any, subscriber: Box<dyn Request>, upper: Option<Time>);
+    /// Forgets a subscriber.
+    fn unregister(&mut self, id: u64);
+    /// The number of registered subscribers.
+    fn subscribers(&self) -> usize;
+    /// Hands what the tap saw since the last call to every subscriber.
+    fn flush(&mut self);
+}
+
+/// What the tap saw: the updates of new batches (while someone listens) and the frontier.
+struct Tapped<D> {
+    updates: Vec<(D, Time, Diff)>,
+    frontier: Option<Time>,
+    listening: bool,
+    changed: bool,
+}
+
+/// Attaches the tap to a view's arranged stream and returns the hub that owns its subscribers.
+pub(crate) fn tap<'s, Tr: Layout>(stream: Stream<'s, Time, Vec<SpanOf<Tr>>>, worker: usize) -> Box<dyn Hub> {
+    let tapped = Rc::new(RefCell::new(Tapped {
+        updates: Vec::new(),
+        frontier: Some(0),
+        listening: false,
+        changed: false,
+    }));
+    let sink = Rc::clone(&tapped);
+    stream.sink(Pipeline, "Subscriptions", move |(input, frontier)| {
+        let mut tapped = sink.borrow_mut();
+        let tapped = &mut *tapped;
+        let mut sealed = tapped.frontier;
+        input.for_each(|_time, spans| {
+            for span in spans.iter() {
+                // A batch is sealed: this worker's shard is complete up to its upper, even
+                // while the sink's input frontier still lags behind it.
+                let upper = span.upper().as_option().copied();
+                sealed = sealed.and_then(|sealed| upper.map(|upper| sealed.max(upper)));
+            }
+            if tapped.listening {
+                for batch in spans.iter().filter_map(|span| span.inner.as_ref()) {
+                    Tr::for_each_in_batch(batch, |row, time, diff| tapped.updates.push((row, time, diff)));
+                }
+                tapped.changed = true;
+            }
+        });
+        let frontier = frontier.frontier().first().copied();
+        let frontier = frontier.and_then(|frontier| sealed.map(|sealed| frontier.max(sealed)));
+        if frontier != tapped.frontier {
+            tapped.frontier = frontier;
+            tapped.changed = true;
+        }
+    });
+    Box::new(ViewHub::<Tr> { tapped, subscribers: BTreeMap::new(), worker })
+}
+
+struct Registered<D> {
+    /// Changes before this time came from the arrangement at registration.
+    from: Time,
+    feed: Arc<Feed<D>>,
+}
+
+struct ViewHub<Tr: Layout> {
+    tapped: Rc<RefCell<Tapped<Tr::Row>>>,
+    subscribers: BTreeMap<u64, Registered<Tr::Row>>,
+    worker: usize,
+}
+
+impl<Tr: Layout> Hub for ViewHub<Tr> {
+    fn register(&mut self, trace: &mut dyn Any, subscriber: Box<dyn Request>, upper: Option<Time>) {
+        let trace = trace.downcast_mut::<Tr>().expect("the hub matches the view's trace");
+        let Subscriber { id, as_of, snapshot, feed } = *subscriber
+            .into_any()
+            .downcast::<Subscriber<Tr::Row>>()
+            .expect("the subscriber matches the view's rows");
+        let mut updates = Vec::new();
+        trace.for_each_update(|row, time, diff| {
+            if time > as_of {
+                updates.push((row, time, diff));
+            } else if snapshot {
+                updates.push((row, as_of, diff));
+            }
+        });
+        let from = upper.unwrap_or(Time::MAX);
+        feed.push(self.worker, updates, upper);
+        self.subscribers.insert(id, Registered { from, feed });
+        self.tapped.borrow_mut().listening = true;
+    }
+
+    fn unregister(&mut self, id: u64) {
+        self.subscribers.remove(&id);
+        self.tapped.borrow_mut().listening = !self.subscribers.is_empty();
+    }
+
+    fn subscribers(&self) -> usize {
+        self.subscribers.len()
+    }
+
+    fn flush(&mut self) {
+        let mut tapped = self.tapped.borrow_mut();
+        if !tapped.changed {
+            return;
+        }
+        tapped.changed = false;
+        let updates = std::mem::take(&mut tapped.updates);
+        let frontier = tapped.frontier;
+        self.subscribers.retain(|_, subscriber| !subscriber.feed.is_closed());
+        for subscriber in self.subscribers.values() {
+            let fresh = updates.iter().filter(|(_, time, _)| *time >= subscriber.from).cloned();
+            let progress = frontier.map(|f| f.max(subscriber.from));
+            subscriber.feed.push(self.worker, fresh, progress);
+        }
+        tapped.listening = !self.subscribers.is_empty();
+    }
+}
+
+impl<Tr: Layout> Drop for ViewHub<Tr> {
+    /// The view is going away (shutdown, poison): every subscriber's feed ends.
+    fn drop(&mut self) {
+        for subscriber in self.subscribers.values() {
+            subscriber.feed.end();
+        }
+    }
+}
