@@ -53,6 +53,7 @@ mod catalog;
 mod clock;
 mod config;
 mod engine;
+pub mod ops;
 mod error;
 mod read;
 mod row;
