@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::read::peek::TableHistory;
 use crate::runtime::registry::SourceId;
 
 /// What a name holds.
@@ -52,6 +53,8 @@ pub(crate) struct Entry {
     pub(crate) row: RowType,
     /// A view's `Definition<R>`, so the view can be reopened by name.
     pub(crate) definition: Option<Arc<dyn Any + Send + Sync>>,
+    /// A table's history reader, for batch runs over the engine's tables.
+    pub(crate) history: Option<Arc<dyn TableHistory>>,
 }
 
 /// Every name of one engine.
@@ -93,6 +96,17 @@ impl Catalog {
         }
     }
 
+    /// Every table: name, id and history reader, in id order.
+    pub(crate) fn tables(&self) -> Vec<(String, SourceId, Arc<dyn TableHistory>)> {
+        let mut tables: Vec<_> = self
+            .entries
+            .iter()
+            .filter_map(|(name, e)| e.history.as_ref().map(|h| (name.clone(), e.id, Arc::clone(h))))
+            .collect();
+        tables.sort_by_key(|(_, id, _)| *id);
+        tables
+    }
+
     pub(crate) fn insert(&mut self, name: &str, entry: Entry) {
         self.entries.insert(name.to_string(), entry);
     }
@@ -103,7 +117,7 @@ mod tests {
     use super::*;
 
     fn table(id: SourceId) -> Entry {
-        Entry { id, kind: Kind::Table, row: RowType::of::<u32>(), definition: None }
+        Entry { id, kind: Kind::Table, row: RowType::of::<u32>(), definition: None, history: None }
     }
 
     #[test]

@@ -9,9 +9,11 @@ use differential_dataflow::VecCollection;
 use crate::catalog::{Entry, Kind, RowType};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::read::peek::{History, HistoryOf, TableHistory};
 use crate::row::Row;
 use crate::runtime::command::Command;
 use crate::runtime::table_input::{BagTable, KeyedTable as KeyedTableFactory};
+use crate::runtime::typedefs::{KeyedTrace, RowTrace};
 use crate::runtime::view_build::{KeyedView as KeyedViewFactory, RowView, ViewFactory};
 use crate::runtime::{Core, Sequencer};
 use crate::table::{KeyedTable, Table, Transaction};
@@ -74,15 +76,18 @@ impl Engine {
     /// Fails with [`Error::TypeMismatch`] if it exists with another row type, and with
     /// [`Error::DuplicateName`] if a keyed table or a view has that name.
     pub fn table<T: Row>(&self, name: &str) -> Result<Table<T>> {
-        let id =
-            self.create_table(name, Kind::Table, RowType::of::<T>(), || Arc::new(BagTable::<T>::new()))?;
+        let history = Arc::new(HistoryOf::<RowTrace<T>>::new());
+        let id = self.create_table(name, Kind::Table, RowType::of::<T>(), history, || {
+            Arc::new(BagTable::<T>::new())
+        })?;
         Ok(Table { core: Arc::clone(self.core()), id, name: name.into(), row: PhantomData })
     }
 
     /// Creates the keyed table `name` from keys `K` to values `V`, or reopens it if it exists
     /// with those types. Fails like [`table`](Self::table).
     pub fn keyed_table<K: Row, V: Row>(&self, name: &str) -> Result<KeyedTable<K, V>> {
-        let id = self.create_table(name, Kind::KeyedTable, RowType::of::<(K, V)>(), || {
+        let history = Arc::new(HistoryOf::<KeyedTrace<K, V>>::new());
+        let id = self.create_table(name, Kind::KeyedTable, RowType::of::<(K, V)>(), history, || {
             Arc::new(KeyedTableFactory::<K, V>::new())
         })?;
         Ok(KeyedTable { core: Arc::clone(self.core()), id, name: name.into(), row: PhantomData })
@@ -201,11 +206,24 @@ impl Engine {
         self.core().shutdown();
     }
 
+    /// Every table's history through `t`.
+    pub(crate) fn table_histories(&self, t: Time) -> Result<Vec<History>> {
+        let tables = self.core().sequence(|sequencer| Ok(sequencer.catalog.tables()))?;
+        let engine = self.core().id();
+        tables
+            .into_iter()
+            .map(|(name, id, reader)| {
+                Ok(History { engine, id, name, rows: reader.read(self.core(), id, t)? })
+            })
+            .collect()
+    }
+
     fn create_table(
         &self,
         name: &str,
         kind: Kind,
         row: RowType,
+        history: Arc<dyn TableHistory>,
         factory: impl FnOnce() -> Arc<dyn crate::runtime::table_input::TableFactory>,
     ) -> Result<u64> {
         self.core().sequence(|sequencer| {
@@ -220,7 +238,7 @@ impl Engine {
                 name: name_owned.clone(),
                 factory: Arc::clone(&factory),
             })?;
-            sequencer.catalog.insert(name, Entry { id, kind, row, definition: None });
+            sequencer.catalog.insert(name, Entry { id, kind, row, definition: None, history: Some(history) });
             Ok(id)
         })
     }
@@ -238,7 +256,9 @@ impl Engine {
             let id = sequencer.next_id();
             build_everywhere(sequencer, id, name, factory)?;
             let definition: Arc<dyn Any + Send + Sync> = Arc::new(definition.clone());
-            sequencer.catalog.insert(name, Entry { id, kind, row, definition: Some(definition) });
+            sequencer
+                .catalog
+                .insert(name, Entry { id, kind, row, definition: Some(definition), history: None });
             Ok(id)
         })
     }

@@ -40,6 +40,11 @@ pub enum Error {
         /// The table or view the handle names.
         name: String,
     },
+    /// A one-shot batch run's definition reads a table its inputs do not supply.
+    MissingInput {
+        /// The table the definition reads.
+        table: String,
+    },
     /// A commit asked for a timestamp that is not greater than the last committed one.
     /// Nothing of that transaction was applied.
     TimeNotIncreasing {
@@ -98,6 +103,11 @@ impl fmt::Display for Error {
             Error::ForeignHandle { name } => {
                 write!(f, "the handle for {name:?} belongs to another engine; use handles of this engine")
             }
+            Error::MissingInput { table } => write!(
+                f,
+                "the batch run's inputs have no rows for table {table:?}, which the definition \
+                 reads; supply them with BatchInputs::table (or an empty iterator)"
+            ),
             Error::TimeNotIncreasing { requested, last } => write!(
                 f,
                 "commit at time {requested} rejected: times must increase and the last commit was \

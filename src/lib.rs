@@ -49,12 +49,13 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod batch;
 mod catalog;
 mod clock;
 mod config;
 mod engine;
-pub mod ops;
 mod error;
+pub mod ops;
 mod read;
 mod row;
 mod runtime;

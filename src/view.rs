@@ -37,7 +37,9 @@ use differential_dataflow::AsCollection;
 use differential_dataflow::VecCollection;
 use timely::dataflow::Scope;
 use timely::dataflow::operators::generic::operator::empty;
+use timely::dataflow::operators::vec::ToStream;
 
+use crate::batch::BatchShare;
 use crate::error::{Error, Result};
 use crate::read::peek::{self, Targets};
 use crate::read::subscribe::{SubscribeOptions, Subscription};
@@ -91,19 +93,36 @@ impl<R: Row> Definition<R> {
 /// What a view definition reads from: the engine's tables and earlier views, as differential
 /// collections in the view's dataflow scope.
 ///
+/// In the live engine, tables and views are imports of shared arrangements. In a one-shot batch
+/// run ([`batch::run`](crate::batch::run)) tables are the rows the run was given and earlier
+/// views are their definitions run again in the same scope; the definition cannot tell the
+/// difference.
+///
 /// A table or view handle from another engine (or one this engine does not know) makes the
-/// view's creation fail with [`Error::ForeignHandle`] or [`Error::UnknownName`]; the closure
-/// gets an empty collection in its place, so it never needs to handle the error itself.
+/// view's creation fail with [`Error::ForeignHandle`] or [`Error::UnknownName`]; a batch run
+/// whose inputs lack a table the definition reads fails with [`Error::MissingInput`]. The
+/// closure gets an empty collection in its place, so it never needs to handle the error itself.
 pub struct Views<'s> {
     scope: Scope<'s, Time>,
-    registry: Rc<RefCell<Registry>>,
-    engine: u64,
+    sources: Sources,
     error: RefCell<Option<Error>>,
+}
+
+/// Where a [`Views`] finds its tables.
+enum Sources {
+    /// The live engine `engine`: shared arrangements in this worker's registry.
+    Engine { registry: Rc<RefCell<Registry>>, engine: u64 },
+    /// A one-shot batch run: in-memory rows, this worker's share of them.
+    Batch(BatchShare),
 }
 
 impl<'s> Views<'s> {
     pub(crate) fn new(scope: Scope<'s, Time>, registry: Rc<RefCell<Registry>>, engine: u64) -> Self {
-        Views { scope, registry, engine, error: RefCell::new(None) }
+        Views { scope, sources: Sources::Engine { registry, engine }, error: RefCell::new(None) }
+    }
+
+    pub(crate) fn batch(scope: Scope<'s, Time>, share: BatchShare) -> Self {
+        Views { scope, sources: Sources::Batch(share), error: RefCell::new(None) }
     }
 
     pub(crate) fn into_error(self) -> Option<Error> {
@@ -130,7 +149,10 @@ impl<'s> Views<'s> {
 
     /// The rows of an earlier view.
     pub fn view<R: Row>(&self, view: &View<R>) -> VecCollection<'s, Time, R, Diff> {
-        self.import::<RowTrace<R>>(view.core.id(), view.id, &view.name, "view")
+        match &self.sources {
+            Sources::Batch(_) => view.definition.build(self),
+            Sources::Engine { .. } => self.import::<RowTrace<R>>(view.core.id(), view.id, &view.name, "view"),
+        }
     }
 
     /// The `(key, value)` rows of an earlier keyed view.
@@ -138,10 +160,15 @@ impl<'s> Views<'s> {
         &self,
         view: &KeyedView<K, V>,
     ) -> VecCollection<'s, Time, (K, V), Diff> {
-        self.import::<KeyedTrace<K, V>>(view.core.id(), view.id, &view.name, "keyed view")
+        match &self.sources {
+            Sources::Batch(_) => view.definition.build(self),
+            Sources::Engine { .. } => {
+                self.import::<KeyedTrace<K, V>>(view.core.id(), view.id, &view.name, "keyed view")
+            }
+        }
     }
 
-    /// Imports the arrangement `id` of type `Tr` into this scope as a collection of rows.
+    /// The collection of source `id` (of type `Tr` in the live engine), in this scope.
     fn import<Tr: Layout>(
         &self,
         engine: u64,
@@ -149,13 +176,21 @@ impl<'s> Views<'s> {
         name: &str,
         kind: &'static str,
     ) -> VecCollection<'s, Time, Tr::Row, Diff> {
-        if engine != self.engine {
-            return self.fail(Error::ForeignHandle { name: name.to_string() });
-        }
-        let trace = self.registry.borrow().trace::<Tr>(id).cloned();
-        match trace {
-            Some(mut trace) => trace.import_rows(self.scope, name),
-            None => self.fail(Error::UnknownName { kind, name: name.to_string() }),
+        match &self.sources {
+            Sources::Engine { registry, engine: ours } => {
+                if engine != *ours {
+                    return self.fail(Error::ForeignHandle { name: name.to_string() });
+                }
+                let trace = registry.borrow().trace::<Tr>(id).cloned();
+                match trace {
+                    Some(mut trace) => trace.import_rows(self.scope, name),
+                    None => self.fail(Error::UnknownName { kind, name: name.to_string() }),
+                }
+            }
+            Sources::Batch(share) => match share.rows::<Tr::Row>(engine, id) {
+                Some(rows) => rows.to_stream(self.scope).as_collection(),
+                None => self.fail(Error::MissingInput { table: name.to_string() }),
+            },
         }
     }
 

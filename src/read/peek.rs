@@ -5,6 +5,8 @@
 //! answers are merged here. If the caller stops waiting (a timeout), the read is cancelled on
 //! the workers so it no longer holds back compaction.
 
+use std::any::Any;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -16,8 +18,9 @@ use crate::row::Row;
 use crate::runtime::Core;
 use crate::runtime::arrangement::TraceStats;
 use crate::runtime::command::Command;
-use crate::runtime::peek::{KeySelection, KeyedRead, PeekReader, PendingPeek, RowsRead};
+use crate::runtime::peek::{HistoryRead, KeySelection, KeyedRead, PeekReader, PendingPeek, RowsRead};
 use crate::runtime::registry::SourceId;
+use crate::runtime::typedefs::Layout;
 use crate::time::{Diff, Time};
 
 /// Which workers hold the answer to a read.
@@ -116,6 +119,39 @@ pub(crate) fn keyed_rows<K: Row, V: Row>(
     })?;
     rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Ok(rows)
+}
+
+/// One table's history through a time, for batch runs.
+pub(crate) struct History {
+    pub(crate) engine: u64,
+    pub(crate) id: SourceId,
+    pub(crate) name: String,
+    /// `Vec<(row, time, diff)>` of the table's row type.
+    pub(crate) rows: Arc<dyn Any + Send + Sync>,
+}
+
+/// Reads a table's history through `time` for batch runs, type-erased.
+pub(crate) trait TableHistory: Send + Sync {
+    /// `Vec<(row, time, diff)>` of every update with `time <= t`, behind an `Arc`.
+    fn read(&self, core: &Core, source: SourceId, time: Time) -> Result<Arc<dyn Any + Send + Sync>>;
+}
+
+/// The history reader of tables kept as `Tr`.
+pub(crate) struct HistoryOf<Tr>(PhantomData<fn() -> Tr>);
+
+impl<Tr> HistoryOf<Tr> {
+    pub(crate) fn new() -> Self {
+        HistoryOf(PhantomData)
+    }
+}
+
+impl<Tr: Layout> TableHistory for HistoryOf<Tr> {
+    fn read(&self, core: &Core, source: SourceId, time: Time) -> Result<Arc<dyn Any + Send + Sync>> {
+        let mut updates =
+            gather(core, source, time, Targets::All, None, |reply| Box::new(HistoryRead::<Tr> { reply }))?;
+        updates.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        Ok(Arc::new(updates))
+    }
 }
 
 /// The size of `source`'s arrangement, summed over workers.

@@ -93,3 +93,12 @@ impl Health {
         }
     }
 }
+
+/// The message of a panic payload (`&str` or `String`), for `Error::WorkerPanicked`.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".into())
+}

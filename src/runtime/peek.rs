@@ -17,7 +17,7 @@ use differential_dataflow::trace::{BatchCursor, Navigable, TraceReader};
 use timely::progress::Antichain;
 
 use super::registry::SourceId;
-use super::typedefs::{KeyedTrace, RowTrace};
+use super::typedefs::{KeyedTrace, Layout, RowTrace};
 use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::time::{Diff, Time};
@@ -98,6 +98,30 @@ impl<R: Row> PeekReader for RowsRead<R> {
             true
         });
         let _ = self.reply.send(Ok(rows));
+    }
+
+    fn fail(self: Box<Self>, error: Error) {
+        let _ = self.reply.send(Err(error));
+    }
+}
+
+/// Reads a shard's history: every update `(row, time, diff)` with `time <= t`, for batch runs
+/// over the engine's tables.
+pub(crate) struct HistoryRead<Tr: Layout> {
+    pub(crate) reply: Reply<(Tr::Row, Time, Diff)>,
+}
+
+impl<Tr: Layout> PeekReader for HistoryRead<Tr> {
+    fn read(self: Box<Self>, trace: &mut dyn Any, time: Time) {
+        let trace = trace.downcast_mut::<Tr>().expect("reader matches the table type");
+        let mut updates = Vec::new();
+        trace.for_each_update(|row, t, diff| {
+            if t <= time {
+                updates.push((row, t, diff));
+            }
+        });
+        differential_dataflow::consolidation::consolidate_updates(&mut updates);
+        let _ = self.reply.send(Ok(updates));
     }
 
     fn fail(self: Box<Self>, error: Error) {

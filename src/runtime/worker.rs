@@ -14,7 +14,7 @@ use crossbeam_channel::{Receiver, TryRecvError};
 use timely::worker::Worker;
 
 use super::command::Command;
-use super::health::Health;
+use super::health::{Health, panic_message};
 use super::peek::PendingPeek;
 use super::registry::{Registry, Source, SourceId};
 use super::subscribe::Request;
@@ -30,12 +30,7 @@ pub(crate) fn run(worker: &mut Worker, commands: Receiver<Command>, engine: u64,
         WorkerLoop::new(worker, commands, engine, Arc::clone(&health)).run();
     }));
     if let Err(payload) = outcome {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "non-string panic payload".into());
-        health.set_panic_message(format!("worker {index}: {message}"));
+        health.set_panic_message(format!("worker {index}: {}", panic_message(payload.as_ref())));
     }
     let _ = catch_unwind(AssertUnwindSafe(|| {
         for dataflow in worker.installed_dataflows() {
