@@ -60,6 +60,8 @@ mod read;
 mod row;
 mod runtime;
 mod table;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod time;
 mod view;
 
