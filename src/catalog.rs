@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::persist::codec::TableCodec;
 use crate::read::peek::TableHistory;
 use crate::runtime::registry::SourceId;
 
@@ -44,6 +45,11 @@ impl RowType {
     pub(crate) fn of<T: 'static>() -> Self {
         RowType { id: TypeId::of::<T>(), name: std::any::type_name::<T>() }
     }
+
+    /// The type's name, as stored and as shown in errors.
+    pub(crate) fn name(&self) -> &'static str {
+        self.name
+    }
 }
 
 /// One named table or view.
@@ -53,8 +59,17 @@ pub(crate) struct Entry {
     pub(crate) row: RowType,
     /// A view's `Definition<R>`, so the view can be reopened by name.
     pub(crate) definition: Option<Arc<dyn Any + Send + Sync>>,
-    /// A table's history reader, for batch runs over the engine's tables.
-    pub(crate) history: Option<Arc<dyn TableHistory>>,
+    /// A table's typed readers and codec.
+    pub(crate) table: Option<TableParts>,
+}
+
+/// What the engine needs to read a table's history and to store it.
+#[derive(Clone)]
+pub(crate) struct TableParts {
+    /// Reads the table's history, for batch runs and checkpoints.
+    pub(crate) history: Arc<dyn TableHistory>,
+    /// Encodes and decodes the table's rows for the log and checkpoints.
+    pub(crate) codec: Arc<dyn TableCodec>,
 }
 
 /// Every name of one engine.
@@ -96,12 +111,12 @@ impl Catalog {
         }
     }
 
-    /// Every table: name, id and history reader, in id order.
-    pub(crate) fn tables(&self) -> Vec<(String, SourceId, Arc<dyn TableHistory>)> {
+    /// Every table: name, id and typed parts, in id order.
+    pub(crate) fn tables(&self) -> Vec<(String, SourceId, TableParts)> {
         let mut tables: Vec<_> = self
             .entries
             .iter()
-            .filter_map(|(name, e)| e.history.as_ref().map(|h| (name.clone(), e.id, Arc::clone(h))))
+            .filter_map(|(name, e)| e.table.as_ref().map(|parts| (name.clone(), e.id, parts.clone())))
             .collect();
         tables.sort_by_key(|(_, id, _)| *id);
         tables
@@ -117,7 +132,7 @@ mod tests {
     use super::*;
 
     fn table(id: SourceId) -> Entry {
-        Entry { id, kind: Kind::Table, row: RowType::of::<u32>(), definition: None, history: None }
+        Entry { id, kind: Kind::Table, row: RowType::of::<u32>(), definition: None, table: None }
     }
 
     #[test]

@@ -16,12 +16,26 @@ pub(crate) struct Clock {
     last: Time,
     /// The most recent commit times, oldest first; only kept for `Retention::LastCommits`.
     recent: VecDeque<Time>,
+    /// Nothing older than this is readable (a recovered engine's checkpoint time).
+    floor: Time,
 }
 
 impl Clock {
     /// A clock at time 0: the empty engine, complete and readable.
     pub(crate) fn new(retention: Retention) -> Self {
-        Clock { retention, last: 0, recent: VecDeque::new() }
+        Clock { retention, last: 0, recent: VecDeque::new(), floor: 0 }
+    }
+
+    /// A clock that continues a recovered history: the last commit at `last`, the commit times
+    /// since the checkpoint in `times` (oldest first), and nothing readable before `floor`.
+    pub(crate) fn restore(retention: Retention, last: Time, times: &[Time], floor: Time) -> Self {
+        let mut clock = Clock::new(retention);
+        for &time in times {
+            clock.record(time);
+        }
+        clock.last = clock.last.max(last);
+        clock.floor = floor;
+        clock
     }
 
     /// The last committed time (0 before the first commit).
@@ -60,12 +74,13 @@ impl Clock {
 
     /// The oldest time that stays readable under the retention policy.
     pub(crate) fn since(&self) -> Time {
-        match self.retention {
+        let since = match self.retention {
             Retention::All => 0,
             Retention::LastCommits(n) if (self.recent.len() as u64) < n => 0,
             Retention::LastCommits(_) => *self.recent.front().expect("n >= 1 commits recorded"),
             Retention::Window(d) => self.last.saturating_sub(d),
-        }
+        };
+        since.max(self.floor)
     }
 }
 
@@ -106,6 +121,16 @@ mod tests {
         let mut clock = Clock::new(Retention::Window(100));
         assert_eq!(clock.record(50), 0);
         assert_eq!(clock.record(1_000), 900);
+    }
+
+    #[test]
+    fn a_restored_clock_continues_and_respects_its_floor() {
+        let clock = Clock::restore(Retention::LastCommits(2), 9, &[5, 7, 9], 4);
+        assert_eq!(clock.last(), 9);
+        assert_eq!(clock.since(), 7);
+        assert_eq!(clock.next(), Ok(10));
+        let clock = Clock::restore(Retention::All, 9, &[9], 6);
+        assert_eq!(clock.since(), 6);
     }
 
     #[test]

@@ -21,6 +21,22 @@ pub enum Retention {
     Window(Time),
 }
 
+/// When a commit's log record must be on stable storage (with [`Config::with_storage`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Each commit is synced (`fdatasync`) before `commit` returns and before any reader sees
+    /// it. Survives power loss. The default.
+    #[default]
+    EveryCommit,
+    /// Commits from several threads share one sync: `commit` returns once its record is synced,
+    /// but readers may see the transaction a moment before. Survives power loss once `commit`
+    /// returned; higher throughput with many committing threads.
+    Group,
+    /// Records are written to the operating system and never synced: a commit survives a crash
+    /// of the process, not of the machine. For tests and bulk loads.
+    Buffered,
+}
+
 /// Configuration for [`Engine::start`](crate::Engine::start).
 ///
 /// ```
@@ -33,12 +49,22 @@ pub struct Config {
     workers: usize,
     retention: Retention,
     idle_merge_effort: isize,
+    storage: Option<std::path::PathBuf>,
+    durability: Durability,
+    checkpoint_bytes: u64,
 }
 
 impl Default for Config {
     /// One worker, all history retained.
     fn default() -> Self {
-        Config { workers: 1, retention: Retention::All, idle_merge_effort: 1_000 }
+        Config {
+            workers: 1,
+            retention: Retention::All,
+            idle_merge_effort: 1_000,
+            storage: None,
+            durability: Durability::EveryCommit,
+            checkpoint_bytes: 64 << 20,
+        }
     }
 }
 
@@ -61,6 +87,43 @@ impl Config {
     pub fn with_idle_merge_effort(mut self, effort: usize) -> Self {
         self.idle_merge_effort = isize::try_from(effort).unwrap_or(isize::MAX);
         self
+    }
+
+    /// Keeps every table in the directory `dir`: each commit is appended to a write-ahead log
+    /// before `commit` returns, and tables are checkpointed. Starting an engine on a directory
+    /// that holds data recovers it: register the tables (same names, same row types) and views
+    /// again, and every retained time reads as before. Default: in memory only.
+    pub fn with_storage(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.storage = Some(dir.into());
+        self
+    }
+
+    /// When commits must be on stable storage (default [`Durability::EveryCommit`]).
+    pub fn with_durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// Checkpoints the tables (as of `since`) once this many log bytes were written since the
+    /// last checkpoint (default 64 MiB). [`Engine::checkpoint`](crate::Engine::checkpoint)
+    /// checkpoints on demand.
+    pub fn with_checkpoint_every(mut self, bytes: u64) -> Self {
+        self.checkpoint_bytes = bytes;
+        self
+    }
+
+    /// The storage directory, if any.
+    pub fn storage(&self) -> Option<&std::path::Path> {
+        self.storage.as_deref()
+    }
+
+    /// The durability policy.
+    pub fn durability(&self) -> Durability {
+        self.durability
+    }
+
+    pub(crate) fn checkpoint_bytes(&self) -> u64 {
+        self.checkpoint_bytes
     }
 
     /// The number of worker threads.

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use differential_dataflow::VecCollection;
 
-use crate::catalog::{Entry, Kind, RowType};
+use crate::catalog::{Entry, Kind, RowType, TableParts};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::read::peek::{History, HistoryOf, TableHistory};
+use crate::persist::codec::{BagCodec, KeyedCodec, StoredKind};
+use crate::read::peek::{History, HistoryOf};
 use crate::row::Row;
 use crate::runtime::command::Command;
 use crate::runtime::table_input::{BagTable, KeyedTable as KeyedTableFactory};
@@ -76,20 +77,38 @@ impl Engine {
     /// Fails with [`Error::TypeMismatch`] if it exists with another row type, and with
     /// [`Error::DuplicateName`] if a keyed table or a view has that name.
     pub fn table<T: Row>(&self, name: &str) -> Result<Table<T>> {
-        let history = Arc::new(HistoryOf::<RowTrace<T>>::new());
-        let id = self.create_table(name, Kind::Table, RowType::of::<T>(), history, || {
-            Arc::new(BagTable::<T>::new())
-        })?;
+        let id = self.create_table(
+            name,
+            TableSpec {
+                kind: Kind::Table,
+                row: RowType::of::<T>(),
+                stored: StoredKind::Bag,
+                parts: TableParts {
+                    history: Arc::new(HistoryOf::<RowTrace<T>>::new()),
+                    codec: Arc::new(BagCodec::<T>::new()),
+                },
+                factory: Arc::new(BagTable::<T>::new()),
+            },
+        )?;
         Ok(Table { core: Arc::clone(self.core()), id, name: name.into(), row: PhantomData })
     }
 
     /// Creates the keyed table `name` from keys `K` to values `V`, or reopens it if it exists
     /// with those types. Fails like [`table`](Self::table).
     pub fn keyed_table<K: Row, V: Row>(&self, name: &str) -> Result<KeyedTable<K, V>> {
-        let history = Arc::new(HistoryOf::<KeyedTrace<K, V>>::new());
-        let id = self.create_table(name, Kind::KeyedTable, RowType::of::<(K, V)>(), history, || {
-            Arc::new(KeyedTableFactory::<K, V>::new())
-        })?;
+        let id = self.create_table(
+            name,
+            TableSpec {
+                kind: Kind::KeyedTable,
+                row: RowType::of::<(K, V)>(),
+                stored: StoredKind::Keyed,
+                parts: TableParts {
+                    history: Arc::new(HistoryOf::<KeyedTrace<K, V>>::new()),
+                    codec: Arc::new(KeyedCodec::<K, V>::new()),
+                },
+                factory: Arc::new(KeyedTableFactory::<K, V>::new()),
+            },
+        )?;
         Ok(KeyedTable { core: Arc::clone(self.core()), id, name: name.into(), row: PhantomData })
     }
 
@@ -199,6 +218,15 @@ impl Engine {
         self.core().sequence(|sequencer| Ok(sequencer.clock.since()))
     }
 
+    /// Writes a checkpoint now: every table's contents as of [`since`](Self::since), after which
+    /// older log segments are removed. Returns the checkpoint's time, or `None` if `since` has
+    /// not moved since the last checkpoint (with [`Retention::All`](crate::Retention::All) it
+    /// never does: all history stays in the log) or tables recovered from disk are not
+    /// registered again yet. Fails with [`Error::InvalidConfig`] without storage.
+    pub fn checkpoint(&self) -> Result<Option<Time>> {
+        crate::persist::checkpoint::run(self.core(), true)
+    }
+
     /// Stops the workers and waits for their threads to end. Pending reads return
     /// [`Error::Shutdown`]; so does every later call on this engine or its handles.
     /// Calling it again does nothing.
@@ -212,33 +240,41 @@ impl Engine {
         let engine = self.core().id();
         tables
             .into_iter()
-            .map(|(name, id, reader)| {
-                Ok(History { engine, id, name, rows: reader.read(self.core(), id, t)? })
+            .map(|(name, id, parts)| {
+                Ok(History { engine, id, name, rows: parts.history.read(self.core(), id, t)? })
             })
             .collect()
     }
 
-    fn create_table(
-        &self,
-        name: &str,
-        kind: Kind,
-        row: RowType,
-        history: Arc<dyn TableHistory>,
-        factory: impl FnOnce() -> Arc<dyn crate::runtime::table_input::TableFactory>,
-    ) -> Result<u64> {
+    /// Creates (or finds) a table: checks the name, registers it with the storage (which hands
+    /// back its recovered history), and builds it on every worker.
+    fn create_table(&self, name: &str, spec: TableSpec) -> Result<u64> {
         self.core().sequence(|sequencer| {
-            if let Some(entry) = sequencer.catalog.find(name, kind, row)? {
+            if let Some(entry) = sequencer.catalog.find(name, spec.kind, spec.row)? {
                 return Ok(entry.id);
             }
+            sequencer.catalog.check_free(name)?;
+            let history = match sequencer.store.as_mut() {
+                Some(store) => {
+                    store.register(name, spec.stored, spec.row.name(), spec.parts.codec.as_ref())?
+                }
+                None => None,
+            };
+            let workers = sequencer.workers();
+            let mut shares = match history {
+                Some(history) => spec.parts.codec.split(history, workers).into_iter().map(Some).collect(),
+                None => Vec::new(),
+            };
+            shares.resize_with(workers, || None);
             let id = sequencer.next_id();
-            let factory = factory();
-            let name_owned = name.to_string();
-            sequencer.broadcast(|| Command::CreateTable {
-                id,
-                name: name_owned.clone(),
-                factory: Arc::clone(&factory),
-            })?;
-            sequencer.catalog.insert(name, Entry { id, kind, row, definition: None, history: Some(history) });
+            for (worker, history) in shares.into_iter().enumerate() {
+                let factory = Arc::clone(&spec.factory);
+                sequencer
+                    .send(worker, Command::CreateTable { id, name: name.to_string(), factory, history })?;
+            }
+            let entry =
+                Entry { id, kind: spec.kind, row: spec.row, definition: None, table: Some(spec.parts) };
+            sequencer.catalog.insert(name, entry);
             Ok(id)
         })
     }
@@ -258,7 +294,7 @@ impl Engine {
             let definition: Arc<dyn Any + Send + Sync> = Arc::new(definition.clone());
             sequencer
                 .catalog
-                .insert(name, Entry { id, kind, row, definition: Some(definition), history: None });
+                .insert(name, Entry { id, kind, row, definition: Some(definition), table: None });
             Ok(id)
         })
     }
@@ -274,6 +310,15 @@ impl Engine {
             Ok((entry.id, entry.definition.clone()))
         })
     }
+}
+
+/// Everything typed that creating a table needs.
+struct TableSpec {
+    kind: Kind,
+    row: RowType,
+    stored: StoredKind,
+    parts: TableParts,
+    factory: Arc<dyn crate::runtime::table_input::TableFactory>,
 }
 
 /// Builds a view on every worker and waits until each has answered.

@@ -73,6 +73,35 @@ pub enum Error {
         /// How long the read waited.
         waited: Duration,
     },
+    /// A stored file is damaged: its bytes do not check out at `offset`. Nothing was changed on
+    /// disk; restore the file from a backup or move the directory aside.
+    Corrupted {
+        /// The damaged file.
+        file: std::path::PathBuf,
+        /// Where in the file the damage was found.
+        offset: u64,
+        /// What did not check out.
+        reason: String,
+    },
+    /// A stored file was written by an incompatible format version. Nothing was changed on disk.
+    IncompatibleFormat {
+        /// The file.
+        file: std::path::PathBuf,
+        /// The format version the file declares.
+        found: u32,
+        /// The format version this build reads and writes.
+        supported: u32,
+    },
+    /// Reading or writing the storage directory failed (disk full, permissions, ...). A commit
+    /// that fails this way was not applied.
+    Io {
+        /// What the engine was doing.
+        context: String,
+        /// The operating system's error kind.
+        kind: std::io::ErrorKind,
+        /// The operating system's message.
+        message: String,
+    },
     /// The configuration is invalid; the message says which setting and why.
     InvalidConfig(String),
     /// The engine was shut down (explicitly or because its last `Engine` handle was dropped).
@@ -124,6 +153,18 @@ impl fmt::Display for Error {
             Error::Timeout { requested, waited } => {
                 write!(f, "the view was not complete through time {requested} after waiting {waited:?}")
             }
+            Error::Corrupted { file, offset, reason } => write!(
+                f,
+                "{} is damaged at byte {offset}: {reason}; nothing was changed on disk",
+                file.display()
+            ),
+            Error::IncompatibleFormat { file, found, supported } => write!(
+                f,
+                "{} has format version {found}, this build reads version {supported}; nothing was \
+                 changed on disk",
+                file.display()
+            ),
+            Error::Io { context, message, .. } => write!(f, "I/O error while {context}: {message}"),
             Error::InvalidConfig(message) => write!(f, "invalid configuration: {message}"),
             Error::Shutdown => write!(f, "the engine has been shut down"),
             Error::WorkerPanicked { message } => {
@@ -134,3 +175,10 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl Error {
+    /// An `Io` error for an operating-system error met while doing `context`.
+    pub(crate) fn io(context: impl Into<String>, error: &std::io::Error) -> Error {
+        Error::Io { context: context.into(), kind: error.kind(), message: error.to_string() }
+    }
+}

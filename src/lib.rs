@@ -56,6 +56,7 @@ mod config;
 mod engine;
 mod error;
 pub mod ops;
+mod persist;
 mod read;
 mod row;
 mod runtime;
@@ -65,7 +66,7 @@ pub mod testing;
 mod time;
 mod view;
 
-pub use config::{Config, Retention};
+pub use config::{Config, Durability, Retention};
 pub use engine::Engine;
 pub use error::{Error, Result};
 pub use read::feed::Batch;

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::persist::{checkpoint, codec};
 use crate::read::peek::{self, Targets};
 use crate::row::Row;
 use crate::runtime::Core;
@@ -22,7 +23,7 @@ use crate::runtime::arrangement::TraceStats;
 use crate::runtime::command::Command;
 use crate::runtime::peek::KeySelection;
 use crate::runtime::registry::SourceId;
-use crate::runtime::table_input::{BagWrites, KeyedWrites};
+use crate::runtime::table_input::{BagWrites, KeyedWrites, split_vec};
 use crate::time::{Diff, Time};
 
 /// A transaction with at least this many writes to one table is split across all workers
@@ -141,11 +142,15 @@ impl<K: Row, V: Row> KeyedTable<K, V> {
 trait PendingWrites: Send {
     fn as_any(&mut self) -> &mut dyn Any;
     fn len(&self) -> usize;
+    /// The table's name, as the log records it.
+    fn table(&self) -> &str;
+    /// The writes as the table's codec decodes them from the log.
+    fn encode(&self) -> Vec<u8>;
     /// Splits the writes into `parts` pieces of the table's write type.
     fn split(self: Box<Self>, parts: usize) -> Vec<Box<dyn Any + Send>>;
 }
 
-struct BagBuffer<T>(BagWrites<T>);
+struct BagBuffer<T>(BagWrites<T>, Arc<str>);
 
 impl<T: Row> PendingWrites for BagBuffer<T> {
     fn as_any(&mut self) -> &mut dyn Any {
@@ -156,13 +161,21 @@ impl<T: Row> PendingWrites for BagBuffer<T> {
         self.0.len()
     }
 
+    fn table(&self) -> &str {
+        &self.1
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        codec::encode(&self.0.iter().map(|(row, _, diff)| (row, *diff)).collect::<Vec<_>>())
+    }
+
     fn split(self: Box<Self>, parts: usize) -> Vec<Box<dyn Any + Send>> {
         split_vec(self.0, parts)
     }
 }
 
 /// The last write per key wins within a transaction.
-struct KeyedBuffer<K, V>(hashbrown::HashMap<K, Option<V>>);
+struct KeyedBuffer<K, V>(hashbrown::HashMap<K, Option<V>>, Arc<str>);
 
 impl<K: Row, V: Row> PendingWrites for KeyedBuffer<K, V> {
     fn as_any(&mut self) -> &mut dyn Any {
@@ -173,21 +186,18 @@ impl<K: Row, V: Row> PendingWrites for KeyedBuffer<K, V> {
         self.0.len()
     }
 
+    fn table(&self) -> &str {
+        &self.1
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        codec::encode(&self.0.iter().collect::<Vec<_>>())
+    }
+
     fn split(self: Box<Self>, parts: usize) -> Vec<Box<dyn Any + Send>> {
         let writes: KeyedWrites<K, V> = self.0.into_iter().map(|(k, v)| (k, v, 0)).collect();
         split_vec(writes, parts)
     }
-}
-
-fn split_vec<W: Send + 'static>(mut writes: Vec<W>, parts: usize) -> Vec<Box<dyn Any + Send>> {
-    let chunk = writes.len().div_ceil(parts.max(1)).max(1);
-    let mut pieces: Vec<Box<dyn Any + Send>> = Vec::with_capacity(parts);
-    while writes.len() > chunk {
-        let tail = writes.split_off(writes.len() - chunk);
-        pieces.push(Box::new(tail));
-    }
-    pieces.push(Box::new(writes));
-    pieces
 }
 
 /// Writes to several tables that become visible together at one timestamp.
@@ -280,7 +290,9 @@ impl Transaction {
         if !self.owns(table.engine(), &table.name) {
             return None;
         }
-        let buffer = self.writes.entry(table.id).or_insert_with(|| Box::new(BagBuffer::<T>(Vec::new())));
+        let name = Arc::clone(&table.name);
+        let buffer =
+            self.writes.entry(table.id).or_insert_with(|| Box::new(BagBuffer::<T>(Vec::new(), name)));
         buffer.as_any().downcast_mut::<BagBuffer<T>>()
     }
 
@@ -288,10 +300,9 @@ impl Transaction {
         if !self.owns(table.engine(), &table.name) {
             return None;
         }
-        let buffer = self
-            .writes
-            .entry(table.id)
-            .or_insert_with(|| Box::new(KeyedBuffer::<K, V>(hashbrown::HashMap::new())));
+        let buffer = self.writes.entry(table.id).or_insert_with(|| {
+            Box::new(KeyedBuffer::<K, V>(hashbrown::HashMap::new(), Arc::clone(&table.name)))
+        });
         buffer.as_any().downcast_mut::<KeyedBuffer<K, V>>()
     }
 
@@ -309,11 +320,19 @@ impl Transaction {
         if let Some(error) = error {
             return Err(error);
         }
-        core.sequence(|sequencer| {
+        let (time, ticket, checkpoint) = core.sequence(|sequencer| {
             let time = match at {
                 Some(time) => sequencer.clock.check(time)?,
                 None => sequencer.clock.next()?,
             };
+            // Logged before anything is applied: a failed append fails the commit.
+            let mut ticket = None;
+            let mut checkpoint = false;
+            if let Some(store) = sequencer.store.as_mut() {
+                let encoded = writes.values().map(|w| (w.table().to_string(), w.encode())).collect();
+                ticket = store.append(time, encoded)?;
+                checkpoint = store.wants_checkpoint();
+            }
             let workers = sequencer.workers();
             for (table, writes) in writes {
                 if writes.len() >= SPLIT_THRESHOLD && workers > 1 {
@@ -329,14 +348,21 @@ impl Transaction {
             }
             let since = sequencer.clock.record(time);
             sequencer.broadcast(|| Command::Advance { upper: time + 1, since })?;
-            Ok(time)
-        })
+            Ok((time, ticket, checkpoint))
+        })?;
+        if let Some(ticket) = ticket {
+            ticket.wait()?;
+        }
+        if checkpoint {
+            checkpoint::run(&core, false)?;
+        }
+        Ok(time)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::split_vec;
+    use crate::runtime::table_input::split_vec;
 
     #[test]
     fn split_keeps_every_write_once() {

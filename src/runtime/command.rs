@@ -19,8 +19,14 @@ use crate::time::Time;
 
 /// One instruction for a worker.
 pub(crate) enum Command {
-    /// Create a table's input and arrangement.
-    CreateTable { id: SourceId, name: String, factory: Arc<dyn TableFactory> },
+    /// Create a table's input and arrangement, replaying this worker's share of its recovered
+    /// history.
+    CreateTable {
+        id: SourceId,
+        name: String,
+        factory: Arc<dyn TableFactory>,
+        history: Option<Box<dyn Any + Send>>,
+    },
     /// Build a view's dataflow; every worker replies once.
     CreateView { id: SourceId, name: String, factory: Arc<dyn ViewFactory>, reply: Sender<Result<()>> },
     /// Writes of one transaction to one table (this worker's share of them) at `time`.

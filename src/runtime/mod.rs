@@ -31,6 +31,7 @@ use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::persist::store::Store;
 
 /// Engine ids distinguish handles of different engines in one process.
 static NEXT_ENGINE: AtomicU64 = AtomicU64::new(1);
@@ -42,6 +43,8 @@ pub(crate) struct Core {
     sequencer: Mutex<Sequencer>,
     health: Arc<Health>,
     guards: Mutex<Option<WorkerGuards<()>>>,
+    /// Held while a checkpoint is written, so only one runs at a time.
+    pub(crate) checkpointing: Mutex<()>,
 }
 
 /// State that changes only in command order: the clock, the catalog, the workers' channels.
@@ -50,6 +53,8 @@ pub(crate) struct Sequencer {
     threads: Vec<Thread>,
     pub(crate) clock: Clock,
     pub(crate) catalog: Catalog,
+    /// The storage directory, if the engine is durable.
+    pub(crate) store: Option<Store>,
     next_id: SourceId,
     next_writer: usize,
 }
@@ -92,6 +97,11 @@ impl Core {
     /// Starts the workers and waits until each has reported in.
     pub(crate) fn start(config: &Config) -> Result<Arc<Core>> {
         config.validate()?;
+        // Recover before starting any thread: a damaged directory fails here, untouched.
+        let opened = match config.storage() {
+            Some(dir) => Some(Store::open(dir, config.durability(), config.checkpoint_bytes())?),
+            None => None,
+        };
         let workers = config.workers();
         let id = NEXT_ENGINE.fetch_add(1, Ordering::Relaxed);
         let (senders, receivers): (Vec<_>, Vec<_>) =
@@ -124,20 +134,34 @@ impl Core {
         let threads: Vec<Thread> = threads.into_iter().map(|t| t.expect("every worker reported")).collect();
         health.set_threads(threads.clone());
 
+        let (clock, store) = match opened {
+            Some(opened) => {
+                let clock = Clock::restore(config.retention(), opened.last, &opened.times, opened.floor);
+                (clock, Some(opened.store))
+            }
+            None => (Clock::new(config.retention()), None),
+        };
         let sequencer = Sequencer {
             senders,
             threads,
-            clock: Clock::new(config.retention()),
+            clock,
             catalog: Catalog::default(),
+            store,
             next_id: 0,
             next_writer: 0,
         };
+        if sequencer.clock.last() > 0 {
+            // Tables registered from now on start complete through the recovered history.
+            let (upper, since) = (sequencer.clock.last() + 1, sequencer.clock.since());
+            sequencer.broadcast(|| Command::Advance { upper, since })?;
+        }
         Ok(Arc::new(Core {
             id,
             workers,
             sequencer: Mutex::new(sequencer),
             health,
             guards: Mutex::new(Some(guards)),
+            checkpointing: Mutex::new(()),
         }))
     }
 

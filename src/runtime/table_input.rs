@@ -29,18 +29,40 @@ pub(crate) type BagWrites<T> = Vec<(T, Time, Diff)>;
 /// for a deleted key (the time slot is filled in by the worker).
 pub(crate) type KeyedWrites<K, V> = Vec<(K, Option<V>, Time)>;
 
+/// Splits `writes` into at most `parts` pieces, for the workers.
+pub(crate) fn split_vec<W: Send + 'static>(mut writes: Vec<W>, parts: usize) -> Vec<Box<dyn Any + Send>> {
+    let chunk = writes.len().div_ceil(parts.max(1)).max(1);
+    let mut pieces: Vec<Box<dyn Any + Send>> = Vec::with_capacity(parts);
+    while writes.len() > chunk {
+        let tail = writes.split_off(writes.len() - chunk);
+        pieces.push(Box::new(tail));
+    }
+    pieces.push(Box::new(writes));
+    pieces
+}
+
 /// The write side of one table shard.
 pub(crate) trait TableInput {
     /// Introduces `writes` (a `BagWrites` or `KeyedWrites` of this table's types) at `time`.
     fn write(&mut self, time: Time, writes: Box<dyn Any + Send>);
     /// Promises that no more writes come before `upper`, and tells timely so.
     fn advance(&mut self, upper: Time);
+    /// Introduces recovered writes that already carry their times (before the first advance).
+    fn replay(&mut self, history: Box<dyn Any + Send>);
 }
 
 /// Builds a table's dataflow on a worker; one factory is shared by every worker.
 pub(crate) trait TableFactory: Send + Sync {
-    /// Builds the table's input and arrangement, with the input already at `upper`.
-    fn build(&self, worker: &mut Worker, name: &str, upper: Time, since: Time) -> BuiltTable;
+    /// Builds the table's input and arrangement, replays its recovered `history` (if any), and
+    /// leaves the input at `upper`.
+    fn build(
+        &self,
+        worker: &mut Worker,
+        name: &str,
+        upper: Time,
+        since: Time,
+        history: Option<Box<dyn Any + Send>>,
+    ) -> BuiltTable;
 }
 
 /// An update whose time slot the worker fills in with the commit time.
@@ -78,6 +100,11 @@ impl<D: Stamp> TableInput for TableStream<D> {
         self.handle.advance_to(upper);
         self.handle.flush();
     }
+
+    fn replay(&mut self, history: Box<dyn Any + Send>) {
+        let mut history = *history.downcast::<Vec<D>>().expect("history matches the table type");
+        self.handle.send_batch(&mut history);
+    }
 }
 
 /// The result of building a table on a worker: its input, its arrangement, its dataflow id.
@@ -89,6 +116,7 @@ fn build<D, Tr>(
     name: &str,
     upper: Time,
     since: Time,
+    history: Option<Box<dyn Any + Send>>,
     arrange: impl for<'s> FnOnce(StreamVec<'s, Time, D>) -> Tr,
 ) -> BuiltTable
 where
@@ -100,6 +128,9 @@ where
     let trace =
         worker.dataflow_named(&format!("table {name}"), |scope| arrange(scope.input_from(&mut handle)));
     let mut input = TableStream { handle };
+    if let Some(history) = history {
+        input.replay(history);
+    }
     input.advance(upper);
     (Box::new(input), Box::new(Arrangement::new(trace, since)), dataflow)
 }
@@ -114,8 +145,15 @@ impl<T> BagTable<T> {
 }
 
 impl<T: Row> TableFactory for BagTable<T> {
-    fn build(&self, worker: &mut Worker, name: &str, upper: Time, since: Time) -> BuiltTable {
-        build::<(T, Time, Diff), _>(worker, name, upper, since, |updates| {
+    fn build(
+        &self,
+        worker: &mut Worker,
+        name: &str,
+        upper: Time,
+        since: Time,
+        history: Option<Box<dyn Any + Send>>,
+    ) -> BuiltTable {
+        build::<(T, Time, Diff), _>(worker, name, upper, since, history, |updates| {
             updates.as_collection().arrange_by_self_named(name).trace
         })
     }
@@ -131,8 +169,15 @@ impl<K, V> KeyedTable<K, V> {
 }
 
 impl<K: Row, V: Row> TableFactory for KeyedTable<K, V> {
-    fn build(&self, worker: &mut Worker, name: &str, upper: Time, since: Time) -> BuiltTable {
-        build::<(K, Option<V>, Time), _>(worker, name, upper, since, |upserts| {
+    fn build(
+        &self,
+        worker: &mut Worker,
+        name: &str,
+        upper: Time,
+        since: Time,
+        history: Option<Box<dyn Any + Send>>,
+    ) -> BuiltTable {
+        build::<(K, Option<V>, Time), _>(worker, name, upper, since, history, |upserts| {
             arrange_from_upsert::<ValBuilder<K, V, Time, Diff>, ValSpine<K, V, Time, Diff>, K, V>(
                 upserts, name,
             )

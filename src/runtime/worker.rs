@@ -120,9 +120,9 @@ impl<'w> WorkerLoop<'w> {
 
     fn apply(&mut self, command: Command) {
         match command {
-            Command::CreateTable { id, name, factory } => {
+            Command::CreateTable { id, name, factory, history } => {
                 let (input, arrangement, dataflow) =
-                    factory.build(self.worker, &name, self.upper, self.since);
+                    factory.build(self.worker, &name, self.upper, self.since, history);
                 let source = Source { arrangement, input: Some(input), hub: None, dataflow };
                 self.registry.borrow_mut().insert(id, source);
             }

@@ -1,0 +1,343 @@
+//! A storage directory: opening it (recovery), registering tables, appending commits, and
+//! checkpoints.
+//!
+//! Recovery reads the manifest, the newest checkpoint and every log record after it, checking
+//! each byte. A torn final record (the process died while appending it; it was never
+//! acknowledged) is cut off; anything else that does not check out is `Error::Corrupted` and the
+//! directory is left untouched. The recovered rows stay encoded until the application registers
+//! each table again with its row type; only then are they decoded and replayed, at their
+//! original commit times, so every retained time reads as it did before.
+//!
+//! A checkpoint holds every table's contents as of the engine's `since` (the oldest time reads
+//! may ask for), so a restart from it plus the log after it reproduces every retained time.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::codec::{self, CheckpointChunk, CheckpointHeader, LogRecord, StoredKind, StoredTable, TableCodec};
+use super::files::{self, CHECKPOINT_MAGIC, LOG_MAGIC, MANIFEST, MANIFEST_MAGIC};
+use super::frame::{self, Tail};
+use super::log::{Log, Segment, Ticket};
+use crate::config::Durability;
+use crate::error::{Error, Result};
+use crate::time::Time;
+
+/// Rows of a checkpoint chunk.
+const CHUNK_ROWS: usize = 65_536;
+
+/// Stored bytes of one table, waiting for the table to be registered.
+struct Piece {
+    time: Time,
+    bytes: Vec<u8>,
+    /// From a checkpoint (contents) or the log (writes).
+    contents: bool,
+    file: PathBuf,
+    offset: u64,
+}
+
+/// A table found on disk, with its stored pieces in time order.
+struct Recovered {
+    pieces: Vec<Piece>,
+}
+
+/// What opening a directory found.
+pub(crate) struct Opened {
+    pub(crate) store: Store,
+    /// The last committed time (0 if none).
+    pub(crate) last: Time,
+    /// Commit times after the checkpoint, oldest first.
+    pub(crate) times: Vec<Time>,
+    /// The checkpoint's time: nothing older can be read (0 without a checkpoint).
+    pub(crate) floor: Time,
+}
+
+/// An open storage directory. Lives under the engine's sequencer lock.
+pub(crate) struct Store {
+    dir: PathBuf,
+    log: Log,
+    manifest: Vec<StoredTable>,
+    recovered: BTreeMap<String, Recovered>,
+    checkpoint: Option<Time>,
+    checkpoint_bytes: u64,
+}
+
+impl Store {
+    /// Opens (or creates) the storage directory `dir`.
+    pub(crate) fn open(dir: &Path, durability: Durability, checkpoint_bytes: u64) -> Result<Opened> {
+        fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), &e))?;
+        let manifest_path = dir.join(MANIFEST);
+        let manifest = if manifest_path.exists() {
+            read_manifest(&manifest_path)?
+        } else {
+            let listing = files::list(dir)?;
+            if !listing.segments.is_empty() || !listing.checkpoints.is_empty() {
+                return Err(Error::Corrupted {
+                    file: manifest_path,
+                    offset: 0,
+                    reason: "the manifest is missing but log or checkpoint files exist".into(),
+                });
+            }
+            write_manifest(dir, &[])?;
+            Vec::new()
+        };
+        let files::Listing { segments, checkpoints } = files::list(dir)?;
+        let mut recovered: BTreeMap<String, Recovered> =
+            manifest.iter().map(|table| (table.name.clone(), Recovered { pieces: Vec::new() })).collect();
+
+        let floor = match checkpoints.last() {
+            Some((time, path)) => {
+                read_checkpoint(path, *time, &mut recovered)?;
+                *time
+            }
+            None => 0,
+        };
+        let mut last = floor;
+        let mut times = Vec::new();
+        let mut closed = Vec::new();
+        for (index, (seq, path)) in segments.iter().enumerate() {
+            let is_last = index + 1 == segments.len();
+            let segment_last = read_segment(path, is_last, floor, &mut last, &mut times, &mut recovered)?;
+            closed.push(Segment { seq: *seq, last_time: segment_last });
+        }
+        let next_seq = segments.last().map_or(1, |(seq, _)| seq + 1);
+        let log = Log::start(dir, next_seq, closed, durability)?;
+        let store = Store {
+            dir: dir.to_path_buf(),
+            log,
+            manifest,
+            recovered,
+            checkpoint: checkpoints.last().map(|(time, _)| *time),
+            checkpoint_bytes,
+        };
+        Ok(Opened { store, last, times, floor })
+    }
+
+    /// Registers a table: checks it against what is stored and returns its recovered history
+    /// (the codec's write type, with times), or records the new table in the manifest.
+    pub(crate) fn register(
+        &mut self,
+        name: &str,
+        kind: StoredKind,
+        row_type: &'static str,
+        codec: &dyn TableCodec,
+    ) -> Result<Option<Box<dyn Any + Send>>> {
+        if let Some(stored) = self.manifest.iter().find(|t| t.name == name) {
+            if stored.kind != kind || stored.row_type != row_type {
+                return Err(Error::TypeMismatch {
+                    name: name.to_string(),
+                    expected: leak(stored.row_type.clone()),
+                    found: row_type,
+                });
+            }
+            let Some(recovered) = self.recovered.get(name) else {
+                return Ok(None);
+            };
+            let mut history = codec.empty_history();
+            for piece in &recovered.pieces {
+                let decoded = if piece.contents {
+                    codec.decode_contents(&piece.bytes, piece.time, history.as_mut())
+                } else {
+                    codec.decode_writes(&piece.bytes, piece.time, history.as_mut())
+                };
+                decoded.map_err(|reason| Error::Corrupted {
+                    file: piece.file.clone(),
+                    offset: piece.offset,
+                    reason: format!("rows of table {name:?} do not decode as {row_type}: {reason}"),
+                })?;
+            }
+            self.recovered.remove(name);
+            return Ok(Some(history));
+        }
+        let mut manifest = self.manifest.clone();
+        manifest.push(StoredTable { name: name.to_string(), kind, row_type: row_type.to_string() });
+        write_manifest(&self.dir, &manifest)?;
+        self.manifest = manifest;
+        Ok(None)
+    }
+
+    /// Tables on disk that the application has not registered again yet.
+    pub(crate) fn unregistered(&self) -> Vec<String> {
+        self.recovered.keys().cloned().collect()
+    }
+
+    /// Appends the commit at `time` with each table's encoded writes.
+    pub(crate) fn append(&mut self, time: Time, writes: Vec<(String, Vec<u8>)>) -> Result<Option<Ticket>> {
+        let payload = codec::encode(&LogRecord { time, writes });
+        self.log.append(time, &payload)
+    }
+
+    /// True once enough has been logged since the last checkpoint.
+    pub(crate) fn wants_checkpoint(&self) -> bool {
+        self.log.since_checkpoint() >= self.checkpoint_bytes
+    }
+
+    /// The time of the newest checkpoint.
+    pub(crate) fn checkpoint_time(&self) -> Option<Time> {
+        self.checkpoint
+    }
+
+    /// Starts a checkpoint: later commits go to a new log segment.
+    pub(crate) fn begin_checkpoint(&mut self) -> Result<()> {
+        self.log.rotate().map(|_| ())
+    }
+
+    /// The directory.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Records that the checkpoint as of `time` is durable, and removes the files it replaces:
+    /// older checkpoints and log segments whose records are all at or before `time`.
+    pub(crate) fn finish_checkpoint(&mut self, time: Time) -> Result<()> {
+        let previous = self.checkpoint.replace(time);
+        self.log.checkpointed();
+        for segment in self.log.drop_segments_through(time) {
+            remove(&self.dir.join(files::segment_name(segment.seq)))?;
+        }
+        if let Some(previous) = previous.filter(|p| *p != time) {
+            remove(&self.dir.join(files::checkpoint_name(previous)))?;
+        }
+        files::sync_dir(&self.dir)
+    }
+}
+
+/// Writes the checkpoint as of `time` holding `chunks` of `(table, encoded rows)`.
+pub(crate) fn write_checkpoint(dir: &Path, time: Time, chunks: Vec<(String, Vec<u8>)>) -> Result<()> {
+    let mut bytes = frame::file_header(CHECKPOINT_MAGIC).to_vec();
+    frame::frame(&codec::encode(&CheckpointHeader { time, chunks: chunks.len() as u64 }), &mut bytes);
+    for (table, rows) in chunks {
+        frame::frame(&codec::encode(&CheckpointChunk { table, rows }), &mut bytes);
+    }
+    files::write_atomically(dir, &files::checkpoint_name(time), &bytes)
+}
+
+/// Rows per checkpoint chunk.
+pub(crate) fn chunk_rows() -> usize {
+    CHUNK_ROWS
+}
+
+fn remove(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(Error::io(format!("removing {}", path.display()), &error)),
+    }
+}
+
+/// Type names read from disk live as long as the process (they name types in errors).
+fn leak(name: String) -> &'static str {
+    Box::leak(name.into_boxed_str())
+}
+
+fn read_manifest(path: &Path) -> Result<Vec<StoredTable>> {
+    let bytes = files::read(path)?;
+    let records = frame::read(path, MANIFEST_MAGIC, &bytes)?;
+    let corrupted =
+        |offset: u64, reason: String| Error::Corrupted { file: path.to_path_buf(), offset, reason };
+    match (records.records.as_slice(), records.tail) {
+        ([(offset, payload)], Tail::Clean) => codec::decode(payload).map_err(|e| corrupted(*offset, e)),
+        _ => Err(corrupted(0, "the manifest must hold exactly one whole record".into())),
+    }
+}
+
+fn write_manifest(dir: &Path, tables: &[StoredTable]) -> Result<()> {
+    let mut bytes = frame::file_header(MANIFEST_MAGIC).to_vec();
+    frame::frame(&codec::encode(&tables.to_vec()), &mut bytes);
+    files::write_atomically(dir, MANIFEST, &bytes)
+}
+
+fn read_checkpoint(path: &Path, time: Time, recovered: &mut BTreeMap<String, Recovered>) -> Result<()> {
+    let bytes = files::read(path)?;
+    let records = frame::read(path, CHECKPOINT_MAGIC, &bytes)?;
+    let corrupted =
+        |offset: u64, reason: String| Error::Corrupted { file: path.to_path_buf(), offset, reason };
+    if records.tail != Tail::Clean {
+        return Err(corrupted(bytes.len() as u64, "the checkpoint is truncated".into()));
+    }
+    let Some(((offset, first), chunks)) = records.records.split_first() else {
+        return Err(corrupted(0, "the checkpoint has no header record".into()));
+    };
+    let header: CheckpointHeader = codec::decode(first).map_err(|e| corrupted(*offset, e))?;
+    if header.time != time || header.chunks != chunks.len() as u64 {
+        return Err(corrupted(*offset, "the checkpoint's header does not match its name or contents".into()));
+    }
+    for (offset, payload) in chunks {
+        let chunk: CheckpointChunk = codec::decode(payload).map_err(|e| corrupted(*offset, e))?;
+        let table = recovered
+            .get_mut(&chunk.table)
+            .ok_or_else(|| corrupted(*offset, format!("table {:?} is not in the manifest", chunk.table)))?;
+        table.pieces.push(Piece {
+            time,
+            bytes: chunk.rows,
+            contents: true,
+            file: path.to_path_buf(),
+            offset: *offset,
+        });
+    }
+    Ok(())
+}
+
+/// Reads one log segment's records after `floor`; cuts off a torn tail of the last segment.
+/// Returns the time of the segment's last record.
+fn read_segment(
+    path: &Path,
+    is_last: bool,
+    floor: Time,
+    last: &mut Time,
+    times: &mut Vec<Time>,
+    recovered: &mut BTreeMap<String, Recovered>,
+) -> Result<Option<Time>> {
+    let bytes = files::read(path)?;
+    let records = frame::read(path, LOG_MAGIC, &bytes)?;
+    let corrupted =
+        |offset: u64, reason: String| Error::Corrupted { file: path.to_path_buf(), offset, reason };
+    let mut segment_last = None;
+    for (offset, payload) in &records.records {
+        let record: LogRecord = codec::decode(payload).map_err(|e| corrupted(*offset, e))?;
+        if segment_last.is_some_and(|previous| record.time <= previous) {
+            return Err(corrupted(*offset, "log records out of time order".into()));
+        }
+        segment_last = Some(record.time);
+        if record.time <= floor {
+            continue;
+        }
+        if record.time <= *last {
+            return Err(corrupted(*offset, "log records out of time order across segments".into()));
+        }
+        *last = record.time;
+        times.push(record.time);
+        for (table, writes) in record.writes {
+            let stored = recovered
+                .get_mut(&table)
+                .ok_or_else(|| corrupted(*offset, format!("table {table:?} is not in the manifest")))?;
+            stored.pieces.push(Piece {
+                time: record.time,
+                bytes: writes,
+                contents: false,
+                file: path.to_path_buf(),
+                offset: *offset,
+            });
+        }
+    }
+    if let Tail::Torn(at) = records.tail {
+        if !is_last {
+            return Err(corrupted(at, "a record is cut short in the middle of the log".into()));
+        }
+        // The record being appended when the process stopped was never acknowledged.
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io(format!("opening {}", path.display()), &e))?;
+        file.set_len(at.max(frame::FILE_HEADER as u64))
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::io(format!("cutting the torn tail of {}", path.display()), &e))?;
+        if at < frame::FILE_HEADER as u64 {
+            // The segment was being created: give it its header back.
+            fs::write(path, frame::file_header(LOG_MAGIC))
+                .map_err(|e| Error::io(format!("rewriting {}", path.display()), &e))?;
+        }
+    }
+    Ok(segment_last)
+}

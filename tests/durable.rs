@@ -1,0 +1,333 @@
+//! Durability: restart answers exactly as before, damage is detected, nothing is lost.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use ivm::{Batch, Config, Durability, Engine, Error, Retention, SubscribeOptions, Table, Time, View};
+
+fn config(dir: &Path) -> Config {
+    Config::default().with_workers(2).with_storage(dir).with_durability(Durability::Buffered)
+}
+
+/// Registers the tables and views the tests use, in the same order every time.
+fn open(
+    config: Config,
+) -> ivm::Result<(Engine, Table<(u32, String)>, ivm::KeyedTable<u32, i64>, View<(u32, isize)>)> {
+    let engine = Engine::start(config)?;
+    let events = engine.table::<(u32, String)>("events")?;
+    let balances = engine.keyed_table::<u32, i64>("balances")?;
+    let per_user = engine.view("per_user", {
+        let (events, balances) = (events.clone(), balances.clone());
+        move |v| {
+            let counts = v.table(&events).map(|(user, _)| user).count();
+            let positive = v.keyed_table(&balances).filter(|(_, b)| *b > 0).map(|(user, _)| user);
+            counts.semijoin(positive)
+        }
+    })?;
+    Ok((engine, events, balances, per_user))
+}
+
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+        .collect()
+}
+
+#[test]
+fn a_restart_answers_every_retained_time_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, events, balances, per_user) = open(config(dir.path())).unwrap();
+    let mut times = vec![];
+    for i in 0..30u32 {
+        times.push(
+            engine
+                .commit(|tx| {
+                    tx.insert(&events, (i % 5, format!("e{i}")));
+                    tx.upsert(&balances, i % 7, i64::from(i % 3) - 1);
+                    if i % 4 == 0 {
+                        tx.delete(&events, (i % 5, format!("e{}", i.saturating_sub(4))));
+                    }
+                })
+                .unwrap(),
+        );
+    }
+    let before: Vec<_> = times.iter().map(|t| per_user.at(*t).unwrap()).collect();
+    let tables_before: Vec<_> =
+        times.iter().map(|t| (events.at(*t).unwrap(), balances.at(*t).unwrap())).collect();
+    drop((engine, events, balances, per_user));
+
+    let (engine, events, balances, per_user) = open(config(dir.path())).unwrap();
+    assert_eq!(engine.latest().unwrap(), *times.last().unwrap(), "timestamps continue where they stopped");
+    for (i, t) in times.iter().enumerate() {
+        assert_eq!(per_user.at(*t).unwrap(), before[i], "view at {t}");
+        assert_eq!((events.at(*t).unwrap(), balances.at(*t).unwrap()), tables_before[i], "tables at {t}");
+    }
+    let next = engine.commit(|tx| tx.insert(&events, (9, "new".into()))).unwrap();
+    assert_eq!(next, times.last().unwrap() + 1);
+}
+
+#[test]
+fn a_resumed_subscription_sees_no_gap_and_no_duplicate_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, events, balances, per_user) = open(config(dir.path())).unwrap();
+    engine.commit(|tx| tx.upsert(&balances, 1, 10)).unwrap();
+    let mut sub = per_user.subscribe().unwrap();
+    let mut seen: Vec<Batch<(u32, isize)>> = vec![];
+    for i in 0..5 {
+        let t = engine.commit(|tx| tx.insert(&events, (1, format!("a{i}")))).unwrap();
+        while seen.last().is_none_or(|b| b.upper <= t) {
+            seen.push(sub.next_timeout(Duration::from_secs(30)).unwrap().unwrap());
+        }
+    }
+    let stored_upper = seen.last().unwrap().upper;
+    drop(sub);
+    for i in 0..3 {
+        engine.commit(|tx| tx.insert(&events, (1, format!("b{i}")))).unwrap();
+    }
+    let last = engine.latest().unwrap();
+    drop((engine, events, balances, per_user));
+
+    let (_engine, _events, _balances, per_user) = open(config(dir.path())).unwrap();
+    let mut resumed =
+        per_user.subscribe_with(SubscribeOptions::default().as_of(stored_upper - 1).snapshot(false)).unwrap();
+    while seen.last().unwrap().upper <= last {
+        let batch = resumed.next_timeout(Duration::from_secs(30)).unwrap().unwrap();
+        assert_eq!(batch.lower, seen.last().unwrap().upper, "no gap, no overlap");
+        seen.push(batch);
+    }
+    let mut total = BTreeMap::new();
+    for (row, _, diff) in seen.iter().flat_map(|b| &b.updates) {
+        *total.entry(row.clone()).or_insert(0) += diff;
+    }
+    total.retain(|_, d| *d != 0);
+    assert_eq!(total.into_iter().collect::<Vec<_>>(), per_user.at(last).unwrap());
+}
+
+#[test]
+fn reopening_a_table_with_another_row_type_is_refused_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let engine = Engine::start(config(dir.path())).unwrap();
+        let t = engine.table::<u32>("t").unwrap();
+        engine.commit(|tx| tx.insert(&t, 1)).unwrap();
+    }
+    let before = snapshot(dir.path());
+    let engine = Engine::start(config(dir.path())).unwrap();
+    let error = engine.table::<String>("t").unwrap_err();
+    assert!(matches!(&error, Error::TypeMismatch { name, .. } if name == "t"), "{error}");
+    let error = engine.keyed_table::<u32, u32>("t").unwrap_err();
+    assert!(matches!(error, Error::TypeMismatch { .. }), "{error}");
+    drop(engine);
+    let after = snapshot(dir.path());
+    // Only new, empty log segments may appear; nothing written before changes.
+    for (name, bytes) in &before {
+        assert_eq!(after.get(name), Some(bytes), "{name} changed");
+    }
+    let engine = Engine::start(config(dir.path())).unwrap();
+    let t = engine.table::<u32>("t").unwrap();
+    assert_eq!(t.at(1).unwrap(), vec![(1, 1)]);
+}
+
+#[test]
+fn an_incompatible_format_version_is_refused_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Engine::start(config(dir.path())).unwrap());
+    let manifest = dir.path().join("MANIFEST");
+    let mut bytes = std::fs::read(&manifest).unwrap();
+    bytes[8] = 99; // the format version
+    std::fs::write(&manifest, &bytes).unwrap();
+    let before = snapshot(dir.path());
+    let error = Engine::start(config(dir.path())).unwrap_err();
+    assert!(matches!(error, Error::IncompatibleFormat { found: 99, supported: 1, .. }), "{error}");
+    assert_eq!(snapshot(dir.path()), before);
+}
+
+#[test]
+fn checkpoints_replace_old_log_segments_and_restarts_still_answer_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || config(dir.path()).with_retention(Retention::LastCommits(5));
+    let (engine, events, balances, per_user) = open(config()).unwrap();
+    let mut answers = BTreeMap::new();
+    for i in 0..40u32 {
+        let t = engine
+            .commit(|tx| {
+                tx.insert(&events, (i % 3, format!("e{i}")));
+                tx.upsert(&balances, i % 3, i64::from(i));
+            })
+            .unwrap();
+        if i % 10 == 9 {
+            let checkpointed = engine.checkpoint().unwrap();
+            assert_eq!(checkpointed, Some(engine.since().unwrap()));
+        }
+        answers.insert(t, ());
+    }
+    let since = engine.since().unwrap();
+    let latest = engine.latest().unwrap();
+    let expected: Vec<_> = (since..=latest).map(|t| per_user.at(t).unwrap()).collect();
+    drop((engine, events, balances, per_user));
+    let segments = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("wal-"))
+        .count();
+    assert!(segments <= 3, "{segments} log segments left after checkpoints");
+
+    let (engine, _events, _balances, per_user) = open(config()).unwrap();
+    assert_eq!(engine.since().unwrap(), since);
+    let got: Vec<_> = (since..=latest).map(|t| per_user.at(t).unwrap()).collect();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn checkpoint_needs_storage() {
+    let engine = Engine::start(Config::default()).unwrap();
+    assert!(matches!(engine.checkpoint(), Err(Error::InvalidConfig(_))));
+}
+
+/// Commits `n` transactions to a fresh directory and returns the acknowledged times with the
+/// table contents after each.
+fn write_small(dir: &Path, n: u32) -> Vec<(Time, Vec<(u32, isize)>)> {
+    let engine = Engine::start(config(dir)).unwrap();
+    let t = engine.table::<u32>("t").unwrap();
+    (0..n)
+        .map(|i| {
+            let time = engine.commit(|tx| tx.insert(&t, i)).unwrap();
+            (time, t.at(time).unwrap())
+        })
+        .collect()
+}
+
+/// Reopens `dir` and returns the table's last time and contents, or the error.
+fn reopen(dir: &Path) -> ivm::Result<(Time, Vec<(u32, isize)>)> {
+    let engine = Engine::start(config(dir))?;
+    let t = engine.table::<u32>("t")?;
+    let last = engine.latest()?;
+    Ok((last, t.at(last)?))
+}
+
+fn the_log(dir: &Path) -> std::path::PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("wal-"))
+        .min()
+        .unwrap()
+}
+
+#[test]
+fn every_byte_flip_and_truncation_of_a_log_is_caught_or_a_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let acknowledged = write_small(dir.path(), 4);
+    let log = the_log(dir.path());
+    let pristine = std::fs::read(&log).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let restore = |bytes: &[u8]| {
+        let _ = std::fs::remove_dir_all(work.path());
+        std::fs::create_dir_all(work.path()).unwrap();
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), work.path().join(entry.file_name())).unwrap();
+        }
+        std::fs::write(work.path().join(log.file_name().unwrap()), bytes).unwrap();
+    };
+    let is_prefix = |(last, rows): &(Time, Vec<(u32, isize)>)| {
+        *last == 0 && rows.is_empty() || acknowledged.iter().any(|(t, r)| t == last && r == rows)
+    };
+    for at in 0..pristine.len() {
+        let mut damaged = pristine.clone();
+        damaged[at] ^= 0x5A;
+        restore(&damaged);
+        match reopen(work.path()) {
+            Err(Error::Corrupted { file, offset, .. }) => {
+                assert_eq!(file.file_name(), log.file_name());
+                assert!(offset as usize <= at, "flip at {at} reported at {offset}");
+            }
+            Err(Error::IncompatibleFormat { .. }) => assert!((8..12).contains(&at)),
+            Ok(state) => panic!("flip at byte {at} went unnoticed: {state:?}"),
+            Err(other) => panic!("flip at byte {at}: unexpected {other}"),
+        }
+    }
+    for cut in 0..pristine.len() {
+        restore(&pristine[..cut]);
+        match reopen(work.path()) {
+            Ok(state) => assert!(is_prefix(&state), "cut at {cut} gave {state:?}"),
+            Err(error) => panic!("cut at {cut}: {error}"),
+        }
+    }
+    restore(&pristine);
+    assert_eq!(reopen(work.path()).unwrap(), acknowledged.last().unwrap().clone());
+}
+
+#[test]
+fn every_byte_flip_and_truncation_of_a_checkpoint_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let engine = Engine::start(config(dir.path()).with_retention(Retention::LastCommits(1))).unwrap();
+        let t = engine.table::<u32>("t").unwrap();
+        for i in 0..3 {
+            engine.commit(|tx| tx.insert(&t, i)).unwrap();
+        }
+        assert!(engine.checkpoint().unwrap().is_some());
+    }
+    let checkpoint = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "ckpt"))
+        .unwrap();
+    let pristine = std::fs::read(&checkpoint).unwrap();
+    for (label, bytes) in (0..pristine.len())
+        .map(|at| {
+            let mut damaged = pristine.clone();
+            damaged[at] ^= 0x81;
+            (format!("flip at {at}"), damaged)
+        })
+        .chain((0..pristine.len()).map(|cut| (format!("cut at {cut}"), pristine[..cut].to_vec())))
+    {
+        std::fs::write(&checkpoint, &bytes).unwrap();
+        match reopen(dir.path()) {
+            Err(Error::Corrupted { .. } | Error::IncompatibleFormat { .. }) => {}
+            other => panic!("{label}: expected a corruption error, got {other:?}"),
+        }
+        assert!(checkpoint.exists(), "{label}: nothing is ever deleted");
+    }
+    std::fs::write(&checkpoint, &pristine).unwrap();
+    let (_, rows) = reopen(dir.path()).unwrap();
+    assert_eq!(rows, vec![(0, 1), (1, 1), (2, 1)]);
+}
+
+#[test]
+fn a_missing_manifest_is_corruption_not_a_fresh_start() {
+    let dir = tempfile::tempdir().unwrap();
+    write_small(dir.path(), 2);
+    std::fs::remove_file(dir.path().join("MANIFEST")).unwrap();
+    assert!(matches!(Engine::start(config(dir.path())), Err(Error::Corrupted { .. })));
+}
+
+#[test]
+fn durability_policies_all_recover_what_they_acknowledged() {
+    for durability in [Durability::EveryCommit, Durability::Group, Durability::Buffered] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = || Config::default().with_storage(dir.path()).with_durability(durability);
+        {
+            let engine = Engine::start(config()).unwrap();
+            let t = engine.table::<u64>("t").unwrap();
+            let threads: Vec<_> = (0..4u64)
+                .map(|k| {
+                    let (engine, t) = (engine.clone(), t.clone());
+                    std::thread::spawn(move || {
+                        for i in 0..25 {
+                            engine.commit(|tx| tx.insert(&t, k * 100 + i)).unwrap();
+                        }
+                    })
+                })
+                .collect();
+            threads.into_iter().for_each(|h| h.join().unwrap());
+        }
+        let engine = Engine::start(config()).unwrap();
+        let t = engine.table::<u64>("t").unwrap();
+        assert_eq!(engine.latest().unwrap(), 100, "{durability:?}");
+        assert_eq!(t.at(100).unwrap().len(), 100, "{durability:?}");
+    }
+}
