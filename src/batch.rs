@@ -49,7 +49,9 @@ use timely::dataflow::operators::generic::operator::Operator;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::persist::store::read_history;
 use crate::row::Row;
+use crate::runtime::Core;
 use crate::runtime::health::panic_message;
 use crate::runtime::registry::SourceId;
 use crate::table::{KeyedTable, Table};
@@ -157,6 +159,33 @@ impl BatchInputs {
         self.tables.insert((engine, id), Arc::new(Input { name: name.to_string(), rows, timed }));
         self
     }
+}
+
+/// The engine's tables as of `t` read from its storage directory, when `t` is older than the
+/// in-memory history but the files still reach back to it; `None` otherwise.
+pub(crate) fn from_storage(core: &Core, t: Time) -> Result<Option<BatchInputs>> {
+    // No checkpoint may remove files while they are read.
+    let _no_removals = core.checkpointing.lock().unwrap_or_else(|e| e.into_inner());
+    let plan = core.sequence(|sequencer| {
+        let Some(store) = sequencer.store.as_ref() else {
+            return Ok(None);
+        };
+        if t > sequencer.clock.last() || !store.unregistered().is_empty() {
+            return Ok(None);
+        }
+        Ok(store.history_files(t)?.map(|files| (files, sequencer.catalog.tables())))
+    })?;
+    let Some((files, tables)) = plan else {
+        return Ok(None);
+    };
+    let codecs: Vec<_> =
+        tables.iter().map(|(name, _, parts)| (name.clone(), Arc::clone(&parts.codec))).collect();
+    let histories = read_history(&files, t, &codecs)?;
+    let mut inputs = BatchInputs::new().as_of(t);
+    for ((name, id, _), (_, rows)) in tables.into_iter().zip(histories) {
+        inputs.tables.insert((core.id(), id), Arc::new(Input { name, rows, timed: true }));
+    }
+    Ok(Some(inputs))
 }
 
 /// One worker's view of a batch run's inputs: every `peers`-th row, starting at `index`.

@@ -52,6 +52,7 @@ pub struct Config {
     storage: Option<std::path::PathBuf>,
     durability: Durability,
     checkpoint_bytes: u64,
+    log_retention: Option<Retention>,
 }
 
 impl Default for Config {
@@ -64,6 +65,7 @@ impl Default for Config {
             storage: None,
             durability: Durability::EveryCommit,
             checkpoint_bytes: 64 << 20,
+            log_retention: None,
         }
     }
 }
@@ -112,6 +114,21 @@ impl Config {
         self
     }
 
+    /// How much history the storage directory keeps readable (default: the same as
+    /// [`with_retention`](Self::with_retention)). When it reaches further back than the
+    /// in-memory retention, [`View::at`](crate::View::at) for a time older than `since` but still
+    /// on disk is answered exactly by a one-shot batch run over the stored tables, instead of
+    /// failing with [`Error::Compacted`](crate::Error::Compacted).
+    pub fn with_log_retention(mut self, retention: Retention) -> Self {
+        self.log_retention = Some(retention);
+        self
+    }
+
+    /// The storage's retention (the in-memory one unless set).
+    pub fn log_retention(&self) -> Retention {
+        self.log_retention.unwrap_or(self.retention)
+    }
+
     /// The storage directory, if any.
     pub fn storage(&self) -> Option<&std::path::Path> {
         self.storage.as_deref()
@@ -145,7 +162,9 @@ impl Config {
         if self.workers == 0 {
             return Err(Error::InvalidConfig("workers must be at least 1".into()));
         }
-        if self.retention == Retention::LastCommits(0) {
+        if self.retention == Retention::LastCommits(0)
+            || self.log_retention == Some(Retention::LastCommits(0))
+        {
             return Err(Error::InvalidConfig(
                 "Retention::LastCommits(n) needs n >= 1: the latest commit must stay readable".into(),
             ));

@@ -39,7 +39,7 @@ use timely::dataflow::Scope;
 use timely::dataflow::operators::generic::operator::empty;
 use timely::dataflow::operators::vec::ToStream;
 
-use crate::batch::BatchShare;
+use crate::batch::{self, BatchShare};
 use crate::error::{Error, Result};
 use crate::read::peek::{self, Targets};
 use crate::read::subscribe::{SubscribeOptions, Subscription};
@@ -271,7 +271,13 @@ impl<R: Row> View<R> {
     }
 
     fn read(&self, t: Time, timeout: Option<Duration>) -> Result<Vec<(R, Diff)>> {
-        peek::rows(&self.core, self.id, t, timeout)
+        match peek::rows(&self.core, self.id, t, timeout) {
+            Err(Error::Compacted { requested, since }) => match batch::from_storage(&self.core, t)? {
+                Some(inputs) => batch::run(&self.definition, &inputs, self.core.workers()),
+                None => Err(Error::Compacted { requested, since }),
+            },
+            other => other,
+        }
     }
 }
 
@@ -363,6 +369,15 @@ impl<K: Row, V: Row> KeyedView<K, V> {
         targets: Targets,
         timeout: Option<Duration>,
     ) -> Result<Vec<((K, V), Diff)>> {
-        peek::keyed_rows(&self.core, self.id, t, keys, targets, timeout)
+        match peek::keyed_rows(&self.core, self.id, t, keys.clone(), targets, timeout) {
+            Err(Error::Compacted { requested, since }) => match batch::from_storage(&self.core, t)? {
+                Some(inputs) => {
+                    let rows = batch::run(&self.definition, &inputs, self.core.workers())?;
+                    Ok(rows.into_iter().filter(|((k, _), _)| keys.contains(k)).collect())
+                }
+                None => Err(Error::Compacted { requested, since }),
+            },
+            other => other,
+        }
     }
 }

@@ -331,3 +331,40 @@ fn durability_policies_all_recover_what_they_acknowledged() {
         assert_eq!(t.at(100).unwrap().len(), 100, "{durability:?}");
     }
 }
+
+#[test]
+fn history_beyond_memory_is_answered_from_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || {
+        config(dir.path())
+            .with_retention(Retention::LastCommits(2))
+            .with_log_retention(Retention::LastCommits(8))
+    };
+    let (engine, events, balances, per_user) = open(config()).unwrap();
+    let mut answers = Vec::new();
+    for i in 0..12u32 {
+        let t = engine
+            .commit(|tx| {
+                tx.insert(&events, (i % 4, format!("e{i}")));
+                tx.upsert(&balances, i % 4, i64::from(i % 2));
+            })
+            .unwrap();
+        answers.push((t, per_user.at(t).unwrap()));
+        if i % 3 == 2 {
+            engine.checkpoint().unwrap();
+        }
+    }
+    assert_eq!(engine.since().unwrap(), 11);
+    // Older than memory, within the log's retention: answered exactly by a batch run.
+    for (t, expected) in &answers[4..] {
+        assert_eq!(&per_user.at(*t).unwrap(), expected, "at {t}");
+    }
+    // Older than the log's retention too: compacted.
+    assert!(matches!(per_user.at(1), Err(Error::Compacted { .. })));
+    drop((engine, events, balances, per_user));
+    // The same after a restart.
+    let (_engine, _events, _balances, per_user) = open(config()).unwrap();
+    for (t, expected) in &answers[4..] {
+        assert_eq!(&per_user.at(*t).unwrap(), expected, "after restart, at {t}");
+    }
+}

@@ -85,6 +85,9 @@ pub(crate) trait TableCodec: Send + Sync {
     fn encode_contents(&self, rows: &Arc<dyn Any + Send + Sync>, chunk: usize) -> Vec<Vec<u8>>;
     /// An empty history of this table's write type (`BagWrites` or `KeyedWrites`).
     fn empty_history(&self) -> Box<dyn Any + Send>;
+    /// Rebuilds the table's rows as `Vec<(row, time, diff)>` from stored pieces in time order,
+    /// each `(is contents, time, bytes)`: keyed upserts become the row changes they cause.
+    fn decode_rows(&self, pieces: &[(bool, Time, &[u8])]) -> Result<Arc<dyn Any + Send + Sync>, String>;
     /// Splits a history into at most `parts` shares, one per worker.
     fn split(&self, history: Box<dyn Any + Send>, parts: usize) -> Vec<Box<dyn Any + Send>>;
 }
@@ -129,6 +132,15 @@ impl<T: Row> TableCodec for BagCodec<T> {
     fn split(&self, history: Box<dyn Any + Send>, parts: usize) -> Vec<Box<dyn Any + Send>> {
         split_vec(*history.downcast::<BagWrites<T>>().expect("history matches the table type"), parts)
     }
+
+    fn decode_rows(&self, pieces: &[(bool, Time, &[u8])]) -> Result<Arc<dyn Any + Send + Sync>, String> {
+        let mut rows: Vec<(T, Time, Diff)> = Vec::new();
+        for (_, time, bytes) in pieces {
+            let writes: Vec<(T, Diff)> = decode(bytes)?;
+            rows.extend(writes.into_iter().map(|(row, diff)| (row, *time, diff)));
+        }
+        Ok(Arc::new(rows))
+    }
 }
 
 /// The codec of keyed tables: writes are `Vec<(K, Option<V>)>`, contents `Vec<((K, V), Diff)>`.
@@ -165,6 +177,35 @@ impl<K: Row, V: Row> TableCodec for KeyedCodec<K, V> {
 
     fn split(&self, history: Box<dyn Any + Send>, parts: usize) -> Vec<Box<dyn Any + Send>> {
         split_vec(*history.downcast::<KeyedWrites<K, V>>().expect("history matches the table type"), parts)
+    }
+
+    fn decode_rows(&self, pieces: &[(bool, Time, &[u8])]) -> Result<Arc<dyn Any + Send + Sync>, String> {
+        let mut current: std::collections::BTreeMap<K, V> = std::collections::BTreeMap::new();
+        let mut rows: Vec<((K, V), Time, Diff)> = Vec::new();
+        let mut set = |key: K, value: Option<V>, time: Time, rows: &mut Vec<((K, V), Time, Diff)>| {
+            if let Some(old) = current.remove(&key) {
+                rows.push(((key.clone(), old), time, -1));
+            }
+            if let Some(value) = value {
+                rows.push(((key.clone(), value.clone()), time, 1));
+                current.insert(key, value);
+            }
+        };
+        for (contents, time, bytes) in pieces {
+            if *contents {
+                let pairs: Vec<((K, V), Diff)> = decode(bytes)?;
+                for ((key, value), _) in pairs {
+                    set(key, Some(value), *time, &mut rows);
+                }
+            } else {
+                let writes: Vec<(K, Option<V>)> = decode(bytes)?;
+                for (key, value) in writes {
+                    set(key, value, *time, &mut rows);
+                }
+            }
+        }
+        differential_dataflow::consolidation::consolidate_updates(&mut rows);
+        Ok(Arc::new(rows))
     }
 }
 

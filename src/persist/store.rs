@@ -15,12 +15,14 @@ use std::any::Any;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::codec::{self, CheckpointChunk, CheckpointHeader, LogRecord, StoredKind, StoredTable, TableCodec};
 use super::files::{self, CHECKPOINT_MAGIC, LOG_MAGIC, MANIFEST, MANIFEST_MAGIC};
 use super::frame::{self, Tail};
 use super::log::{Log, Segment, Ticket};
-use crate::config::Durability;
+use crate::clock::Clock;
+use crate::config::{Durability, Retention};
 use crate::error::{Error, Result};
 use crate::time::Time;
 
@@ -59,13 +61,23 @@ pub(crate) struct Store {
     log: Log,
     manifest: Vec<StoredTable>,
     recovered: BTreeMap<String, Recovered>,
-    checkpoint: Option<Time>,
+    /// The times of the checkpoints on disk, oldest first.
+    checkpoints: Vec<Time>,
     checkpoint_bytes: u64,
+    /// Commit times under the log's retention: what the files must keep readable.
+    history: Clock,
+    /// True while the first log segment ever written is still on disk.
+    log_from_start: bool,
 }
 
 impl Store {
     /// Opens (or creates) the storage directory `dir`.
-    pub(crate) fn open(dir: &Path, durability: Durability, checkpoint_bytes: u64) -> Result<Opened> {
+    pub(crate) fn open(
+        dir: &Path,
+        durability: Durability,
+        checkpoint_bytes: u64,
+        log_retention: Retention,
+    ) -> Result<Opened> {
         fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), &e))?;
         let manifest_path = dir.join(MANIFEST);
         let manifest = if manifest_path.exists() {
@@ -102,14 +114,17 @@ impl Store {
             closed.push(Segment { seq: *seq, last_time: segment_last });
         }
         let next_seq = segments.last().map_or(1, |(seq, _)| seq + 1);
+        let log_from_start = segments.first().is_none_or(|(seq, _)| *seq == 1);
         let log = Log::start(dir, next_seq, closed, durability)?;
         let store = Store {
             dir: dir.to_path_buf(),
             log,
             manifest,
             recovered,
-            checkpoint: checkpoints.last().map(|(time, _)| *time),
+            checkpoints: checkpoints.iter().map(|(time, _)| *time).collect(),
             checkpoint_bytes,
+            history: Clock::restore(log_retention, last, &times, 0),
+            log_from_start,
         };
         Ok(Opened { store, last, times, floor })
     }
@@ -165,7 +180,9 @@ impl Store {
     /// Appends the commit at `time` with each table's encoded writes.
     pub(crate) fn append(&mut self, time: Time, writes: Vec<(String, Vec<u8>)>) -> Result<Option<Ticket>> {
         let payload = codec::encode(&LogRecord { time, writes });
-        self.log.append(time, &payload)
+        let ticket = self.log.append(time, &payload)?;
+        self.history.record(time);
+        Ok(ticket)
     }
 
     /// True once enough has been logged since the last checkpoint.
@@ -175,7 +192,21 @@ impl Store {
 
     /// The time of the newest checkpoint.
     pub(crate) fn checkpoint_time(&self) -> Option<Time> {
-        self.checkpoint
+        self.checkpoints.last().copied()
+    }
+
+    /// The files to read for the tables' history as of `t`: the newest checkpoint at or before
+    /// `t` and every log segment, or `None` if the files no longer reach back to `t`.
+    pub(crate) fn history_files(&self, t: Time) -> Result<Option<HistoryFiles>> {
+        let checkpoint = self.checkpoints.iter().rev().find(|c| **c <= t).copied();
+        if checkpoint.is_none() && !self.log_from_start {
+            return Ok(None);
+        }
+        let listing = files::list(&self.dir)?;
+        Ok(Some(HistoryFiles {
+            checkpoint: checkpoint.map(|c| (c, self.dir.join(files::checkpoint_name(c)))),
+            segments: listing.segments.into_iter().map(|(_, path)| path).collect(),
+        }))
     }
 
     /// Starts a checkpoint: later commits go to a new log segment.
@@ -188,19 +219,72 @@ impl Store {
         &self.dir
     }
 
-    /// Records that the checkpoint as of `time` is durable, and removes the files it replaces:
-    /// older checkpoints and log segments whose records are all at or before `time`.
+    /// Records that the checkpoint as of `time` is durable, and removes the files no longer
+    /// needed: with the newest checkpoint at or before the log retention's `since` as the
+    /// oldest to keep, older checkpoints and the log segments whose records all precede it.
     pub(crate) fn finish_checkpoint(&mut self, time: Time) -> Result<()> {
-        let previous = self.checkpoint.replace(time);
+        if !self.checkpoints.contains(&time) {
+            self.checkpoints.push(time);
+            self.checkpoints.sort_unstable();
+        }
         self.log.checkpointed();
-        for segment in self.log.drop_segments_through(time) {
+        let keep_from = self.checkpoints.iter().rev().find(|c| **c <= self.history.since()).copied();
+        let Some(keep_from) = keep_from else {
+            return Ok(());
+        };
+        for segment in self.log.drop_segments_through(keep_from) {
             remove(&self.dir.join(files::segment_name(segment.seq)))?;
+            self.log_from_start = false;
         }
-        if let Some(previous) = previous.filter(|p| *p != time) {
-            remove(&self.dir.join(files::checkpoint_name(previous)))?;
+        for old in self.checkpoints.iter().filter(|c| **c < keep_from) {
+            remove(&self.dir.join(files::checkpoint_name(*old)))?;
         }
+        self.checkpoints.retain(|c| *c >= keep_from);
         files::sync_dir(&self.dir)
     }
+}
+
+/// The files that hold the tables' history as of some time.
+pub(crate) struct HistoryFiles {
+    checkpoint: Option<(Time, PathBuf)>,
+    segments: Vec<PathBuf>,
+}
+
+/// Reads every table's history through `t` from `files`: `(name, Vec<(row, time, diff)>)` for
+/// each of `tables` (name and codec).
+pub(crate) fn read_history(
+    files: &HistoryFiles,
+    t: Time,
+    tables: &[(String, Arc<dyn TableCodec>)],
+) -> Result<Vec<(String, Arc<dyn Any + Send + Sync>)>> {
+    let mut recovered: BTreeMap<String, Recovered> =
+        tables.iter().map(|(name, _)| (name.clone(), Recovered { pieces: Vec::new() })).collect();
+    let floor = match &files.checkpoint {
+        Some((time, path)) => {
+            read_checkpoint(path, *time, &mut recovered)?;
+            *time
+        }
+        None => 0,
+    };
+    let (mut last, mut times) = (floor, Vec::new());
+    for path in &files.segments {
+        // The newest segment may be mid-append: a torn tail there is simply not yet written.
+        read_records(path, floor, Some(t), &mut last, &mut times, &mut recovered)?;
+    }
+    tables
+        .iter()
+        .map(|(name, codec)| {
+            let pieces = &recovered[name].pieces;
+            let parts: Vec<(bool, Time, &[u8])> =
+                pieces.iter().map(|p| (p.contents, p.time, p.bytes.as_slice())).collect();
+            let rows = codec.decode_rows(&parts).map_err(|reason| Error::Corrupted {
+                file: pieces.first().map(|p| p.file.clone()).unwrap_or_default(),
+                offset: pieces.first().map_or(0, |p| p.offset),
+                reason: format!("rows of table {name:?} do not decode: {reason}"),
+            })?;
+            Ok((name.clone(), rows))
+        })
+        .collect()
 }
 
 /// Writes the checkpoint as of `time` holding `chunks` of `(table, encoded rows)`.
@@ -289,6 +373,40 @@ fn read_segment(
     times: &mut Vec<Time>,
     recovered: &mut BTreeMap<String, Recovered>,
 ) -> Result<Option<Time>> {
+    let (segment_last, tail) = read_records(path, floor, None, last, times, recovered)?;
+    let corrupted =
+        |offset: u64, reason: String| Error::Corrupted { file: path.to_path_buf(), offset, reason };
+    if let Tail::Torn(at) = tail {
+        if !is_last {
+            return Err(corrupted(at, "a record is cut short in the middle of the log".into()));
+        }
+        // The record being appended when the process stopped was never acknowledged.
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io(format!("opening {}", path.display()), &e))?;
+        file.set_len(at.max(frame::FILE_HEADER as u64))
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::io(format!("cutting the torn tail of {}", path.display()), &e))?;
+        if at < frame::FILE_HEADER as u64 {
+            // The segment was being created: give it its header back.
+            fs::write(path, frame::file_header(LOG_MAGIC))
+                .map_err(|e| Error::io(format!("rewriting {}", path.display()), &e))?;
+        }
+    }
+    Ok(segment_last)
+}
+
+/// Reads one log segment's records after `floor` (and through `until`, if given) into
+/// `recovered`. Returns the time of the segment's last record and how the segment ends.
+fn read_records(
+    path: &Path,
+    floor: Time,
+    until: Option<Time>,
+    last: &mut Time,
+    times: &mut Vec<Time>,
+    recovered: &mut BTreeMap<String, Recovered>,
+) -> Result<(Option<Time>, Tail)> {
     let bytes = files::read(path)?;
     let records = frame::read(path, LOG_MAGIC, &bytes)?;
     let corrupted =
@@ -300,7 +418,7 @@ fn read_segment(
             return Err(corrupted(*offset, "log records out of time order".into()));
         }
         segment_last = Some(record.time);
-        if record.time <= floor {
+        if record.time <= floor || until.is_some_and(|until| record.time > until) {
             continue;
         }
         if record.time <= *last {
@@ -321,23 +439,5 @@ fn read_segment(
             });
         }
     }
-    if let Tail::Torn(at) = records.tail {
-        if !is_last {
-            return Err(corrupted(at, "a record is cut short in the middle of the log".into()));
-        }
-        // The record being appended when the process stopped was never acknowledged.
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::io(format!("opening {}", path.display()), &e))?;
-        file.set_len(at.max(frame::FILE_HEADER as u64))
-            .and_then(|()| file.sync_all())
-            .map_err(|e| Error::io(format!("cutting the torn tail of {}", path.display()), &e))?;
-        if at < frame::FILE_HEADER as u64 {
-            // The segment was being created: give it its header back.
-            fs::write(path, frame::file_header(LOG_MAGIC))
-                .map_err(|e| Error::io(format!("rewriting {}", path.display()), &e))?;
-        }
-    }
-    Ok(segment_last)
+    Ok((segment_last, records.tail))
 }

@@ -99,7 +99,12 @@ impl Core {
         config.validate()?;
         // Recover before starting any thread: a damaged directory fails here, untouched.
         let opened = match config.storage() {
-            Some(dir) => Some(Store::open(dir, config.durability(), config.checkpoint_bytes())?),
+            Some(dir) => Some(Store::open(
+                dir,
+                config.durability(),
+                config.checkpoint_bytes(),
+                config.log_retention(),
+            )?),
             None => None,
         };
         let workers = config.workers();

@@ -155,6 +155,11 @@ impl<K: Ord> KeySelection<K> {
         }
     }
 
+    /// True if `key` is selected.
+    pub(crate) fn contains(&self, key: &K) -> bool {
+        self.admits(key) && !self.past_end(key) && self.start().is_none_or(|start| key >= start)
+    }
+
     fn past_end(&self, key: &K) -> bool {
         match self {
             KeySelection::All => false,
