@@ -175,6 +175,21 @@ mod tests {
     }
 
     #[test]
+    fn arbitrary_bytes_never_panic() {
+        fn property(bytes: Vec<u8>, with_header: bool) -> bool {
+            let mut input = if with_header { file_header(MAGIC).to_vec() } else { Vec::new() };
+            input.extend(bytes);
+            match read(&PathBuf::from("f"), MAGIC, &input) {
+                Ok(records) => {
+                    records.records.iter().all(|(offset, p)| (*offset as usize) + p.len() <= input.len())
+                }
+                Err(_) => true,
+            }
+        }
+        quickcheck::QuickCheck::new().tests(5_000).quickcheck(property as fn(Vec<u8>, bool) -> bool);
+    }
+
+    #[test]
     fn a_huge_damaged_length_is_not_allocated() {
         let mut bytes = file(&[]);
         let len = u32::MAX;
