@@ -98,6 +98,16 @@ impl Log {
             }
             return Err(error);
         }
+        if self.durability == Durability::EveryCommit {
+            if let Err(error) = self.file.sync_data() {
+                // After a failed sync nothing about the file can be trusted (the kernel may have
+                // dropped the pages): undo what we can and refuse every later append.
+                let error = Error::io(format!("syncing {}", path().display()), &error);
+                let _ = self.file.set_len(self.length);
+                self.failed = Some(error.clone());
+                return Err(error);
+            }
+        }
         self.length += record.len() as u64;
         self.since_checkpoint += record.len() as u64;
         self.last_time = Some(time);
@@ -105,7 +115,6 @@ impl Log {
             self.group.written.fetch_add(record.len() as u64, Ordering::AcqRel) + record.len() as u64;
         match self.durability {
             Durability::EveryCommit => {
-                self.file.sync_data().map_err(|e| Error::io(format!("syncing {}", path().display()), &e))?;
                 self.group.mark_synced(position);
                 Ok(None)
             }
@@ -213,5 +222,51 @@ impl GroupSync {
             }
             self.synced_cond.notify_all();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appends_are_framed_records_that_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::start(dir.path(), 1, Vec::new(), Durability::EveryCommit).unwrap();
+        log.append(1, b"one").unwrap();
+        log.append(2, b"two").unwrap();
+        let path = dir.path().join(files::segment_name(1));
+        let bytes = std::fs::read(&path).unwrap();
+        let records = frame::read(&path, files::LOG_MAGIC, &bytes).unwrap();
+        let payloads: Vec<&[u8]> = records.records.iter().map(|(_, p)| *p).collect();
+        assert_eq!(payloads, vec![b"one".as_slice(), b"two".as_slice()]);
+        assert_eq!(records.tail, frame::Tail::Clean);
+    }
+
+    #[test]
+    fn a_failed_append_is_an_error_and_poisons_the_log_when_it_cannot_be_undone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::start(dir.path(), 1, Vec::new(), Durability::EveryCommit).unwrap();
+        // A handle that cannot write (nor be cut back): every append fails like a full disk.
+        log.file = Arc::new(File::open(dir.path().join(files::segment_name(1))).unwrap());
+        let first = log.append(1, b"lost").err().expect("the append fails");
+        assert!(matches!(first, Error::Io { .. }), "{first}");
+        assert!(matches!(log.append(2, b"later"), Err(Error::Io { .. })));
+        assert!(log.failed.is_some());
+    }
+
+    #[test]
+    fn group_commits_wait_for_a_shared_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::start(dir.path(), 1, Vec::new(), Durability::Group).unwrap();
+        let tickets: Vec<Ticket> =
+            (1..=10).map(|t| log.append(t, b"x").unwrap().expect("a ticket")).collect();
+        let threads: Vec<_> =
+            tickets.into_iter().map(|ticket| std::thread::spawn(move || ticket.wait())).collect();
+        for thread in threads {
+            thread.join().unwrap().unwrap();
+        }
+        let state = log.group.state.lock().unwrap();
+        assert_eq!(state.synced, log.group.written.load(Ordering::Acquire));
     }
 }
