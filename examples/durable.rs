@@ -8,16 +8,23 @@ use std::time::Duration;
 
 use ivm::{Config, Durability, Engine, Error, Retention, SubscribeOptions, Table, View};
 
+/// The application's engine, table and view.
+struct App {
+    engine: Engine,
+    orders: Table<(String, u64)>, // (customer, cents)
+    spend: View<(String, isize)>,
+}
+
 /// Registers the tables and the view. After a restart the application calls this again: same
 /// names, same row types, same definitions.
-fn open(config: Config) -> ivm::Result<(Engine, Table<(String, u64)>, View<(String, isize)>)> {
+fn open(config: Config) -> ivm::Result<App> {
     let engine = Engine::start(config)?;
-    let orders = engine.table::<(String, u64)>("orders")?; // (customer, cents)
+    let orders = engine.table::<(String, u64)>("orders")?;
     let spend = engine.view("spend", {
         let orders = orders.clone();
         move |v| v.table(&orders).explode(|(customer, cents)| Some((customer, cents as isize))).count()
     })?;
-    Ok((engine, orders, spend))
+    Ok(App { engine, orders, spend })
 }
 
 fn main() -> ivm::Result<()> {
@@ -35,7 +42,7 @@ fn main() -> ivm::Result<()> {
     };
 
     // 1. Write some history.
-    let (engine, orders, spend) = open(config())?;
+    let App { engine, orders, spend } = open(config())?;
     let mut answers = BTreeMap::new();
     for (i, customer) in ["ann", "bob", "ann", "cy", "bob", "ann"].iter().enumerate() {
         let t = engine.commit(|tx| tx.insert(&orders, (customer.to_string(), 100 * (i as u64 + 1))))?;
@@ -54,7 +61,7 @@ fn main() -> ivm::Result<()> {
 
     // 3. Reopen and register the same tables and views: the tables are restored from the
     //    checkpoint plus the log tail, the views rebuilt from them.
-    let (engine, orders, spend) = open(config())?;
+    let App { engine, orders, spend } = open(config())?;
     assert_eq!(engine.latest()?, last, "timestamps continue where they stopped");
     for (t, expected) in &answers {
         // Times still in memory are read from the view; older ones that the files still cover

@@ -12,8 +12,11 @@ use ivm::{Config, Durability, Engine, KeyedTable, Table, View};
 
 const DIR_VAR: &str = "IVM_CRASH_DIR";
 
+/// An engine with its tables (`pairs`, `latest`) and view (`by_residue`).
+type Opened = (Engine, Table<(u64, u8)>, KeyedTable<u64, u64>, View<(u64, isize)>);
+
 /// Transaction `t` inserts `(t, 0)` and `(t, 1)` into `pairs` and sets `latest[t % 10] = t`.
-fn open(dir: &Path) -> (Engine, Table<(u64, u8)>, KeyedTable<u64, u64>, View<(u64, isize)>) {
+fn open(dir: &Path) -> Opened {
     let engine = Engine::start(
         Config::default().with_workers(2).with_storage(dir).with_durability(Durability::EveryCommit),
     )

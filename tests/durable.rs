@@ -10,10 +10,11 @@ fn config(dir: &Path) -> Config {
     Config::default().with_workers(2).with_storage(dir).with_durability(Durability::Buffered)
 }
 
+/// An engine with its tables and view.
+type Opened = (Engine, Table<(u32, String)>, ivm::KeyedTable<u32, i64>, View<(u32, isize)>);
+
 /// Registers the tables and views the tests use, in the same order every time.
-fn open(
-    config: Config,
-) -> ivm::Result<(Engine, Table<(u32, String)>, ivm::KeyedTable<u32, i64>, View<(u32, isize)>)> {
+fn open(config: Config) -> ivm::Result<Opened> {
     let engine = Engine::start(config)?;
     let events = engine.table::<(u32, String)>("events")?;
     let balances = engine.keyed_table::<u32, i64>("balances")?;
@@ -100,7 +101,7 @@ fn a_resumed_subscription_sees_no_gap_and_no_duplicate_across_a_restart() {
     }
     let mut total = BTreeMap::new();
     for (row, _, diff) in seen.iter().flat_map(|b| &b.updates) {
-        *total.entry(row.clone()).or_insert(0) += diff;
+        *total.entry(*row).or_insert(0) += diff;
     }
     total.retain(|_, d| *d != 0);
     assert_eq!(total.into_iter().collect::<Vec<_>>(), per_user.at(last).unwrap());

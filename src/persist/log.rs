@@ -98,15 +98,17 @@ impl Log {
             }
             return Err(error);
         }
-        if self.durability == Durability::EveryCommit {
-            if let Err(error) = self.file.sync_data() {
-                // After a failed sync nothing about the file can be trusted (the kernel may have
-                // dropped the pages): undo what we can and refuse every later append.
-                let error = Error::io(format!("syncing {}", path().display()), &error);
-                let _ = self.file.set_len(self.length);
-                self.failed = Some(error.clone());
-                return Err(error);
-            }
+        let synced = match self.durability {
+            Durability::EveryCommit => self.file.sync_data(),
+            Durability::Group | Durability::Buffered => Ok(()),
+        };
+        if let Err(error) = synced {
+            // After a failed sync nothing about the file can be trusted (the kernel may have
+            // dropped the pages): undo what we can and refuse every later append.
+            let error = Error::io(format!("syncing {}", path().display()), &error);
+            let _ = self.file.set_len(self.length);
+            self.failed = Some(error.clone());
+            return Err(error);
         }
         self.length += record.len() as u64;
         self.since_checkpoint += record.len() as u64;
