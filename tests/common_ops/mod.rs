@@ -1,13 +1,18 @@
 //! The model-test harness for the operator library: random histories over two bag tables, a
-//! log of every update with its commit time for the oracles, and a driver that compares a view
-//! with its oracle at every time, on 1, 2 and 4 workers.
+//! log of every update with its commit time for the oracles, and a driver that compares, on 1,
+//! 2 and 4 workers, a view with its oracle at every time, and with its two other readings: the
+//! subscription summed up to that time, and the one-shot batch run of the same definition over
+//! the tables as of that time.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
+use std::time::Duration;
+
+use ivm::batch::{self, BatchInputs};
 use ivm::differential_dataflow::VecCollection;
-use ivm::{Config, Diff, Engine, Row, Table, Time};
+use ivm::{Batch, Config, Diff, Engine, Row, SubscribeOptions, Table, Time};
 
 /// The worker counts every model runs on.
 pub const WORKERS: [usize; 3] = [1, 2, 4];
@@ -197,6 +202,17 @@ pub fn check<A, B, R, F>(
     assert!(nonempty > 0, "{name}: the oracle was always empty; the test proves nothing");
 }
 
+/// The subscription's updates summed through `t`.
+fn summed<R: Row>(batches: &[Batch<R>], t: Time) -> Vec<(R, Diff)> {
+    let mut rows = BTreeMap::new();
+    for (row, time, diff) in batches.iter().flat_map(|b| &b.updates) {
+        if *time <= t {
+            add(&mut rows, row.clone(), *diff);
+        }
+    }
+    rows.into_iter().collect()
+}
+
 /// One history on one engine; returns how many times the expected result was non-empty.
 fn run<A: Row, B: Row, R: Row, F>(
     name: &str,
@@ -224,6 +240,7 @@ where
             move |v| define(v.table(&table_a), v.table(&table_b))
         })
         .expect("the view is created");
+    let mut subscription = view.subscribe_with(SubscribeOptions::default().as_of(0)).expect("a subscription");
     let (mut log_a, mut log_b) = (Log::new(), Log::new());
     for (time, writes_a, writes_b) in history {
         engine
@@ -240,15 +257,28 @@ where
         log_b.updates.extend(writes_b.iter().map(|(row, diff)| (row.clone(), *time, *diff)));
     }
     let last = history.last().map_or(0, |(time, _, _)| *time);
+    let mut stream: Vec<Batch<R>> = Vec::new();
+    while stream.last().is_none_or(|b| b.upper <= last) {
+        let batch =
+            subscription.next_timeout(Duration::from_secs(60)).expect("a batch").expect("not finished");
+        stream.push(batch);
+    }
+    let commits: Vec<Time> = history.iter().map(|(time, _, _)| *time).collect();
     let mut nonempty = 0;
     for t in 0..=last {
         let expected: Vec<(R, Diff)> =
             oracle(&log_a, &log_b, t).into_iter().filter(|(_, d)| *d != 0).collect();
+        let context = || format!("{name}: seed {seed}, {workers} workers, time {t}\nhistory: {history:?}");
         let actual = view.at(t).expect("the view is readable");
-        assert_eq!(
-            actual, expected,
-            "{name}: seed {seed}, {workers} workers, time {t}\nhistory: {history:?}"
-        );
+        assert_eq!(actual, expected, "at(t) vs the oracle; {}", context());
+        assert_eq!(summed(&stream, t), expected, "the summed stream vs the oracle; {}", context());
+        // The batch run spawns its own workers: check it at every commit time and the time
+        // before each (where the answers change), not at every time in between.
+        if commits.contains(&t) || commits.contains(&(t + 1)) {
+            let inputs = BatchInputs::from_engine(&engine, t).expect("the tables as of t");
+            let batch = batch::run(view.definition(), &inputs, workers).expect("the batch run");
+            assert_eq!(batch, expected, "the batch run vs the oracle; {}", context());
+        }
         nonempty += usize::from(!expected.is_empty());
     }
     nonempty
