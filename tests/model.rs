@@ -1,5 +1,5 @@
-//! Model test: random transactions over two tables, views with a join, per-key aggregates and a
-//! distinct, on 1, 2 and 4 workers. Every `at(t)` for every retained `t` must equal a naive
+//! Model test: random transactions over three tables, views with a join, per-key aggregates, a
+//! distinct, and a semi-join + top-k + left outer join, on 1, 2 and 4 workers. Every `at(t)` for every retained `t` must equal a naive
 //! from-scratch recomputation of the view over the inputs as of `t`, and so must the one-shot
 //! batch run of the same definition over the engine's tables as of `t`.
 
@@ -19,7 +19,7 @@ fn check(history: History, workers: usize) -> TestResult {
         snapshots.push((time, model.clone()));
     }
 
-    let Setup { engine, join, aggregate, distinct, .. } = &setup;
+    let Setup { engine, join, aggregate, distinct, watched, .. } = &setup;
     // The one-shot batch run of each definition over the tables as of t gives the same answer.
     for t in engine.since().unwrap()..=engine.latest().unwrap() {
         let inputs = BatchInputs::from_engine(engine, t).unwrap();
@@ -27,6 +27,7 @@ fn check(history: History, workers: usize) -> TestResult {
         if batch::run(join.definition(), &inputs, workers).unwrap() != joined(expected)
             || batch::run(aggregate.definition(), &inputs, workers).unwrap() != sums(expected)
             || batch::run(distinct.definition(), &inputs, workers).unwrap() != distinct_keys(expected)
+            || batch::run(watched.definition(), &inputs, workers).unwrap() != common::watched(expected)
         {
             return TestResult::error(format!(
                 "workers {workers}, t {t}: a batch run differs from the oracle"
@@ -37,6 +38,13 @@ fn check(history: History, workers: usize) -> TestResult {
     let latest = engine.latest().unwrap();
     for t in since..=latest {
         let inputs = inputs_at(&snapshots, t);
+        if watched.at(t).unwrap() != common::watched(inputs) {
+            return TestResult::error(format!(
+                "workers {workers}, t {t}: watched {:?} vs {:?}",
+                watched.at(t).unwrap(),
+                common::watched(inputs)
+            ));
+        }
         let agg = aggregate.at(t).unwrap();
         let expected_agg = sums(inputs);
         if join.at(t).unwrap() != joined(inputs)

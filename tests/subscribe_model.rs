@@ -78,6 +78,7 @@ fn check(history: History, workers: usize) -> TestResult {
     let mut join_sub = setup.join.subscribe().unwrap();
     let mut aggregate_sub = setup.aggregate.subscribe().unwrap();
     let mut distinct_sub = setup.distinct.subscribe().unwrap();
+    let mut watched_sub = setup.watched.subscribe().unwrap();
 
     let mut model = Inputs::default();
     let mut snapshots: Vec<(Time, Inputs)> = vec![(0, Inputs::default())];
@@ -105,6 +106,15 @@ fn check(history: History, workers: usize) -> TestResult {
             latest,
             |t| sums(inputs_at(&snapshots, t)),
             |t| setup.aggregate.at(t).unwrap(),
+        )?;
+        let watched = batches_through(&mut watched_sub, latest)?;
+        compare(
+            "watched",
+            &watched,
+            0,
+            latest,
+            |t| common::watched(inputs_at(&snapshots, t)),
+            |t| setup.watched.at(t).unwrap(),
         )?;
         let distincts = batches_through(&mut distinct_sub, latest)?;
         compare(

@@ -1,4 +1,4 @@
-//! What the model tests share: random histories over two tables, the views under test, and
+//! What the model tests share: random histories over three tables, the views under test, and
 //! naive oracles that recompute each view from scratch.
 #![allow(dead_code)]
 
@@ -18,17 +18,23 @@ pub enum Op {
     Upsert(u8, u8),
     /// Remove `key` from `prices`.
     DeleteKey(u8),
+    /// Insert `key` into the bag table `watch`.
+    Watch(u8),
+    /// Delete one copy of the `index`-th present row of `watch` (if any).
+    Unwatch(usize),
 }
 
 impl Arbitrary for Op {
     fn arbitrary(g: &mut Gen) -> Op {
         let key = u8::arbitrary(g) % 6;
         let value = u8::arbitrary(g) % 4;
-        match u8::arbitrary(g) % 8 {
+        match u8::arbitrary(g) % 10 {
             0..=2 => Op::Insert(key, value),
             3..=4 => Op::Delete(usize::arbitrary(g)),
             5..=6 => Op::Upsert(key, value),
-            _ => Op::DeleteKey(key),
+            7 => Op::DeleteKey(key),
+            8 => Op::Watch(key),
+            _ => Op::Unwatch(usize::arbitrary(g)),
         }
     }
 }
@@ -77,6 +83,7 @@ impl Arbitrary for History {
 pub struct Inputs {
     pub orders: BTreeMap<(u8, u8), Diff>,
     pub prices: BTreeMap<u8, u8>,
+    pub watch: BTreeMap<u8, Diff>,
 }
 
 impl Inputs {
@@ -100,6 +107,19 @@ impl Inputs {
             }
             Op::DeleteKey(k) => {
                 self.prices.remove(&k);
+            }
+            Op::Watch(k) => *self.watch.entry(k).or_default() += 1,
+            Op::Unwatch(index) => {
+                if self.watch.is_empty() {
+                    return None;
+                }
+                let key = *self.watch.keys().nth(index % self.watch.len()).unwrap();
+                let count = self.watch.get_mut(&key).unwrap();
+                *count -= 1;
+                if *count == 0 {
+                    self.watch.remove(&key);
+                }
+                return Some(Op::Watch(key)); // the row to delete, resolved
             }
         }
         Some(op.clone())
@@ -136,14 +156,42 @@ pub fn distinct_keys(inputs: &Inputs) -> Vec<(u8, Diff)> {
     keys.into_iter().map(|k| (k, 1)).collect()
 }
 
-/// An engine with the two tables and the three views under test.
+/// For each watched key: its two smallest order values, with the key's price if it has one.
+pub type Watched = (u8, (u8, Option<u8>));
+
+pub fn watched(inputs: &Inputs) -> Vec<(Watched, Diff)> {
+    let mut out = Vec::new();
+    for key in inputs.watch.keys() {
+        let mut values: Vec<u8> = Vec::new();
+        for (&(k, v), &n) in &inputs.orders {
+            if k == *key {
+                values.extend(std::iter::repeat_n(v, n.max(0) as usize));
+            }
+        }
+        values.sort();
+        values.truncate(2);
+        let mut counted: BTreeMap<u8, Diff> = BTreeMap::new();
+        for v in values {
+            *counted.entry(v).or_default() += 1;
+        }
+        for (v, n) in counted {
+            out.push(((*key, (v, inputs.prices.get(key).copied())), n));
+        }
+    }
+    out
+}
+
+/// An engine with the three tables and the four views under test.
 pub struct Setup {
     pub engine: Engine,
     pub orders: Table<(u8, u8)>,
     pub prices: KeyedTable<u8, u8>,
+    pub watch: Table<u8>,
     pub join: View<(u8, u8, u8)>,
     pub aggregate: KeyedView<u8, (isize, isize)>,
     pub distinct: View<u8>,
+    /// Orders of watched keys, top 2 per key, left-joined with prices (three tables, ops).
+    pub watched: View<Watched>,
 }
 
 impl Setup {
@@ -176,7 +224,17 @@ impl Setup {
                 move |v| v.table(&orders).map(|(k, _)| k).distinct()
             })
             .unwrap();
-        Setup { engine, orders, prices, join, aggregate, distinct }
+        let watch = engine.table::<u8>("watch").unwrap();
+        let watched = engine
+            .view("watched", {
+                let (orders, prices, watch) = (orders.clone(), prices.clone(), watch.clone());
+                move |v| {
+                    use ivm::ops::*;
+                    v.table(&orders).semi_join(v.table(&watch)).top_k(2).left_join(v.keyed_table(&prices))
+                }
+            })
+            .unwrap();
+        Setup { engine, orders, prices, watch, join, aggregate, distinct, watched }
     }
 
     /// Commits `txn`, applying it to `model` too, and returns the commit time.
@@ -185,6 +243,8 @@ impl Setup {
         for op in &txn.ops {
             match model.apply(op) {
                 Some(Op::Insert(k, v)) if matches!(op, Op::Delete(_)) => tx.delete(&self.orders, (k, v)),
+                Some(Op::Watch(k)) if matches!(op, Op::Unwatch(_)) => tx.delete(&self.watch, k),
+                Some(Op::Watch(k)) => tx.insert(&self.watch, k),
                 Some(Op::Insert(k, v)) => tx.insert(&self.orders, (k, v)),
                 Some(Op::Upsert(k, v)) => tx.upsert(&self.prices, k, v),
                 Some(Op::DeleteKey(k)) => tx.delete_key(&self.prices, k),
