@@ -156,7 +156,7 @@ pub fn distinct_keys(inputs: &Inputs) -> Vec<(u8, Diff)> {
     keys.into_iter().map(|k| (k, 1)).collect()
 }
 
-/// For each watched key: its two smallest order values, with the key's price if it has one.
+/// For each watched key: its smallest order value, with the key's price if it has one.
 pub type Watched = (u8, (u8, Option<u8>));
 
 pub fn watched(inputs: &Inputs) -> Vec<(Watched, Diff)> {
@@ -169,7 +169,7 @@ pub fn watched(inputs: &Inputs) -> Vec<(Watched, Diff)> {
             }
         }
         values.sort();
-        values.truncate(2);
+        values.truncate(1);
         let mut counted: BTreeMap<u8, Diff> = BTreeMap::new();
         for v in values {
             *counted.entry(v).or_default() += 1;
@@ -190,7 +190,7 @@ pub struct Setup {
     pub join: View<(u8, u8, u8)>,
     pub aggregate: KeyedView<u8, (isize, isize)>,
     pub distinct: View<u8>,
-    /// Orders of watched keys, top 2 per key, left-joined with prices (three tables, ops).
+    /// Orders of watched keys, top 1 per key, left-joined with prices (three tables, ops).
     pub watched: View<Watched>,
 }
 
@@ -230,7 +230,7 @@ impl Setup {
                 let (orders, prices, watch) = (orders.clone(), prices.clone(), watch.clone());
                 move |v| {
                     use ivm::ops::*;
-                    v.table(&orders).semi_join(v.table(&watch)).top_k(2).left_join(v.keyed_table(&prices))
+                    v.table(&orders).semi_join(v.table(&watch)).top_k(1).left_join(v.keyed_table(&prices))
                 }
             })
             .unwrap();
