@@ -61,7 +61,7 @@ impl Default for Config {
         Config {
             workers: 1,
             retention: Retention::All,
-            idle_merge_effort: 1_000,
+            idle_merge_effort: 0,
             storage: None,
             durability: Durability::EveryCommit,
             checkpoint_bytes: 64 << 20,
@@ -83,9 +83,11 @@ impl Config {
         self
     }
 
-    /// How much merge work an otherwise idle worker does per step to compact its arrangements
-    /// (default 1,000 updates). Zero stops idle merging: memory then shrinks only when new
-    /// commits arrive.
+    /// How much merge work an otherwise idle worker does per step to bring each arrangement down
+    /// to one batch (default 0: none). Arrangements always merge, and compact to the retention,
+    /// as commits arrive; idle merging only finishes the job between commits, which makes reads
+    /// of an idle view walk fewer batches but costs a rewrite of a whole table shard after every
+    /// commit (see `BENCHMARKS.md`). Zero turns it off.
     pub fn with_idle_merge_effort(mut self, effort: usize) -> Self {
         self.idle_merge_effort = isize::try_from(effort).unwrap_or(isize::MAX);
         self
@@ -153,8 +155,9 @@ impl Config {
         self.retention
     }
 
-    pub(crate) fn idle_merge_effort(&self) -> isize {
-        self.idle_merge_effort
+    /// The idle merge effort, `None` when idle merging is off.
+    pub(crate) fn idle_merge_effort(&self) -> Option<isize> {
+        Some(self.idle_merge_effort).filter(|effort| *effort > 0)
     }
 
     /// Checks every setting; `Engine::start` calls this first.
@@ -186,6 +189,13 @@ mod tests {
     fn zero_commit_retention_is_rejected() {
         let config = Config::default().with_retention(Retention::LastCommits(0));
         assert!(matches!(config.validate(), Err(Error::InvalidConfig(_))));
+    }
+
+    #[test]
+    fn idle_merging_is_off_unless_asked_for() {
+        assert_eq!(Config::default().idle_merge_effort(), None);
+        assert_eq!(Config::default().with_idle_merge_effort(0).idle_merge_effort(), None);
+        assert_eq!(Config::default().with_idle_merge_effort(500).idle_merge_effort(), Some(500));
     }
 
     #[test]

@@ -115,8 +115,7 @@ impl Core {
         let health = Arc::new(Health::default());
 
         let mut worker_config = timely::WorkerConfig::default();
-        let merge =
-            differential_dataflow::Config::default().idle_merge_effort(Some(config.idle_merge_effort()));
+        let merge = differential_dataflow::Config::default().idle_merge_effort(config.idle_merge_effort());
         differential_dataflow::configure(&mut worker_config, &merge);
         let (builders, others) = timely::CommunicationConfig::Process(workers)
             .try_build()
