@@ -1,6 +1,6 @@
 //! Core engine benchmarks: the latency of "commit one row, then read the view at its time".
 //!
-//! Run (release build; takes about two minutes on a 2-core machine):
+//! Run (release build; about a minute and a half on a 2-core machine, after compiling):
 //!
 //! ```text
 //! CARGO_TARGET_DIR=/work/target-bench cargo bench --bench core
@@ -20,11 +20,21 @@
 //! - `bare_same_shape/w`: the bare program with the engine's dataflow shape: the input is
 //!   arranged (like a table), the count is arranged (like a view) and read whole at the time
 //!   by walking its trace on each worker, with the same 100-commit compaction.
+//! - `bare_two_dataflows/w`: `bare_same_shape` split as the engine splits it: the table is one
+//!   dataflow and the view a second one that imports the table's arrangement.
 //!
-//! Criterion reports the mean per operation. Afterwards (only under `cargo bench`), a second
-//! pass interleaves the systems in rounds and prints each one's median, p90 and p99 per
-//! operation, and the ratios ours/bare. `IVM_LATENCY_ROUNDS` (default 20) and
-//! `IVM_LATENCY_OPS` (operations per system per round, default 500) size that pass.
+//! Criterion reports the time per operation, back to back. Afterwards (only under
+//! `cargo bench`), two more passes interleave the systems in rounds and print each one's
+//! median, p90, p99 and max per operation, and the ratios ours/bare:
+//!
+//! - back to back: `IVM_LATENCY_ROUNDS` (default 20) rounds of `IVM_LATENCY_OPS` (default 500)
+//!   operations per system;
+//! - with a pause before each operation (not timed), as when commits are not back to back:
+//!   `IVM_LATENCY_PAUSE_US` (default 2000; 0 skips the pass), `IVM_LATENCY_PAUSED_ROUNDS`
+//!   (default 10) rounds of `IVM_LATENCY_PAUSED_OPS` (default 60) operations.
+//!
+//! `IVM_SYSTEMS=ours/1,bare/1` keeps only the named systems. `IVM_IDLE_MERGE_EFFORT=n` starts
+//! the engine with `Config::with_idle_merge_effort(n)` instead of the default.
 
 #[path = "baselines/round_trip.rs"]
 mod round_trip;
@@ -86,6 +96,10 @@ impl Ours {
     fn start(workers: usize) -> Self {
         let config =
             Config::default().with_workers(workers).with_retention(Retention::LastCommits(RETAINED_COMMITS));
+        let config = match env_usize("IVM_IDLE_MERGE_EFFORT", usize::MAX) {
+            usize::MAX => config,
+            effort => config.with_idle_merge_effort(effort),
+        };
         let engine = Engine::start(config).expect("engine starts");
         let table = engine.table::<(u64, u64)>("rows").expect("new table");
         let view = engine
@@ -111,20 +125,26 @@ impl RoundTrip for Ours {
     }
 }
 
+/// A system under test with its own seeded row source.
+type System = (Box<dyn RoundTrip>, Rows);
+
 /// Every system under test, for 1 and 2 workers.
-fn systems() -> Vec<(Box<dyn RoundTrip>, Rows)> {
-    let mut systems: Vec<(Box<dyn RoundTrip>, Rows)> = Vec::new();
+fn systems() -> Vec<System> {
+    let mut systems: Vec<System> = Vec::new();
     for workers in [1, 2] {
         systems.push((Box::new(Ours::start(workers)), Rows::new()));
-        for shape in [Shape::ProbeOnly, Shape::SameAsEngine] {
+        for shape in [Shape::ProbeOnly, Shape::SameAsEngine, Shape::TwoDataflows] {
             let bare = Bare::start(workers, shape, preload(), RETAINED_COMMITS);
             systems.push((Box::new(bare), Rows::new()));
         }
     }
+    if let Ok(only) = std::env::var("IVM_SYSTEMS") {
+        systems.retain(|(system, _)| only.split(',').any(|name| system.name() == name.trim()));
+    }
     systems
 }
 
-fn commit_then_read(c: &mut Criterion, systems: &mut [(Box<dyn RoundTrip>, Rows)]) {
+fn commit_then_read(c: &mut Criterion, systems: &mut [System]) {
     let mut group = c.benchmark_group("commit_then_read");
     for (system, rows) in systems.iter_mut() {
         group.bench_function(system.name(), |b| {
@@ -140,15 +160,25 @@ fn commit_then_read(c: &mut Criterion, systems: &mut [(Box<dyn RoundTrip>, Rows)
     group.finish();
 }
 
+/// How one latency pass runs: `rounds` rounds of `ops` operations per system, each operation
+/// after a pause of `pause` (not timed).
+struct Pass {
+    rounds: usize,
+    ops: usize,
+    pause: Duration,
+}
+
 /// Per-operation latencies, with the systems interleaved in rounds so that load changes on a
 /// shared machine hit all of them alike.
-fn latency_distribution(systems: &mut [(Box<dyn RoundTrip>, Rows)]) {
-    let rounds = env_usize("IVM_LATENCY_ROUNDS", 20);
-    let ops = env_usize("IVM_LATENCY_OPS", 500);
+fn latency_distribution(systems: &mut [System], pass: &Pass) {
+    let Pass { rounds, ops, pause } = *pass;
     let mut samples: Vec<Vec<Duration>> = vec![Vec::with_capacity(rounds * ops); systems.len()];
     for _ in 0..rounds {
         for ((system, rows), samples) in systems.iter_mut().zip(&mut samples) {
             for _ in 0..ops {
+                if !pause.is_zero() {
+                    std::thread::sleep(pause);
+                }
                 let start = Instant::now();
                 black_box(system.commit_then_read(rows.next_row()));
                 samples.push(start.elapsed());
@@ -156,29 +186,30 @@ fn latency_distribution(systems: &mut [(Box<dyn RoundTrip>, Rows)]) {
         }
     }
     println!(
-        "\ncommit_then_read latency per operation ({rounds} rounds x {ops} ops per system, interleaved)"
+        "\ncommit_then_read latency per operation, {} before each ({rounds} rounds x {ops} ops per system, interleaved)",
+        if pause.is_zero() { "no pause".to_string() } else { format!("{pause:?} pause") }
     );
-    println!("loadavg: {}", loadavg());
+    println!("loadavg after the pass: {}", loadavg());
     println!("{:<22} {:>10} {:>10} {:>10} {:>10}", "system", "median", "p90", "p99", "max");
-    let mut medians = Vec::new();
+    let mut summary = Vec::new();
     for ((system, _), samples) in systems.iter().zip(&mut samples) {
         samples.sort_unstable();
         let q = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize];
+        let (name, median, p99) = (system.name(), q(0.5), q(0.99));
         println!(
-            "{:<22} {:>10} {:>10} {:>10} {:>10}",
-            system.name(),
-            micros(q(0.5)),
+            "{name:<22} {:>10} {:>10} {:>10} {:>10}",
+            micros(median),
             micros(q(0.9)),
-            micros(q(0.99)),
+            micros(p99),
             micros(q(1.0))
         );
-        medians.push((system.name(), q(0.5), q(0.99)));
+        summary.push((name, median, p99));
     }
     for workers in [1, 2] {
-        let find = |name: String| medians.iter().find(|m| m.0 == name).map(|m| (m.1, m.2));
-        let ours = find(format!("ours/{workers}"));
-        for base in ["bare", "bare_same_shape"] {
-            if let (Some(ours), Some(bare)) = (ours, find(format!("{base}/{workers}"))) {
+        let find = |name: String| summary.iter().find(|m| m.0 == name).map(|m| (m.1, m.2));
+        let Some(ours) = find(format!("ours/{workers}")) else { continue };
+        for base in ["bare", "bare_same_shape", "bare_two_dataflows"] {
+            if let Some(bare) = find(format!("{base}/{workers}")) {
                 println!(
                     "ratio ours/{base} with {workers} worker(s): median {:.2}, p99 {:.2}",
                     ours.0.as_secs_f64() / bare.0.as_secs_f64(),
@@ -217,7 +248,21 @@ fn main() {
         .configure_from_args();
     commit_then_read(&mut criterion, &mut systems);
     if benchmarking {
-        latency_distribution(&mut systems);
+        let back_to_back = Pass {
+            rounds: env_usize("IVM_LATENCY_ROUNDS", 20),
+            ops: env_usize("IVM_LATENCY_OPS", 500),
+            pause: Duration::ZERO,
+        };
+        latency_distribution(&mut systems, &back_to_back);
+        let pause_us = env_usize("IVM_LATENCY_PAUSE_US", 2_000);
+        if pause_us > 0 {
+            let paused = Pass {
+                rounds: env_usize("IVM_LATENCY_PAUSED_ROUNDS", 10),
+                ops: env_usize("IVM_LATENCY_PAUSED_OPS", 60),
+                pause: Duration::from_micros(pause_us as u64),
+            };
+            latency_distribution(&mut systems, &paused);
+        }
     }
     criterion.final_summary();
 }

@@ -35,18 +35,23 @@ pub enum Shape {
     /// The engine's shape: the input arranged by row (a table), the count arranged by row (a
     /// view) and read whole at the time on every worker.
     SameAsEngine,
+    /// `SameAsEngine` split as the engine splits it: the table is one dataflow, and the view
+    /// is a second one that imports the table's arrangement.
+    TwoDataflows,
 }
 
 type Row = (u64, u64);
 type Count = (u64, isize);
 type RowTrace = TraceAgent<KeySpine<Row, u64, isize>>;
 type ViewTrace = TraceAgent<KeySpine<Count, u64, isize>>;
+/// Where a worker sends its shard of the view.
+type Reply = Sender<Vec<(Count, isize)>>;
 
 enum Command {
     /// Rows to insert at the current time.
     Insert(Vec<Row>),
     /// Close the current time (`upper - 1`) and reply once the view is complete through it.
-    Advance { upper: u64, reply: Sender<Vec<(Count, isize)>> },
+    Advance { upper: u64, reply: Reply },
 }
 
 /// The bare program, as seen from the application thread.
@@ -103,7 +108,7 @@ impl Bare {
         }
         drop(reply);
         let mut rows: Vec<(Count, isize)> = answers.iter().flatten().collect();
-        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        rows.sort_unstable_by_key(|row| row.0);
         self.time += 1;
         rows
     }
@@ -114,6 +119,7 @@ impl RoundTrip for Bare {
         let base = match self.shape {
             Shape::ProbeOnly => "bare",
             Shape::SameAsEngine => "bare_same_shape",
+            Shape::TwoDataflows => "bare_two_dataflows",
         };
         format!("{base}/{}", self.senders.len())
     }
@@ -145,7 +151,7 @@ struct Traces {
 
 fn run_worker(worker: &mut Worker, commands: Receiver<Command>, shape: Shape, retained: u64) {
     let (mut input, probe, mut traces) = build(worker, shape);
-    let mut pending: Option<(u64, Sender<Vec<(Count, isize)>>)> = None;
+    let mut pending: Option<(u64, Reply)> = None;
     loop {
         match commands.try_recv() {
             Ok(Command::Insert(rows)) => rows.into_iter().for_each(|row| input.insert(row)),
@@ -168,6 +174,9 @@ fn run_worker(worker: &mut Worker, commands: Receiver<Command>, shape: Shape, re
 }
 
 fn build(worker: &mut Worker, shape: Shape) -> (InputSession<u64, Row, isize>, Handle<u64>, Option<Traces>) {
+    if shape == Shape::TwoDataflows {
+        return build_two_dataflows(worker);
+    }
     worker.dataflow::<u64, _, _>(|scope| {
         let (input, rows) = scope.new_collection::<Row, isize>();
         match shape {
@@ -183,8 +192,23 @@ fn build(worker: &mut Worker, shape: Shape) -> (InputSession<u64, Row, isize>, H
                 let (probe, _) = view.stream.probe();
                 (input, probe, Some(Traces { table: table_trace, view: view_trace }))
             }
+            Shape::TwoDataflows => unreachable!("built by build_two_dataflows"),
         }
     })
+}
+
+fn build_two_dataflows(worker: &mut Worker) -> (InputSession<u64, Row, isize>, Handle<u64>, Option<Traces>) {
+    let (input, mut table) = worker.dataflow::<u64, _, _>(|scope| {
+        let (input, rows) = scope.new_collection::<Row, isize>();
+        (input, rows.arrange_by_self().trace)
+    });
+    let (probe, view) = worker.dataflow::<u64, _, _>(|scope| {
+        let rows = table.import(scope).as_collection(|row, _| *row);
+        let view = rows.map(|(k, _)| k).count().arrange_by_self();
+        let trace = view.trace.clone();
+        (view.stream.probe().0, trace)
+    });
+    (input, probe, Some(Traces { table, view }))
 }
 
 /// Reads the view shard at `t` (as the engine's peek does), then compacts both traces to keep
