@@ -51,8 +51,17 @@ pub struct Config {
     idle_merge_effort: isize,
     storage: Option<std::path::PathBuf>,
     durability: Durability,
-    checkpoint_bytes: u64,
+    checkpoint: CheckpointPolicy,
     log_retention: Option<Retention>,
+}
+
+/// When the engine checkpoints by itself (besides [`Engine::checkpoint`](crate::Engine::checkpoint)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CheckpointPolicy {
+    /// After this many bytes of log since the last checkpoint.
+    pub(crate) bytes: u64,
+    /// After this long since the last checkpoint (with something logged since).
+    pub(crate) interval: Option<std::time::Duration>,
 }
 
 impl Default for Config {
@@ -64,7 +73,7 @@ impl Default for Config {
             idle_merge_effort: 0,
             storage: None,
             durability: Durability::EveryCommit,
-            checkpoint_bytes: 64 << 20,
+            checkpoint: CheckpointPolicy { bytes: 64 << 20, interval: None },
             log_retention: None,
         }
     }
@@ -112,7 +121,14 @@ impl Config {
     /// last checkpoint (default 64 MiB). [`Engine::checkpoint`](crate::Engine::checkpoint)
     /// checkpoints on demand.
     pub fn with_checkpoint_every(mut self, bytes: u64) -> Self {
-        self.checkpoint_bytes = bytes;
+        self.checkpoint.bytes = bytes;
+        self
+    }
+
+    /// Also checkpoints once this long has passed since the last checkpoint, if anything was
+    /// committed since (default: no time policy). Checked when commits arrive.
+    pub fn with_checkpoint_interval(mut self, interval: std::time::Duration) -> Self {
+        self.checkpoint.interval = Some(interval);
         self
     }
 
@@ -141,8 +157,8 @@ impl Config {
         self.durability
     }
 
-    pub(crate) fn checkpoint_bytes(&self) -> u64 {
-        self.checkpoint_bytes
+    pub(crate) fn checkpoint_policy(&self) -> CheckpointPolicy {
+        self.checkpoint
     }
 
     /// The number of worker threads.

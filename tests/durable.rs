@@ -388,3 +388,39 @@ fn arbitrary_bytes_in_a_log_segment_never_panic_the_recovery() {
     }
     quickcheck::QuickCheck::new().tests(100).quickcheck(property as fn(Vec<u8>) -> bool);
 }
+
+fn checkpoints_in(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "ckpt"))
+        .count()
+}
+
+#[test]
+fn checkpoints_happen_by_size_and_by_time_policy() {
+    for config in [
+        |dir: &Path| config(dir).with_checkpoint_every(1),
+        |dir: &Path| config(dir).with_checkpoint_interval(Duration::ZERO),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::start(config(dir.path()).with_retention(Retention::LastCommits(2))).unwrap();
+        let t = engine.table::<u32>("t").unwrap();
+        assert_eq!(checkpoints_in(dir.path()), 0);
+        for i in 0..5 {
+            engine.commit(|tx| tx.insert(&t, i)).unwrap();
+        }
+        assert_eq!(checkpoints_in(dir.path()), 1, "one checkpoint, the older ones replaced");
+        drop((t, engine));
+        let engine = Engine::start(config(dir.path()).with_retention(Retention::LastCommits(2))).unwrap();
+        let t = engine.table::<u32>("t").unwrap();
+        assert_eq!(t.at(5).unwrap(), (0..5).map(|i| (i, 1)).collect::<Vec<_>>());
+    }
+    // Without a policy that fires (the default 64 MiB, no interval), no checkpoint appears.
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::start(config(dir.path()).with_retention(Retention::LastCommits(2))).unwrap();
+    let t = engine.table::<u32>("t").unwrap();
+    for i in 0..5 {
+        engine.commit(|tx| tx.insert(&t, i)).unwrap();
+    }
+    assert_eq!(checkpoints_in(dir.path()), 0);
+}

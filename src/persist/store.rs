@@ -16,13 +16,14 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::codec::{self, CheckpointChunk, CheckpointHeader, LogRecord, StoredKind, StoredTable, TableCodec};
 use super::files::{self, CHECKPOINT_MAGIC, LOG_MAGIC, MANIFEST, MANIFEST_MAGIC};
 use super::frame::{self, Tail};
 use super::log::{Log, Segment, Ticket};
 use crate::clock::Clock;
-use crate::config::{Durability, Retention};
+use crate::config::{CheckpointPolicy, Durability, Retention};
 use crate::error::{Error, Result};
 use crate::time::Time;
 
@@ -63,7 +64,9 @@ pub(crate) struct Store {
     recovered: BTreeMap<String, Recovered>,
     /// The times of the checkpoints on disk, oldest first.
     checkpoints: Vec<Time>,
-    checkpoint_bytes: u64,
+    policy: CheckpointPolicy,
+    /// When the last checkpoint was written (or the directory opened).
+    last_checkpoint: Instant,
     /// Commit times under the log's retention: what the files must keep readable.
     history: Clock,
     /// True while the first log segment ever written is still on disk.
@@ -75,7 +78,7 @@ impl Store {
     pub(crate) fn open(
         dir: &Path,
         durability: Durability,
-        checkpoint_bytes: u64,
+        policy: CheckpointPolicy,
         log_retention: Retention,
     ) -> Result<Opened> {
         fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), &e))?;
@@ -122,7 +125,8 @@ impl Store {
             manifest,
             recovered,
             checkpoints: checkpoints.iter().map(|(time, _)| *time).collect(),
-            checkpoint_bytes,
+            policy,
+            last_checkpoint: Instant::now(),
             history: Clock::restore(log_retention, last, &times, 0),
             log_from_start,
         };
@@ -187,7 +191,10 @@ impl Store {
 
     /// True once enough has been logged since the last checkpoint.
     pub(crate) fn wants_checkpoint(&self) -> bool {
-        self.log.since_checkpoint() >= self.checkpoint_bytes
+        let logged = self.log.since_checkpoint();
+        logged >= self.policy.bytes
+            || (logged > 0
+                && self.policy.interval.is_some_and(|every| self.last_checkpoint.elapsed() >= every))
     }
 
     /// The time of the newest checkpoint.
@@ -228,6 +235,7 @@ impl Store {
             self.checkpoints.sort_unstable();
         }
         self.log.checkpointed();
+        self.last_checkpoint = Instant::now();
         let keep_from = self.checkpoints.iter().rev().find(|c| **c <= self.history.since()).copied();
         let Some(keep_from) = keep_from else {
             return Ok(());

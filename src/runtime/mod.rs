@@ -102,7 +102,7 @@ impl Core {
             Some(dir) => Some(Store::open(
                 dir,
                 config.durability(),
-                config.checkpoint_bytes(),
+                config.checkpoint_policy(),
                 config.log_retention(),
             )?),
             None => None,
