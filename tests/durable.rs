@@ -424,3 +424,22 @@ fn checkpoints_happen_by_size_and_by_time_policy() {
     }
     assert_eq!(checkpoints_in(dir.path()), 0);
 }
+
+#[test]
+fn a_checkpoint_of_a_keyed_table_keeps_only_the_current_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || config(dir.path()).with_retention(Retention::LastCommits(1));
+    {
+        let engine = Engine::start(config()).unwrap();
+        let kv = engine.keyed_table::<u32, u32>("kv").unwrap();
+        for i in 0..50u32 {
+            // Decreasing values: a restore that picked any but the last would show a larger one.
+            engine.commit(|tx| tx.upsert(&kv, i % 3, 100 - i)).unwrap();
+        }
+        // Right after the commits, before the trace has merged its batches.
+        assert!(engine.checkpoint().unwrap().is_some());
+    }
+    let engine = Engine::start(config()).unwrap();
+    let kv = engine.keyed_table::<u32, u32>("kv").unwrap();
+    assert_eq!(kv.at(50).unwrap(), vec![(0, 52), (1, 51), (2, 53)]);
+}

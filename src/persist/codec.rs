@@ -92,12 +92,14 @@ pub(crate) trait TableCodec: Send + Sync {
     fn split(&self, history: Box<dyn Any + Send>, parts: usize) -> Vec<Box<dyn Any + Send>>;
 }
 
-/// Encodes contents `Vec<(R, Time, Diff)>` as chunks of `Vec<(R, Diff)>`.
+/// Encodes a history `Vec<(R, Time, Diff)>` as the contents it sums to, in chunks of
+/// `Vec<(R, Diff)>`: one entry per row, no zeros. (The history may still hold a row at several
+/// times that its trace has not merged yet.)
 fn encode_rows<R: Row>(rows: &Arc<dyn Any + Send + Sync>, chunk: usize) -> Vec<Vec<u8>> {
     let rows = rows.downcast_ref::<Vec<(R, Time, Diff)>>().expect("contents match the table type");
-    rows.chunks(chunk.max(1))
-        .map(|piece| encode(&piece.iter().map(|(row, _, diff)| (row, *diff)).collect::<Vec<_>>()))
-        .collect()
+    let mut contents: Vec<(&R, Diff)> = rows.iter().map(|(row, _, diff)| (row, *diff)).collect();
+    differential_dataflow::consolidation::consolidate(&mut contents);
+    contents.chunks(chunk.max(1)).map(|piece| encode(&piece)).collect()
 }
 
 /// The codec of bag tables of `T`: writes are `Vec<(T, Diff)>`.
@@ -163,7 +165,12 @@ impl<K: Row, V: Row> TableCodec for KeyedCodec<K, V> {
     fn decode_contents(&self, bytes: &[u8], time: Time, history: &mut dyn Any) -> Result<(), String> {
         let pairs: Vec<((K, V), Diff)> = decode(bytes)?;
         let history = history.downcast_mut::<KeyedWrites<K, V>>().expect("history matches the table type");
-        history.extend(pairs.into_iter().map(|((key, value), _)| (key, Some(value), time)));
+        for ((key, value), diff) in pairs {
+            if diff != 1 {
+                return Err(format!("a keyed table's contents hold {key:?} with multiplicity {diff}"));
+            }
+            history.push((key, Some(value), time));
+        }
         Ok(())
     }
 
@@ -194,7 +201,12 @@ impl<K: Row, V: Row> TableCodec for KeyedCodec<K, V> {
         for (contents, time, bytes) in pieces {
             if *contents {
                 let pairs: Vec<((K, V), Diff)> = decode(bytes)?;
-                for ((key, value), _) in pairs {
+                for ((key, value), diff) in pairs {
+                    if diff != 1 {
+                        return Err(format!(
+                            "a keyed table's contents hold {key:?} with multiplicity {diff}"
+                        ));
+                    }
                     set(key, Some(value), *time, &mut rows);
                 }
             } else {
@@ -238,6 +250,21 @@ mod tests {
             let _ = decode::<Vec<(String, Option<u64>)>>(&bytes);
             let _ = decode::<CheckpointHeader>(&bytes);
         }
+    }
+
+    #[test]
+    fn contents_are_consolidated_whatever_the_history_still_separates() {
+        // A key that changed value at 1 and 2, not merged yet: its contents are the new value.
+        let history: Arc<dyn Any + Send + Sync> =
+            Arc::new(vec![((1u32, 10u32), 1u64, 1isize), ((1, 10), 2, -1), ((1, 20), 2, 1), ((2, 5), 1, 1)]);
+        let codec = KeyedCodec::<u32, u32>::new();
+        let chunks = codec.encode_contents(&history, 100);
+        let mut restored = codec.empty_history();
+        for chunk in &chunks {
+            codec.decode_contents(chunk, 3, restored.as_mut()).unwrap();
+        }
+        let restored = restored.downcast::<KeyedWrites<u32, u32>>().unwrap();
+        assert_eq!(*restored, vec![(1, Some(20), 3), (2, Some(5), 3)]);
     }
 
     #[test]
