@@ -92,6 +92,11 @@ pub enum Error {
         /// The format version this build reads and writes.
         supported: u32,
     },
+    /// Another engine (in this process or another) has the storage directory open.
+    StorageLocked {
+        /// The directory.
+        dir: std::path::PathBuf,
+    },
     /// Reading or writing the storage directory failed (disk full, permissions, ...). A commit
     /// that fails this way was not applied.
     Io {
@@ -163,6 +168,12 @@ impl fmt::Display for Error {
                 "{} has format version {found}, this build reads version {supported}; nothing was \
                  changed on disk",
                 file.display()
+            ),
+            Error::StorageLocked { dir } => write!(
+                f,
+                "{} is in use by another engine; shut that one down first (its lock is released \
+                 when it stops, or when its process dies)",
+                dir.display()
             ),
             Error::Io { context, message, .. } => write!(f, "I/O error while {context}: {message}"),
             Error::InvalidConfig(message) => write!(f, "invalid configuration: {message}"),

@@ -443,3 +443,18 @@ fn a_checkpoint_of_a_keyed_table_keeps_only_the_current_values() {
     let kv = engine.keyed_table::<u32, u32>("kv").unwrap();
     assert_eq!(kv.at(50).unwrap(), vec![(0, 52), (1, 51), (2, 53)]);
 }
+
+#[test]
+fn a_directory_is_open_in_one_engine_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Engine::start(config(dir.path())).unwrap();
+    let table = first.table::<u32>("t").unwrap();
+    let error = Engine::start(config(dir.path())).unwrap_err();
+    assert_eq!(error, Error::StorageLocked { dir: dir.path().to_path_buf() });
+    assert!(error.to_string().contains("in use"), "{error}");
+    first.shutdown();
+    // Shutdown releases the directory even while handles of the old engine live on.
+    let second = Engine::start(config(dir.path())).unwrap();
+    assert_eq!(table.at(0), Err(Error::Shutdown));
+    drop(second);
+}

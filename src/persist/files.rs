@@ -1,6 +1,7 @@
 //! The files of a storage directory, and writing them safely.
 //!
 //! ```text
+//! LOCK                          locked while an engine has the directory open
 //! MANIFEST                      the tables: name, kind, row type (rewritten atomically)
 //! wal-0000000001.log ...        the write-ahead log, in segments, one record per commit
 //! checkpoint-<time>.ckpt        every table's contents consolidated as of <time>
@@ -17,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::time::Time;
 
 pub(crate) const MANIFEST: &str = "MANIFEST";
+pub(crate) const LOCK: &str = "LOCK";
 pub(crate) const MANIFEST_MAGIC: &[u8; 8] = b"IVMMANIF";
 pub(crate) const LOG_MAGIC: &[u8; 8] = b"IVMWAL\0\0";
 pub(crate) const CHECKPOINT_MAGIC: &[u8; 8] = b"IVMCKPT\0";

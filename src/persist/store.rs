@@ -71,6 +71,8 @@ pub(crate) struct Store {
     history: Clock,
     /// True while the first log segment ever written is still on disk.
     log_from_start: bool,
+    /// Held (locked) while the store is open, so no second engine opens the directory.
+    _lock: fs::File,
 }
 
 impl Store {
@@ -82,6 +84,7 @@ impl Store {
         log_retention: Retention,
     ) -> Result<Opened> {
         fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), &e))?;
+        let lock = lock(dir)?;
         let manifest_path = dir.join(MANIFEST);
         let manifest = if manifest_path.exists() {
             read_manifest(&manifest_path)?
@@ -129,6 +132,7 @@ impl Store {
             last_checkpoint: Instant::now(),
             history: Clock::restore(log_retention, last, &times, 0),
             log_from_start,
+            _lock: lock,
         };
         Ok(Opened { store, last, times, floor })
     }
@@ -308,6 +312,22 @@ pub(crate) fn write_checkpoint(dir: &Path, time: Time, chunks: Vec<(String, Vec<
 /// Rows per checkpoint chunk.
 pub(crate) fn chunk_rows() -> usize {
     CHUNK_ROWS
+}
+
+/// Locks `dir` for this engine (an advisory lock the operating system drops with the process).
+fn lock(dir: &Path) -> Result<fs::File> {
+    let path = dir.join(files::LOCK);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), &e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(Error::StorageLocked { dir: dir.to_path_buf() }),
+        Err(fs::TryLockError::Error(e)) => Err(Error::io(format!("locking {}", path.display()), &e)),
+    }
 }
 
 fn remove(path: &Path) -> Result<()> {

@@ -223,5 +223,7 @@ impl Core {
         if let Some(guards) = guards {
             let _ = guards.join();
         }
+        // Close the storage directory (and release its lock) now, not when the last handle goes.
+        self.lock().store = None;
     }
 }
