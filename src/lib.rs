@@ -41,6 +41,14 @@
 //!   inputs; a [`Transaction`] changes several at once.
 //! - [`View`] and [`KeyedView`] are defined by a closure over [`Views`] and read with `at(t)`,
 //!   or by key with [`KeyedView::get`] and [`KeyedView::range`].
+//! - [`View::subscribe`] is the stream reading: a [`Subscription`] yields [`Batch`]es of
+//!   `(row, time, diff)` over contiguous intervals; the snapshot plus the updates up to `t` sum
+//!   to exactly `at(t)`.
+//! - [`batch::run`] runs the very same [`Definition`] once over static inputs, with no engine
+//!   kept; over the engine's tables as of `t` it gives exactly `at(t)`. [`ops`] holds operators
+//!   (outer joins, aggregates, top-k, windows, ...) that keep that promise.
+//! - [`Config::with_storage`] makes the engine durable: a checksummed write-ahead log and
+//!   checkpoints; reopening the directory answers every retained time as before.
 //! - [`Retention`] decides how far back reads reach; older reads fail with
 //!   [`Error::Compacted`], never with a wrong answer.
 //!
