@@ -254,9 +254,10 @@ impl Engine {
                 return Ok(entry.id);
             }
             sequencer.catalog.check_free(name)?;
+            let since = sequencer.clock.since();
             let history = match sequencer.store.as_mut() {
                 Some(store) => {
-                    store.register(name, spec.stored, spec.row.name(), spec.parts.codec.as_ref())?
+                    store.register(name, spec.stored, spec.row.name(), spec.parts.codec.as_ref(), since)?
                 }
                 None => None,
             };

@@ -458,3 +458,31 @@ fn a_directory_is_open_in_one_engine_at_a_time() {
     assert_eq!(table.at(0), Err(Error::Shutdown));
     drop(second);
 }
+
+#[test]
+fn a_keyed_table_replayed_from_the_log_past_since_keeps_the_last_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || config(dir.path()).with_retention(Retention::LastCommits(2));
+    {
+        let engine = Engine::start(config()).unwrap();
+        let kv = engine.keyed_table::<u32, u32>("kv").unwrap();
+        let rows = engine.table::<u32>("rows").unwrap();
+        for i in 0..30u32 {
+            // Decreasing values: a replay that kept any but the last write would show a larger one.
+            engine
+                .commit(|tx| {
+                    tx.upsert(&kv, i % 3, 100 - i);
+                    tx.insert(&rows, i);
+                })
+                .unwrap();
+        }
+    }
+    let engine = Engine::start(config()).unwrap();
+    let kv = engine.keyed_table::<u32, u32>("kv").unwrap();
+    let rows = engine.table::<u32>("rows").unwrap();
+    assert_eq!(engine.since().unwrap(), 29);
+    assert_eq!(kv.at(29).unwrap(), vec![(0, 73), (1, 72), (2, 74)]);
+    assert_eq!(kv.at(30).unwrap(), vec![(0, 73), (1, 72), (2, 71)]);
+    assert_eq!(rows.at(30).unwrap().len(), 30);
+    assert_eq!(rows.at(29).unwrap().len(), 29);
+}

@@ -88,6 +88,9 @@ pub(crate) trait TableCodec: Send + Sync {
     /// Rebuilds the table's rows as `Vec<(row, time, diff)>` from stored pieces in time order,
     /// each `(is contents, time, bytes)`: keyed upserts become the row changes they cause.
     fn decode_rows(&self, pieces: &[(bool, Time, &[u8])]) -> Result<Arc<dyn Any + Send + Sync>, String>;
+    /// Advances the times of `history` before `since` to `since`, keeping what it sums to at
+    /// every time from `since` on (for keyed tables: only the last write of each key by then).
+    fn advance(&self, history: &mut dyn Any, since: Time);
     /// Splits a history into at most `parts` shares, one per worker.
     fn split(&self, history: Box<dyn Any + Send>, parts: usize) -> Vec<Box<dyn Any + Send>>;
 }
@@ -133,6 +136,13 @@ impl<T: Row> TableCodec for BagCodec<T> {
 
     fn split(&self, history: Box<dyn Any + Send>, parts: usize) -> Vec<Box<dyn Any + Send>> {
         split_vec(*history.downcast::<BagWrites<T>>().expect("history matches the table type"), parts)
+    }
+
+    fn advance(&self, history: &mut dyn Any, since: Time) {
+        let history = history.downcast_mut::<BagWrites<T>>().expect("history matches the table type");
+        for update in history.iter_mut() {
+            update.1 = update.1.max(since);
+        }
     }
 
     fn decode_rows(&self, pieces: &[(bool, Time, &[u8])]) -> Result<Arc<dyn Any + Send + Sync>, String> {
@@ -184,6 +194,31 @@ impl<K: Row, V: Row> TableCodec for KeyedCodec<K, V> {
 
     fn split(&self, history: Box<dyn Any + Send>, parts: usize) -> Vec<Box<dyn Any + Send>> {
         split_vec(*history.downcast::<KeyedWrites<K, V>>().expect("history matches the table type"), parts)
+    }
+
+    fn advance(&self, history: &mut dyn Any, since: Time) {
+        let history = history.downcast_mut::<KeyedWrites<K, V>>().expect("history matches the table type");
+        // Upserts of one key at one time have no order, so of the writes at or before `since`
+        // only each key's last one may move to `since`; the earlier ones are replaced by it.
+        let mut last: std::collections::BTreeMap<K, (Time, usize)> = std::collections::BTreeMap::new();
+        for (index, (key, _, time)) in history.iter().enumerate() {
+            if *time <= since {
+                let entry = last.entry(key.clone()).or_insert((*time, index));
+                if *time >= entry.0 {
+                    *entry = (*time, index);
+                }
+            }
+        }
+        let keep: std::collections::BTreeSet<usize> = last.values().map(|(_, index)| *index).collect();
+        let mut index = 0;
+        history.retain(|(_, _, time)| {
+            let kept = *time > since || keep.contains(&index);
+            index += 1;
+            kept
+        });
+        for upsert in history.iter_mut() {
+            upsert.2 = upsert.2.max(since);
+        }
     }
 
     fn decode_rows(&self, pieces: &[(bool, Time, &[u8])]) -> Result<Arc<dyn Any + Send + Sync>, String> {
@@ -265,6 +300,21 @@ mod tests {
         }
         let restored = restored.downcast::<KeyedWrites<u32, u32>>().unwrap();
         assert_eq!(*restored, vec![(1, Some(20), 3), (2, Some(5), 3)]);
+    }
+
+    #[test]
+    fn advancing_a_keyed_history_keeps_each_keys_last_write() {
+        let codec = KeyedCodec::<u32, u32>::new();
+        let mut history: Box<dyn Any + Send> = Box::new(vec![
+            (1u32, Some(9u32), 1u64),
+            (1, Some(3), 2),
+            (2, Some(7), 2),
+            (2, None, 3),
+            (1, Some(5), 6),
+        ]);
+        codec.advance(history.as_mut(), 4);
+        let history = history.downcast::<KeyedWrites<u32, u32>>().unwrap();
+        assert_eq!(*history, vec![(1, Some(3), 4), (2, None, 4), (1, Some(5), 6)]);
     }
 
     #[test]

@@ -139,12 +139,17 @@ impl Store {
 
     /// Registers a table: checks it against what is stored and returns its recovered history
     /// (the codec's write type, with times), or records the new table in the manifest.
+    ///
+    /// Times before `since` are advanced to `since`: nothing can read them any more, and views
+    /// would otherwise recompute every old commit on the way (older history stays in the files
+    /// for batch reads).
     pub(crate) fn register(
         &mut self,
         name: &str,
         kind: StoredKind,
         row_type: &'static str,
         codec: &dyn TableCodec,
+        since: Time,
     ) -> Result<Option<Box<dyn Any + Send>>> {
         if let Some(stored) = self.manifest.iter().find(|t| t.name == name) {
             if stored.kind != kind || stored.row_type != row_type {
@@ -171,6 +176,7 @@ impl Store {
                 })?;
             }
             self.recovered.remove(name);
+            codec.advance(history.as_mut(), since);
             return Ok(Some(history));
         }
         let mut manifest = self.manifest.clone();
