@@ -39,6 +39,9 @@
 
 #[path = "baselines/batch.rs"]
 mod baseline;
+#[path = "common/measure.rs"]
+mod measure;
+use measure::{env, loadavg, median, memory_kib};
 
 use std::process::Command;
 use std::sync::Arc;
@@ -190,18 +193,6 @@ fn spawn(system: &str, query: &str, workers: usize, rows: u64) -> Run {
     Run { system: system.to_string(), query: query.to_string(), workers, line }
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.is_empty() {
-        f64::NAN
-    } else if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        (values[mid - 1] + values[mid]) / 2.0
-    }
-}
-
 fn summarize(runs: &[Run], queries: &[String], workers: &[usize], rows: u64, baseline_kib: f64) {
     println!("\nsummary: {rows} facts; medians over runs; baseline child RSS {baseline_kib} KiB");
     println!(
@@ -252,28 +243,6 @@ fn summarize(runs: &[Run], queries: &[String], workers: &[usize], rows: u64, bas
             );
         }
     }
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok()
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").map(|s| s.trim().to_string()).unwrap_or_default()
-}
-
-/// Peak and current resident set size, in KiB.
-fn memory_kib() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib = |name: &str| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
-    };
-    (kib("VmHWM:"), kib("VmRSS:"))
 }
 
 fn main() {

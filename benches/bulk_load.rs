@@ -32,6 +32,9 @@
 
 #[path = "baselines/bulk.rs"]
 mod bulk;
+#[path = "common/measure.rs"]
+mod measure;
+use measure::median;
 
 use std::process::Command;
 use std::time::Instant;
@@ -117,12 +120,6 @@ fn spawn(variant: &str, workers: usize, rows: u64) -> (Run, String) {
         end_kib: field("end_kib").parse().expect("end_kib"),
     };
     (run, line)
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.len() % 2 == 1 { values[mid] } else { (values[mid - 1] + values[mid]) / 2.0 }
 }
 
 fn summarize(runs: &[Run], rows: u64, baseline_kib: u64, workers: &[usize]) {

@@ -36,8 +36,11 @@
 //! `IVM_SYSTEMS=ours/1,bare/1` keeps only the named systems. `IVM_IDLE_MERGE_EFFORT=n` starts
 //! the engine with `Config::with_idle_merge_effort(n)` instead of the default.
 
+#[path = "common/measure.rs"]
+mod measure;
 #[path = "baselines/round_trip.rs"]
 mod round_trip;
+use measure::loadavg;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -226,10 +229,6 @@ fn micros(d: Duration) -> String {
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").map(|s| s.trim().to_string()).unwrap_or_default()
 }
 
 fn main() {

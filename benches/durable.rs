@@ -41,6 +41,10 @@
 //!
 //! Without `--bench` (under `cargo test --benches`) it runs a small smoke pass of both parts.
 
+#[path = "common/measure.rs"]
+mod measure;
+use measure::{env, loadavg, median, memory_kib};
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -303,18 +307,6 @@ fn field(line: &str, name: &str) -> Option<f64> {
     line.split_whitespace().find_map(|t| t.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.is_empty() {
-        f64::NAN
-    } else if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        (values[mid - 1] + values[mid]) / 2.0
-    }
-}
-
 /// Settings of a whole bench run.
 struct Settings {
     base: PathBuf,
@@ -459,32 +451,10 @@ fn restart_part(s: &Settings) {
     }
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok()
-}
-
 fn list(name: &str, default: &[usize]) -> Vec<usize> {
     env(name)
         .map(|v| v.split(',').map(|w| w.trim().parse().expect("a comma-separated list of numbers")).collect())
         .unwrap_or_else(|| default.to_vec())
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").map(|s| s.trim().to_string()).unwrap_or_default()
-}
-
-/// Peak and current resident set size, in KiB.
-fn memory_kib() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib = |name: &str| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
-    };
-    (kib("VmHWM:"), kib("VmRSS:"))
 }
 
 fn main() {

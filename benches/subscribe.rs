@@ -48,6 +48,9 @@
 
 #[path = "baselines/subscribe.rs"]
 mod bare;
+#[path = "common/measure.rs"]
+mod measure;
+use measure::{loadavg, median, memory_kib};
 
 use std::process::Command;
 use std::thread::JoinHandle;
@@ -440,18 +443,6 @@ fn spawn(variant: &str, workers: usize, rows: u64) -> Run {
     Run { variant: variant.to_string(), workers, line }
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.is_empty() {
-        f64::NAN
-    } else if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        (values[mid - 1] + values[mid]) / 2.0
-    }
-}
-
 fn drain_pass(workers: &[usize], rows: u64, reps: usize) {
     const VARIANTS: [&str; 3] = ["ours", "bare", "bare_same_shape"];
     let baseline_kib = spawn("baseline", 1, rows).field("end_kib").unwrap_or(0.0);
@@ -503,26 +494,8 @@ fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").map(|s| s.trim().to_string()).unwrap_or_default()
-}
-
 fn load3() -> String {
     loadavg().split_whitespace().take(3).collect::<Vec<_>>().join("/")
-}
-
-/// Peak and current resident set size, in KiB.
-fn memory_kib() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib = |name: &str| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
-    };
-    (kib("VmHWM:"), kib("VmRSS:"))
 }
 
 fn main() {
