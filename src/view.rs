@@ -272,10 +272,9 @@ impl<R: Row> View<R> {
 
     fn read(&self, t: Time, timeout: Option<Duration>) -> Result<Vec<(R, Diff)>> {
         match peek::rows(&self.core, self.id, t, timeout) {
-            Err(Error::Compacted { requested, since }) => match batch::from_storage(&self.core, t)? {
-                Some(inputs) => batch::run(&self.definition, &inputs, self.core.workers()),
-                None => Err(Error::Compacted { requested, since }),
-            },
+            Err(compacted @ Error::Compacted { .. }) => {
+                from_files(&self.core, &self.definition, t, compacted)
+            }
             other => other,
         }
     }
@@ -370,14 +369,26 @@ impl<K: Row, V: Row> KeyedView<K, V> {
         timeout: Option<Duration>,
     ) -> Result<Vec<((K, V), Diff)>> {
         match peek::keyed_rows(&self.core, self.id, t, keys.clone(), targets, timeout) {
-            Err(Error::Compacted { requested, since }) => match batch::from_storage(&self.core, t)? {
-                Some(inputs) => {
-                    let rows = batch::run(&self.definition, &inputs, self.core.workers())?;
-                    Ok(rows.into_iter().filter(|((k, _), _)| keys.contains(k)).collect())
-                }
-                None => Err(Error::Compacted { requested, since }),
-            },
+            Err(compacted @ Error::Compacted { .. }) => {
+                let rows = from_files(&self.core, &self.definition, t, compacted)?;
+                Ok(rows.into_iter().filter(|((k, _), _)| keys.contains(k)).collect())
+            }
             other => other,
         }
+    }
+}
+
+/// A read older than the in-memory history: answered exactly by a batch run of the view's
+/// definition over the stored tables as of `t` if the storage still reaches back that far, or
+/// else the `compacted` error it met.
+fn from_files<R: Row>(
+    core: &Core,
+    definition: &Definition<R>,
+    t: Time,
+    compacted: Error,
+) -> Result<Vec<(R, Diff)>> {
+    match batch::from_storage(core, t)? {
+        Some(inputs) => batch::run(definition, &inputs, core.workers()),
+        None => Err(compacted),
     }
 }
