@@ -53,6 +53,7 @@ pub struct Config {
     durability: Durability,
     checkpoint: CheckpointPolicy,
     log_retention: Option<Retention>,
+    cluster: Option<crate::cluster::Cluster>,
 }
 
 /// When the engine checkpoints by itself (besides [`Engine::checkpoint`](crate::Engine::checkpoint)).
@@ -75,6 +76,7 @@ impl Default for Config {
             durability: Durability::EveryCommit,
             checkpoint: CheckpointPolicy { bytes: 64 << 20, interval: None },
             log_retention: None,
+            cluster: None,
         }
     }
 }
@@ -84,6 +86,20 @@ impl Config {
     pub fn with_workers(mut self, n: usize) -> Self {
         self.workers = n;
         self
+    }
+
+    /// Runs this engine as one process of a timely cluster (see [`Cluster`](crate::Cluster));
+    /// [`with_workers`](Self::with_workers) is then the number of workers of each process.
+    /// Every process must use the same settings. A cluster engine keeps its state in memory:
+    /// [`with_storage`](Self::with_storage) is refused with it.
+    pub fn with_cluster(mut self, cluster: crate::cluster::Cluster) -> Self {
+        self.cluster = Some(cluster);
+        self
+    }
+
+    /// The cluster this engine is part of, if any.
+    pub fn cluster(&self) -> Option<&crate::cluster::Cluster> {
+        self.cluster.as_ref()
     }
 
     /// Chooses how much history stays readable (default [`Retention::All`]).
@@ -180,6 +196,16 @@ impl Config {
     pub(crate) fn validate(&self) -> Result<()> {
         if self.workers == 0 {
             return Err(Error::InvalidConfig("workers must be at least 1".into()));
+        }
+        if let Some(cluster) = &self.cluster {
+            cluster.validate()?;
+            if self.storage.is_some() && cluster.processes() > 1 {
+                return Err(Error::InvalidConfig(
+                    "storage is not supported in a cluster of several processes yet; run the \
+                     cluster in memory or use one process"
+                        .into(),
+                ));
+            }
         }
         if self.retention == Retention::LastCommits(0)
             || self.log_retention == Some(Retention::LastCommits(0))

@@ -2,7 +2,7 @@
 
 use std::any::Any;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use differential_dataflow::VecCollection;
 
@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 use crate::persist::codec::{BagCodec, KeyedCodec, StoredKind};
 use crate::read::peek::{History, HistoryOf};
 use crate::row::Row;
+use crate::runtime::cluster::Role;
+use crate::runtime::cluster::remote::{Build, Registration, Registrations, RemoteKeyed, RemoteRows, RemoteSource};
+use crate::runtime::cluster::wire::Control;
 use crate::runtime::command::Command;
 use crate::runtime::table_input::{BagTable, KeyedTable as KeyedTableFactory};
 use crate::runtime::typedefs::{KeyedTrace, RowTrace};
@@ -66,9 +69,37 @@ impl Engine {
         &self.owner.core
     }
 
-    /// The number of worker threads.
+    /// The number of worker threads of this process.
     pub fn workers(&self) -> usize {
         self.core().workers()
+    }
+
+    /// The number of worker threads of the whole cluster (of this process, outside a cluster).
+    pub fn cluster_workers(&self) -> usize {
+        self.core().peers()
+    }
+
+    /// This process's index in its cluster ([`Config::with_cluster`](crate::Config::with_cluster));
+    /// 0 outside a cluster.
+    pub fn process(&self) -> usize {
+        self.core().process()
+    }
+
+    /// True on the process that commits, reads and subscribes: process 0 of a cluster, or any
+    /// engine outside a cluster. Elsewhere those calls fail with [`Error::NotLeader`].
+    pub fn is_leader(&self) -> bool {
+        self.core().process() == 0
+    }
+
+    /// On a process other than 0 of a cluster, once it has registered every table and view
+    /// (the same ones, in the same order, as process 0): takes part in the cluster until
+    /// process 0 shuts it down, then returns `Ok(())`.
+    ///
+    /// Fails with [`Error::PeerLost`] if another process dies, with [`Error::ClusterMismatch`]
+    /// if process 0 creates a table or view this process did not register the same way, and
+    /// with [`Error::InvalidConfig`] on process 0 (which runs the application instead).
+    pub fn serve(&self) -> Result<()> {
+        self.core().serve()
     }
 
     /// Creates the bag table `name` with rows of type `T`, or reopens it if it exists with that
@@ -88,6 +119,7 @@ impl Engine {
                     codec: Arc::new(BagCodec::<T>::new()),
                 },
                 factory: Arc::new(BagTable::<T>::new()),
+                remote: Arc::new(RemoteRows::<T>::new()),
             },
         )?;
         Ok(Table { core: Arc::clone(self.core()), id, name: name.into(), row: PhantomData })
@@ -107,6 +139,7 @@ impl Engine {
                     codec: Arc::new(KeyedCodec::<K, V>::new()),
                 },
                 factory: Arc::new(KeyedTableFactory::<K, V>::new()),
+                remote: Arc::new(RemoteKeyed::<K, V>::new()),
             },
         )?;
         Ok(KeyedTable { core: Arc::clone(self.core()), id, name: name.into(), row: PhantomData })
@@ -143,7 +176,8 @@ impl Engine {
     /// Creates the view `name` from a definition value (see [`view`](Self::view)).
     pub fn view_from<R: Row>(&self, name: &str, definition: &Definition<R>) -> Result<View<R>> {
         let factory = Arc::new(RowView(definition.clone()));
-        let id = self.create_view(name, Kind::View, RowType::of::<R>(), definition, factory)?;
+        let remote = Arc::new(RemoteRows::<R>::new());
+        let id = self.create_view(name, Kind::View, RowType::of::<R>(), definition, factory, remote)?;
         Ok(View { core: Arc::clone(self.core()), id, name: name.into(), definition: definition.clone() })
     }
 
@@ -167,7 +201,9 @@ impl Engine {
         definition: &Definition<(K, V)>,
     ) -> Result<KeyedView<K, V>> {
         let factory = Arc::new(KeyedViewFactory(definition.clone()));
-        let id = self.create_view(name, Kind::KeyedView, RowType::of::<(K, V)>(), definition, factory)?;
+        let remote = Arc::new(RemoteKeyed::<K, V>::new());
+        let row = RowType::of::<(K, V)>();
+        let id = self.create_view(name, Kind::KeyedView, row, definition, factory, remote)?;
         Ok(KeyedView { core: Arc::clone(self.core()), id, name: name.into(), definition: definition.clone() })
     }
 
@@ -249,11 +285,20 @@ impl Engine {
     /// Creates (or finds) a table: checks the name, registers it with the storage (which hands
     /// back its recovered history), and builds it on every worker.
     fn create_table(&self, name: &str, spec: TableSpec) -> Result<u64> {
-        self.core().sequence(|sequencer| {
+        let id = self.core().sequence_any(|sequencer| {
             if let Some(entry) = sequencer.catalog.find(name, spec.kind, spec.row)? {
                 return Ok(entry.id);
             }
             sequencer.catalog.check_free(name)?;
+            if let Role::Follower { registrations, .. } = sequencer.role().clone() {
+                let build = Build::Table(Arc::clone(&spec.factory));
+                let id = sequencer.next_id();
+                register(&registrations, id, name, spec.kind, spec.row, build, spec.remote);
+                let entry =
+                    Entry { id, kind: spec.kind, row: spec.row, definition: None, table: Some(spec.parts) };
+                sequencer.catalog.insert(name, entry);
+                return Ok(id);
+            }
             let since = sequencer.clock.since();
             let history = match sequencer.store.as_mut() {
                 Some(store) => {
@@ -273,11 +318,17 @@ impl Engine {
                 sequencer
                     .send(worker, Command::CreateTable { id, name: name.to_string(), factory, history })?;
             }
+            let (kind, row) = (spec.kind.noun().to_string(), spec.row.name().to_string());
+            let name = name.to_string();
+            sequencer.acknowledged(|request| Control::CreateTable { request, id, name: name.clone(), kind, row })?;
             let entry =
                 Entry { id, kind: spec.kind, row: spec.row, definition: None, table: Some(spec.parts) };
-            sequencer.catalog.insert(name, entry);
+            sequencer.catalog.insert(&name, entry);
             Ok(id)
-        })
+        })?;
+        // A process other than 0 has new work for its waiting workers.
+        self.core().wake_workers();
+        Ok(id)
     }
 
     fn create_view<R: Row>(
@@ -287,17 +338,29 @@ impl Engine {
         row: RowType,
         definition: &Definition<R>,
         factory: Arc<dyn ViewFactory>,
+        remote: Arc<dyn RemoteSource>,
     ) -> Result<u64> {
-        self.core().sequence(|sequencer| {
+        let id = self.core().sequence_any(|sequencer| {
             sequencer.catalog.check_free(name)?;
             let id = sequencer.next_id();
-            build_everywhere(sequencer, id, name, factory)?;
+            match sequencer.role().clone() {
+                Role::Follower { registrations, .. } => {
+                    register(&registrations, id, name, kind, row, Build::View(factory), remote);
+                }
+                _ => {
+                    build_everywhere(sequencer, id, name, factory)?;
+                    let (noun, row, name) = (kind.noun().to_string(), row.name().to_string(), name.to_string());
+                    sequencer.acknowledged(|request| Control::CreateView { request, id, name, kind: noun, row })?;
+                }
+            }
             let definition: Arc<dyn Any + Send + Sync> = Arc::new(definition.clone());
             sequencer
                 .catalog
                 .insert(name, Entry { id, kind, row, definition: Some(definition), table: None });
             Ok(id)
-        })
+        })?;
+        self.core().wake_workers();
+        Ok(id)
     }
 
     fn open(
@@ -320,6 +383,23 @@ struct TableSpec {
     stored: StoredKind,
     parts: TableParts,
     factory: Arc<dyn crate::runtime::table_input::TableFactory>,
+    /// How other processes of a cluster serve it.
+    remote: Arc<dyn RemoteSource>,
+}
+
+/// On a process other than 0: records what the application registered under `id`, for the
+/// workers to build when process 0's control for it arrives.
+fn register(
+    registrations: &Mutex<Registrations>,
+    id: u64,
+    name: &str,
+    kind: Kind,
+    row: RowType,
+    build: Build,
+    remote: Arc<dyn RemoteSource>,
+) {
+    let registration = Registration { name: name.to_string(), kind: kind.noun(), row: row.name(), build, remote };
+    registrations.lock().unwrap_or_else(|e| e.into_inner()).entries.insert(id, registration);
 }
 
 /// Builds a view on every worker and waits until each has answered.

@@ -117,6 +117,37 @@ pub enum Error {
         /// The panic message.
         message: String,
     },
+    /// This process of a cluster is not process 0: only process 0 commits, reads and
+    /// subscribes. Other processes register the same tables and views, then call
+    /// [`Engine::serve`](crate::Engine::serve).
+    NotLeader {
+        /// This process's index in the cluster.
+        process: usize,
+    },
+    /// A cluster process could not be reached before the connect timeout
+    /// ([`Cluster::with_connect_timeout`](crate::Cluster::with_connect_timeout)). Start every
+    /// process of the cluster, with the same address list, within that time.
+    PeerUnreachable {
+        /// The address that did not answer.
+        address: String,
+        /// How long this process tried.
+        waited: Duration,
+    },
+    /// The connection to another process of the cluster broke (the process died or the network
+    /// failed). The engine is stopped; every later call returns this error. Restart the cluster.
+    PeerLost {
+        /// What the network layer reported.
+        reason: String,
+    },
+    /// The processes of a cluster disagree: a different number of processes or workers, or
+    /// tables and views registered under other names, types or in another order. Every process
+    /// must run the same program with the same settings.
+    ClusterMismatch {
+        /// The process that disagrees.
+        process: usize,
+        /// What differs.
+        detail: String,
+    },
 }
 
 /// The crate's result type.
@@ -181,6 +212,27 @@ impl fmt::Display for Error {
             Error::WorkerPanicked { message } => {
                 write!(f, "a worker panicked ({message}); the engine is poisoned, start a new one")
             }
+            Error::NotLeader { process } => write!(
+                f,
+                "this is process {process} of the cluster; commits, reads and subscriptions go \
+                 through process 0 (other processes register the same tables and views, then call \
+                 Engine::serve)"
+            ),
+            Error::PeerUnreachable { address, waited } => write!(
+                f,
+                "cluster process at {address} did not connect within {waited:?}; start every \
+                 process with the same address list"
+            ),
+            Error::PeerLost { reason } => write!(
+                f,
+                "lost the connection to another cluster process ({reason}); the engine is stopped, \
+                 restart the cluster"
+            ),
+            Error::ClusterMismatch { process, detail } => write!(
+                f,
+                "cluster process {process} disagrees with process 0: {detail}; every process must \
+                 run the same program with the same settings"
+            ),
         }
     }
 }

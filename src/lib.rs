@@ -49,6 +49,9 @@
 //!   (outer joins, aggregates, top-k, windows, ...) that keep that promise.
 //! - [`Config::with_storage`] makes the engine durable: a checksummed write-ahead log and
 //!   checkpoints; reopening the directory answers every retained time as before.
+//! - [`Config::with_cluster`] (or [`Config::from_args`] with timely's `-w -n -p -h` flags) runs
+//!   the same program as several processes of a timely cluster: process 0 commits, reads and
+//!   subscribes over every process's workers; the others call [`Engine::serve`].
 //! - [`Retention`] decides how far back reads reach; older reads fail with
 //!   [`Error::Compacted`], never with a wrong answer.
 //!
@@ -60,6 +63,7 @@
 pub mod batch;
 mod catalog;
 mod clock;
+mod cluster;
 mod config;
 mod engine;
 mod error;
@@ -74,6 +78,7 @@ pub mod testing;
 mod time;
 mod view;
 
+pub use cluster::Cluster;
 pub use config::{Config, Durability, Retention};
 pub use engine::Engine;
 pub use error::{Error, Result};

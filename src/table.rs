@@ -20,6 +20,7 @@ use crate::read::peek::{self, Targets};
 use crate::row::Row;
 use crate::runtime::Core;
 use crate::runtime::arrangement::TraceStats;
+use crate::runtime::cluster::wire::Control;
 use crate::runtime::command::Command;
 use crate::runtime::peek::KeySelection;
 use crate::runtime::registry::SourceId;
@@ -348,6 +349,7 @@ impl Transaction {
             }
             let since = sequencer.clock.record(time);
             sequencer.broadcast(|| Command::Advance { upper: time + 1, since })?;
+            sequencer.forward(Control::Advance { upper: time + 1, since }, None)?;
             Ok((time, ticket, checkpoint))
         })?;
         if let Some(ticket) = ticket {

@@ -330,7 +330,7 @@ impl<K: Row, V: Row> KeyedView<K, V> {
     /// The values of `key` at time `t`, sorted, with their multiplicities. Only the worker that
     /// owns `key` is asked, and it seeks straight to the key.
     pub fn get(&self, key: &K, t: Time) -> Result<Vec<(V, Diff)>> {
-        let owner = Targets::One((key.hashed() % self.core.workers() as u64) as usize);
+        let owner = Targets::One((key.hashed() % self.core.peers() as u64) as usize);
         let keys = KeySelection::Range(
             std::ops::Bound::Included(key.clone()),
             std::ops::Bound::Included(key.clone()),

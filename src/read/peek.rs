@@ -11,14 +11,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::runtime::Core;
 use crate::runtime::arrangement::TraceStats;
 use crate::runtime::command::Command;
-use crate::runtime::peek::{HistoryRead, KeySelection, KeyedRead, PeekReader, PendingPeek, RowsRead};
+use crate::runtime::cluster;
+use crate::runtime::cluster::remote::{RowsReceiver, StatsReceiver};
+use crate::runtime::cluster::wire::{Control, ReadKind, encode};
+use crate::runtime::peek::{HistoryRead, KeySelection, KeyedRead, PeekReader, PendingPeek, Reply, RowsRead};
 use crate::runtime::registry::SourceId;
 use crate::runtime::typedefs::Layout;
 use crate::time::{Diff, Time};
@@ -34,32 +37,48 @@ pub(crate) enum Targets {
 
 /// Reads `source` at `time` on `targets` with readers built by `reader`, and concatenates the
 /// answers (unsorted).
-pub(crate) fn gather<T: Send + 'static>(
+///
+/// In process 0 of a cluster, the workers of the other processes get the read (as `read`)
+/// over the link, and their answers come back into the same channel.
+pub(crate) fn gather<T: Row>(
     core: &Core,
     source: SourceId,
     time: Time,
     targets: Targets,
     timeout: Option<Duration>,
-    reader: impl Fn(Sender<Result<Vec<T>>>) -> Box<dyn PeekReader>,
+    read: impl FnOnce() -> ReadKind,
+    reader: impl Fn(Reply<T>) -> Box<dyn PeekReader>,
 ) -> Result<Vec<T>> {
     let started = Instant::now();
     let (reply, answers) = crossbeam_channel::unbounded();
     let cancelled = Arc::new(AtomicBool::new(false));
     let expected = core.sequence(|sequencer| {
-        let workers: Vec<usize> = match targets {
-            Targets::All => (0..sequencer.workers()).collect(),
-            Targets::One(worker) => vec![worker],
+        let local = sequencer.workers();
+        let (workers, remote): (Vec<usize>, usize) = match targets {
+            Targets::All => ((0..local).collect(), sequencer.remote_workers()),
+            Targets::One(worker) if worker < local => (vec![worker], 0),
+            Targets::One(_) => (Vec::new(), 1),
         };
         for &worker in &workers {
             let peek = PendingPeek {
                 source,
                 time,
-                reader: reader(reply.clone()),
+                reader: reader(Reply::Local(reply.clone())),
                 cancelled: Arc::clone(&cancelled),
             };
             sequencer.send(worker, Command::Peek(peek))?;
         }
-        Ok(workers.len())
+        if remote > 0 {
+            let request = cluster::next_request();
+            let target = match targets {
+                Targets::One(worker) => Some(worker),
+                Targets::All => None,
+            };
+            let receiver = RowsReceiver { reply: reply.clone(), remaining: remote };
+            let control = Control::Peek { request, source, time, target, read: read() };
+            sequencer.forward(control, Some((request, Box::new(receiver))))?;
+        }
+        Ok(workers.len() + remote)
     })?;
     drop(reply);
     let deadline = timeout.map(|timeout| started + timeout);
@@ -100,7 +119,7 @@ pub(crate) fn rows<R: Row>(
     timeout: Option<Duration>,
 ) -> Result<Vec<(R, Diff)>> {
     let mut rows =
-        gather(core, source, time, Targets::All, timeout, |reply| Box::new(RowsRead::<R> { reply }))?;
+        gather(core, source, time, Targets::All, timeout, || ReadKind::Rows, |reply| Box::new(RowsRead::<R> { reply }))?;
     rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Ok(rows)
 }
@@ -114,7 +133,11 @@ pub(crate) fn keyed_rows<K: Row, V: Row>(
     targets: Targets,
     timeout: Option<Duration>,
 ) -> Result<Vec<((K, V), Diff)>> {
-    let mut rows = gather(core, source, time, targets, timeout, |reply| {
+    let read = || match &keys {
+        KeySelection::All => ReadKind::Rows,
+        range => ReadKind::Keys(encode(range)),
+    };
+    let mut rows = gather(core, source, time, targets, timeout, read, |reply| {
         Box::new(KeyedRead { keys: keys.clone(), reply })
     })?;
     rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -148,7 +171,7 @@ impl<Tr> HistoryOf<Tr> {
 impl<Tr: Layout> TableHistory for HistoryOf<Tr> {
     fn read(&self, core: &Core, source: SourceId, time: Time) -> Result<Arc<dyn Any + Send + Sync>> {
         let mut updates =
-            gather(core, source, time, Targets::All, None, |reply| Box::new(HistoryRead::<Tr> { reply }))?;
+            gather(core, source, time, Targets::All, None, || ReadKind::History, |reply| Box::new(HistoryRead::<Tr> { reply }))?;
         updates.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
         Ok(Arc::new(updates))
     }
@@ -161,7 +184,13 @@ pub(crate) fn stats(core: &Core, source: SourceId) -> Result<TraceStats> {
         for worker in 0..sequencer.workers() {
             sequencer.send(worker, Command::Stats { source, reply: reply.clone() })?;
         }
-        Ok(sequencer.workers())
+        let remote = sequencer.remote_workers();
+        if remote > 0 {
+            let request = cluster::next_request();
+            let receiver = StatsReceiver { reply: reply.clone(), remaining: remote };
+            sequencer.forward(Control::Stats { request, source }, Some((request, Box::new(receiver))))?;
+        }
+        Ok(sequencer.peers())
     })?;
     drop(reply);
     let mut total = TraceStats::default();

@@ -4,7 +4,6 @@
 //! snapshot and every update with `time <= t` gives exactly `view.at(t)`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
@@ -13,11 +12,12 @@ use crate::row::Row;
 use crate::runtime::Core;
 use crate::runtime::command::Command;
 use crate::runtime::registry::SourceId;
-use crate::runtime::subscribe::Subscriber;
+use crate::runtime::cluster;
+use crate::runtime::cluster::remote::FeedReceiver;
+use crate::runtime::cluster::wire::Control;
+use crate::runtime::subscribe::{FeedSink, Subscriber};
 use crate::time::Time;
 
-/// Subscription ids, unique in the process.
-static NEXT_SUBSCRIPTION: AtomicU64 = AtomicU64::new(1);
 
 /// Where a subscription starts and ends; pass to
 /// [`View::subscribe_with`](crate::View::subscribe_with).
@@ -94,7 +94,7 @@ impl<D: Row> std::fmt::Debug for Subscription<D> {
 impl<D: Row> Subscription<D> {
     /// Subscribes to the view `source` on every worker.
     pub(crate) fn start(core: &Arc<Core>, source: SourceId, options: SubscribeOptions) -> Result<Self> {
-        let id = NEXT_SUBSCRIPTION.fetch_add(1, Ordering::Relaxed);
+        let id = cluster::next_request();
         let feed = core.sequence(|sequencer| {
             let since = sequencer.clock.since();
             let as_of = options.as_of.unwrap_or(sequencer.clock.last());
@@ -104,15 +104,18 @@ impl<D: Row> Subscription<D> {
             if as_of == Time::MAX {
                 return Err(Error::TimeOutOfRange { requested: as_of });
             }
-            let feed = Arc::new(Feed::new(sequencer.workers(), as_of, !options.no_snapshot, options.until));
+            let snapshot = !options.no_snapshot;
+            let feed = Arc::new(Feed::new(sequencer.peers(), as_of, snapshot, options.until));
             for worker in 0..sequencer.workers() {
-                let subscriber =
-                    Subscriber { id, as_of, snapshot: !options.no_snapshot, feed: Arc::clone(&feed) };
+                let subscriber = Subscriber { id, as_of, snapshot, feed: FeedSink::Local(Arc::clone(&feed)) };
                 sequencer.send(
                     worker,
                     Command::Subscribe { source, id, as_of, subscriber: Box::new(subscriber) },
                 )?;
             }
+            let receiver = FeedReceiver { feed: Arc::clone(&feed) };
+            let control = Control::Subscribe { request: id, source, as_of, snapshot };
+            sequencer.forward(control, Some((id, Box::new(receiver))))?;
             Ok(feed)
         })?;
         Ok(Subscription { core: Arc::clone(core), source, id, feed, done: false })
@@ -197,6 +200,9 @@ impl<D: Row> Drop for Subscription<D> {
     fn drop(&mut self) {
         self.feed.close();
         let (source, id) = (self.source, self.id);
-        let _ = self.core.sequence(|sequencer| sequencer.broadcast(|| Command::Unsubscribe { source, id }));
+        let _ = self.core.sequence(|sequencer| {
+            sequencer.broadcast(|| Command::Unsubscribe { source, id })?;
+            sequencer.forward(Control::Unsubscribe { source, id }, None)
+        });
     }
 }

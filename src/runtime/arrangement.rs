@@ -15,7 +15,7 @@ use timely::progress::Antichain;
 use crate::time::Time;
 
 /// Size of a trace shard, for introspection and tests of compaction.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TraceStats {
     /// Batches held by the trace.
     pub batches: usize,

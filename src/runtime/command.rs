@@ -9,6 +9,8 @@ use std::sync::Arc;
 use crossbeam_channel::Sender;
 
 use super::arrangement::TraceStats;
+use super::cluster::remote::Receiver;
+use super::cluster::wire::Control;
 use super::peek::PendingPeek;
 use super::registry::SourceId;
 use super::subscribe::Request;
@@ -43,4 +45,7 @@ pub(crate) enum Command {
     Stats { source: SourceId, reply: Sender<TraceStats> },
     /// Stop: answer pending reads with `Error::Shutdown`, drop every dataflow, return.
     Shutdown,
+    /// For worker 0 of process 0 of a cluster: send `control` to the other processes' workers,
+    /// and hand the answers to `request` to its receiver.
+    Remote { control: Control, receiver: Option<(u64, Box<dyn Receiver>)> },
 }

@@ -5,7 +5,7 @@
 //! always finds out why; it then wakes every other worker, which leave their loops too.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
@@ -17,13 +17,38 @@ pub(crate) struct Health {
     shut_down: AtomicBool,
     poisoned: AtomicBool,
     message: Mutex<Option<String>>,
+    /// Why the engine stopped, when it is not a panic (a lost or disagreeing cluster peer).
+    failure: Mutex<Option<Error>>,
     threads: OnceLock<Vec<Thread>>,
+    /// Worker loops that have not ended yet.
+    running: Mutex<usize>,
+    ended: Condvar,
 }
 
 impl Health {
     /// Records the worker threads, so that anyone can wake them all.
     pub(crate) fn set_threads(&self, threads: Vec<Thread>) {
         let _ = self.threads.set(threads);
+    }
+
+    /// Expects `workers` worker loops (before they start).
+    pub(crate) fn expect_workers(&self, workers: usize) {
+        *self.running.lock().unwrap_or_else(|e| e.into_inner()) = workers;
+    }
+
+    /// A worker's loop ended (shutdown, poison, or a cluster's stop).
+    pub(crate) fn worker_exited(&self) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        *running = running.saturating_sub(1);
+        self.ended.notify_all();
+    }
+
+    /// Waits until every worker's loop has ended.
+    pub(crate) fn wait_workers_exited(&self) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        while *running > 0 {
+            running = self.ended.wait(running).unwrap_or_else(|e| e.into_inner());
+        }
     }
 
     /// True if `thread` is one of this engine's workers.
@@ -58,6 +83,17 @@ impl Health {
         self.mark_poisoned();
     }
 
+    /// Stops the engine with `error`: every pending and later call returns it.
+    pub(crate) fn fail_with(&self, error: Error) {
+        self.failure.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(error);
+        self.mark_poisoned();
+    }
+
+    /// The error the engine was stopped with, if it was not a panic.
+    pub(crate) fn failure(&self) -> Option<Error> {
+        self.failure.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     pub(crate) fn is_poisoned(&self) -> bool {
         self.poisoned.load(Ordering::Acquire)
     }
@@ -81,6 +117,9 @@ impl Health {
     /// The poison error, waiting briefly for the panic message if the panicking worker is
     /// still unwinding.
     fn poison_error(&self) -> Error {
+        if let Some(failure) = self.failure() {
+            return failure;
+        }
         let deadline = Instant::now() + Duration::from_millis(500);
         loop {
             if let Some(message) = self.message.lock().unwrap_or_else(|e| e.into_inner()).clone() {

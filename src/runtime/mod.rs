@@ -6,6 +6,7 @@
 //! reply channels.
 
 pub(crate) mod arrangement;
+pub(crate) mod cluster;
 pub(crate) mod command;
 pub(crate) mod health;
 pub(crate) mod peek;
@@ -24,6 +25,9 @@ use std::time::Duration;
 use crossbeam_channel::Sender;
 use timely::communication::WorkerGuards;
 
+use self::cluster::Role;
+use self::cluster::remote::{DoneReceiver, Receiver};
+use self::cluster::wire::Control;
 use self::command::Command;
 use self::health::Health;
 use self::registry::SourceId;
@@ -40,6 +44,8 @@ static NEXT_ENGINE: AtomicU64 = AtomicU64::new(1);
 pub(crate) struct Core {
     id: u64,
     workers: usize,
+    /// What this process is in its cluster.
+    role: Role,
     sequencer: Mutex<Sequencer>,
     health: Arc<Health>,
     guards: Mutex<Option<WorkerGuards<()>>>,
@@ -57,12 +63,80 @@ pub(crate) struct Sequencer {
     pub(crate) store: Option<Store>,
     next_id: SourceId,
     next_writer: usize,
+    role: Role,
+    health: Arc<Health>,
 }
 
 impl Sequencer {
     /// The number of workers.
     pub(crate) fn workers(&self) -> usize {
         self.senders.len()
+    }
+
+    /// Every worker of the cluster (of this process, if it is not one).
+    pub(crate) fn peers(&self) -> usize {
+        self.workers() + self.role.remote_workers()
+    }
+
+    /// The workers of the other processes, which `forward` reaches.
+    pub(crate) fn remote_workers(&self) -> usize {
+        self.role.remote_workers()
+    }
+
+    /// What this process is in its cluster.
+    pub(crate) fn role(&self) -> &Role {
+        &self.role
+    }
+
+    /// In process 0 of a cluster, sends `control` to every worker of the other processes
+    /// (through worker 0 and the link dataflow) and routes the answers to `request` to
+    /// `receiver`. Does nothing otherwise.
+    pub(crate) fn forward(&self, control: Control, receiver: Option<(u64, Box<dyn Receiver>)>) -> Result<()> {
+        if self.remote_workers() == 0 {
+            return Ok(());
+        }
+        self.send(0, Command::Remote { control, receiver })
+    }
+
+    /// In process 0 of a cluster, sends the control `control(request)` to the other processes
+    /// and waits (at most the peer timeout) until each of their workers acknowledged it. A
+    /// refusal or a silence fails the whole engine with the error returned: the processes no
+    /// longer agree on what exists. Does nothing outside a cluster.
+    pub(crate) fn acknowledged(&self, control: impl FnOnce(u64) -> Control) -> Result<()> {
+        let Role::Leader { remote_workers, peer_timeout } = &self.role else { return Ok(()) };
+        let (reply, acks) = crossbeam_channel::unbounded();
+        let request = cluster::next_request();
+        let receiver = DoneReceiver { reply, remaining: *remote_workers };
+        self.forward(control(request), Some((request, Box::new(receiver))))?;
+        let deadline = std::time::Instant::now() + *peer_timeout;
+        let mut answered: Vec<bool> = (0..self.peers()).map(|worker| worker < self.workers()).collect();
+        for _ in 0..*remote_workers {
+            let outcome = match acks.recv_deadline(deadline) {
+                Ok((worker, result)) => {
+                    if let Some(done) = answered.get_mut(worker) {
+                        *done = true;
+                    }
+                    result
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    let silent = answered.iter().position(|done| !done).unwrap_or(0);
+                    Err(Error::ClusterMismatch {
+                        process: silent / self.workers(),
+                        detail: format!(
+                            "it did not register the same table or view within {peer_timeout:?} \
+                             (every process must register the same tables and views, in the same \
+                             order, before calling serve)"
+                        ),
+                    })
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Err(self.health.terminal_error()),
+            };
+            if let Err(error) = outcome {
+                self.health.fail_with(error.clone());
+                return Err(error);
+            }
+        }
+        Ok(())
     }
 
     /// A fresh table or view id.
@@ -109,22 +183,46 @@ impl Core {
         };
         let workers = config.workers();
         let id = NEXT_ENGINE.fetch_add(1, Ordering::Relaxed);
+        let cluster = config.cluster().filter(|cluster| cluster.processes() > 1);
+        let (builders, others, role) = match cluster {
+            Some(cluster) => {
+                let (builders, others) = cluster::connect::connect(cluster, workers)?;
+                let role = match cluster.process() {
+                    0 => Role::Leader {
+                        remote_workers: workers * (cluster.processes() - 1),
+                        peer_timeout: cluster.peer_timeout(),
+                    },
+                    process => Role::Follower { process, registrations: Arc::default() },
+                };
+                (builders, others, role)
+            }
+            None => {
+                let (builders, others) = timely::CommunicationConfig::Process(workers)
+                    .try_build()
+                    .map_err(|e| Error::InvalidConfig(format!("cannot start workers: {e}")))?;
+                (builders, others, Role::Single)
+            }
+        };
         let (senders, receivers): (Vec<_>, Vec<_>) =
             (0..workers).map(|_| crossbeam_channel::unbounded()).unzip();
         let (ready, ready_rx) = crossbeam_channel::unbounded();
         let health = Arc::new(Health::default());
+        health.expect_workers(workers);
+        if !matches!(role, Role::Single) {
+            cluster::lost::watch(Arc::downgrade(&health));
+        }
 
         let mut worker_config = timely::WorkerConfig::default();
         let merge = differential_dataflow::Config::default().idle_merge_effort(config.idle_merge_effort());
         differential_dataflow::configure(&mut worker_config, &merge);
-        let (builders, others) = timely::CommunicationConfig::Process(workers)
-            .try_build()
-            .map_err(|e| Error::InvalidConfig(format!("cannot start workers: {e}")))?;
         let worker_health = Arc::clone(&health);
+        let worker_role = role.clone();
         let guards = timely::execute::execute_from(builders, others, worker_config, move |worker| {
-            let commands = receivers[worker.index()].clone();
-            let _ = ready.send((worker.index(), std::thread::current()));
-            worker::run(worker, commands, id, Arc::clone(&worker_health));
+            // In a cluster, worker indices are global; this process's are `local` consecutive ones.
+            let local = worker.index() % workers;
+            let commands = receivers[local].clone();
+            let _ = ready.send((local, std::thread::current()));
+            worker::run(worker, commands, id, Arc::clone(&worker_health), worker_role.clone(), workers);
         })
         .map_err(|e| Error::InvalidConfig(format!("cannot start workers: {e}")))?;
 
@@ -153,6 +251,8 @@ impl Core {
             store,
             next_id: 0,
             next_writer: 0,
+            role: role.clone(),
+            health: Arc::clone(&health),
         };
         if sequencer.clock.last() > 0 {
             // Tables registered from now on start complete through the recovered history.
@@ -162,6 +262,7 @@ impl Core {
         Ok(Arc::new(Core {
             id,
             workers,
+            role,
             sequencer: Mutex::new(sequencer),
             health,
             guards: Mutex::new(Some(guards)),
@@ -179,8 +280,30 @@ impl Core {
         self.workers
     }
 
-    /// Runs `f` with the sequencer locked, if the engine still runs.
+    /// Every worker of the cluster (of this process, if it is not one).
+    pub(crate) fn peers(&self) -> usize {
+        self.workers + self.role.remote_workers()
+    }
+
+    /// This process's index in its cluster (0 if it is not in one).
+    pub(crate) fn process(&self) -> usize {
+        match &self.role {
+            Role::Follower { process, .. } => *process,
+            _ => 0,
+        }
+    }
+
+    /// Runs `f` with the sequencer locked, if the engine still runs and this process is the one
+    /// that gives commands (not a process other than 0 of a cluster).
     pub(crate) fn sequence<T>(&self, f: impl FnOnce(&mut Sequencer) -> Result<T>) -> Result<T> {
+        if let Role::Follower { process, .. } = &self.role {
+            return Err(Error::NotLeader { process: *process });
+        }
+        self.sequence_any(f)
+    }
+
+    /// Like [`sequence`](Self::sequence), on any process: for registering tables and views.
+    pub(crate) fn sequence_any<T>(&self, f: impl FnOnce(&mut Sequencer) -> Result<T>) -> Result<T> {
         let mut sequencer = self.lock();
         self.health.check()?;
         f(&mut sequencer).map_err(|error| match error {
@@ -205,11 +328,41 @@ impl Core {
         self.health.wake_all();
     }
 
+    /// On a process other than 0 of a cluster: marks registration complete and waits until
+    /// process 0 shuts the cluster down (`Ok`) or the cluster fails (the error).
+    pub(crate) fn serve(&self) -> Result<()> {
+        let Role::Follower { registrations, .. } = &self.role else {
+            return Err(Error::InvalidConfig(
+                "serve is for the processes of a cluster other than process 0, which runs the \
+                 application itself"
+                    .into(),
+            ));
+        };
+        registrations.lock().unwrap_or_else(|e| e.into_inner()).complete = true;
+        self.health.wake_all();
+        self.health.wait_workers_exited();
+        let outcome = if self.health.is_poisoned() { Err(self.health.terminal_error()) } else { Ok(()) };
+        self.shutdown();
+        outcome
+    }
+
     /// Stops the workers and waits for their threads. Idempotent.
+    ///
+    /// Process 0 of a cluster first stops the other processes and waits (at most the peer
+    /// timeout) for each of their workers to acknowledge. If the cluster failed, or not every
+    /// worker acknowledged, the threads are left to end on their own instead of being joined:
+    /// joining would wait on a dead or stuck peer (and timely's network threads panic on a
+    /// broken connection, which a join would re-raise).
     pub(crate) fn shutdown(&self) {
+        let mut clean = true;
         {
             let sequencer = self.lock();
             if !self.health.is_shut_down() {
+                if let Role::Leader { peer_timeout, .. } = &self.role {
+                    if !self.health.is_poisoned() {
+                        clean = stop_peers(&sequencer, *peer_timeout);
+                    }
+                }
                 self.health.mark_shut_down();
                 let _ = sequencer.broadcast(|| Command::Shutdown);
             }
@@ -221,9 +374,28 @@ impl Core {
         }
         let guards = self.guards.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(guards) = guards {
-            let _ = guards.join();
+            if !matches!(self.role, Role::Single) && (!clean || self.health.failure().is_some()) {
+                self.health.wait_workers_exited();
+                std::mem::forget(guards);
+            } else {
+                let _ = guards.join();
+            }
         }
         // Close the storage directory (and release its lock) now, not when the last handle goes.
         self.lock().store = None;
     }
+}
+
+/// Asks every worker of the other processes to stop and waits up to `timeout` for all of them
+/// to acknowledge; true if they all did.
+fn stop_peers(sequencer: &Sequencer, timeout: Duration) -> bool {
+    let remote = sequencer.remote_workers();
+    let (reply, acks) = crossbeam_channel::unbounded();
+    let request = cluster::next_request();
+    let receiver = DoneReceiver { reply, remaining: remote };
+    if sequencer.forward(Control::Shutdown { request }, Some((request, Box::new(receiver)))).is_err() {
+        return false;
+    }
+    let deadline = std::time::Instant::now() + timeout;
+    (0..remote).all(|_| matches!(acks.recv_deadline(deadline), Ok((_, Ok(())))))
 }

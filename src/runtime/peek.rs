@@ -16,6 +16,8 @@ use differential_dataflow::trace::cursor::{Cursor, cursor_list};
 use differential_dataflow::trace::{BatchCursor, Navigable, TraceReader};
 use timely::progress::Antichain;
 
+use super::cluster::remote::Outbox;
+use super::cluster::wire::{Body, WireError, encode};
 use super::registry::SourceId;
 use super::typedefs::{KeyedTrace, Layout, RowTrace};
 use crate::error::{Error, Result};
@@ -81,8 +83,26 @@ fn read_at<Tr, K, V>(
     }
 }
 
-/// Where a worker sends its share of a read's answer.
-pub(crate) type Reply<T> = Sender<Result<Vec<T>>>;
+/// Where a worker sends its share of a read's answer: the caller's channel, or (on a process
+/// other than 0 of a cluster) the link back to process 0.
+pub(crate) enum Reply<T> {
+    Local(Sender<Result<Vec<T>>>),
+    Remote { request: u64, outbox: Outbox },
+}
+
+impl<T: serde::Serialize> Reply<T> {
+    fn send(self, answer: Result<Vec<T>>) {
+        match self {
+            Reply::Local(sender) => {
+                let _ = sender.send(answer);
+            }
+            Reply::Remote { request, outbox } => {
+                let rows = answer.map(|rows| encode(&rows)).map_err(|e| WireError::from_error(&e));
+                outbox.send(request, Body::Rows(rows));
+            }
+        }
+    }
+}
 
 /// Reads a whole row-arranged shard: `Vec<(row, diff)>` in row order.
 pub(crate) struct RowsRead<R> {
@@ -97,11 +117,11 @@ impl<R: Row> PeekReader for RowsRead<R> {
             rows.push((row.clone(), diff));
             true
         });
-        let _ = self.reply.send(Ok(rows));
+        self.reply.send(Ok(rows));
     }
 
     fn fail(self: Box<Self>, error: Error) {
-        let _ = self.reply.send(Err(error));
+        self.reply.send(Err(error));
     }
 }
 
@@ -121,16 +141,16 @@ impl<Tr: Layout> PeekReader for HistoryRead<Tr> {
             }
         });
         differential_dataflow::consolidation::consolidate_updates(&mut updates);
-        let _ = self.reply.send(Ok(updates));
+        self.reply.send(Ok(updates));
     }
 
     fn fail(self: Box<Self>, error: Error) {
-        let _ = self.reply.send(Err(error));
+        self.reply.send(Err(error));
     }
 }
 
 /// Which keys of a keyed shard a read wants.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) enum KeySelection<K> {
     All,
     Range(Bound<K>, Bound<K>),
@@ -193,11 +213,11 @@ impl<K: Row, V: Row> PeekReader for KeyedRead<K, V> {
             }
             true
         });
-        let _ = self.reply.send(Ok(rows));
+        self.reply.send(Ok(rows));
     }
 
     fn fail(self: Box<Self>, error: Error) {
-        let _ = self.reply.send(Err(error));
+        self.reply.send(Err(error));
     }
 }
 

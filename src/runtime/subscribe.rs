@@ -22,6 +22,8 @@ use timely::dataflow::Stream;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::operator::Operator;
 
+use super::cluster::remote::Outbox;
+use super::cluster::wire::{Body, encode};
 use super::typedefs::Layout;
 use crate::read::feed::Feed;
 use crate::time::{Diff, Time};
@@ -32,7 +34,42 @@ pub(crate) struct Subscriber<D> {
     pub(crate) id: u64,
     pub(crate) as_of: Time,
     pub(crate) snapshot: bool,
-    pub(crate) feed: Arc<Feed<D>>,
+    pub(crate) feed: FeedSink<D>,
+}
+
+/// Where a worker hands a subscriber's changes: the subscriber's feed, or (on a process other
+/// than 0 of a cluster) the link back to process 0, which feeds it there.
+pub(crate) enum FeedSink<D> {
+    Local(Arc<Feed<D>>),
+    Remote { request: u64, outbox: Outbox },
+}
+
+impl<D: crate::row::Row> FeedSink<D> {
+    /// Worker `worker` adds `updates` and is complete before `frontier` (`None`: forever).
+    fn push(&self, worker: usize, updates: impl IntoIterator<Item = (D, Time, Diff)>, frontier: Option<Time>) {
+        match self {
+            FeedSink::Local(feed) => feed.push(worker, updates, frontier),
+            FeedSink::Remote { request, outbox } => {
+                let updates = encode(&updates.into_iter().collect::<Vec<_>>());
+                outbox.send(*request, Body::Feed { updates, frontier });
+            }
+        }
+    }
+
+    /// No more pushes will come (process 0 learns that by other means in a cluster).
+    fn end(&self) {
+        if let FeedSink::Local(feed) = self {
+            feed.end();
+        }
+    }
+
+    /// The subscriber went away (process 0 says so with `Unsubscribe` in a cluster).
+    fn is_closed(&self) -> bool {
+        match self {
+            FeedSink::Local(feed) => feed.is_closed(),
+            FeedSink::Remote { .. } => false,
+        }
+    }
 }
 
 /// A subscriber on its way to a hub, type-erased for commands.
@@ -114,7 +151,7 @@ pub(crate) fn tap<'s, Tr: Layout>(stream: Stream<'s, Time, Vec<SpanOf<Tr>>>, wor
 struct Registered<D> {
     /// Changes before this time came from the arrangement at registration.
     from: Time,
-    feed: Arc<Feed<D>>,
+    feed: FeedSink<D>,
 }
 
 struct ViewHub<Tr: Layout> {

@@ -6,13 +6,20 @@
 //! pending read and drops its dataflows, so timely's own epilogue finishes at once.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 
 use crossbeam_channel::{Receiver, TryRecvError};
 use timely::worker::Worker;
 
+use super::arrangement::TraceStats;
+use super::cluster::Role;
+use super::cluster::link::Link;
+use super::cluster::remote::{Build, Outbox, Receiver as AnswerReceiver, Registrations, RemoteSource};
+use super::cluster::wire::{Body, Control, WireError};
 use super::command::Command;
 use super::health::{Health, panic_message};
 use super::peek::PendingPeek;
@@ -24,10 +31,17 @@ use crate::time::Time;
 
 /// Runs one worker until shutdown or poison. Never panics: a panic in a dataflow (user view
 /// code) poisons the engine instead.
-pub(crate) fn run(worker: &mut Worker, commands: Receiver<Command>, engine: u64, health: Arc<Health>) {
+pub(crate) fn run(
+    worker: &mut Worker,
+    commands: Receiver<Command>,
+    engine: u64,
+    health: Arc<Health>,
+    role: Role,
+    local: usize,
+) {
     let index = worker.index();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        WorkerLoop::new(worker, commands, engine, Arc::clone(&health)).run();
+        WorkerLoop::new(worker, commands, engine, Arc::clone(&health), role, local).run();
     }));
     if let Err(payload) = outcome {
         health.set_panic_message(format!("worker {index}: {}", panic_message(payload.as_ref())));
@@ -37,6 +51,7 @@ pub(crate) fn run(worker: &mut Worker, commands: Receiver<Command>, engine: u64,
             worker.drop_dataflow(dataflow);
         }
     }));
+    health.worker_exited();
 }
 
 /// A subscriber waiting for its view to be complete through `as_of` on this worker; it holds
@@ -64,11 +79,62 @@ struct WorkerLoop<'w> {
     /// History before this time may be forgotten.
     since: Time,
     stop: bool,
+    /// This worker's part in a cluster.
+    peer: Peer,
+}
+
+/// A worker's part in a cluster (see `runtime::cluster`).
+enum Peer {
+    /// Not a cluster.
+    Alone,
+    /// Worker 0 of process 0: forwards controls, routes answers to their receivers.
+    Leader { link: Link, receivers: HashMap<u64, Box<dyn AnswerReceiver>> },
+    /// Another worker of process 0: it only takes part in the link dataflow.
+    Quiet { _link: Link },
+    /// A worker of another process: applies controls in order, answers through its outbox.
+    Follower {
+        link: Link,
+        registrations: Arc<Mutex<Registrations>>,
+        remotes: HashMap<SourceId, Arc<dyn RemoteSource>>,
+        outbox: Outbox,
+        /// A control that waits for this process's application to register its source.
+        waiting: Option<Control>,
+        process: usize,
+    },
+}
+
+/// Whether a control could be applied yet.
+enum Applied {
+    Done,
+    Wait(Control),
 }
 
 impl<'w> WorkerLoop<'w> {
-    fn new(worker: &'w mut Worker, commands: Receiver<Command>, engine: u64, health: Arc<Health>) -> Self {
+    fn new(
+        worker: &'w mut Worker,
+        commands: Receiver<Command>,
+        engine: u64,
+        health: Arc<Health>,
+        role: Role,
+        local: usize,
+    ) -> Self {
+        let peer = match role {
+            Role::Single => Peer::Alone,
+            Role::Leader { .. } if worker.index() == 0 => {
+                Peer::Leader { link: Link::build(worker, local), receivers: HashMap::new() }
+            }
+            Role::Leader { .. } => Peer::Quiet { _link: Link::build(worker, local) },
+            Role::Follower { process, registrations } => Peer::Follower {
+                link: Link::build(worker, local),
+                registrations,
+                remotes: HashMap::new(),
+                outbox: Outbox::new(worker.index()),
+                waiting: None,
+                process,
+            },
+        };
         WorkerLoop {
+            peer,
             worker,
             commands,
             engine,
@@ -88,9 +154,11 @@ impl<'w> WorkerLoop<'w> {
             if self.stop || self.health.is_poisoned() {
                 break;
             }
+            self.follow();
             self.serve_peeks();
             self.serve_subscriptions();
             self.maintain();
+            self.exchange();
             self.worker.step_or_park(None);
         }
     }
@@ -166,15 +234,166 @@ impl<'w> WorkerLoop<'w> {
                 }
             }
             Command::Stats { source, reply } => {
-                let registry = self.registry.borrow();
-                let mut stats = registry.get(source).map(|s| s.arrangement.stats()).unwrap_or_default();
-                let registered =
-                    registry.get(source).and_then(|s| s.hub.as_ref()).map_or(0, |hub| hub.subscribers());
-                let waiting = self.subscriptions.iter().filter(|p| p.source == source).count();
-                stats.subscribers = registered + waiting;
-                let _ = reply.send(stats);
+                let _ = reply.send(self.stats(source));
             }
             Command::Shutdown => self.stop = true,
+            Command::Remote { control, receiver } => {
+                if let Peer::Leader { link, receivers } = &mut self.peer {
+                    if let Control::Unsubscribe { id, .. } = &control {
+                        receivers.remove(id);
+                    }
+                    if let Some((request, receiver)) = receiver {
+                        receivers.insert(request, receiver);
+                    }
+                    link.broadcast(control);
+                }
+            }
+        }
+    }
+
+    /// The size of `source`'s shard here, with its subscribers.
+    fn stats(&self, source: SourceId) -> TraceStats {
+        let registry = self.registry.borrow();
+        let mut stats = registry.get(source).map(|s| s.arrangement.stats()).unwrap_or_default();
+        let registered = registry.get(source).and_then(|s| s.hub.as_ref()).map_or(0, |hub| hub.subscribers());
+        let waiting = self.subscriptions.iter().filter(|p| p.source == source).count();
+        stats.subscribers = registered + waiting;
+        stats
+    }
+
+    /// On a process other than 0: applies the controls that have arrived, in order, until one
+    /// waits for this process's application to register its source.
+    fn follow(&mut self) {
+        loop {
+            let Peer::Follower { link, waiting, .. } = &mut self.peer else { return };
+            let Some(control) = waiting.take().or_else(|| link.next_control()) else { return };
+            match self.apply_control(control) {
+                Applied::Done => {}
+                Applied::Wait(control) => {
+                    if let Peer::Follower { waiting, .. } = &mut self.peer {
+                        *waiting = Some(control);
+                    }
+                    return;
+                }
+            }
+            if self.stop || self.health.is_poisoned() {
+                return;
+            }
+        }
+    }
+
+    /// Applies one control from process 0 (on a process other than 0).
+    fn apply_control(&mut self, control: Control) -> Applied {
+        let Peer::Follower { registrations, remotes, outbox, process, .. } = &mut self.peer else {
+            return Applied::Done;
+        };
+        let (outbox, process) = (outbox.clone(), *process);
+        match control {
+            Control::CreateTable { request, id, ref name, ref kind, ref row }
+            | Control::CreateView { request, id, ref name, ref kind, ref row } => {
+                let registration = {
+                    let registrations = registrations.lock().unwrap_or_else(|e| e.into_inner());
+                    match registrations.entries.get(&id) {
+                        Some(registration) => Ok(registration.clone()),
+                        None if registrations.complete => Err(format!(
+                            "process 0 created the {kind} {name:?} (#{id}) but this process registered no \
+                             such table or view before serving"
+                        )),
+                        None => return Applied::Wait(control),
+                    }
+                };
+                let registration = registration.and_then(|r| {
+                    if r.name == *name && r.kind == kind && r.row == row {
+                        Ok(r)
+                    } else {
+                        Err(format!(
+                            "process 0 created the {kind} {name:?} of `{row}` as #{id}, this process \
+                             registered the {} {:?} of `{}` there",
+                            r.kind, r.name, r.row
+                        ))
+                    }
+                });
+                let registration = match registration {
+                    Ok(registration) => registration,
+                    Err(detail) => {
+                        outbox.send(request, Body::Done(Err(WireError::Mismatch(detail.clone()))));
+                        self.health.fail_with(Error::ClusterMismatch { process, detail });
+                        return Applied::Done;
+                    }
+                };
+                remotes.insert(id, Arc::clone(&registration.remote));
+                let built = match registration.build {
+                    Build::Table(factory) => {
+                        self.apply(Command::CreateTable { id, name: name.clone(), factory, history: None });
+                        Ok(())
+                    }
+                    Build::View(factory) => {
+                        let (reply, answer) = crossbeam_channel::bounded(1);
+                        self.apply(Command::CreateView { id, name: name.clone(), factory, reply });
+                        answer.recv().unwrap_or(Err(Error::Shutdown))
+                    }
+                };
+                outbox.send(request, Body::Done(built.map_err(|e| WireError::from_error(&e))));
+            }
+            Control::Advance { upper, since } => self.apply(Command::Advance { upper, since }),
+            Control::Peek { request, source, time, target, read } => {
+                if target.is_some_and(|target| target != self.worker.index()) {
+                    return Applied::Done;
+                }
+                let reader = match remotes.get(&source) {
+                    Some(remote) => remote.reader(&read, request, outbox.clone()),
+                    None => Err(WireError::Mismatch(format!("this process has no source #{source}"))),
+                };
+                match reader {
+                    Ok(reader) => {
+                        let cancelled = Arc::new(AtomicBool::new(false));
+                        self.accept_peek(PendingPeek { source, time, reader, cancelled });
+                    }
+                    Err(error) => outbox.send(request, Body::Rows(Err(error))),
+                }
+            }
+            Control::Subscribe { request, source, as_of, snapshot } => match remotes.get(&source) {
+                Some(remote) => {
+                    let subscriber = remote.subscriber(request, as_of, snapshot, outbox);
+                    self.subscriptions.push(PendingSubscription { source, id: request, as_of, subscriber });
+                }
+                None => {
+                    let detail = format!("this process has no view #{source} to subscribe to");
+                    self.health.fail_with(Error::ClusterMismatch { process, detail });
+                }
+            },
+            Control::Unsubscribe { source, id } => self.apply(Command::Unsubscribe { source, id }),
+            Control::Stats { request, source } => outbox.send(request, Body::Stats(self.stats(source))),
+            Control::Shutdown { request } => {
+                outbox.send(request, Body::Done(Ok(())));
+                self.health.mark_shut_down();
+                self.stop = true;
+            }
+        }
+        Applied::Done
+    }
+
+    /// Moves answers across the link: worker 0 of process 0 hands what arrived to the
+    /// receivers; workers of other processes send what their readers and hubs produced.
+    fn exchange(&mut self) {
+        match &mut self.peer {
+            Peer::Leader { link, receivers } => {
+                for answer in link.take_answers() {
+                    let process = link.process_of(answer.worker);
+                    if let Some(receiver) = receivers.get_mut(&answer.request) {
+                        if receiver.receive(answer.clone(), process) {
+                            receivers.remove(&answer.request);
+                        }
+                    }
+                }
+            }
+            Peer::Follower { link, outbox, .. } => {
+                for answer in outbox.take() {
+                    link.answer(answer);
+                }
+                link.flush();
+            }
+            Peer::Alone | Peer::Quiet { .. } => {}
         }
     }
 
@@ -260,6 +479,11 @@ impl<'w> WorkerLoop<'w> {
         }
         for pending in self.subscriptions.drain(..) {
             pending.subscriber.end();
+        }
+        if let Peer::Leader { receivers, .. } = &mut self.peer {
+            for (_, receiver) in receivers.drain() {
+                receiver.fail(error.clone());
+            }
         }
         let _ = self.registry.borrow_mut().clear();
     }

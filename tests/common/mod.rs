@@ -196,8 +196,13 @@ pub struct Setup {
 
 impl Setup {
     pub fn new(workers: usize, retention: Retention) -> Setup {
-        let engine =
-            Engine::start(Config::default().with_workers(workers).with_retention(retention)).unwrap();
+        Setup::with_config(Config::default().with_workers(workers).with_retention(retention))
+    }
+
+    /// The tables and views on an engine started with `config` (every process of a cluster
+    /// registers them the same way).
+    pub fn with_config(config: Config) -> Setup {
+        let engine = Engine::start(config).unwrap();
         let orders = engine.table::<(u8, u8)>("orders").unwrap();
         let prices = engine.keyed_table::<u8, u8>("prices").unwrap();
         let join = engine

@@ -1,0 +1,208 @@
+//! Where the processes of a cluster are: [`Cluster`], and parsing timely's command-line flags.
+//!
+//! A cluster is `P` processes of the same program, each running `W` workers
+//! ([`Config::with_workers`](crate::Config::with_workers)); process `i` listens on
+//! `addresses[i]`. Process 0 is the one the application talks to: it commits, reads and
+//! subscribes, and sees the data of every worker of every process. The others register the
+//! same tables and views in the same order and then call
+//! [`Engine::serve`](crate::Engine::serve).
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+/// The processes of a cluster and this process's place among them.
+///
+/// ```
+/// use ivm::{Cluster, Config};
+/// let cluster = Cluster::new(1, vec!["127.0.0.1:2101".into(), "127.0.0.1:2102".into()]);
+/// let config = Config::default().with_workers(2).with_cluster(cluster);
+/// assert_eq!(config.cluster().map(|c| c.processes()), Some(2));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cluster {
+    process: usize,
+    addresses: Vec<String>,
+    connect_timeout: Duration,
+    peer_timeout: Duration,
+}
+
+impl Cluster {
+    /// Process `process` of a cluster whose process `i` listens on `addresses[i]`
+    /// (`host:port`).
+    pub fn new(process: usize, addresses: Vec<String>) -> Self {
+        Cluster {
+            process,
+            addresses,
+            connect_timeout: Duration::from_secs(30),
+            peer_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// Process `process` of the cluster listed in `hostfile`: one `host:port` per line, the
+    /// first `processes` lines used (timely's `-h` convention).
+    pub fn from_hostfile(hostfile: impl AsRef<Path>, processes: usize, process: usize) -> Result<Self> {
+        let path = hostfile.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("reading the hostfile {}", path.display()), &e))?;
+        let addresses: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .take(processes)
+            .map(String::from)
+            .collect();
+        if addresses.len() < processes {
+            return Err(Error::InvalidConfig(format!(
+                "the hostfile {} lists {} addresses but the cluster has {processes} processes",
+                path.display(),
+                addresses.len()
+            )));
+        }
+        Ok(Cluster::new(process, addresses))
+    }
+
+    /// How long [`Engine::start`](crate::Engine::start) waits for every process to connect
+    /// before failing with [`Error::PeerUnreachable`] (default 30 s).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long process 0 waits for the other processes to acknowledge a new table or view, or
+    /// a shutdown, before failing with [`Error::ClusterMismatch`] (default 30 s). Other
+    /// processes must register each table and view within this time of process 0.
+    pub fn with_peer_timeout(mut self, timeout: Duration) -> Self {
+        self.peer_timeout = timeout;
+        self
+    }
+
+    /// This process's index.
+    pub fn process(&self) -> usize {
+        self.process
+    }
+
+    /// The number of processes.
+    pub fn processes(&self) -> usize {
+        self.addresses.len()
+    }
+
+    /// The processes' addresses, by index.
+    pub fn addresses(&self) -> &[String] {
+        &self.addresses
+    }
+
+    pub(crate) fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    pub(crate) fn peer_timeout(&self) -> Duration {
+        self.peer_timeout
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.addresses.is_empty() {
+            return Err(Error::InvalidConfig("a cluster needs at least one address".into()));
+        }
+        if self.process >= self.addresses.len() {
+            return Err(Error::InvalidConfig(format!(
+                "process index {} is out of range for {} addresses",
+                self.process,
+                self.addresses.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Reads timely's command-line flags: `-w N` workers per process, `-n P` processes,
+    /// `-p I` this process's index, `-h FILE` a hostfile (without it, process `i` listens on
+    /// `localhost:2101+i`). Returns the configuration (other settings at their defaults) and
+    /// the arguments it did not consume, in order. The first item of `args` is taken as the
+    /// program name and skipped, as with `std::env::args()`.
+    ///
+    /// ```
+    /// use ivm::Config;
+    /// let args = ["prog", "-w", "2", "-n", "2", "-p", "1", "--rows", "10"].map(String::from);
+    /// let (config, rest) = Config::from_args(args).unwrap();
+    /// assert_eq!(config.workers(), 2);
+    /// assert_eq!(config.cluster().unwrap().process(), 1);
+    /// assert_eq!(rest, ["--rows", "10"]);
+    /// ```
+    pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<(Config, Vec<String>)> {
+        let mut args = args.into_iter().skip(1);
+        let (mut workers, mut processes, mut process, mut hostfile) = (1, 1, 0, None);
+        let mut rest = Vec::new();
+        while let Some(arg) = args.next() {
+            let flag = match arg.as_str() {
+                "-w" | "--workers" | "-n" | "--processes" | "-p" | "--process" | "-h" | "--hostfile" => arg,
+                _ => {
+                    rest.push(arg);
+                    continue;
+                }
+            };
+            let value = args
+                .next()
+                .ok_or_else(|| Error::InvalidConfig(format!("the flag {flag} needs a value")))?;
+            let number = || {
+                value.parse::<usize>().map_err(|_| {
+                    Error::InvalidConfig(format!("the flag {flag} needs a number, got {value:?}"))
+                })
+            };
+            match flag.as_str() {
+                "-w" | "--workers" => workers = number()?,
+                "-n" | "--processes" => processes = number()?,
+                "-p" | "--process" => process = number()?,
+                _ => hostfile = Some(value.clone()),
+            }
+        }
+        let config = Config::default().with_workers(workers);
+        if processes <= 1 && process == 0 && hostfile.is_none() {
+            return Ok((config, rest));
+        }
+        let cluster = match hostfile {
+            Some(file) => Cluster::from_hostfile(file, processes, process)?,
+            None => Cluster::new(process, (0..processes).map(|i| format!("localhost:{}", 2101 + i)).collect()),
+        };
+        Ok((config.with_cluster(cluster), rest))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_follow_timely() {
+        let args = ["p", "-n", "3", "-p", "2", "x"].map(String::from);
+        let (config, rest) = Config::from_args(args).unwrap();
+        let cluster = config.cluster().unwrap();
+        assert_eq!((cluster.process(), cluster.processes()), (2, 3));
+        assert_eq!(cluster.addresses()[2], "localhost:2103");
+        assert_eq!(rest, ["x"]);
+        let (single, _) = Config::from_args(["p", "-w", "3"].map(String::from)).unwrap();
+        assert!(single.cluster().is_none());
+        assert_eq!(single.workers(), 3);
+    }
+
+    #[test]
+    fn bad_flags_are_typed_errors() {
+        assert!(matches!(Config::from_args(["p", "-w"].map(String::from)), Err(Error::InvalidConfig(_))));
+        assert!(matches!(Config::from_args(["p", "-w", "x"].map(String::from)), Err(Error::InvalidConfig(_))));
+        let out_of_range = Config::default().with_cluster(Cluster::new(2, vec!["a:1".into()]));
+        assert!(matches!(out_of_range.validate(), Err(Error::InvalidConfig(_))));
+    }
+
+    #[test]
+    fn hostfiles_list_addresses() {
+        let dir = std::env::temp_dir().join(format!("ivm-hostfile-{}", std::process::id()));
+        std::fs::write(&dir, "h1:1\n\nh2:2\nh3:3\n").unwrap();
+        let cluster = Cluster::from_hostfile(&dir, 2, 1).unwrap();
+        assert_eq!(cluster.addresses(), ["h1:1", "h2:2"]);
+        assert!(matches!(Cluster::from_hostfile(&dir, 4, 0), Err(Error::InvalidConfig(_))));
+        let _ = std::fs::remove_file(&dir);
+    }
+}

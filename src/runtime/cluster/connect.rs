@@ -1,0 +1,179 @@
+//! Connecting the processes of a cluster, with a deadline and a handshake, before timely
+//! takes the sockets over.
+//!
+//! Timely's own `create_sockets` retries a refused connection forever and checks nothing
+//! about the peer. Here process `i` connects to every process `j < i` and accepts a
+//! connection from every `j > i`, exactly as timely does, but gives up at a deadline with
+//! [`Error::PeerUnreachable`], and first exchanges a hello (a magic string, the process
+//! index, the number of processes and of workers per process), so that processes started
+//! with different settings fail with [`Error::ClusterMismatch`] instead of hanging or
+//! computing a wrong answer. The connected sockets are then handed to timely's
+//! `initialize_networking_from_sockets`.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
+use timely::communication::allocator::{AllocatorBuilder, ProcessBuilder};
+use timely::communication::Hooks;
+
+use crate::cluster::Cluster;
+use crate::error::{Error, Result};
+
+/// The first bytes each side of a connection writes.
+const MAGIC: &[u8; 8] = b"ivm-cl01";
+
+/// What one process tells another when they connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Hello {
+    process: u64,
+    processes: u64,
+    workers: u64,
+}
+
+impl Hello {
+    fn write(&self, stream: &mut TcpStream) -> std::io::Result<()> {
+        let mut bytes = Vec::with_capacity(32);
+        bytes.extend_from_slice(MAGIC);
+        for value in [self.process, self.processes, self.workers] {
+            bytes.extend_from_slice(&value.to_be_bytes());
+        }
+        stream.write_all(&bytes)
+    }
+
+    /// Reads a hello; `Ok(None)` if the bytes are not one (not an `ivm` cluster process).
+    fn read(stream: &mut TcpStream) -> std::io::Result<Option<Hello>> {
+        let mut bytes = [0u8; 32];
+        stream.read_exact(&mut bytes)?;
+        if &bytes[..8] != MAGIC {
+            return Ok(None);
+        }
+        let value = |i: usize| u64::from_be_bytes(bytes[8 + 8 * i..16 + 8 * i].try_into().expect("8 bytes"));
+        Ok(Some(Hello { process: value(0), processes: value(1), workers: value(2) }))
+    }
+
+    /// Checks that `other` (which should be process `expected`) runs with our settings.
+    fn check(&self, other: Option<Hello>, expected: usize, address: &str) -> Result<()> {
+        let other = other.ok_or_else(|| Error::ClusterMismatch {
+            process: expected,
+            detail: format!("{address} does not speak the ivm cluster protocol"),
+        })?;
+        let mismatch = |detail: String| Err(Error::ClusterMismatch { process: expected, detail });
+        if other.process != expected as u64 {
+            return mismatch(format!("it says it is process {} (expected {expected})", other.process));
+        }
+        if other.processes != self.processes {
+            return mismatch(format!("it expects {} processes, this one {}", other.processes, self.processes));
+        }
+        if other.workers != self.workers {
+            return mismatch(format!("it runs {} workers per process, this one {}", other.workers, self.workers));
+        }
+        Ok(())
+    }
+}
+
+/// Connects to every other process (within the cluster's connect timeout) and builds timely's
+/// allocators for this process's `workers` workers over the sockets.
+pub(crate) fn connect(cluster: &Cluster, workers: usize) -> Result<(Vec<AllocatorBuilder>, Box<dyn std::any::Any + Send>)> {
+    let started = Instant::now();
+    let budget = Budget { started, deadline: started + cluster.connect_timeout() };
+    let me = cluster.process();
+    let hello = Hello { process: me as u64, processes: cluster.processes() as u64, workers: workers as u64 };
+    let addresses = cluster.addresses();
+    let listener = TcpListener::bind(&addresses[me])
+        .map_err(|e| Error::io(format!("listening on {} (this process's cluster address)", addresses[me]), &e))?;
+    let (lower, higher) = std::thread::scope(|scope| {
+        let lower = scope.spawn(|| (0..me).map(|j| dial(&addresses[j], j, hello, budget)).collect::<Result<Vec<_>>>());
+        let higher = scope.spawn(|| accept(&listener, cluster, hello, budget));
+        (lower.join(), higher.join())
+    });
+    let lower = lower.map_err(|_| Error::InvalidConfig("connecting to the cluster panicked".into()))??;
+    let higher = higher.map_err(|_| Error::InvalidConfig("connecting to the cluster panicked".into()))??;
+    let mut sockets: Vec<Option<TcpStream>> = lower.into_iter().map(Some).collect();
+    sockets.push(None);
+    sockets.extend(higher.into_iter().map(Some));
+    for socket in sockets.iter().flatten() {
+        socket.set_read_timeout(None).map_err(|e| Error::io("configuring a cluster socket", &e))?;
+        socket.set_nodelay(true).map_err(|e| Error::io("configuring a cluster socket", &e))?;
+    }
+    let hooks = Hooks::default();
+    let processes = ProcessBuilder::new_typed_vector(workers, hooks.refill.clone(), hooks.spill.clone());
+    let (builders, guard) = initialize_networking_from_sockets(processes, sockets, me, workers, hooks)
+        .map_err(|e| Error::io("starting the cluster's network threads", &e))?;
+    Ok((builders.into_iter().map(AllocatorBuilder::Tcp).collect(), Box::new(guard)))
+}
+
+/// Connects to process `index` at `address`, retrying until `deadline`, and shakes hands.
+fn dial(address: &str, index: usize, hello: Hello, budget: Budget) -> Result<TcpStream> {
+    let unreachable = || Error::PeerUnreachable { address: address.to_string(), waited: budget.started.elapsed() };
+    loop {
+        let attempt = address.to_socket_addrs().ok().and_then(|mut addrs| addrs.next()).and_then(|addr| {
+            let left = budget.left().max(Duration::from_millis(1));
+            TcpStream::connect_timeout(&addr, left.min(Duration::from_secs(1))).ok()
+        });
+        if let Some(mut stream) = attempt {
+            let left = budget.left().max(Duration::from_millis(100));
+            stream.set_read_timeout(Some(left)).map_err(|e| Error::io("configuring a cluster socket", &e))?;
+            hello.write(&mut stream).map_err(|e| Error::io(format!("greeting process {index} at {address}"), &e))?;
+            let theirs = Hello::read(&mut stream).map_err(|_| unreachable())?;
+            hello.check(theirs, index, address)?;
+            return Ok(stream);
+        }
+        if budget.over() {
+            return Err(unreachable());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Accepts one connection from every process after this one, until `deadline`.
+fn accept(listener: &TcpListener, cluster: &Cluster, hello: Hello, budget: Budget) -> Result<Vec<TcpStream>> {
+    let me = cluster.process();
+    let mut streams: Vec<Option<TcpStream>> = (me + 1..cluster.processes()).map(|_| None).collect();
+    listener.set_nonblocking(true).map_err(|e| Error::io("configuring the cluster listener", &e))?;
+    while let Some(missing) = streams.iter().position(Option::is_none) {
+        match listener.accept() {
+            Ok((mut stream, peer)) => {
+                stream.set_nonblocking(false).map_err(|e| Error::io("configuring a cluster socket", &e))?;
+                let left = budget.left().max(Duration::from_millis(100));
+                stream.set_read_timeout(Some(left)).map_err(|e| Error::io("configuring a cluster socket", &e))?;
+                let Ok(theirs) = Hello::read(&mut stream) else { continue };
+                let index = theirs.map_or(me + 1 + missing, |h| h.process as usize);
+                // Answer before checking, so that the other side can find any mismatch too.
+                hello.write(&mut stream).map_err(|e| Error::io(format!("greeting process {index}"), &e))?;
+                hello.check(theirs, index, &peer.to_string())?;
+                if index <= me || index >= cluster.processes() {
+                    return Err(Error::ClusterMismatch { process: index, detail: "its process index is out of range".into() });
+                }
+                streams[index - me - 1] = Some(stream);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if budget.over() {
+                    let address = cluster.addresses()[me + 1 + missing].clone();
+                    return Err(Error::PeerUnreachable { address, waited: budget.started.elapsed() });
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(Error::io("accepting a cluster connection", &e)),
+        }
+    }
+    Ok(streams.into_iter().map(|s| s.expect("every slot is filled")).collect())
+}
+
+/// When connecting started and when it gives up.
+#[derive(Clone, Copy)]
+struct Budget {
+    started: Instant,
+    deadline: Instant,
+}
+
+impl Budget {
+    fn left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    fn over(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+}

@@ -1,0 +1,123 @@
+//! The link dataflow: how process 0's worker 0 reaches the workers of the other processes, and
+//! how their answers come back, through timely itself.
+//!
+//! Every worker of every process builds this dataflow first, so that every later dataflow has
+//! the same index everywhere. It has two inputs:
+//! - **controls**: worker 0 of process 0 sends each [`Control`] to every worker of the other
+//!   processes (an exchange on the target worker), numbered so that each receiver applies them
+//!   in the order they were sent, whatever order the network delivers them in;
+//! - **answers**: any worker sends an [`Answer`]; an exchange routes it to worker 0.
+//!
+//! Sinks put what arrives in inboxes that the worker loop drains after each step. Both inputs
+//! advance their time after each send: an exchange channel holds records until their time
+//! closes, so that is what sends them.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use timely::dataflow::InputHandleVec;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::generic::operator::Operator;
+use timely::dataflow::operators::vec::Input as _;
+use timely::worker::Worker;
+
+use super::wire::{Answer, Control};
+
+/// A control numbered for ordering, addressed to one worker.
+type Addressed = (usize, u64, Control);
+
+/// One worker's end of the link.
+pub(crate) struct Link {
+    peers: usize,
+    /// Workers per process: workers `0..local` are process 0's.
+    local: usize,
+    controls: InputHandleVec<u64, Addressed>,
+    answers: InputHandleVec<u64, Answer>,
+    control_inbox: Rc<RefCell<Vec<(u64, Control)>>>,
+    answer_inbox: Rc<RefCell<Vec<Answer>>>,
+    /// The number of the next control sent (worker 0) or applied (the others).
+    next: u64,
+    /// Controls received ahead of their turn.
+    early: BTreeMap<u64, Control>,
+    /// Answers were sent since the last flush.
+    unsent: bool,
+}
+
+impl Link {
+    /// Builds the link dataflow on this worker; `local` is the number of workers per process.
+    pub(crate) fn build(worker: &mut Worker, local: usize) -> Link {
+        let peers = worker.peers();
+        let control_inbox: Rc<RefCell<Vec<(u64, Control)>>> = Rc::default();
+        let answer_inbox: Rc<RefCell<Vec<Answer>>> = Rc::default();
+        let (controls, answers) = worker.dataflow_named::<u64, _, _>("cluster link", |scope| {
+            let (controls, control_stream) = scope.new_input::<Addressed>();
+            let (answers, answer_stream) = scope.new_input::<Answer>();
+            let inbox = Rc::clone(&control_inbox);
+            control_stream.sink(
+                Exchange::new(|(target, _, _): &Addressed| *target as u64),
+                "cluster controls",
+                move |(input, _frontier)| {
+                    let mut inbox = inbox.borrow_mut();
+                    input.for_each(|_time, data| {
+                        inbox.extend(data.drain(..).map(|(_, number, control)| (number, control)));
+                    });
+                },
+            );
+            let inbox = Rc::clone(&answer_inbox);
+            answer_stream.sink(Exchange::new(|_: &Answer| 0), "cluster answers", move |(input, _frontier)| {
+                let mut inbox = inbox.borrow_mut();
+                input.for_each(|_time, data| inbox.append(data));
+            });
+            (controls, answers)
+        });
+        Link { peers, local, controls, answers, control_inbox, answer_inbox, next: 0, early: BTreeMap::new(), unsent: false }
+    }
+
+    /// The process of worker `worker`.
+    pub(crate) fn process_of(&self, worker: usize) -> usize {
+        worker / self.local
+    }
+
+    /// Sends `control` to every worker of every other process (worker 0 of process 0 only).
+    pub(crate) fn broadcast(&mut self, control: Control) {
+        let number = self.next;
+        self.next += 1;
+        for target in self.local..self.peers {
+            self.controls.send((target, number, control.clone()));
+        }
+        // Exchange channels hold records until their time closes: close it to send them now.
+        self.controls.advance_to(number + 1);
+    }
+
+    /// Sends `answer` to worker 0 of process 0.
+    pub(crate) fn answer(&mut self, answer: Answer) {
+        self.answers.send(answer);
+        self.unsent = true;
+    }
+
+    /// Pushes sent answers into the dataflow (closing their time, which is what makes an
+    /// exchange channel send what it holds).
+    pub(crate) fn flush(&mut self) {
+        if self.unsent {
+            let next = self.answers.time() + 1;
+            self.answers.advance_to(next);
+            self.unsent = false;
+        }
+    }
+
+    /// The next control in send order, if it has arrived.
+    pub(crate) fn next_control(&mut self) -> Option<Control> {
+        for (number, control) in self.control_inbox.borrow_mut().drain(..) {
+            self.early.insert(number, control);
+        }
+        let control = self.early.remove(&self.next)?;
+        self.next += 1;
+        Some(control)
+    }
+
+    /// Every answer that has arrived (worker 0 of process 0).
+    pub(crate) fn take_answers(&mut self) -> Vec<Answer> {
+        std::mem::take(&mut *self.answer_inbox.borrow_mut())
+    }
+}

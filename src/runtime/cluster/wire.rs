@@ -1,0 +1,105 @@
+//! What crosses process boundaries: control commands from process 0's worker 0 to the workers
+//! of the other processes, and their answers back to it.
+//!
+//! Everything here is plain serializable data; typed values (rows, keys, feeds) travel as
+//! bincode bytes that the receiving side decodes with the type it registered for the source.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::runtime::arrangement::TraceStats;
+use crate::runtime::registry::SourceId;
+use crate::time::Time;
+
+/// A command for the workers of the other processes, in the order process 0 applied it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum Control {
+    /// Build table `id`, which this process must have registered as `name` with row type `row`.
+    CreateTable { request: u64, id: SourceId, name: String, kind: String, row: String },
+    /// Build view `id`, likewise.
+    CreateView { request: u64, id: SourceId, name: String, kind: String, row: String },
+    /// Inputs are complete before `upper`; history before `since` may be forgotten.
+    Advance { upper: Time, since: Time },
+    /// Read `source` at `time` (only worker `target`, if given) and answer `request`.
+    Peek { request: u64, source: SourceId, time: Time, target: Option<usize>, read: ReadKind },
+    /// Feed subscription `request` from view `source`.
+    Subscribe { request: u64, source: SourceId, as_of: Time, snapshot: bool },
+    /// Stop feeding subscription `id`.
+    Unsubscribe { source: SourceId, id: u64 },
+    /// Report the size of `source`'s shard.
+    Stats { request: u64, source: SourceId },
+    /// Acknowledge, then stop.
+    Shutdown { request: u64 },
+}
+
+/// Which reader a peek uses on the other processes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum ReadKind {
+    /// Every `(row, diff)` (row views and bag tables) or `((key, value), diff)` (keyed sources).
+    Rows,
+    /// The `((key, value), diff)` of a key range: a bincode `KeySelection<K>`.
+    Keys(Vec<u8>),
+    /// Every `(row, time, diff)` through the time, for batch runs.
+    History,
+}
+
+/// One worker's answer to request `request`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Answer {
+    pub(crate) request: u64,
+    pub(crate) worker: usize,
+    pub(crate) body: Body,
+}
+
+/// What an answer says.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum Body {
+    /// A peek's rows, as a bincode `Vec<T>` of the reader's row type.
+    Rows(Result<Vec<u8>, WireError>),
+    /// A shard's size.
+    Stats(TraceStats),
+    /// A subscription's updates (a bincode `Vec<(D, Time, Diff)>`) and the worker's progress.
+    Feed { updates: Vec<u8>, frontier: Option<Time> },
+    /// A table or view was built, or the worker stopped.
+    Done(Result<(), WireError>),
+}
+
+/// An error as it crosses the wire.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum WireError {
+    Compacted { requested: Time, since: Time },
+    /// The process registered something else under this id, or nothing.
+    Mismatch(String),
+    /// Anything else, by its message.
+    Other(String),
+}
+
+impl WireError {
+    pub(crate) fn from_error(error: &Error) -> Self {
+        match error {
+            Error::Compacted { requested, since } => WireError::Compacted { requested: *requested, since: *since },
+            other => WireError::Other(other.to_string()),
+        }
+    }
+
+    /// The error a caller on process 0 sees; `process` sent it.
+    pub(crate) fn into_error(self, process: usize) -> Error {
+        match self {
+            WireError::Compacted { requested, since } => Error::Compacted { requested, since },
+            WireError::Mismatch(detail) => Error::ClusterMismatch { process, detail },
+            WireError::Other(message) => {
+                Error::ClusterMismatch { process, detail: format!("it failed where process 0 did not: {message}") }
+            }
+        }
+    }
+}
+
+/// Encodes a value for the wire.
+pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    bincode::serialize(value).expect("rows serialize: they are plain serde data")
+}
+
+/// Decodes a value from the wire.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
+    bincode::deserialize(bytes).map_err(|e| WireError::Mismatch(format!("its data does not decode as this type: {e}")))
+}

@@ -1,0 +1,229 @@
+//! Cluster tests: this test binary runs as process 0 and starts copies of itself as the other
+//! processes (the `cluster_process` entry point, which does nothing unless the environment
+//! says which process it is). Processes talk over 127.0.0.1 on free ports.
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use common::{Inputs, Setup, Txn};
+use ivm::{Cluster, Config, Diff, Engine, Error, Retention, Time};
+use quickcheck::{Arbitrary, Gen};
+
+/// Which process a copy of this binary is (unset: not a cluster process).
+const PROCESS: &str = "IVM_TEST_CLUSTER_PROCESS";
+/// The cluster's addresses, comma-separated.
+const ADDRESSES: &str = "IVM_TEST_CLUSTER_ADDRESSES";
+/// What the copy does: `same` (register like process 0), `other-type`, `other-workers`.
+const MODE: &str = "IVM_TEST_CLUSTER_MODE";
+
+const WORKERS: usize = 2;
+
+/// The entry point of the other processes: registers the tables and views, then serves.
+#[test]
+fn cluster_process() {
+    let Ok(process) = std::env::var(PROCESS) else { return };
+    let process: usize = process.parse().unwrap();
+    let addresses: Vec<String> = std::env::var(ADDRESSES).unwrap().split(',').map(String::from).collect();
+    let mode = std::env::var(MODE).unwrap();
+    let cluster = Cluster::new(process, addresses).with_connect_timeout(Duration::from_secs(20));
+    let workers = if mode == "other-workers" { WORKERS + 1 } else { WORKERS };
+    let config = Config::default().with_workers(workers).with_cluster(cluster);
+    match mode.as_str() {
+        "same" => {
+            let setup = Setup::with_config(config);
+            setup.engine.serve().unwrap();
+        }
+        "other-type" => {
+            let engine = Engine::start(config).unwrap();
+            engine.table::<(u8, u16)>("orders").unwrap();
+            assert!(matches!(engine.serve(), Err(Error::ClusterMismatch { .. })));
+        }
+        "other-workers" => {
+            assert!(matches!(Engine::start(config), Err(Error::ClusterMismatch { .. })));
+        }
+        other => panic!("unknown mode {other}"),
+    }
+}
+
+/// `n` free local addresses.
+fn free_addresses(n: usize) -> Vec<String> {
+    let listeners: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    listeners.iter().map(|l| l.local_addr().unwrap().to_string()).collect()
+}
+
+/// Starts process `process` of the cluster at `addresses` as a copy of this test binary.
+fn spawn(process: usize, addresses: &[String], mode: &str) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["cluster_process", "--exact", "--nocapture", "--test-threads=1"])
+        .env(PROCESS, process.to_string())
+        .env(ADDRESSES, addresses.join(","))
+        .env(MODE, mode)
+        .spawn()
+        .unwrap()
+}
+
+/// A cluster of two processes with `WORKERS` workers each: this one (process 0) and a child.
+fn cluster(mode: &str) -> (Config, Child) {
+    let addresses = free_addresses(2);
+    let child = spawn(1, &addresses, mode);
+    let cluster = Cluster::new(0, addresses)
+        .with_connect_timeout(Duration::from_secs(20))
+        .with_peer_timeout(Duration::from_secs(20));
+    (Config::default().with_workers(WORKERS).with_cluster(cluster), child)
+}
+
+/// Every update of `subscription` up to `through`, consolidated.
+fn summed<D: ivm::Row>(subscription: &mut ivm::Subscription<D>, through: Time) -> Vec<(D, Diff)> {
+    let mut updates = Vec::new();
+    let mut upper = 0;
+    while upper <= through {
+        let batch = subscription.next_timeout(Duration::from_secs(20)).unwrap().unwrap();
+        upper = batch.upper;
+        updates.extend(batch.updates.into_iter().filter(|(_, t, _)| *t <= through).map(|(d, _, r)| (d, r)));
+    }
+    consolidate(updates)
+}
+
+fn consolidate<D: Ord>(mut updates: Vec<(D, Diff)>) -> Vec<(D, Diff)> {
+    updates.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out: Vec<(D, Diff)> = Vec::new();
+    for (d, r) in updates {
+        match out.last_mut() {
+            Some(last) if last.0 == d => last.1 += r,
+            _ => out.push((d, r)),
+        }
+    }
+    out.retain(|(_, r)| *r != 0);
+    out
+}
+
+#[test]
+fn two_processes_answer_like_one() {
+    let mut random = Gen::new(12);
+    for round in 0..5 {
+        let txns: Vec<Txn> = (0..8 + round * 8).map(|_| Txn::arbitrary(&mut random)).filter(|t| !t.ops.is_empty()).collect();
+        let (config, mut child) = cluster("same");
+        let clustered = Setup::with_config(config.with_retention(Retention::All));
+        let single = Setup::new(WORKERS, Retention::All);
+        assert_eq!(clustered.engine.cluster_workers(), 2 * WORKERS);
+        let mut join = clustered.join.subscribe().unwrap();
+        let mut aggregate = clustered.aggregate.subscribe().unwrap();
+        let mut watched = clustered.watched.subscribe().unwrap();
+        let (mut model_c, mut model_s) = (Inputs::default(), Inputs::default());
+        let (mut last_c, mut last_s) = (0, 0);
+        let mut times = Vec::new();
+        for txn in &txns {
+            last_c = clustered.commit(txn, &mut model_c, last_c);
+            last_s = single.commit(txn, &mut model_s, last_s);
+            assert_eq!(last_c, last_s, "{txns:?}");
+            times.push(last_c);
+            let t = last_c;
+            assert_eq!(clustered.join.at(t).unwrap(), single.join.at(t).unwrap(), "join at {t}: {txns:?}");
+            assert_eq!(clustered.aggregate.at(t).unwrap(), single.aggregate.at(t).unwrap(), "{txns:?}");
+            assert_eq!(clustered.distinct.at(t).unwrap(), single.distinct.at(t).unwrap(), "{txns:?}");
+            assert_eq!(clustered.watched.at(t).unwrap(), single.watched.at(t).unwrap(), "{txns:?}");
+            assert_eq!(clustered.join.at(t).unwrap(), common::joined(&model_c), "{txns:?}");
+            for key in 0..6u8 {
+                assert_eq!(clustered.aggregate.get(&key, t).unwrap(), single.aggregate.get(&key, t).unwrap());
+            }
+            assert_eq!(clustered.aggregate.range(1..4, t).unwrap(), single.aggregate.range(1..4, t).unwrap());
+            assert_eq!(clustered.orders.at(t).unwrap(), single.orders.at(t).unwrap());
+            assert_eq!(clustered.prices.at(t).unwrap(), single.prices.at(t).unwrap());
+        }
+        // Older times read back exactly, and the batch run over the cluster's tables agrees.
+        for &t in &times {
+            assert_eq!(clustered.join.at(t).unwrap(), single.join.at(t).unwrap());
+        }
+        let last = last_c;
+        let inputs = ivm::batch::BatchInputs::from_engine(&clustered.engine, last).unwrap();
+        let batch = ivm::batch::run(clustered.watched.definition(), &inputs, 1).unwrap();
+        assert_eq!(batch, single.watched.at(last).unwrap());
+        assert_eq!(summed(&mut join, last), single.join.at(last).unwrap());
+        assert_eq!(summed(&mut aggregate, last), single.aggregate.at(last).unwrap());
+        assert_eq!(summed(&mut watched, last), single.watched.at(last).unwrap());
+        assert_eq!(clustered.join.stats().unwrap().subscribers, 1);
+        drop((join, aggregate, watched));
+        clustered.engine.shutdown();
+        assert!(child.wait().unwrap().success(), "process 1 must end cleanly on shutdown");
+        assert_eq!(clustered.join.at(last), Err(Error::Shutdown));
+    }
+}
+
+#[test]
+fn other_processes_cannot_commit_or_read() {
+    let (config, mut child) = cluster("same");
+    let setup = Setup::with_config(config);
+    let t = setup.engine.commit(|tx| tx.insert(&setup.orders, (1, 1))).unwrap();
+    assert_eq!(setup.join.at(t).unwrap(), vec![]);
+    assert!(setup.engine.is_leader());
+    assert!(matches!(setup.engine.serve(), Err(Error::InvalidConfig(_))));
+    setup.engine.shutdown();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn a_killed_process_is_a_typed_error() {
+    let (config, mut child) = cluster("same");
+    let setup = Setup::with_config(config);
+    let t = setup.engine.commit(|tx| tx.insert(&setup.orders, (1, 1))).unwrap();
+    assert_eq!(setup.distinct.at(t).unwrap(), vec![(1, 1)]);
+    let mut subscription = setup.distinct.subscribe().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The loss is noticed when the connection breaks; until then calls may still succeed.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let error = loop {
+        let attempt = setup.engine.commit(|tx| tx.insert(&setup.orders, (2, 2))).and_then(|t| setup.distinct.at(t));
+        match attempt {
+            Err(error) => break error,
+            Ok(_) => assert!(Instant::now() < deadline, "the lost process was never noticed"),
+        }
+        std::thread::yield_now();
+    };
+    assert!(matches!(error, Error::PeerLost { .. }), "{error:?}");
+    assert!(matches!(setup.engine.latest(), Err(Error::PeerLost { .. })));
+    let ended = loop {
+        match subscription.next_timeout(Duration::from_secs(30)) {
+            Ok(Some(_)) => continue,
+            other => break other,
+        }
+    };
+    assert!(matches!(ended, Err(Error::PeerLost { .. })), "{ended:?}");
+    setup.engine.shutdown();
+}
+
+#[test]
+fn an_unreachable_process_is_a_typed_error() {
+    let addresses = free_addresses(2);
+    let cluster = Cluster::new(0, addresses.clone()).with_connect_timeout(Duration::from_millis(300));
+    let started = Instant::now();
+    match Engine::start(Config::default().with_cluster(cluster)) {
+        Err(Error::PeerUnreachable { address, waited }) => {
+            assert_eq!(address, addresses[1]);
+            assert!(waited >= Duration::from_millis(300));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn processes_with_other_settings_are_refused() {
+    let (config, mut child) = cluster("other-workers");
+    assert!(matches!(Engine::start(config), Err(Error::ClusterMismatch { process: 1, .. })));
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn processes_with_other_tables_are_refused() {
+    let (config, mut child) = cluster("other-type");
+    let engine = Engine::start(config).unwrap();
+    let error = engine.table::<(u8, u8)>("orders").unwrap_err();
+    assert!(matches!(error, Error::ClusterMismatch { process: 1, .. }), "{error:?}");
+    assert!(matches!(engine.latest(), Err(Error::ClusterMismatch { .. })));
+    engine.shutdown();
+    assert!(child.wait().unwrap().success());
+}
