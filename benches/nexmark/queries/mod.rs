@@ -3,12 +3,19 @@
 //! To add a query: a file `qN.rs` with a type implementing [`Query`](crate::query::Query), a
 //! `mod` line, and a line in `for_each_query!`.
 
+pub mod calendar;
 pub mod q0;
+pub mod q12;
+pub mod q13;
+pub mod q14;
 
 /// Calls `$run!(Type)` for every query, in order. The harness uses it to map names to types.
 #[macro_export]
 macro_rules! for_each_query {
     ($run:ident) => {
         $run!($crate::queries::q0::Q0);
+        $run!($crate::queries::q12::Q12);
+        $run!($crate::queries::q13::Q13);
+        $run!($crate::queries::q14::Q14);
     };
 }
