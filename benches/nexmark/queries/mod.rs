@@ -8,6 +8,8 @@ pub mod q0;
 pub mod q12;
 pub mod q13;
 pub mod q14;
+pub mod q15;
+pub mod q16;
 
 /// Calls `$run!(Type)` for every query, in order. The harness uses it to map names to types.
 #[macro_export]
@@ -17,5 +19,7 @@ macro_rules! for_each_query {
         $run!($crate::queries::q12::Q12);
         $run!($crate::queries::q13::Q13);
         $run!($crate::queries::q14::Q14);
+        $run!($crate::queries::q15::Q15);
+        $run!($crate::queries::q16::Q16);
     };
 }
