@@ -10,6 +10,7 @@ pub mod q13;
 pub mod q14;
 pub mod q15;
 pub mod q16;
+pub mod q17;
 
 /// Calls `$run!(Type)` for every query, in order. The harness uses it to map names to types.
 #[macro_export]
@@ -21,5 +22,6 @@ macro_rules! for_each_query {
         $run!($crate::queries::q14::Q14);
         $run!($crate::queries::q15::Q15);
         $run!($crate::queries::q16::Q16);
+        $run!($crate::queries::q17::Q17);
     };
 }
