@@ -11,6 +11,8 @@ pub mod q14;
 pub mod q15;
 pub mod q16;
 pub mod q17;
+pub mod q18;
+pub mod q19;
 
 /// Calls `$run!(Type)` for every query, in order. The harness uses it to map names to types.
 #[macro_export]
@@ -23,5 +25,7 @@ macro_rules! for_each_query {
         $run!($crate::queries::q15::Q15);
         $run!($crate::queries::q16::Q16);
         $run!($crate::queries::q17::Q17);
+        $run!($crate::queries::q18::Q18);
+        $run!($crate::queries::q19::Q19);
     };
 }
