@@ -13,6 +13,7 @@ pub mod q16;
 pub mod q17;
 pub mod q18;
 pub mod q19;
+pub mod q20;
 
 /// Calls `$run!(Type)` for every query, in order. The harness uses it to map names to types.
 #[macro_export]
@@ -27,5 +28,6 @@ macro_rules! for_each_query {
         $run!($crate::queries::q17::Q17);
         $run!($crate::queries::q18::Q18);
         $run!($crate::queries::q19::Q19);
+        $run!($crate::queries::q20::Q20);
     };
 }
