@@ -14,6 +14,8 @@ pub mod q17;
 pub mod q18;
 pub mod q19;
 pub mod q20;
+pub mod q21;
+pub mod q22;
 
 /// Calls `$run!(Type)` for every query, in order. The harness uses it to map names to types.
 #[macro_export]
@@ -29,5 +31,7 @@ macro_rules! for_each_query {
         $run!($crate::queries::q18::Q18);
         $run!($crate::queries::q19::Q19);
         $run!($crate::queries::q20::Q20);
+        $run!($crate::queries::q21::Q21);
+        $run!($crate::queries::q22::Q22);
     };
 }
