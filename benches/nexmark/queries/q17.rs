@@ -71,7 +71,7 @@ impl Query for Q17 {
 /// are deleted at most as often as inserted, never gives).
 fn stats(prices: &[(&u64, Diff)]) -> Option<Stats> {
     let present = || prices.iter().filter(|(_, bids)| *bids > 0).map(|&(&price, bids)| (price, bids as u64));
-    let (min, max) = (present().next()?.0, present().last()?.0);
+    let (min, max) = (present().next()?.0, present().next_back()?.0);
     let (mut counts, mut sum) = ([0u64; 4], 0u64);
     for (price, bids) in present() {
         counts[0] += bids;
