@@ -5,6 +5,11 @@
 
 pub mod calendar;
 pub mod q0;
+pub mod q1;
+pub mod q2;
+pub mod q3;
+pub mod q8;
+
 pub mod q12;
 pub mod q13;
 pub mod q14;
@@ -22,6 +27,10 @@ pub mod q22;
 macro_rules! for_each_query {
     ($run:ident) => {
         $run!($crate::queries::q0::Q0);
+        $run!($crate::queries::q1::Q1);
+        $run!($crate::queries::q2::Q2);
+        $run!($crate::queries::q3::Q3);
+        $run!($crate::queries::q8::Q8);
         $run!($crate::queries::q12::Q12);
         $run!($crate::queries::q13::Q13);
         $run!($crate::queries::q14::Q14);
