@@ -9,6 +9,7 @@ pub mod q1;
 pub mod q2;
 pub mod q3;
 pub mod q8;
+pub mod q9;
 
 pub mod q12;
 pub mod q13;
@@ -21,6 +22,7 @@ pub mod q19;
 pub mod q20;
 pub mod q21;
 pub mod q22;
+pub mod text;
 
 /// Calls `$run!(Type)` for every query, in order. The harness uses it to map names to types.
 #[macro_export]
@@ -31,6 +33,7 @@ macro_rules! for_each_query {
         $run!($crate::queries::q2::Q2);
         $run!($crate::queries::q3::Q3);
         $run!($crate::queries::q8::Q8);
+        $run!($crate::queries::q9::Q9);
         $run!($crate::queries::q12::Q12);
         $run!($crate::queries::q13::Q13);
         $run!($crate::queries::q14::Q14);
