@@ -8,6 +8,8 @@ pub mod q0;
 pub mod q1;
 pub mod q2;
 pub mod q3;
+pub mod q4;
+pub mod q6;
 pub mod q8;
 pub mod q9;
 
@@ -32,6 +34,8 @@ macro_rules! for_each_query {
         $run!($crate::queries::q1::Q1);
         $run!($crate::queries::q2::Q2);
         $run!($crate::queries::q3::Q3);
+        $run!($crate::queries::q4::Q4);
+        $run!($crate::queries::q6::Q6);
         $run!($crate::queries::q8::Q8);
         $run!($crate::queries::q9::Q9);
         $run!($crate::queries::q12::Q12);
