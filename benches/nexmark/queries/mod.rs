@@ -9,7 +9,9 @@ pub mod q1;
 pub mod q2;
 pub mod q3;
 pub mod q4;
+pub mod q5;
 pub mod q6;
+pub mod q7;
 pub mod q8;
 pub mod q9;
 
@@ -35,7 +37,9 @@ macro_rules! for_each_query {
         $run!($crate::queries::q2::Q2);
         $run!($crate::queries::q3::Q3);
         $run!($crate::queries::q4::Q4);
+        $run!($crate::queries::q5::Q5);
         $run!($crate::queries::q6::Q6);
+        $run!($crate::queries::q7::Q7);
         $run!($crate::queries::q8::Q8);
         $run!($crate::queries::q9::Q9);
         $run!($crate::queries::q12::Q12);
