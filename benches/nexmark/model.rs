@@ -94,15 +94,20 @@ impl From<nexmark::event::Event> for Event {
     }
 }
 
+/// The `date_time` of the first event, ms since the Unix epoch (2023-11-14T22:13:20Z).
+pub const BASE_TIME: u64 = 1_700_000_000_000;
+
 /// `count` events of the standard generator (persons, auctions and bids 1 : 3 : 46), starting at
 /// event number `first`.
 ///
 /// `NexmarkConfig::default()` is the standard configuration; the generator's own `Default`
-/// yields only persons, so it is never used.
+/// yields only persons, so it is never used. Its `base_time` (the first event's `date_time`)
+/// defaults to the wall clock, so it is fixed at [`BASE_TIME`]: every process then generates
+/// the same events.
 ///
-/// The generator is a pure function of the event number, so `first` is the run's seed: runs
-/// with the same `first` see the same events.
+/// The generator is otherwise a pure function of the event number, so `first` is the run's
+/// seed: runs with the same `first` see the same events.
 pub fn generate(count: usize, first: u64) -> Vec<Event> {
-    let config = nexmark::config::NexmarkConfig::default();
+    let config = nexmark::config::NexmarkConfig { base_time: BASE_TIME, ..Default::default() };
     nexmark::EventGenerator::new(config).with_offset(first).take(count).map(Event::from).collect()
 }
