@@ -38,6 +38,11 @@ mod runner;
 
 use std::process::ExitCode;
 
+/// Every system in this binary allocates through mimalloc: under glibc's malloc, allocation and
+/// freeing of the events' strings took about 60% of a live q0 run's CPU (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     match args::parse(&arguments) {
