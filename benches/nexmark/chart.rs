@@ -7,8 +7,11 @@ use std::fmt::Write;
 use crate::args::Options;
 use crate::report::Summary;
 
+/// How to read one system's throughput from a summary row.
+type Reading = fn(&Summary) -> Option<f64>;
+
 /// The systems charted, their colours and how to read each from a summary row.
-const SERIES: [(&str, &str, fn(&Summary) -> Option<f64>); 3] = [
+const SERIES: [(&str, &str, Reading); 3] = [
     ("ivm live", "#1f77b4", |s| s.live),
     ("bare differential", "#ff7f0e", |s| s.bare),
     ("recompute", "#7f7f7f", |s| s.recompute),
