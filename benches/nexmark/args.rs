@@ -24,7 +24,8 @@ usage: cargo bench --bench nexmark -- [options]
   --batch N      events per transaction of the live run (default 40000; try 1000 and 1)
   --workers LIST worker counts to run, comma separated (default 1)
   --queries LIST queries to run, comma separated, e.g. q0,q3 (default: all)
-  --modes LIST   systems to run, comma separated, from live,bare,batch,recompute,duckdb
+  --modes LIST   systems to run, comma separated, from live,bare,bare_arranged,batch,
+                 recompute,duckdb
                  (default: all but duckdb, which needs the nexmark-duckdb feature)
   --seed N       number of the first event; the generator is a pure function of it (default 0)
   --out DIR      where the JSON report, the SVG chart and row dumps go (default target/nexmark)
@@ -42,6 +43,8 @@ pub enum Mode {
     Live,
     /// The same definition as differential dataflow by hand.
     Bare,
+    /// The same, with the engine's shape: inputs and result arranged and kept.
+    BareArranged,
     /// `ivm::batch::run` of the definition over all events.
     Batch,
     /// The plain-Rust oracle, recomputed after transactions.
@@ -52,13 +55,15 @@ pub enum Mode {
 
 impl Mode {
     /// Every mode, in the order they run.
-    pub const ALL: [Mode; 5] = [Mode::Live, Mode::Bare, Mode::Batch, Mode::Recompute, Mode::Duckdb];
+    pub const ALL: [Mode; 6] =
+        [Mode::Live, Mode::Bare, Mode::BareArranged, Mode::Batch, Mode::Recompute, Mode::Duckdb];
 
     /// The mode's name on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             Mode::Live => "live",
             Mode::Bare => "bare",
+            Mode::BareArranged => "bare_arranged",
             Mode::Batch => "batch",
             Mode::Recompute => "recompute",
             Mode::Duckdb => "duckdb",
@@ -66,10 +71,9 @@ impl Mode {
     }
 
     fn parse(name: &str) -> Result<Mode, String> {
-        Mode::ALL
-            .into_iter()
-            .find(|mode| mode.name() == name)
-            .ok_or_else(|| format!("unknown mode `{name}` (live, bare, batch, recompute, duckdb)"))
+        Mode::ALL.into_iter().find(|mode| mode.name() == name).ok_or_else(|| {
+            format!("unknown mode `{name}` (live, bare, bare_arranged, batch, recompute, duckdb)")
+        })
     }
 
     /// True for modes whose time and memory do not depend on the worker count (one thread).
@@ -198,7 +202,7 @@ struct Explicit {
 
 /// The modes run without `--modes`: every one this build has.
 fn default_modes() -> Vec<Mode> {
-    let mut modes = vec![Mode::Live, Mode::Bare, Mode::Batch, Mode::Recompute];
+    let mut modes = vec![Mode::Live, Mode::Bare, Mode::BareArranged, Mode::Batch, Mode::Recompute];
     if cfg!(feature = "nexmark-duckdb") {
         modes.push(Mode::Duckdb);
     }

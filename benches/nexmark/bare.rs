@@ -11,6 +11,12 @@
 //!
 //! What the ratio to the live run measures is what `ivm` adds: tables kept as arrangements,
 //! the view's result arranged, sequenced commits sent over channels, and subscriptions.
+//!
+//! The `bare_arranged` variant has the engine's shape without the engine: each input is
+//! arranged (as a table is) and read back out of its arrangement, the result is arranged (as a
+//! view is) and delivered from there, and the traces are kept and compacted after every
+//! transaction as the engine compacts with `Retention::LastCommits(1)`. The ratio of the live
+//! run to it is what the engine's machinery costs; its ratio to `bare` is what the shape costs.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -19,12 +25,15 @@ use std::time::Instant;
 
 use crossbeam_channel::Sender;
 use differential_dataflow::input::{Input as _, InputSession};
+use differential_dataflow::trace::TraceReader;
+use differential_dataflow::{Data, ExchangeData, Hashable, VecCollection};
 use ivm::{Diff, Time};
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::operator::Operator;
+use timely::progress::Antichain;
 
 use crate::answer::{self, Answer};
-use crate::args::ChildOptions;
+use crate::args::{ChildOptions, Mode};
 use crate::child::Input;
 use crate::measure::{cpu_seconds, memory_kib};
 use crate::model::{Auction, Bid, Event, Person};
@@ -65,6 +74,7 @@ pub fn run<Q: Query>(input: Input, options: &ChildOptions) -> Result<Outcome, St
     let resident_kib = input.resident_kib;
     let events = Arc::new(input.events);
     let (batch, workers, keep_rows) = (options.batch as usize, options.workers, options.dump.is_some());
+    let arranged = options.mode == Mode::BareArranged;
     let (output_tx, output) = crossbeam_channel::unbounded::<Vec<(Q::Out, Time, Diff)>>();
     let collector = std::thread::spawn(move || {
         let (mut answer, mut rows) = (Answer::default(), Vec::new());
@@ -81,11 +91,21 @@ pub fn run<Q: Query>(input: Input, options: &ChildOptions) -> Result<Outcome, St
     let barrier = Arc::new(Barrier::new(workers));
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
         let output_tx = output_tx.clone();
+        let mut kept = Kept::default();
         let (mut sessions, done) = worker.dataflow::<Time, _, _>(|scope| {
             let (persons_in, persons) = scope.new_collection();
             let (auctions_in, auctions) = scope.new_collection();
             let (bids_in, bids) = scope.new_collection();
-            let out = Q::logic(Streams { persons, auctions, bids });
+            let out = if arranged {
+                let inputs = Streams {
+                    persons: kept.arranged(persons),
+                    auctions: kept.arranged(auctions),
+                    bids: kept.arranged(bids),
+                };
+                kept.arranged(Q::logic(inputs))
+            } else {
+                Q::logic(Streams { persons, auctions, bids })
+            };
             let done = deliver(out, output_tx);
             (Sessions { persons: persons_in, auctions: auctions_in, bids: bids_in }, done)
         });
@@ -100,6 +120,7 @@ pub fn run<Q: Query>(input: Input, options: &ChildOptions) -> Result<Outcome, St
             }
             sessions.advance_to(time + 1);
             worker.step_or_park_while(None, || done.get() <= time);
+            kept.compact(time);
             time += 1;
         }
         let timed: Timed = (started.elapsed().as_secs_f64(), cpu_seconds() - cpu, time - 1);
@@ -133,10 +154,46 @@ pub fn run<Q: Query>(input: Input, options: &ChildOptions) -> Result<Outcome, St
     })
 }
 
+/// The traces a `bare_arranged` worker keeps, as the engine keeps its tables and views.
+#[derive(Default)]
+struct Kept(Vec<Box<dyn Compact>>);
+
+impl Kept {
+    /// `collection` arranged by row, its trace kept, and read back out of the arrangement.
+    fn arranged<'s, D: ExchangeData + Hashable>(
+        &mut self,
+        collection: VecCollection<'s, Time, D, Diff>,
+    ) -> VecCollection<'s, Time, D, Diff> {
+        let arranged = collection.arrange_by_self();
+        self.0.push(Box::new(arranged.trace.clone()));
+        arranged.as_collection(|row, _| row.clone())
+    }
+
+    /// Keeps only time `t` readable and lets batches merge up to it, as the engine does with
+    /// `Retention::LastCommits(1)` once `t` is complete.
+    fn compact(&mut self, t: Time) {
+        for trace in &mut self.0 {
+            trace.compact(t);
+        }
+    }
+}
+
+/// Compaction of a trace, whatever its types.
+trait Compact {
+    fn compact(&mut self, t: Time);
+}
+
+impl<Tr: TraceReader<Time = Time>> Compact for Tr {
+    fn compact(&mut self, t: Time) {
+        self.set_logical_compaction(Antichain::from_elem(t).borrow());
+        self.set_physical_compaction(Antichain::from_elem(t + 1).borrow());
+    }
+}
+
 /// Sends the output's updates to the collector; the returned cell holds the output's frontier
 /// (every time before it is complete and sent).
-fn deliver<D: differential_dataflow::Data>(
-    out: differential_dataflow::VecCollection<'_, Time, D, Diff>,
+fn deliver<D: Data>(
+    out: VecCollection<'_, Time, D, Diff>,
     collector: Sender<Vec<(D, Time, Diff)>>,
 ) -> Rc<Cell<Time>> {
     let done = Rc::new(Cell::new(0));

@@ -63,7 +63,7 @@ fn run<Q: Query>(options: &ChildOptions) -> Result<Outcome, String> {
     let input = Input::generate(options);
     let outcome = match options.mode {
         Mode::Live => live::run::<Q>(&input, options),
-        Mode::Bare => bare::run::<Q>(input, options),
+        Mode::Bare | Mode::BareArranged => bare::run::<Q>(input, options),
         Mode::Batch => batch_run::run::<Q>(&input, options),
         Mode::Recompute => recompute::run::<Q>(&input, options),
         Mode::Duckdb => duckdb_run::<Q>(&input, options),
