@@ -147,6 +147,7 @@ pub fn run<Q: Query>(input: Input, options: &ChildOptions) -> Result<Outcome, St
         seconds,
         cpu_seconds,
         peak_mib: peak_kib.saturating_sub(resident_kib) as f64 / 1024.0,
+        input_mib: resident_kib as f64 / 1024.0,
         answer,
         rows: rows.len() as u64,
         dumped,

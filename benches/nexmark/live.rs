@@ -84,6 +84,7 @@ fn drive<Q: Query>(engine: &Engine, input: &Input, options: &ChildOptions) -> Re
         seconds,
         cpu_seconds,
         peak_mib: peak_kib.saturating_sub(input.resident_kib) as f64 / 1024.0,
+        input_mib: input.resident_kib as f64 / 1024.0,
         latency_p50_us: Some(quantile(&latencies, 0.5) * 1e6),
         latency_p99_us: Some(quantile(&latencies, 0.99) * 1e6),
         answer: view_answer,

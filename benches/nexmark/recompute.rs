@@ -62,6 +62,7 @@ pub fn run<Q: Query>(input: &Input, options: &ChildOptions) -> Result<Outcome, S
         seconds: estimate,
         cpu_seconds,
         peak_mib: peak_kib.saturating_sub(input.resident_kib) as f64 / 1024.0,
+        input_mib: input.resident_kib as f64 / 1024.0,
         answer: Answer::of(&rows),
         rows: rows.len() as u64,
         dumped,
