@@ -127,7 +127,6 @@ pub fn run<Q: Query>(input: Input, options: &ChildOptions) -> Result<Outcome, St
         (index == 0).then_some(timed)
     })
     .map_err(|e| format!("timely: {e}"))?;
-    let peak_kib = memory_kib().0;
     let mut timed = None;
     for result in guards.join() {
         match result {
@@ -136,6 +135,7 @@ pub fn run<Q: Query>(input: Input, options: &ChildOptions) -> Result<Outcome, St
             Err(message) => return Err(format!("a bare worker failed: {message}")),
         }
     }
+    let peak_kib = memory_kib().0;
     let (seconds, cpu_seconds, transactions) = timed.ok_or("worker 0 reported nothing")?;
     let (answer, rows) = collector.join().map_err(|_| "the collector panicked")?;
     let dumped = match &options.dump {
