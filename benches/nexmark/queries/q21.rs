@@ -49,7 +49,11 @@ impl Query for Q21 {
 /// The `CASE` expression: the id of a named channel, else the url's `channel_id` parameter.
 fn channel_id(channel: &str, url: &str) -> Option<String> {
     let named = ["apple", "google", "facebook", "baidu"];
-    match named.iter().position(|name| channel.eq_ignore_ascii_case(name)) {
+    let lower = |name: &&str| match channel.is_ascii() {
+        true => channel.eq_ignore_ascii_case(name),
+        false => channel.to_lowercase() == *name, // SQL's lower() is Unicode's
+    };
+    match named.iter().position(lower) {
         Some(id) => Some(id.to_string()),
         None => url_parameter(url, "channel_id=").map(str::to_string),
     }
