@@ -12,6 +12,9 @@ use crate::outcome::{LINE_PREFIX, Outcome};
 use crate::query::Query;
 use crate::{bare, batch_run, live, recompute};
 
+/// The queries `duckdb.rs` has SQL for.
+const DUCKDB_QUERIES: [&str; 6] = ["q0", "q1", "q2", "q3", "q17", "q22"];
+
 /// The events of a run, generated before anything is timed.
 pub struct Input {
     /// The run's events, in order.
@@ -78,6 +81,17 @@ fn run<Q: Query>(options: &ChildOptions) -> Result<Outcome, String> {
     })
 }
 
+#[cfg(feature = "nexmark-duckdb-linked")]
+fn duckdb_run<Q: Query>(input: &Input, options: &ChildOptions) -> Result<Outcome, String> {
+    crate::duckdb::run::<Q>(input, options)
+}
+
+#[cfg(not(feature = "nexmark-duckdb-linked"))]
 fn duckdb_run<Q: Query>(_input: &Input, _options: &ChildOptions) -> Result<Outcome, String> {
-    Err("DuckDB recomputation is not built yet".into())
+    Err("this build has no DuckDB: build with --features nexmark-duckdb".into())
+}
+
+/// Whether the harness has DuckDB SQL for the query named `query`.
+pub fn duckdb_has(query: &str) -> bool {
+    DUCKDB_QUERIES.contains(&query)
 }

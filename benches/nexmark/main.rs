@@ -23,6 +23,8 @@ mod batch_run;
 mod chart;
 mod check;
 mod child;
+#[cfg(feature = "nexmark-duckdb-linked")]
+mod duckdb;
 mod live;
 #[path = "../common/measure.rs"]
 mod measure;

@@ -5,12 +5,12 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::args::{Mode, Options};
-use crate::check;
 use crate::measure::loadavg;
 use crate::outcome::{LINE_PREFIX, Outcome};
 use crate::progress::Progress;
 use crate::query::Query;
 use crate::report::{self, Machine};
+use crate::{check, child};
 
 /// Results of runs with at most this many events are dumped, for row-by-row diffs.
 const DUMP_EVENTS: u64 = 1_000_000;
@@ -99,6 +99,9 @@ fn plan<'a>(queries: &'a [String], options: &Options) -> Vec<Run<'a>> {
     for query in queries {
         for (i, &workers) in options.workers.iter().enumerate() {
             for &mode in &options.modes {
+                if mode == Mode::Duckdb && !child::duckdb_has(query) {
+                    continue;
+                }
                 if !mode.single_threaded() {
                     plan.push(Run { query, mode, workers });
                 } else if i == 0 {
