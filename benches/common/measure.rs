@@ -37,3 +37,14 @@ pub fn median(mut values: Vec<f64>) -> f64 {
         (values[mid - 1] + values[mid]) / 2.0
     }
 }
+
+/// CPU seconds (user + system) this process has used so far, from `/proc/self/stat`. Linux
+/// reports them in clock ticks of `USER_HZ`, which is 100 on every architecture it runs on.
+pub fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name (field 2) may hold spaces; the fields after its closing paren are plain.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let field = |n: usize| after_name.split_whitespace().nth(n).and_then(|v| v.parse::<f64>().ok());
+    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name.
+    (field(11).unwrap_or(0.0) + field(12).unwrap_or(0.0)) / 100.0
+}

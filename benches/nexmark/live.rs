@@ -1,0 +1,201 @@
+//! The live run: the query as an `ivm` view, the events committed in transactions, a
+//! subscriber thread reading the view's changes.
+//!
+//! The loop is closed: each transaction is committed and then waited for until the subscriber
+//! holds its changes, so a transaction's latency is its own (from the start of the `commit`
+//! call to the subscriber thread holding the batch that contains the commit's time) and no
+//! backlog builds up. The subscriber fingerprints what it got on its own thread, after it
+//! reported the batch held, so the committing thread does not wait for that work.
+//!
+//! After the timed loop: the view is read at the last commit, and its fingerprint must equal the
+//! summed subscription's. Then a tail of small transactions (1,000 events) is committed on top of
+//! the final state and timed the same way: the cost of one small transaction on a big state,
+//! which the harness sets against one full recomputation.
+
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+use ivm::{Config, Engine, Retention, SubscribeOptions, Time, Transaction, View};
+
+use crate::answer::{self, Answer};
+use crate::args::ChildOptions;
+use crate::child::Input;
+use crate::measure::{cpu_seconds, median, memory_kib};
+use crate::model::Event;
+use crate::outcome::Outcome;
+use crate::query::{Query, Tables};
+
+/// Events per transaction of the tail.
+pub const TAIL_BATCH: u64 = 1_000;
+/// Transactions of the tail.
+pub const TAIL_TRANSACTIONS: u64 = 50;
+
+/// What the subscriber thread reports.
+enum Held {
+    /// It holds every change before `upper`, since `at`.
+    Reached { upper: Time, at: Instant },
+    /// The fingerprint of every change before `upper`.
+    Summed { upper: Time, answer: Answer },
+}
+
+/// Runs query `Q` live.
+pub fn run<Q: Query>(input: &Input, options: &ChildOptions) -> Result<Outcome, String> {
+    let config = Config::default().with_workers(options.workers).with_retention(Retention::LastCommits(1));
+    let engine = Engine::start(config).map_err(|e| format!("engine start: {e}"))?;
+    let result = drive::<Q>(&engine, input, options);
+    engine.shutdown();
+    result
+}
+
+fn drive<Q: Query>(engine: &Engine, input: &Input, options: &ChildOptions) -> Result<Outcome, String> {
+    fn failed(what: &'static str) -> impl Fn(ivm::Error) -> String {
+        move |e| format!("{what}: {e}")
+    }
+    let tables = Tables {
+        persons: engine.table("persons").map_err(failed("table"))?,
+        auctions: engine.table("auctions").map_err(failed("table"))?,
+        bids: engine.table("bids").map_err(failed("table"))?,
+    };
+    let view = engine.view_from(Q::NAME, &Q::definition(&tables)).map_err(failed("view"))?;
+    let subscription = view.subscribe_with(SubscribeOptions::default()).map_err(failed("subscribe"))?;
+    let (held_tx, held) = crossbeam_channel::unbounded();
+    let subscriber = spawn_subscriber(subscription, held_tx);
+
+    let (cpu, started) = (cpu_seconds(), Instant::now());
+    let mut latencies = Vec::new();
+    let mut last = 0;
+    for chunk in input.events.chunks(options.batch as usize) {
+        let (t, latency) = transaction(engine, &tables, chunk, &held)?;
+        latencies.push(latency.as_secs_f64());
+        last = t;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = cpu_seconds() - cpu;
+    let peak_kib = memory_kib().0;
+
+    let (view_answer, rows, dumped) = read_view(&view, last, options)?;
+    let summed = summed_through(&held, last)?;
+    let tail = tail(engine, &tables, &input.tail, &held)?;
+    engine.shutdown();
+    let _ = subscriber.join();
+    Ok(Outcome {
+        transactions: latencies.len() as u64,
+        seconds,
+        cpu_seconds,
+        peak_mib: peak_kib.saturating_sub(input.resident_kib) as f64 / 1024.0,
+        input_mib: input.resident_kib as f64 / 1024.0,
+        latency_p50_us: Some(quantile(&latencies, 0.5) * 1e6),
+        latency_p99_us: Some(quantile(&latencies, 0.99) * 1e6),
+        answer: view_answer,
+        also: vec![("summed subscription".into(), summed)],
+        rows,
+        dumped,
+        tail_seconds: tail.map(|(seconds, _)| seconds),
+        tail_batch: tail.map(|(_, batch)| batch),
+        ..Outcome::default()
+    })
+}
+
+/// The subscriber: reports each batch held, then its running fingerprint.
+fn spawn_subscriber<R: ivm::Row>(subscription: ivm::Subscription<R>, held: Sender<Held>) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut answer = Answer::default();
+        for batch in subscription {
+            let Ok(batch) = batch else { return };
+            let at = Instant::now();
+            if held.send(Held::Reached { upper: batch.upper, at }).is_err() {
+                return;
+            }
+            for (row, _time, diff) in &batch.updates {
+                answer.add(row, *diff);
+            }
+            if held.send(Held::Summed { upper: batch.upper, answer }).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// Commits `events` as one transaction and waits until the subscriber holds it; returns the
+/// commit time and the latency from the start of the call.
+fn transaction(
+    engine: &Engine,
+    tables: &Tables,
+    events: &[Event],
+    held: &Receiver<Held>,
+) -> Result<(Time, Duration), String> {
+    let called = Instant::now();
+    let t = engine.commit(|tx| insert(tx, tables, events)).map_err(|e| format!("commit: {e}"))?;
+    loop {
+        match held.recv_timeout(Duration::from_secs(600)) {
+            Ok(Held::Reached { upper, at }) if upper > t => {
+                return Ok((t, at.saturating_duration_since(called)));
+            }
+            Ok(_) => {}
+            Err(_) => return Err(format!("the subscriber did not get time {t} within 10 minutes")),
+        }
+    }
+}
+
+/// Buffers clones of `events` in `tx`, one bulk insert per table (the harness keeps its copy,
+/// so memory is measured beside it).
+fn insert(tx: &mut Transaction, tables: &Tables, events: &[Event]) {
+    let persons = events.iter().filter_map(|e| if let Event::Person(p) = e { Some(p.clone()) } else { None });
+    tx.insert_all(&tables.persons, persons);
+    let auctions =
+        events.iter().filter_map(|e| if let Event::Auction(a) = e { Some(a.clone()) } else { None });
+    tx.insert_all(&tables.auctions, auctions);
+    let bids = events.iter().filter_map(|e| if let Event::Bid(b) = e { Some(b.clone()) } else { None });
+    tx.insert_all(&tables.bids, bids);
+}
+
+/// The view at `t`: its fingerprint, its number of rows, and whether it was dumped.
+fn read_view<R: ivm::Row>(
+    view: &View<R>,
+    t: Time,
+    options: &ChildOptions,
+) -> Result<(Answer, u64, bool), String> {
+    let rows = answer::consolidate(view.at(t).map_err(|e| format!("view.at({t}): {e}"))?);
+    let dumped = match &options.dump {
+        Some(path) => answer::dump(&rows, path).map_err(|e| format!("dump {}: {e}", path.display()))?,
+        None => false,
+    };
+    Ok((Answer::of(&rows), rows.len() as u64, dumped))
+}
+
+/// The subscriber's fingerprint of every change through `t`.
+fn summed_through(held: &Receiver<Held>, t: Time) -> Result<Answer, String> {
+    loop {
+        match held.recv_timeout(Duration::from_secs(600)) {
+            Ok(Held::Summed { upper, answer }) if upper > t => return Ok(answer),
+            Ok(_) => {}
+            Err(_) => return Err(format!("the subscriber did not sum time {t} within 10 minutes")),
+        }
+    }
+}
+
+/// Times the tail's small transactions; the median seconds of one, and the transaction size.
+fn tail(
+    engine: &Engine,
+    tables: &Tables,
+    events: &[Event],
+    held: &Receiver<Held>,
+) -> Result<Option<(f64, u64)>, String> {
+    let mut times = Vec::new();
+    for chunk in events.chunks(TAIL_BATCH as usize) {
+        times.push(transaction(engine, tables, chunk, held)?.1.as_secs_f64());
+    }
+    Ok((!times.is_empty()).then(|| (median(times), TAIL_BATCH)))
+}
+
+/// The `q` quantile (0 to 1) of `values`, nearest rank.
+fn quantile(values: &[f64], q: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
