@@ -100,7 +100,7 @@ fn main() -> ivm::Result<()> {
     println!("process 0: totals at {t2}: {after:?}");
     assert!(after.iter().all(|((city, _), _)| city != "Oslo"));
     let mut summed = std::collections::BTreeMap::new();
-    while let Some(batch) = changes.next() {
+    for batch in changes.by_ref() {
         let batch = batch?;
         for ((city, total), _time, diff) in batch.updates {
             *summed.entry((city, total)).or_insert(0) += diff;
@@ -123,7 +123,8 @@ fn main() -> ivm::Result<()> {
 
 /// Two free local addresses.
 fn free_addresses() -> Vec<String> {
-    let listeners: Vec<_> = (0..2).map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("a free port")).collect();
+    let listeners: Vec<_> =
+        (0..2).map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("a free port")).collect();
     listeners.iter().map(|l| l.local_addr().expect("bound").to_string()).collect()
 }
 

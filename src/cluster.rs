@@ -144,9 +144,8 @@ impl Config {
                     continue;
                 }
             };
-            let value = args
-                .next()
-                .ok_or_else(|| Error::InvalidConfig(format!("the flag {flag} needs a value")))?;
+            let value =
+                args.next().ok_or_else(|| Error::InvalidConfig(format!("the flag {flag} needs a value")))?;
             let number = || {
                 value.parse::<usize>().map_err(|_| {
                     Error::InvalidConfig(format!("the flag {flag} needs a number, got {value:?}"))
@@ -165,7 +164,9 @@ impl Config {
         }
         let cluster = match hostfile {
             Some(file) => Cluster::from_hostfile(file, processes, process)?,
-            None => Cluster::new(process, (0..processes).map(|i| format!("localhost:{}", 2101 + i)).collect()),
+            None => {
+                Cluster::new(process, (0..processes).map(|i| format!("localhost:{}", 2101 + i)).collect())
+            }
         };
         Ok((config.with_cluster(cluster), rest))
     }
@@ -191,7 +192,10 @@ mod tests {
     #[test]
     fn bad_flags_are_typed_errors() {
         assert!(matches!(Config::from_args(["p", "-w"].map(String::from)), Err(Error::InvalidConfig(_))));
-        assert!(matches!(Config::from_args(["p", "-w", "x"].map(String::from)), Err(Error::InvalidConfig(_))));
+        assert!(matches!(
+            Config::from_args(["p", "-w", "x"].map(String::from)),
+            Err(Error::InvalidConfig(_))
+        ));
         let out_of_range = Config::default().with_cluster(Cluster::new(2, vec!["a:1".into()]));
         assert!(matches!(out_of_range.validate(), Err(Error::InvalidConfig(_))));
     }

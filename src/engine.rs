@@ -13,7 +13,9 @@ use crate::persist::codec::{BagCodec, KeyedCodec, StoredKind};
 use crate::read::peek::{History, HistoryOf};
 use crate::row::Row;
 use crate::runtime::cluster::Role;
-use crate::runtime::cluster::remote::{Build, Registration, Registrations, RemoteKeyed, RemoteRows, RemoteSource};
+use crate::runtime::cluster::remote::{
+    Build, Registration, Registrations, RemoteKeyed, RemoteRows, RemoteSource,
+};
 use crate::runtime::cluster::wire::Control;
 use crate::runtime::command::Command;
 use crate::runtime::table_input::{BagTable, KeyedTable as KeyedTableFactory};
@@ -320,7 +322,13 @@ impl Engine {
             }
             let (kind, row) = (spec.kind.noun().to_string(), spec.row.name().to_string());
             let name = name.to_string();
-            sequencer.acknowledged(|request| Control::CreateTable { request, id, name: name.clone(), kind, row })?;
+            sequencer.acknowledged(|request| Control::CreateTable {
+                request,
+                id,
+                name: name.clone(),
+                kind,
+                row,
+            })?;
             let entry =
                 Entry { id, kind: spec.kind, row: spec.row, definition: None, table: Some(spec.parts) };
             sequencer.catalog.insert(&name, entry);
@@ -349,8 +357,15 @@ impl Engine {
                 }
                 _ => {
                     build_everywhere(sequencer, id, name, factory)?;
-                    let (noun, row, name) = (kind.noun().to_string(), row.name().to_string(), name.to_string());
-                    sequencer.acknowledged(|request| Control::CreateView { request, id, name, kind: noun, row })?;
+                    let (noun, row, name) =
+                        (kind.noun().to_string(), row.name().to_string(), name.to_string());
+                    sequencer.acknowledged(|request| Control::CreateView {
+                        request,
+                        id,
+                        name,
+                        kind: noun,
+                        row,
+                    })?;
                 }
             }
             let definition: Arc<dyn Any + Send + Sync> = Arc::new(definition.clone());
@@ -398,7 +413,8 @@ fn register(
     build: Build,
     remote: Arc<dyn RemoteSource>,
 ) {
-    let registration = Registration { name: name.to_string(), kind: kind.noun(), row: row.name(), build, remote };
+    let registration =
+        Registration { name: name.to_string(), kind: kind.noun(), row: row.name(), build, remote };
     registrations.lock().unwrap_or_else(|e| e.into_inner()).entries.insert(id, registration);
 }
 

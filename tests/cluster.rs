@@ -104,7 +104,8 @@ fn consolidate<D: Ord>(mut updates: Vec<(D, Diff)>) -> Vec<(D, Diff)> {
 fn two_processes_answer_like_one() {
     let mut random = Gen::new(12);
     for round in 0..5 {
-        let txns: Vec<Txn> = (0..8 + round * 8).map(|_| Txn::arbitrary(&mut random)).filter(|t| !t.ops.is_empty()).collect();
+        let txns: Vec<Txn> =
+            (0..8 + round * 8).map(|_| Txn::arbitrary(&mut random)).filter(|t| !t.ops.is_empty()).collect();
         let (config, mut child) = cluster("same");
         let clustered = Setup::with_config(config.with_retention(Retention::All));
         let single = Setup::new(WORKERS, Retention::All);
@@ -176,7 +177,8 @@ fn a_killed_process_is_a_typed_error() {
     // The loss is noticed when the connection breaks; until then calls may still succeed.
     let deadline = Instant::now() + Duration::from_secs(30);
     let error = loop {
-        let attempt = setup.engine.commit(|tx| tx.insert(&setup.orders, (2, 2))).and_then(|t| setup.distinct.at(t));
+        let attempt =
+            setup.engine.commit(|tx| tx.insert(&setup.orders, (2, 2))).and_then(|t| setup.distinct.at(t));
         match attempt {
             Err(error) => break error,
             Ok(_) => assert!(Instant::now() < deadline, "the lost process was never noticed"),

@@ -17,10 +17,10 @@ use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::runtime::Core;
 use crate::runtime::arrangement::TraceStats;
-use crate::runtime::command::Command;
 use crate::runtime::cluster;
 use crate::runtime::cluster::remote::{RowsReceiver, StatsReceiver};
 use crate::runtime::cluster::wire::{Control, ReadKind, encode};
+use crate::runtime::command::Command;
 use crate::runtime::peek::{HistoryRead, KeySelection, KeyedRead, PeekReader, PendingPeek, Reply, RowsRead};
 use crate::runtime::registry::SourceId;
 use crate::runtime::typedefs::Layout;
@@ -118,8 +118,15 @@ pub(crate) fn rows<R: Row>(
     time: Time,
     timeout: Option<Duration>,
 ) -> Result<Vec<(R, Diff)>> {
-    let mut rows =
-        gather(core, source, time, Targets::All, timeout, || ReadKind::Rows, |reply| Box::new(RowsRead::<R> { reply }))?;
+    let mut rows = gather(
+        core,
+        source,
+        time,
+        Targets::All,
+        timeout,
+        || ReadKind::Rows,
+        |reply| Box::new(RowsRead::<R> { reply }),
+    )?;
     rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Ok(rows)
 }
@@ -170,8 +177,15 @@ impl<Tr> HistoryOf<Tr> {
 
 impl<Tr: Layout> TableHistory for HistoryOf<Tr> {
     fn read(&self, core: &Core, source: SourceId, time: Time) -> Result<Arc<dyn Any + Send + Sync>> {
-        let mut updates =
-            gather(core, source, time, Targets::All, None, || ReadKind::History, |reply| Box::new(HistoryRead::<Tr> { reply }))?;
+        let mut updates = gather(
+            core,
+            source,
+            time,
+            Targets::All,
+            None,
+            || ReadKind::History,
+            |reply| Box::new(HistoryRead::<Tr> { reply }),
+        )?;
         updates.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
         Ok(Arc::new(updates))
     }

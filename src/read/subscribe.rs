@@ -10,14 +10,13 @@ use crate::error::{Error, Result};
 use crate::read::feed::{Batch, Feed, Take};
 use crate::row::Row;
 use crate::runtime::Core;
-use crate::runtime::command::Command;
-use crate::runtime::registry::SourceId;
 use crate::runtime::cluster;
 use crate::runtime::cluster::remote::FeedReceiver;
 use crate::runtime::cluster::wire::Control;
+use crate::runtime::command::Command;
+use crate::runtime::registry::SourceId;
 use crate::runtime::subscribe::{FeedSink, Subscriber};
 use crate::time::Time;
-
 
 /// Where a subscription starts and ends; pass to
 /// [`View::subscribe_with`](crate::View::subscribe_with).

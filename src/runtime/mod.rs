@@ -358,10 +358,10 @@ impl Core {
         {
             let sequencer = self.lock();
             if !self.health.is_shut_down() {
-                if let Role::Leader { peer_timeout, .. } = &self.role {
-                    if !self.health.is_poisoned() {
-                        clean = stop_peers(&sequencer, *peer_timeout);
-                    }
+                if let Role::Leader { peer_timeout, .. } = &self.role
+                    && !self.health.is_poisoned()
+                {
+                    clean = stop_peers(&sequencer, *peer_timeout);
                 }
                 self.health.mark_shut_down();
                 let _ = sequencer.broadcast(|| Command::Shutdown);

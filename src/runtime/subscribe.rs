@@ -46,7 +46,12 @@ pub(crate) enum FeedSink<D> {
 
 impl<D: crate::row::Row> FeedSink<D> {
     /// Worker `worker` adds `updates` and is complete before `frontier` (`None`: forever).
-    fn push(&self, worker: usize, updates: impl IntoIterator<Item = (D, Time, Diff)>, frontier: Option<Time>) {
+    fn push(
+        &self,
+        worker: usize,
+        updates: impl IntoIterator<Item = (D, Time, Diff)>,
+        frontier: Option<Time>,
+    ) {
         match self {
             FeedSink::Local(feed) => feed.push(worker, updates, frontier),
             FeedSink::Remote { request, outbox } => {

@@ -380,10 +380,11 @@ impl<'w> WorkerLoop<'w> {
             Peer::Leader { link, receivers } => {
                 for answer in link.take_answers() {
                     let process = link.process_of(answer.worker);
-                    if let Some(receiver) = receivers.get_mut(&answer.request) {
-                        if receiver.receive(answer.clone(), process) {
-                            receivers.remove(&answer.request);
-                        }
+                    let request = answer.request;
+                    if let Some(receiver) = receivers.get_mut(&request)
+                        && receiver.receive(answer, process)
+                    {
+                        receivers.remove(&request);
                     }
                 }
             }

@@ -14,9 +14,9 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
+use timely::communication::Hooks;
 use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
 use timely::communication::allocator::{AllocatorBuilder, ProcessBuilder};
-use timely::communication::Hooks;
 
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
@@ -64,10 +64,16 @@ impl Hello {
             return mismatch(format!("it says it is process {} (expected {expected})", other.process));
         }
         if other.processes != self.processes {
-            return mismatch(format!("it expects {} processes, this one {}", other.processes, self.processes));
+            return mismatch(format!(
+                "it expects {} processes, this one {}",
+                other.processes, self.processes
+            ));
         }
         if other.workers != self.workers {
-            return mismatch(format!("it runs {} workers per process, this one {}", other.workers, self.workers));
+            return mismatch(format!(
+                "it runs {} workers per process, this one {}",
+                other.workers, self.workers
+            ));
         }
         Ok(())
     }
@@ -75,16 +81,21 @@ impl Hello {
 
 /// Connects to every other process (within the cluster's connect timeout) and builds timely's
 /// allocators for this process's `workers` workers over the sockets.
-pub(crate) fn connect(cluster: &Cluster, workers: usize) -> Result<(Vec<AllocatorBuilder>, Box<dyn std::any::Any + Send>)> {
+pub(crate) fn connect(
+    cluster: &Cluster,
+    workers: usize,
+) -> Result<(Vec<AllocatorBuilder>, Box<dyn std::any::Any + Send>)> {
     let started = Instant::now();
     let budget = Budget { started, deadline: started + cluster.connect_timeout() };
     let me = cluster.process();
     let hello = Hello { process: me as u64, processes: cluster.processes() as u64, workers: workers as u64 };
     let addresses = cluster.addresses();
-    let listener = TcpListener::bind(&addresses[me])
-        .map_err(|e| Error::io(format!("listening on {} (this process's cluster address)", addresses[me]), &e))?;
+    let listener = TcpListener::bind(&addresses[me]).map_err(|e| {
+        Error::io(format!("listening on {} (this process's cluster address)", addresses[me]), &e)
+    })?;
     let (lower, higher) = std::thread::scope(|scope| {
-        let lower = scope.spawn(|| (0..me).map(|j| dial(&addresses[j], j, hello, budget)).collect::<Result<Vec<_>>>());
+        let lower = scope
+            .spawn(|| (0..me).map(|j| dial(&addresses[j], j, hello, budget)).collect::<Result<Vec<_>>>());
         let higher = scope.spawn(|| accept(&listener, cluster, hello, budget));
         (lower.join(), higher.join())
     });
@@ -106,7 +117,8 @@ pub(crate) fn connect(cluster: &Cluster, workers: usize) -> Result<(Vec<Allocato
 
 /// Connects to process `index` at `address`, retrying until `deadline`, and shakes hands.
 fn dial(address: &str, index: usize, hello: Hello, budget: Budget) -> Result<TcpStream> {
-    let unreachable = || Error::PeerUnreachable { address: address.to_string(), waited: budget.started.elapsed() };
+    let unreachable =
+        || Error::PeerUnreachable { address: address.to_string(), waited: budget.started.elapsed() };
     loop {
         let attempt = address.to_socket_addrs().ok().and_then(|mut addrs| addrs.next()).and_then(|addr| {
             let left = budget.left().max(Duration::from_millis(1));
@@ -115,7 +127,9 @@ fn dial(address: &str, index: usize, hello: Hello, budget: Budget) -> Result<Tcp
         if let Some(mut stream) = attempt {
             let left = budget.left().max(Duration::from_millis(100));
             stream.set_read_timeout(Some(left)).map_err(|e| Error::io("configuring a cluster socket", &e))?;
-            hello.write(&mut stream).map_err(|e| Error::io(format!("greeting process {index} at {address}"), &e))?;
+            hello
+                .write(&mut stream)
+                .map_err(|e| Error::io(format!("greeting process {index} at {address}"), &e))?;
             let theirs = Hello::read(&mut stream).map_err(|_| unreachable())?;
             hello.check(theirs, index, address)?;
             return Ok(stream);
@@ -137,14 +151,19 @@ fn accept(listener: &TcpListener, cluster: &Cluster, hello: Hello, budget: Budge
             Ok((mut stream, peer)) => {
                 stream.set_nonblocking(false).map_err(|e| Error::io("configuring a cluster socket", &e))?;
                 let left = budget.left().max(Duration::from_millis(100));
-                stream.set_read_timeout(Some(left)).map_err(|e| Error::io("configuring a cluster socket", &e))?;
+                stream
+                    .set_read_timeout(Some(left))
+                    .map_err(|e| Error::io("configuring a cluster socket", &e))?;
                 let Ok(theirs) = Hello::read(&mut stream) else { continue };
                 let index = theirs.map_or(me + 1 + missing, |h| h.process as usize);
                 // Answer before checking, so that the other side can find any mismatch too.
                 hello.write(&mut stream).map_err(|e| Error::io(format!("greeting process {index}"), &e))?;
                 hello.check(theirs, index, &peer.to_string())?;
                 if index <= me || index >= cluster.processes() {
-                    return Err(Error::ClusterMismatch { process: index, detail: "its process index is out of range".into() });
+                    return Err(Error::ClusterMismatch {
+                        process: index,
+                        detail: "its process index is out of range".into(),
+                    });
                 }
                 streams[index - me - 1] = Some(stream);
             }

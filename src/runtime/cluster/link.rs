@@ -65,13 +65,27 @@ impl Link {
                 },
             );
             let inbox = Rc::clone(&answer_inbox);
-            answer_stream.sink(Exchange::new(|_: &Answer| 0), "cluster answers", move |(input, _frontier)| {
-                let mut inbox = inbox.borrow_mut();
-                input.for_each(|_time, data| inbox.append(data));
-            });
+            answer_stream.sink(
+                Exchange::new(|_: &Answer| 0),
+                "cluster answers",
+                move |(input, _frontier)| {
+                    let mut inbox = inbox.borrow_mut();
+                    input.for_each(|_time, data| inbox.append(data));
+                },
+            );
             (controls, answers)
         });
-        Link { peers, local, controls, answers, control_inbox, answer_inbox, next: 0, early: BTreeMap::new(), unsent: false }
+        Link {
+            peers,
+            local,
+            controls,
+            answers,
+            control_inbox,
+            answer_inbox,
+            next: 0,
+            early: BTreeMap::new(),
+            unsent: false,
+        }
     }
 
     /// The process of worker `worker`.

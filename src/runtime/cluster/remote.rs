@@ -55,7 +55,8 @@ impl Outbox {
 /// Builds the typed readers and subscribers of one source on another process.
 pub(crate) trait RemoteSource: Send + Sync {
     /// A reader for `read` that answers `request` through `outbox`.
-    fn reader(&self, read: &ReadKind, request: u64, outbox: Outbox) -> Result<Box<dyn PeekReader>, WireError>;
+    fn reader(&self, read: &ReadKind, request: u64, outbox: Outbox)
+    -> Result<Box<dyn PeekReader>, WireError>;
     /// A subscriber `id` whose feed goes through `outbox`.
     fn subscriber(&self, id: u64, as_of: Time, snapshot: bool, outbox: Outbox) -> Box<dyn Request>;
 }
@@ -70,11 +71,20 @@ impl<R> RemoteRows<R> {
 }
 
 impl<R: Row> RemoteSource for RemoteRows<R> {
-    fn reader(&self, read: &ReadKind, request: u64, outbox: Outbox) -> Result<Box<dyn PeekReader>, WireError> {
+    fn reader(
+        &self,
+        read: &ReadKind,
+        request: u64,
+        outbox: Outbox,
+    ) -> Result<Box<dyn PeekReader>, WireError> {
         match read {
             ReadKind::Rows => Ok(Box::new(RowsRead::<R> { reply: Reply::Remote { request, outbox } })),
-            ReadKind::History => Ok(Box::new(HistoryRead::<RowTrace<R>> { reply: Reply::Remote { request, outbox } })),
-            ReadKind::Keys(_) => Err(WireError::Mismatch("a keyed read of a source this process has unkeyed".into())),
+            ReadKind::History => {
+                Ok(Box::new(HistoryRead::<RowTrace<R>> { reply: Reply::Remote { request, outbox } }))
+            }
+            ReadKind::Keys(_) => {
+                Err(WireError::Mismatch("a keyed read of a source this process has unkeyed".into()))
+            }
         }
     }
 
@@ -93,10 +103,17 @@ impl<K, V> RemoteKeyed<K, V> {
 }
 
 impl<K: Row, V: Row> RemoteSource for RemoteKeyed<K, V> {
-    fn reader(&self, read: &ReadKind, request: u64, outbox: Outbox) -> Result<Box<dyn PeekReader>, WireError> {
+    fn reader(
+        &self,
+        read: &ReadKind,
+        request: u64,
+        outbox: Outbox,
+    ) -> Result<Box<dyn PeekReader>, WireError> {
         let keys = match read {
             ReadKind::History => {
-                return Ok(Box::new(HistoryRead::<KeyedTrace<K, V>> { reply: Reply::Remote { request, outbox } }));
+                return Ok(Box::new(HistoryRead::<KeyedTrace<K, V>> {
+                    reply: Reply::Remote { request, outbox },
+                }));
             }
             ReadKind::Rows => KeySelection::All,
             ReadKind::Keys(bytes) => decode(bytes)?,

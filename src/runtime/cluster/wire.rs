@@ -67,7 +67,10 @@ pub(crate) enum Body {
 /// An error as it crosses the wire.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum WireError {
-    Compacted { requested: Time, since: Time },
+    Compacted {
+        requested: Time,
+        since: Time,
+    },
     /// The process registered something else under this id, or nothing.
     Mismatch(String),
     /// Anything else, by its message.
@@ -77,7 +80,9 @@ pub(crate) enum WireError {
 impl WireError {
     pub(crate) fn from_error(error: &Error) -> Self {
         match error {
-            Error::Compacted { requested, since } => WireError::Compacted { requested: *requested, since: *since },
+            Error::Compacted { requested, since } => {
+                WireError::Compacted { requested: *requested, since: *since }
+            }
             other => WireError::Other(other.to_string()),
         }
     }
@@ -87,9 +92,10 @@ impl WireError {
         match self {
             WireError::Compacted { requested, since } => Error::Compacted { requested, since },
             WireError::Mismatch(detail) => Error::ClusterMismatch { process, detail },
-            WireError::Other(message) => {
-                Error::ClusterMismatch { process, detail: format!("it failed where process 0 did not: {message}") }
-            }
+            WireError::Other(message) => Error::ClusterMismatch {
+                process,
+                detail: format!("it failed where process 0 did not: {message}"),
+            },
         }
     }
 }
@@ -101,5 +107,6 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// Decodes a value from the wire.
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
-    bincode::deserialize(bytes).map_err(|e| WireError::Mismatch(format!("its data does not decode as this type: {e}")))
+    bincode::deserialize(bytes)
+        .map_err(|e| WireError::Mismatch(format!("its data does not decode as this type: {e}")))
 }
