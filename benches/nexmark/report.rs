@@ -62,6 +62,8 @@ pub struct Summary {
     pub live_over_bare_arranged: Option<f64>,
     pub batch_seconds: Option<f64>,
     pub recompute_final_seconds: Option<f64>,
+    /// One DuckDB recompute of the final state (feature `nexmark-duckdb`), s.
+    pub duckdb_seconds: Option<f64>,
     /// One final recompute / one live transaction (average over the run).
     pub speedup: Option<f64>,
     /// One final recompute / one tail transaction (1,000 events on the final state).
@@ -150,6 +152,7 @@ fn summarize(options: &Options, outcomes: &[Outcome]) -> Vec<Summary> {
                 live_over_bare_arranged: live_throughput.zip(arranged_throughput).map(|(l, b)| l / b),
                 batch_seconds: batch.map(|b| b.seconds),
                 recompute_final_seconds: final_seconds,
+                duckdb_seconds: find("duckdb", 1).and_then(|d| d.recompute_final_seconds),
                 speedup: final_seconds.zip(live).map(|(f, l)| f / l.seconds_per_transaction()),
                 tail_speedup: final_seconds.zip(live.and_then(|l| l.tail_seconds)).map(|(f, t)| f / t),
                 latency_p50_ms: live.and_then(|l| l.latency_p50_us).map(|us| us / 1e3),
@@ -176,15 +179,15 @@ fn print_table(options: &Options, machine: &Machine, summary: &[Summary]) {
         machine.loadavg_before,
         machine.loadavg_after
     );
-    println!(
-        "{:<5} {:>2} {:>10} {:>10} {:>6} {:>8} {:>9} {:>9} {:>9} {:>8} {:>8} {:>7} {:>8} {:>6} {:>6}",
-        "query",
-        "w",
+    let header = [
         "ivm ev/s",
         "bare ev/s",
         "/bare",
+        "arr ev/s",
+        "/arr",
         "batch s",
         "recomp s",
+        "duckdb s",
         "speedup",
         "1k spdup",
         "p50 ms",
@@ -192,11 +195,17 @@ fn print_table(options: &Options, machine: &Machine, summary: &[Summary]) {
         "CPU s",
         "peak MiB",
         "/peer",
-        "mem/p"
-    );
+        "mem/p",
+    ];
+    let widths = [10, 10, 6, 10, 6, 8, 9, 8, 9, 9, 8, 8, 7, 8, 6, 6];
+    let mut line = format!("{:<5} {:>2}", "query", "w");
+    for (name, width) in header.iter().zip(widths) {
+        line += &format!(" {name:>width$}");
+    }
+    println!("{line}");
     for row in summary {
         println!(
-            "{:<5} {:>2} {:>10} {:>10} {:>6} {:>10} {:>6} {:>8} {:>9} {:>9} {:>9} {:>8} {:>8} {:>7} {:>8} {:>6} {:>6}",
+            "{:<5} {:>2} {:>10} {:>10} {:>6} {:>10} {:>6} {:>8} {:>9} {:>8} {:>9} {:>9} {:>8} {:>8} {:>7} {:>8} {:>6} {:>6}",
             row.query,
             row.workers,
             count(row.live),
@@ -206,6 +215,7 @@ fn print_table(options: &Options, machine: &Machine, summary: &[Summary]) {
             fixed(row.live_over_bare_arranged, 2),
             fixed(row.batch_seconds, 2),
             fixed(row.recompute_final_seconds, 3),
+            fixed(row.duckdb_seconds, 3),
             fixed(row.speedup, 1),
             fixed(row.tail_speedup, 1),
             fixed(row.latency_p50_ms, 2),
