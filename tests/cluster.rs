@@ -88,16 +88,8 @@ fn summed<D: ivm::Row>(subscription: &mut ivm::Subscription<D>, through: Time) -
 }
 
 fn consolidate<D: Ord>(mut updates: Vec<(D, Diff)>) -> Vec<(D, Diff)> {
-    updates.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut out: Vec<(D, Diff)> = Vec::new();
-    for (d, r) in updates {
-        match out.last_mut() {
-            Some(last) if last.0 == d => last.1 += r,
-            _ => out.push((d, r)),
-        }
-    }
-    out.retain(|(_, r)| *r != 0);
-    out
+    ivm::differential_dataflow::consolidation::consolidate(&mut updates);
+    updates
 }
 
 #[test]

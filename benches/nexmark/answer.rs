@@ -49,25 +49,11 @@ impl Answer {
     }
 }
 
-/// Sorts `rows` and sums the multiplicities of equal rows, dropping zeros.
+/// Sorts `rows` and sums the multiplicities of equal rows, dropping zeros (differential's own
+/// consolidation).
 pub fn consolidate<R: Ord>(mut rows: Vec<(R, Diff)>) -> Vec<(R, Diff)> {
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut out: Vec<(R, Diff)> = Vec::with_capacity(rows.len());
-    for (row, diff) in rows {
-        match out.last_mut() {
-            Some((last, sum)) if *last == row => *sum += diff,
-            _ => {
-                if out.last().is_some_and(|(_, sum)| *sum == 0) {
-                    out.pop();
-                }
-                out.push((row, diff));
-            }
-        }
-    }
-    if out.last().is_some_and(|(_, sum)| *sum == 0) {
-        out.pop();
-    }
-    out
+    differential_dataflow::consolidation::consolidate(&mut rows);
+    rows
 }
 
 /// Writes consolidated `rows` to `path` as `row × diff` lines if there are at most
