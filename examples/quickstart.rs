@@ -76,7 +76,10 @@ fn main() -> ivm::Result<()> {
     // 7. Reading older than the retained history is a typed error, never a wrong answer.
     //    With the last 3 commits retained, `since` is now t2 and t1 is gone.
     assert_eq!(engine.since()?, t2);
-    assert_eq!(revenue.at(t1), Err(ivm::Error::Compacted { requested: t1, since: t2 }));
+    assert_eq!(
+        revenue.at(t1),
+        Err(ivm::Error::Compacted { name: "revenue_by_region".into(), requested: t1, since: t2 })
+    );
     println!("reading t1 now: {}", revenue.at(t1).unwrap_err());
 
     // 8. Views can also be created later: they show all retained history.

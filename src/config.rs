@@ -83,6 +83,8 @@ impl Default for Config {
 
 impl Config {
     /// Runs `n` timely worker threads (default 1). Each owns a shard of every table and view.
+    /// Zero is refused by [`Engine::start`](crate::Engine::start) with
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig).
     pub fn with_workers(mut self, n: usize) -> Self {
         self.workers = n;
         self
@@ -103,6 +105,8 @@ impl Config {
     }
 
     /// Chooses how much history stays readable (default [`Retention::All`]).
+    /// `Retention::LastCommits(0)` is refused by [`Engine::start`](crate::Engine::start) with
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig).
     pub fn with_retention(mut self, retention: Retention) -> Self {
         self.retention = retention;
         self
@@ -195,7 +199,9 @@ impl Config {
     /// Checks every setting; `Engine::start` calls this first.
     pub(crate) fn validate(&self) -> Result<()> {
         if self.workers == 0 {
-            return Err(Error::InvalidConfig("workers must be at least 1".into()));
+            return Err(Error::InvalidConfig(
+                "Config::with_workers(0): an engine needs at least 1 worker".into(),
+            ));
         }
         if let Some(cluster) = &self.cluster {
             cluster.validate()?;

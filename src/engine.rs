@@ -36,6 +36,31 @@ use crate::view::{Definition, KeyedView, View, Views};
 /// If a worker panics (in user view code, say), the engine is poisoned: every worker leaves
 /// its loop and drops its dataflows, the worker threads end, and every later call returns
 /// [`Error::WorkerPanicked`] with the panic message.
+///
+/// # Errors every call can return
+///
+/// Besides the errors each method lists, every fallible call on the engine and on its table,
+/// view and subscription handles can fail with:
+/// - [`Error::Shutdown`] once the engine was shut down;
+/// - [`Error::WorkerPanicked`] once a worker panicked;
+/// - in a cluster, [`Error::PeerLost`] once another process died, and [`Error::NotLeader`] on
+///   processes other than 0, which only register and [`serve`](Self::serve).
+///
+/// # Example
+///
+/// ```
+/// use ivm::{Config, Engine, Error};
+/// # fn main() -> ivm::Result<()> {
+/// let engine = Engine::start(Config::default().with_workers(2))?;
+/// let table = engine.table::<u64>("numbers")?;
+/// let t = engine.commit(|tx| tx.insert(&table, 7))?;
+/// assert_eq!(table.at(t)?, vec![(7, 1)]);
+///
+/// let handle = engine.clone(); // handles share the engine
+/// engine.shutdown();
+/// assert_eq!(handle.latest(), Err(Error::Shutdown));
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Engine {
     owner: Arc<Owner>,
@@ -61,7 +86,13 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// Starts the workers on background threads and returns once they are ready.
     ///
-    /// Fails with [`Error::InvalidConfig`] if the configuration is invalid.
+    /// Fails with [`Error::InvalidConfig`] if the configuration is invalid (the message names
+    /// the setting). With storage ([`Config::with_storage`](crate::Config::with_storage)) it
+    /// also fails with [`Error::StorageLocked`] if another engine has the directory open,
+    /// [`Error::Corrupted`] or [`Error::IncompatibleFormat`] if a stored file cannot be used
+    /// (nothing is changed on disk then), and [`Error::Io`]. In a cluster it fails with
+    /// [`Error::PeerUnreachable`] if a process does not connect in time and with
+    /// [`Error::ClusterMismatch`] if the processes were started with other settings.
     pub fn start(config: Config) -> Result<Engine> {
         let core = Core::start(&config)?;
         Ok(Engine { owner: Arc::new(Owner { core }) })
@@ -147,14 +178,15 @@ impl Engine {
         Ok(KeyedTable { core: Arc::clone(self.core()), id, name: name.into(), row: PhantomData })
     }
 
-    /// Opens the existing bag table `name`; fails with [`Error::UnknownName`] if there is none.
+    /// Opens the existing bag table `name`: like [`table`](Self::table), but fails with
+    /// [`Error::UnknownName`] instead of creating it.
     pub fn open_table<T: Row>(&self, name: &str) -> Result<Table<T>> {
         let id = self.open(name, Kind::Table, RowType::of::<T>())?.0;
         Ok(Table { core: Arc::clone(self.core()), id, name: name.into(), row: PhantomData })
     }
 
-    /// Opens the existing keyed table `name`; fails with [`Error::UnknownName`] if there is
-    /// none.
+    /// Opens the existing keyed table `name`: like [`keyed_table`](Self::keyed_table), but fails
+    /// with [`Error::UnknownName`] instead of creating it.
     pub fn open_keyed_table<K: Row, V: Row>(&self, name: &str) -> Result<KeyedTable<K, V>> {
         let id = self.open(name, Kind::KeyedTable, RowType::of::<(K, V)>())?.0;
         Ok(KeyedTable { core: Arc::clone(self.core()), id, name: name.into(), row: PhantomData })
@@ -209,14 +241,19 @@ impl Engine {
         Ok(KeyedView { core: Arc::clone(self.core()), id, name: name.into(), definition: definition.clone() })
     }
 
-    /// Opens the existing view `name` with rows of type `R`.
+    /// Opens the existing view `name` with rows of type `R`, for code that did not create it.
+    ///
+    /// Fails with [`Error::UnknownName`] if there is no such view, with [`Error::TypeMismatch`]
+    /// if its rows have another type, and with [`Error::DuplicateName`] if the name holds a
+    /// table or a keyed view.
     pub fn open_view<R: Row>(&self, name: &str) -> Result<View<R>> {
         let (id, definition) = self.open(name, Kind::View, RowType::of::<R>())?;
         let definition = downcast_definition::<R>(definition);
         Ok(View { core: Arc::clone(self.core()), id, name: name.into(), definition })
     }
 
-    /// Opens the existing keyed view `name` with keys `K` and values `V`.
+    /// Opens the existing keyed view `name` with keys `K` and values `V`; fails like
+    /// [`open_view`](Self::open_view).
     pub fn open_keyed_view<K: Row, V: Row>(&self, name: &str) -> Result<KeyedView<K, V>> {
         let (id, definition) = self.open(name, Kind::KeyedView, RowType::of::<(K, V)>())?;
         let definition = downcast_definition::<(K, V)>(definition);
@@ -231,7 +268,8 @@ impl Engine {
     /// Runs `writes` on a new transaction and commits it at the next engine-assigned time
     /// (the last commit time plus one), which it returns.
     ///
-    /// Commits may come from many threads at once; each gets its own timestamp.
+    /// Commits may come from many threads at once; each gets its own timestamp. Fails like
+    /// [`Transaction::commit`]; a failed commit applies nothing.
     pub fn commit(&self, writes: impl FnOnce(&mut Transaction)) -> Result<Time> {
         let mut transaction = self.transaction();
         writes(&mut transaction);
@@ -246,12 +284,15 @@ impl Engine {
         transaction.commit_at(time)
     }
 
-    /// The time of the last commit (0 before the first).
+    /// The time of the last commit (0 before the first). After a restart with storage, the last
+    /// stored commit's time.
     pub fn latest(&self) -> Result<Time> {
         self.core().sequence(|sequencer| Ok(sequencer.clock.last()))
     }
 
-    /// The oldest time that reads can still ask for under the retention policy.
+    /// The oldest time that reads can still ask for under the retention policy; reads before it
+    /// fail with [`Error::Compacted`] (unless the storage still reaches back there, see
+    /// [`Config::with_log_retention`](crate::Config::with_log_retention)).
     pub fn since(&self) -> Result<Time> {
         self.core().sequence(|sequencer| Ok(sequencer.clock.since()))
     }

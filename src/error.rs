@@ -61,13 +61,20 @@ pub enum Error {
     /// A read asked for a time older than the retained history. Widen the retention in
     /// [`Config::with_retention`](crate::Config::with_retention) or read at `since` or later.
     Compacted {
+        /// The table or view that was read; empty for a batch run over every table
+        /// ([`BatchInputs::from_engine`](crate::batch::BatchInputs::from_engine)).
+        name: String,
         /// The time the read asked for.
         requested: Time,
         /// The oldest time the view can still answer exactly.
         since: Time,
     },
-    /// A read with a timeout expired before the view was complete through the requested time.
+    /// A read with a timeout expired before the view was complete through the requested time:
+    /// nobody has committed that time yet, or the workers are behind. Wait longer, or read at a
+    /// committed time ([`Engine::latest`](crate::Engine::latest)).
     Timeout {
+        /// The table or view that was read.
+        name: String,
         /// The time the read asked for.
         requested: Time,
         /// How long the read waited.
@@ -162,9 +169,11 @@ impl fmt::Display for Error {
             Error::DuplicateName { name, existing } => {
                 write!(f, "the name {name:?} is already used by a {existing}; choose another name")
             }
-            Error::TypeMismatch { name, expected, found } => {
-                write!(f, "{name:?} holds rows of type `{expected}` but was opened as `{found}`")
-            }
+            Error::TypeMismatch { name, expected, found } => write!(
+                f,
+                "{name:?} holds rows of type `{expected}` but was opened as `{found}`; open it with \
+                 the type it was created with"
+            ),
             Error::ForeignHandle { name } => {
                 write!(f, "the handle for {name:?} belongs to another engine; use handles of this engine")
             }
@@ -181,23 +190,30 @@ impl fmt::Display for Error {
             Error::TimeOutOfRange { requested } => {
                 write!(f, "commit at time {requested} rejected: the largest usable time is u64::MAX - 1")
             }
-            Error::Compacted { requested, since } => write!(
+            Error::Compacted { name, requested, since } => write!(
                 f,
-                "time {requested} is older than the retained history (since = {since}); read at \
-                 {since} or later, or retain more history"
+                "cannot read {} at time {requested}: the retained history starts at since = \
+                 {since}; read at {since} or later, or retain more history \
+                 (Config::with_retention, or Config::with_log_retention with storage)",
+                describe(name, "the engine's tables"),
             ),
-            Error::Timeout { requested, waited } => {
-                write!(f, "the view was not complete through time {requested} after waiting {waited:?}")
-            }
+            Error::Timeout { name, requested, waited } => write!(
+                f,
+                "{} was not complete through time {requested} after waiting {waited:?}; that time \
+                 may not be committed yet (see Engine::latest), or the workers are behind",
+                describe(name, "the view"),
+            ),
             Error::Corrupted { file, offset, reason } => write!(
                 f,
-                "{} is damaged at byte {offset}: {reason}; nothing was changed on disk",
+                "{} is damaged at byte {offset}: {reason}; nothing was changed on disk: restore the \
+                 file from a backup, or move the directory aside",
                 file.display()
             ),
             Error::IncompatibleFormat { file, found, supported } => write!(
                 f,
                 "{} has format version {found}, this build reads version {supported}; nothing was \
-                 changed on disk",
+                 changed on disk: open it with the ivm version that wrote it, or move the \
+                 directory aside",
                 file.display()
             ),
             Error::StorageLocked { dir } => write!(
@@ -208,7 +224,11 @@ impl fmt::Display for Error {
             ),
             Error::Io { context, message, .. } => write!(f, "I/O error while {context}: {message}"),
             Error::InvalidConfig(message) => write!(f, "invalid configuration: {message}"),
-            Error::Shutdown => write!(f, "the engine has been shut down"),
+            Error::Shutdown => write!(
+                f,
+                "the engine has been shut down (Engine::shutdown, or its last handle was dropped); \
+                 start a new engine"
+            ),
             Error::WorkerPanicked { message } => {
                 write!(f, "a worker panicked ({message}); the engine is poisoned, start a new one")
             }
@@ -239,9 +259,28 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// `name` quoted, or `otherwise` if it is empty.
+fn describe(name: &str, otherwise: &str) -> String {
+    if name.is_empty() { otherwise.to_string() } else { format!("{name:?}") }
+}
+
 impl Error {
     /// An `Io` error for an operating-system error met while doing `context`.
     pub(crate) fn io(context: impl Into<String>, error: &std::io::Error) -> Error {
         Error::Io { context: context.into(), kind: error.kind(), message: error.to_string() }
+    }
+
+    /// This error with the table or view that was read filled in, where the variant names one
+    /// (`Compacted`, `Timeout`): the layers below the handles know ids, not names.
+    pub(crate) fn reading(self, source: &str) -> Error {
+        match self {
+            Error::Compacted { requested, since, .. } => {
+                Error::Compacted { name: source.to_string(), requested, since }
+            }
+            Error::Timeout { requested, waited, .. } => {
+                Error::Timeout { name: source.to_string(), requested, waited }
+            }
+            other => other,
+        }
     }
 }

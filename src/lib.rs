@@ -2,58 +2,184 @@
 //!
 //! `ivm` keeps views over your tables up to date as transactions commit, inside your process,
 //! on [differential dataflow](https://docs.rs/differential-dataflow). A view is defined once,
-//! its state is kept once, and it is read at any retained time, exactly.
+//! its state is kept once, and it is read two ways: as its whole collection at any retained
+//! time ([`View::at`]), and as a stream of changes ([`View::subscribe`]). The two always agree,
+//! and a one-shot batch run of the same definition ([`batch::run`]) gives the same answer too.
+//!
+//! This page walks through the pieces in the order an application meets them. The
+//! [`tutorial`] goes slower, one runnable program per chapter.
+//!
+//! # Tables
+//!
+//! An [`Engine`] runs worker threads ([`Config::with_workers`]) and holds named tables. A
+//! [`Table`] is a bag of rows; a [`KeyedTable`] holds one value per key. Rows are plain Rust
+//! values: anything `serde` + `Ord` + `Hash` + `Clone` + `Debug` + `Send` + `Sync` (see
+//! [`Row`]).
 //!
 //! ```
-//! use ivm::{Config, Engine, Retention};
-//!
+//! use ivm::{Config, Engine};
 //! # fn main() -> ivm::Result<()> {
-//! // Two worker threads; keep the last 1,000 commits readable.
-//! let engine = Engine::start(
-//!     Config::default().with_workers(2).with_retention(Retention::LastCommits(1_000)),
-//! )?;
+//! let engine = Engine::start(Config::default().with_workers(2))?;
+//! let edges = engine.table::<(u32, u32)>("edges")?; // (from, to)
+//! let names = engine.keyed_table::<u32, String>("names")?; // node -> name
+//! # let _ = (edges, names);
+//! # Ok(()) }
+//! ```
 //!
-//! // Tables hold rows of any serde + Ord + Hash type.
-//! let edges = engine.table::<(u32, u32)>("edges")?;
+//! Asking for the same name again returns the same table; another row type is
+//! [`Error::TypeMismatch`], a name held by a view is [`Error::DuplicateName`].
 //!
-//! // A view is a closure over differential collections: here, the out-degree of each node.
+//! # A view
+//!
+//! A [`View`] is defined by a closure that receives the tables as differential dataflow
+//! collections ([`Views`]) and returns a collection; any differential operator works inside,
+//! and [`ops`] adds outer joins, aggregates, top-k, windows and more. The closure runs once,
+//! to build a dataflow; from then on only what changes is recomputed. A [`KeyedView`] has
+//! `(key, value)` rows and also answers lookups by key.
+//!
+//! ```
+//! # use ivm::{Config, Engine};
+//! # fn main() -> ivm::Result<()> {
+//! # let engine = Engine::start(Config::default().with_workers(2))?;
+//! # let edges = engine.table::<(u32, u32)>("edges")?;
+//! // The out-degree of each node.
 //! let degree = engine.view("degree", {
 //!     let edges = edges.clone();
-//!     move |v| v.table(&edges).map(|(src, _dst)| src).count()
+//!     move |v| v.table(&edges).map(|(from, _to)| from).count()
 //! })?;
+//! # let _ = degree;
+//! # Ok(()) }
+//! ```
 //!
-//! // Writes to several tables commit atomically, at one timestamp.
+//! # Commits
+//!
+//! A [`Transaction`] writes to any number of tables and becomes visible at once, at one
+//! timestamp ([`Time`], a `u64`) that [`Engine::commit`] returns. Commits may come from many
+//! threads; [`Engine::commit_at`] takes the caller's own increasing timestamps.
+//!
+//! ```
+//! # use ivm::{Config, Engine};
+//! # fn main() -> ivm::Result<()> {
+//! # let engine = Engine::start(Config::default().with_workers(2))?;
+//! # let edges = engine.table::<(u32, u32)>("edges")?;
 //! let t1 = engine.commit(|tx| {
 //!     tx.insert(&edges, (1, 2));
 //!     tx.insert(&edges, (1, 3));
 //! })?;
 //! let t2 = engine.commit(|tx| tx.delete(&edges, (1, 3)))?;
+//! assert!(t2 > t1);
+//! # Ok(()) }
+//! ```
 //!
-//! // Reads at a time wait until the view is complete through it: always read-your-writes.
-//! assert_eq!(degree.at(t1)?, vec![((1, 2), 1)]);
+//! # Reading at a time
+//!
+//! [`View::at`] returns the whole collection at a time, consolidated and sorted, as
+//! `(row, multiplicity)` pairs. It waits until the view is complete through that time, so a
+//! read at the time `commit` returned always sees the commit. Any time the [`Retention`]
+//! keeps can be read; older ones fail with [`Error::Compacted`], never with a wrong answer.
+//!
+//! ```
+//! # use ivm::{Config, Engine};
+//! # fn main() -> ivm::Result<()> {
+//! # let engine = Engine::start(Config::default().with_workers(2))?;
+//! # let edges = engine.table::<(u32, u32)>("edges")?;
+//! # let degree = engine.view("degree", {
+//! #     let edges = edges.clone();
+//! #     move |v| v.table(&edges).map(|(from, _to)| from).count()
+//! # })?;
+//! # let t1 = engine.commit(|tx| { tx.insert(&edges, (1, 2)); tx.insert(&edges, (1, 3)); })?;
+//! # let t2 = engine.commit(|tx| tx.delete(&edges, (1, 3)))?;
+//! assert_eq!(degree.at(t1)?, vec![((1, 2), 1)]); // node 1 has degree 2, once
 //! assert_eq!(degree.at(t2)?, vec![((1, 1), 1)]);
 //! # Ok(()) }
 //! ```
 //!
-//! The pieces:
-//! - [`Engine`] starts worker threads ([`Config`]) and names tables and views.
-//! - [`Table`] (a bag of rows) and [`KeyedTable`] (one value per key, with upserts) are the
-//!   inputs; a [`Transaction`] changes several at once.
-//! - [`View`] and [`KeyedView`] are defined by a closure over [`Views`] and read with `at(t)`,
-//!   or by key with [`KeyedView::get`] and [`KeyedView::range`].
-//! - [`View::subscribe`] is the stream reading: a [`Subscription`] yields [`Batch`]es of
-//!   `(row, time, diff)` over contiguous intervals; the snapshot plus the updates up to `t` sum
-//!   to exactly `at(t)`.
-//! - [`batch::run`] runs the very same [`Definition`] once over static inputs, with no engine
-//!   kept; over the engine's tables as of `t` it gives exactly `at(t)`. [`ops`] holds operators
-//!   (outer joins, aggregates, top-k, windows, ...) that keep that promise.
-//! - [`Config::with_storage`] makes the engine durable: a checksummed write-ahead log and
-//!   checkpoints; reopening the directory answers every retained time as before.
-//! - [`Config::with_cluster`] (or [`Config::from_args`] with timely's `-w -n -p -h` flags) runs
-//!   the same program as several processes of a timely cluster: process 0 commits, reads and
-//!   subscribes over every process's workers; the others call [`Engine::serve`].
-//! - [`Retention`] decides how far back reads reach; older reads fail with
-//!   [`Error::Compacted`], never with a wrong answer.
+//! # Subscribing
+//!
+//! [`View::subscribe`] is the stream reading: a [`Subscription`] yields [`Batch`]es of
+//! `(row, time, diff)` covering contiguous intervals of time, each once it is complete,
+//! starting with a snapshot. The snapshot plus the changes up to `t` sum to exactly `at(t)`.
+//!
+//! ```
+//! # use ivm::{Config, Engine};
+//! # fn main() -> ivm::Result<()> {
+//! # let engine = Engine::start(Config::default().with_workers(2))?;
+//! # let edges = engine.table::<(u32, u32)>("edges")?;
+//! # let degree = engine.view("degree", {
+//! #     let edges = edges.clone();
+//! #     move |v| v.table(&edges).map(|(from, _to)| from).count()
+//! # })?;
+//! let mut changes = degree.subscribe()?; // the snapshot is at the latest commit, 0 here
+//! let t = engine.commit(|tx| tx.insert(&edges, (1, 2)))?;
+//! let snapshot = changes.next().unwrap()?;
+//! assert!(snapshot.updates.is_empty());
+//! let batch = changes.next().unwrap()?;
+//! assert_eq!(batch.updates, vec![((1, 1), t, 1)]);
+//! # Ok(()) }
+//! ```
+//!
+//! # A batch run
+//!
+//! A view's logic is a [`Definition`], a value. [`batch::run`] runs it once over static
+//! inputs and keeps nothing; over the engine's tables as of `t` it answers exactly `at(t)`.
+//!
+//! ```
+//! # use ivm::{Config, Engine};
+//! use ivm::batch::{self, BatchInputs};
+//! # fn main() -> ivm::Result<()> {
+//! # let engine = Engine::start(Config::default().with_workers(2))?;
+//! # let edges = engine.table::<(u32, u32)>("edges")?;
+//! # let degree = engine.view("degree", {
+//! #     let edges = edges.clone();
+//! #     move |v| v.table(&edges).map(|(from, _to)| from).count()
+//! # })?;
+//! let inputs = BatchInputs::new().table(&edges, [(1, 2), (1, 3), (2, 3)]);
+//! assert_eq!(batch::run(degree.definition(), &inputs, 2)?, vec![((1, 2), 1), ((2, 1), 1)]);
+//!
+//! let t = engine.commit(|tx| tx.insert(&edges, (5, 6)))?;
+//! let as_of_t = BatchInputs::from_engine(&engine, t)?;
+//! assert_eq!(batch::run(degree.definition(), &as_of_t, 1)?, degree.at(t)?);
+//! # Ok(()) }
+//! ```
+//!
+//! # Durability
+//!
+//! [`Config::with_storage`] makes the engine durable: each commit is appended to a checksummed
+//! write-ahead log before `commit` returns ([`Durability`]), and tables are checkpointed.
+//! Starting an engine on the same directory and registering the same tables and views answers
+//! every retained time as before; damaged files are [`Error::Corrupted`] with the file and
+//! offset, never a wrong answer.
+//!
+//! ```
+//! # use ivm::{Config, Engine};
+//! # fn main() -> ivm::Result<()> {
+//! # let dir = std::env::temp_dir().join(format!("ivm-doc-{}", std::process::id()));
+//! # let _ = std::fs::remove_dir_all(&dir);
+//! let engine = Engine::start(Config::default().with_storage(&dir))?;
+//! let notes = engine.table::<String>("notes")?;
+//! let t = engine.commit(|tx| tx.insert(&notes, "kept".to_string()))?;
+//! engine.shutdown();
+//!
+//! let engine = Engine::start(Config::default().with_storage(&dir))?;
+//! let notes = engine.table::<String>("notes")?;
+//! assert_eq!(notes.at(t)?, vec![("kept".to_string(), 1)]);
+//! # engine.shutdown();
+//! # let _ = std::fs::remove_dir_all(&dir);
+//! # Ok(()) }
+//! ```
+//!
+//! # Clusters
+//!
+//! [`Config::with_cluster`] (or [`Config::from_args`] with timely's `-w -n -p -h` flags) runs
+//! the same program as several processes of a timely cluster: every process registers the same
+//! tables and views; process 0 commits, reads and subscribes over every process's workers, and
+//! the others call [`Engine::serve`]. See [chapter 7 of the tutorial](tutorial#7-a-clustered-subscribed-engine).
+//!
+//! # Errors
+//!
+//! Every fallible call returns [`Result`]; [`Error`] says what went wrong and what to do, and
+//! no error leaves partial effects behind. Nothing panics on user input; a panic in view code
+//! poisons the engine ([`Error::WorkerPanicked`]) instead of hanging it.
 //!
 //! Differential dataflow and timely are re-exported ([`differential_dataflow`], [`timely`]) so
 //! view logic can name their types with the versions this crate uses.
@@ -76,6 +202,7 @@ mod table;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod time;
+pub mod tutorial;
 mod view;
 
 pub use cluster::Cluster;

@@ -108,7 +108,7 @@ impl<T: Row> Table<T> {
     }
 
     fn at_inner(&self, t: Time, timeout: Option<Duration>) -> Result<Vec<(T, Diff)>> {
-        peek::rows(&self.core, self.id, t, timeout)
+        peek::rows(&self.core, self.id, t, timeout).map_err(|error| error.reading(&self.name))
     }
 }
 
@@ -129,7 +129,8 @@ impl<K: Row, V: Row> KeyedTable<K, V> {
     /// The table's `(key, value)` pairs at time `t`, sorted by key; waits and fails like
     /// [`View::at`](crate::View::at).
     pub fn at(&self, t: Time) -> Result<Vec<(K, V)>> {
-        let rows = peek::keyed_rows(&self.core, self.id, t, KeySelection::All, Targets::All, None)?;
+        let rows = peek::keyed_rows(&self.core, self.id, t, KeySelection::All, Targets::All, None)
+            .map_err(|error| error.reading(&self.name))?;
         Ok(rows.into_iter().map(|(pair, _)| pair).collect())
     }
 
@@ -207,6 +208,24 @@ impl<K: Row, V: Row> PendingWrites for KeyedBuffer<K, V> {
 /// [`Engine::commit`](crate::Engine::commit) with a closure. Writes are buffered here; nothing
 /// is visible before `commit`, and a failed commit applies nothing. Dropping a transaction
 /// without committing discards it.
+///
+/// ```
+/// use ivm::{Config, Engine};
+/// # fn main() -> ivm::Result<()> {
+/// let engine = Engine::start(Config::default())?;
+/// let accounts = engine.keyed_table::<String, i64>("accounts")?;
+/// let transfers = engine.table::<(String, String, i64)>("transfers")?;
+///
+/// // A transfer and both balances change at one time, or not at all.
+/// let mut tx = engine.transaction();
+/// tx.upsert(&accounts, "ann".into(), 70);
+/// tx.upsert(&accounts, "bob".into(), 130);
+/// tx.insert(&transfers, ("ann".into(), "bob".into(), 30));
+/// assert_eq!(tx.len(), 3);
+/// let t = tx.commit()?;
+/// assert_eq!(accounts.at(t)?, vec![("ann".into(), 70), ("bob".into(), 130)]);
+/// # Ok(()) }
+/// ```
 pub struct Transaction {
     core: Arc<Core>,
     writes: BTreeMap<SourceId, Box<dyn PendingWrites>>,
@@ -277,12 +296,18 @@ impl Transaction {
     }
 
     /// Commits at the next engine-assigned time (the last commit time plus one) and returns it.
+    ///
+    /// Fails with [`Error::ForeignHandle`] if a write named a table of another engine, with
+    /// [`Error::Io`] if the write-ahead log could not be written (with storage), and with the
+    /// errors every call can return (see [`Engine`](crate::Engine#errors-every-call-can-return)).
+    /// A failed commit applies nothing.
     pub fn commit(self) -> Result<Time> {
         self.finish(None)
     }
 
     /// Commits at `time`, which must be greater than the last commit time; otherwise fails
-    /// with [`Error::TimeNotIncreasing`] and applies nothing.
+    /// with [`Error::TimeNotIncreasing`] and applies nothing. `Time::MAX` is
+    /// [`Error::TimeOutOfRange`]. Fails otherwise like [`commit`](Self::commit).
     pub fn commit_at(self, time: Time) -> Result<Time> {
         self.finish(Some(time))
     }

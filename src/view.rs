@@ -267,7 +267,7 @@ impl<R: Row> View<R> {
     /// and where to end (`until`). Fails with [`Error::Compacted`] if `as_of` is older than the
     /// retained history.
     pub fn subscribe_with(&self, options: SubscribeOptions) -> Result<Subscription<R>> {
-        Subscription::start(&self.core, self.id, options)
+        Subscription::start(&self.core, self.id, &self.name, options)
     }
 
     fn read(&self, t: Time, timeout: Option<Duration>) -> Result<Vec<(R, Diff)>> {
@@ -277,6 +277,7 @@ impl<R: Row> View<R> {
             }
             other => other,
         }
+        .map_err(|error| error.reading(&self.name))
     }
 }
 
@@ -358,7 +359,7 @@ impl<K: Row, V: Row> KeyedView<K, V> {
 
     /// Subscribes with options; see [`View::subscribe_with`].
     pub fn subscribe_with(&self, options: SubscribeOptions) -> Result<Subscription<(K, V)>> {
-        Subscription::start(&self.core, self.id, options)
+        Subscription::start(&self.core, self.id, &self.name, options)
     }
 
     fn read(
@@ -375,6 +376,7 @@ impl<K: Row, V: Row> KeyedView<K, V> {
             }
             other => other,
         }
+        .map_err(|error| error.reading(&self.name))
     }
 }
 

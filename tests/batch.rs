@@ -145,6 +145,6 @@ fn a_batch_run_below_since_is_compacted() {
     engine.commit(|tx| tx.insert(&a, 2)).unwrap();
     assert_eq!(
         BatchInputs::from_engine(&engine, 1).unwrap_err(),
-        Error::Compacted { requested: 1, since: 2 }
+        Error::Compacted { name: String::new(), requested: 1, since: 2 }
     );
 }

@@ -486,3 +486,21 @@ fn a_keyed_table_replayed_from_the_log_past_since_keeps_the_last_values() {
     assert_eq!(rows.at(30).unwrap().len(), 30);
     assert_eq!(rows.at(29).unwrap().len(), 29);
 }
+
+#[test]
+fn the_size_policy_counts_the_bytes_logged_since_the_last_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path()).with_retention(Retention::LastCommits(1)).with_checkpoint_every(4_096);
+    let engine = Engine::start(config).unwrap();
+    let t = engine.table::<u64>("t").unwrap();
+    // Small commits, far below 4 KiB in all: no checkpoint.
+    for i in 0..3 {
+        engine.commit(|tx| tx.insert(&t, i)).unwrap();
+    }
+    assert_eq!(checkpoints_in(dir.path()), 0);
+    // One commit of 1,000 rows (8 KB and more) crosses it.
+    engine.commit(|tx| tx.insert_all(&t, 100..1_100)).unwrap();
+    assert_eq!(checkpoints_in(dir.path()), 1);
+    // It was taken as of the current `since`: asking for another one finds nothing new.
+    assert_eq!(engine.checkpoint().unwrap(), None);
+}

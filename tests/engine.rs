@@ -105,8 +105,8 @@ fn reads_with_a_timeout_expire_with_a_typed_error() {
     let view = engine.view("v", move |v| v.table(&table)).unwrap();
     let error = view.at_timeout(1_000, Duration::from_millis(20)).unwrap_err();
     match error {
-        Error::Timeout { requested, waited } => {
-            assert_eq!(requested, 1_000);
+        Error::Timeout { name, requested, waited } => {
+            assert_eq!((name.as_str(), requested), ("v", 1_000));
             assert!(waited >= Duration::from_millis(20));
         }
         other => panic!("expected a timeout, got {other:?}"),

@@ -90,8 +90,12 @@ fn a_read_before_since() {
         engine.commit(|tx| tx.insert(&table, i)).unwrap();
     }
     let error = table.at(2).unwrap_err();
-    assert_eq!(error, Error::Compacted { requested: 2, since: 4 });
-    assert!(error.to_string().contains("since = 4"), "{error}");
+    assert_eq!(error, Error::Compacted { name: "t".into(), requested: 2, since: 4 });
+    let message = error.to_string();
+    assert!(
+        message.contains("since = 4") && message.contains("\"t\"") && message.contains("time 2"),
+        "{error}"
+    );
     assert_eq!(table.at(4).unwrap().len(), 4);
 }
 

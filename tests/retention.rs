@@ -17,8 +17,8 @@ fn last_commits_keeps_exactly_the_last_n_times_readable() {
         engine.commit(|tx| tx.insert(&table, i)).unwrap();
     }
     assert_eq!(engine.since().unwrap(), 8);
-    assert_eq!(view.at(7), Err(Error::Compacted { requested: 7, since: 8 }));
-    assert_eq!(table.at(1), Err(Error::Compacted { requested: 1, since: 8 }));
+    assert_eq!(view.at(7), Err(Error::Compacted { name: "v".into(), requested: 7, since: 8 }));
+    assert_eq!(table.at(1), Err(Error::Compacted { name: "t".into(), requested: 1, since: 8 }));
     for t in 8..=10u64 {
         let expected: Vec<_> = (0..3u64)
             .map(|m| ((m, (1..=t).filter(|i| i % 3 == m).count() as isize), 1))
@@ -36,7 +36,10 @@ fn a_window_keeps_times_within_d_of_the_latest() {
     engine.commit_at(10_500, |tx| tx.insert(&table, 2)).unwrap();
     engine.commit_at(12_000, |tx| tx.insert(&table, 3)).unwrap();
     assert_eq!(engine.since().unwrap(), 11_000);
-    assert_eq!(table.at(10_999), Err(Error::Compacted { requested: 10_999, since: 11_000 }));
+    assert_eq!(
+        table.at(10_999),
+        Err(Error::Compacted { name: "t".into(), requested: 10_999, since: 11_000 })
+    );
     assert_eq!(table.at(11_000).unwrap(), vec![(1, 1), (2, 1)]);
     assert_eq!(table.at(12_000).unwrap(), vec![(1, 1), (2, 1), (3, 1)]);
 }
@@ -92,10 +95,12 @@ fn updates_after_flips(retention: Retention, commits: u64) -> (usize, usize) {
 fn bounded_retention_keeps_memory_flat_however_many_commits() {
     let commits = 20_000;
     let (table, view) = updates_after_flips(Retention::LastCommits(10), commits);
-    // Ten rows times ten retained commits is ~100 updates; merging is lazy, so allow slack, but
-    // nothing near one update per commit.
-    assert!(table < 2_000, "table holds {table} updates after {commits} commits");
-    assert!(view < 2_000, "view holds {view} updates after {commits} commits");
+    // Ten rows times ten retained commits is ~100 updates. Merging is lazy and paced by how many
+    // commits each worker step takes (up to 32), which depends on the machine's load: 2,440 were
+    // seen on a loaded machine. Without compaction it is one update per commit (20,000).
+    let bound = commits as usize / 4;
+    assert!(table < bound, "table holds {table} updates after {commits} commits");
+    assert!(view < bound, "view holds {view} updates after {commits} commits");
 }
 
 #[test]

@@ -122,7 +122,7 @@ fn an_as_of_before_the_retained_history_is_compacted() {
         engine.commit(|_| {}).unwrap();
     }
     let error = view.subscribe_with(SubscribeOptions::default().as_of(1)).unwrap_err();
-    assert_eq!(error, Error::Compacted { requested: 1, since: 4 });
+    assert_eq!(error, Error::Compacted { name: "v".into(), requested: 1, since: 4 });
 }
 
 #[test]

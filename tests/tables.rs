@@ -149,3 +149,27 @@ fn a_foreign_table_handle_fails_the_commit_and_applies_nothing() {
     let t = engine.commit(|_| {}).unwrap();
     assert_eq!(mine.at(t).unwrap(), vec![]);
 }
+
+#[test]
+fn table_stats_count_what_each_table_holds() {
+    let engine = Engine::start(Config::default().with_workers(2)).unwrap();
+    let bag = engine.table::<u32>("bag").unwrap();
+    let keyed = engine.keyed_table::<u32, String>("keyed").unwrap();
+    assert_eq!((bag.stats().unwrap().updates, keyed.stats().unwrap().updates), (0, 0));
+    let t = engine
+        .commit(|tx| {
+            tx.insert_all(&bag, 0..10);
+            for key in 0..4 {
+                tx.upsert(&keyed, key, format!("v{key}"));
+            }
+        })
+        .unwrap();
+    // Reading at `t` waits until both arrangements hold the commit.
+    assert_eq!((bag.at(t).unwrap().len(), keyed.at(t).unwrap().len()), (10, 4));
+    let (bag_stats, keyed_stats) = (bag.stats().unwrap(), keyed.stats().unwrap());
+    assert_eq!(bag_stats.updates, 10);
+    assert_eq!(keyed_stats.updates, 4);
+    assert!(bag_stats.batches >= 1 && keyed_stats.batches >= 1);
+    engine.shutdown();
+    assert_eq!(keyed.stats(), Err(Error::Shutdown));
+}

@@ -117,3 +117,23 @@ fn concurrent_committers_get_distinct_times_and_lose_nothing() {
     assert_eq!(last, 1_600);
     assert_eq!(count.at(last).unwrap(), vec![(((), 1_600), 1)]);
 }
+
+#[test]
+fn a_transaction_counts_its_buffered_writes() {
+    let engine = Engine::start(Config::default()).unwrap();
+    let bag = engine.table::<u32>("bag").unwrap();
+    let keyed = engine.keyed_table::<u32, u32>("keyed").unwrap();
+    let mut tx = engine.transaction();
+    assert!(tx.is_empty());
+    assert_eq!(tx.len(), 0);
+    tx.insert(&bag, 1);
+    tx.update(&bag, 2, 0); // a zero diff is no write
+    assert!(!tx.is_empty());
+    tx.upsert(&keyed, 7, 1);
+    tx.upsert(&keyed, 7, 2); // one key counts once
+    tx.insert_all(&bag, [3, 4]);
+    assert_eq!(tx.len(), 4);
+    let t = tx.commit().unwrap();
+    assert_eq!(bag.at(t).unwrap(), vec![(1, 1), (3, 1), (4, 1)]);
+    assert_eq!(keyed.at(t).unwrap(), vec![(7, 2)]);
+}

@@ -225,3 +225,46 @@ fn a_view_reading_a_foreign_table_is_not_created() {
     let t = engine.commit(|_| {}).unwrap();
     assert_eq!(view.at(t).unwrap(), vec![]);
 }
+
+#[test]
+fn handles_print_what_they_are_in_debug_output() {
+    let engine = ivm::Engine::start(ivm::Config::default().with_workers(2)).unwrap();
+    let orders = engine.table::<(u32, u64)>("orders").unwrap();
+    let prices = engine.keyed_table::<u32, u64>("prices").unwrap();
+    let spend = engine
+        .keyed_view("spend", {
+            let orders = orders.clone();
+            move |v| v.table(&orders)
+        })
+        .unwrap();
+    let count = engine.view("count", move |v| v.keyed_table(&prices).map(|_| ()).count()).unwrap();
+    let mut tx = engine.transaction();
+    tx.insert(&orders, (1, 2));
+    let subscription = count.subscribe().unwrap();
+    let inputs = ivm::batch::BatchInputs::new().table(&orders, [(1, 2)]);
+    let printed = [
+        format!("{engine:?}"),
+        format!("{orders:?}"),
+        format!("{:?}", engine.open_keyed_table::<u32, u64>("prices").unwrap()),
+        format!("{spend:?}"),
+        format!("{count:?}"),
+        format!("{:?}", count.definition()),
+        format!("{tx:?}"),
+        format!("{subscription:?}"),
+        format!("{inputs:?}"),
+    ];
+    let expected = [
+        "Engine { workers: 2 }",
+        "Table { name: \"orders\" }",
+        "KeyedTable { name: \"prices\" }",
+        "KeyedView { name: \"spend\" }",
+        "View { name: \"count\" }",
+        "Definition",
+        "Transaction { writes: 1 }",
+        "Subscription {",
+        "BatchInputs { as_of: 0, tables: [\"orders\"] }",
+    ];
+    for (printed, expected) in printed.iter().zip(expected) {
+        assert!(printed.starts_with(expected), "{printed:?} should start with {expected:?}");
+    }
+}

@@ -86,7 +86,7 @@ pub(crate) fn gather<T: Row>(
     if let Err(Error::Timeout { .. }) = result {
         cancelled.store(true, Ordering::Release);
         core.wake_workers();
-        return Err(Error::Timeout { requested: time, waited: started.elapsed() });
+        return Err(Error::Timeout { name: String::new(), requested: time, waited: started.elapsed() });
     }
     result
 }
@@ -102,7 +102,9 @@ fn collect<T>(
         let answer = match deadline {
             None => answers.recv().map_err(|_| core.terminal_error()),
             Some(deadline) => answers.recv_deadline(deadline).map_err(|error| match error {
-                RecvTimeoutError::Timeout => Error::Timeout { requested: 0, waited: Duration::ZERO },
+                RecvTimeoutError::Timeout => {
+                    Error::Timeout { name: String::new(), requested: 0, waited: Duration::ZERO }
+                }
                 RecvTimeoutError::Disconnected => core.terminal_error(),
             }),
         };

@@ -79,6 +79,8 @@ impl SubscribeOptions {
 pub struct Subscription<D: Row> {
     core: Arc<Core>,
     source: SourceId,
+    /// The view's name, for errors.
+    view: String,
     id: u64,
     feed: Arc<Feed<D>>,
     done: bool,
@@ -91,14 +93,19 @@ impl<D: Row> std::fmt::Debug for Subscription<D> {
 }
 
 impl<D: Row> Subscription<D> {
-    /// Subscribes to the view `source` on every worker.
-    pub(crate) fn start(core: &Arc<Core>, source: SourceId, options: SubscribeOptions) -> Result<Self> {
+    /// Subscribes to the view `source`, called `view`, on every worker.
+    pub(crate) fn start(
+        core: &Arc<Core>,
+        source: SourceId,
+        view: &str,
+        options: SubscribeOptions,
+    ) -> Result<Self> {
         let id = cluster::next_request();
         let feed = core.sequence(|sequencer| {
             let since = sequencer.clock.since();
             let as_of = options.as_of.unwrap_or(sequencer.clock.last());
             if as_of < since {
-                return Err(Error::Compacted { requested: as_of, since });
+                return Err(Error::Compacted { name: view.to_string(), requested: as_of, since });
             }
             if as_of == Time::MAX {
                 return Err(Error::TimeOutOfRange { requested: as_of });
@@ -117,7 +124,7 @@ impl<D: Row> Subscription<D> {
             sequencer.forward(control, Some((id, Box::new(receiver))))?;
             Ok(feed)
         })?;
-        Ok(Subscription { core: Arc::clone(core), source, id, feed, done: false })
+        Ok(Subscription { core: Arc::clone(core), source, view: view.to_string(), id, feed, done: false })
     }
 
     /// The next complete batch, if one is ready now: `Ok(None)` if nothing is complete yet or
@@ -131,9 +138,11 @@ impl<D: Row> Subscription<D> {
     pub fn next_timeout(&mut self, timeout: Duration) -> Result<Option<Batch<D>>> {
         let started = Instant::now();
         match self.feed.take_waiting(Some(started + timeout)) {
-            Take::Pending if !self.done => {
-                Err(Error::Timeout { requested: self.feed.lower(), waited: started.elapsed() })
-            }
+            Take::Pending if !self.done => Err(Error::Timeout {
+                name: self.view.clone(),
+                requested: self.feed.lower(),
+                waited: started.elapsed(),
+            }),
             other => self.settle(other),
         }
     }

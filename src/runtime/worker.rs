@@ -408,7 +408,11 @@ impl<'w> WorkerLoop<'w> {
             let error = Error::UnknownName { kind: "view", name: format!("#{}", peek.source) };
             peek.reader.fail(error);
         } else if peek.time < self.since {
-            peek.reader.fail(Error::Compacted { requested: peek.time, since: self.since });
+            peek.reader.fail(Error::Compacted {
+                name: String::new(),
+                requested: peek.time,
+                since: self.since,
+            });
         } else {
             self.peeks.push(peek);
         }

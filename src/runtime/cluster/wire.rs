@@ -80,7 +80,7 @@ pub(crate) enum WireError {
 impl WireError {
     pub(crate) fn from_error(error: &Error) -> Self {
         match error {
-            Error::Compacted { requested, since } => {
+            Error::Compacted { requested, since, .. } => {
                 WireError::Compacted { requested: *requested, since: *since }
             }
             other => WireError::Other(other.to_string()),
@@ -90,7 +90,9 @@ impl WireError {
     /// The error a caller on process 0 sees; `process` sent it.
     pub(crate) fn into_error(self, process: usize) -> Error {
         match self {
-            WireError::Compacted { requested, since } => Error::Compacted { requested, since },
+            WireError::Compacted { requested, since } => {
+                Error::Compacted { name: String::new(), requested, since }
+            }
             WireError::Mismatch(detail) => Error::ClusterMismatch { process, detail },
             WireError::Other(message) => Error::ClusterMismatch {
                 process,

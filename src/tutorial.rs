@@ -1,0 +1,148 @@
+//! A tutorial, from a first view to a durable, subscribed, clustered engine.
+//!
+//! This module holds documentation only. Each chapter is one runnable program,
+//! `examples/tutorial_N.rs`, shown here in full; every one checks its own results with
+//! assertions, and CI runs them all:
+//!
+//! ```sh
+//! cargo run --release --example tutorial_1
+//! ```
+//!
+//! No knowledge of differential dataflow is assumed. Where a view definition uses one of its
+//! operators (`map`, `join`, `count`, ...), the chapter says what it does; the
+//! [differential dataflow book](https://timelydataflow.github.io/differential-dataflow/) has
+//! the rest.
+//!
+//! | chapter | example | what it adds |
+//! |---|---|---|
+//! | [1. A first view](#1-a-first-view) | `tutorial_1` | an engine, a table, a view, a commit, a read |
+//! | [2. Time](#2-time-past-reads-and-retention) | `tutorial_2` | timestamps, reads at past times, retention, timeouts |
+//! | [3. Keys, joins, operators](#3-keys-joins-and-the-operator-library) | `tutorial_3` | keyed tables and views, joins, [`ops`](crate::ops) |
+//! | [4. Subscribing](#4-subscribing-to-changes) | `tutorial_4` | the stream reading, and why it sums to `at(t)` |
+//! | [5. Batch runs](#5-the-same-definition-as-a-batch-job) | `tutorial_5` | one definition run once over static inputs |
+//! | [6. Durability](#6-a-durable-engine) | `tutorial_6` | a write-ahead log, checkpoints, restarts |
+//! | [7. A cluster](#7-a-clustered-subscribed-engine) | `tutorial_7` | the same program on several processes |
+//!
+//! # 1. A first view
+//!
+//! An [`Engine`](crate::Engine) runs worker threads in the background (timely dataflow
+//! workers). You create **tables** on it, which are named collections of rows of one Rust
+//! type, and **views**, which are defined by a closure from tables to a collection. The
+//! closure runs once, when the view is created, to build a dataflow; after that every commit
+//! flows through it, and only the rows that changed are recomputed.
+//!
+//! Writes go through [`Engine::commit`](crate::Engine::commit): every write of the closure
+//! becomes visible at once, at the timestamp `commit` returns. [`View::at`](crate::View::at)
+//! reads the view's whole collection at a time, as sorted `(row, multiplicity)` pairs. A
+//! multiplicity is how many copies of the row the collection holds; views computed with
+//! `count` or `distinct` hold each row once.
+//!
+//! In a definition, `v.table(&orders)` is the table as a differential collection;
+//! `explode` maps each row to rows with a multiplicity (here: `cents` copies of the customer)
+//! and `count` counts the copies of each row, giving `(customer, total)`.
+//!
+//! ```rust,no_run
+#![doc = include_str!("../examples/tutorial_1.rs")]
+//! ```
+//!
+//! # 2. Time, past reads and retention
+//!
+//! Every commit has a timestamp, a `u64` that increases: the next one by default, or your own
+//! with [`Engine::commit_at`](crate::Engine::commit_at) (for example, seconds since an epoch).
+//! A view can be read at any time the engine still retains, not only the latest: `at(t)` is
+//! exactly the view over the tables as they were after the last commit at or before `t`.
+//!
+//! How far back is set by [`Retention`](crate::Retention). Older times are compacted, which
+//! keeps memory flat however many commits there are; [`Engine::since`](crate::Engine::since)
+//! is the oldest time still exact, and a read before it fails with
+//! [`Error::Compacted`](crate::Error::Compacted), never with a wrong answer. A read at a time
+//! not committed yet waits for it, so [`View::at_timeout`](crate::View::at_timeout) bounds the
+//! wait.
+//!
+//! ```rust,no_run
+#![doc = include_str!("../examples/tutorial_2.rs")]
+//! ```
+//!
+//! # 3. Keys, joins and the operator library
+//!
+//! A [`KeyedTable`](crate::KeyedTable) holds one value per key:
+//! [`upsert`](crate::Transaction::upsert) replaces the old value without naming it. A
+//! [`KeyedView`](crate::KeyedView) has `(key, value)` rows kept sorted by key, so it also
+//! answers [`get`](crate::KeyedView::get) (only the worker owning the key is asked) and
+//! [`range`](crate::KeyedView::range).
+//!
+//! Differential's `join` matches `(key, a)` with `(key, b)` into `(key, (a, b))`. The
+//! [`ops`](crate::ops) module adds what applications keep rebuilding on top: outer joins,
+//! per-key aggregates, top-k, semi- and anti-joins, reachability, windows. Every one of them
+//! stays exact when rows are deleted; bring them in with `use ivm::ops::*`.
+//!
+//! ```rust,no_run
+#![doc = include_str!("../examples/tutorial_3.rs")]
+//! ```
+//!
+//! # 4. Subscribing to changes
+//!
+//! [`View::subscribe`](crate::View::subscribe) is the stream reading of the same view: a
+//! [`Subscription`](crate::Subscription) yields [`Batch`](crate::Batch)es of
+//! `(row, time, diff)`, where a diff of `+1` adds a copy of the row and `-1` removes one. Each
+//! batch covers an interval `[lower, upper)` of time, batches follow each other without gaps,
+//! and a batch arrives only once the view is complete through its interval. The first batch is
+//! a snapshot of the view at the starting time.
+//!
+//! The promise that ties the two readings together: adding up the snapshot and every change
+//! up to `t` gives exactly `at(t)`. A consumer that stops resumes from the `upper` of the last
+//! batch it processed ([`SubscribeOptions`](crate::SubscribeOptions)); one that is slow never
+//! slows the engine, and receives what it missed as one batch.
+//!
+//! ```rust,no_run
+#![doc = include_str!("../examples/tutorial_4.rs")]
+//! ```
+//!
+//! # 5. The same definition as a batch job
+//!
+//! A view's logic is a [`Definition`](crate::Definition), a value you can keep and run
+//! elsewhere. [`batch::run`](crate::batch::run) runs it once over static inputs
+//! ([`BatchInputs`](crate::batch::BatchInputs)) on its own threads and returns the result,
+//! keeping nothing. Over the engine's own tables as of `t`
+//! ([`BatchInputs::from_engine`](crate::batch::BatchInputs::from_engine)) the answer is exactly
+//! `at(t)`: the batch job and the live view cannot drift apart, because they are the same
+//! code. With the `testing` feature, `ivm::testing::check` does this comparison (live,
+//! streamed, batch) for your own views over a history you write.
+//!
+//! ```rust,no_run
+#![doc = include_str!("../examples/tutorial_5.rs")]
+//! ```
+//!
+//! # 6. A durable engine
+//!
+//! [`Config::with_storage`](crate::Config::with_storage) gives the engine a directory. Each
+//! commit is appended to a checksummed write-ahead log before `commit` returns
+//! ([`Durability`](crate::Durability) says whether it waits for the disk), and tables are
+//! checkpointed from time to time. After a restart the application registers the same tables
+//! and views by name, and every retained time reads exactly as before. Damaged files are an
+//! [`Error::Corrupted`](crate::Error::Corrupted) naming the file and the byte offset; the
+//! engine never answers from them.
+//!
+//! ```rust,no_run
+#![doc = include_str!("../examples/tutorial_6.rs")]
+//! ```
+//!
+//! # 7. A clustered, subscribed engine
+//!
+//! When one machine is not enough, the same program runs as several processes of a timely
+//! cluster: each process starts with the same settings
+//! ([`Config::from_args`](crate::Config::from_args) reads timely's `-w -n -p -h` flags) and
+//! registers the same tables and views in the same order. Rows are spread over the workers of
+//! every process. Process 0 is the application: it commits, reads and subscribes, and sees
+//! everything; the others call [`Engine::serve`](crate::Engine::serve) until process 0 shuts
+//! the cluster down. A process that dies or registers something else is a typed error on
+//! process 0 ([`Error::PeerLost`](crate::Error::PeerLost),
+//! [`Error::ClusterMismatch`](crate::Error::ClusterMismatch)).
+//!
+//! A cluster keeps its state in memory: storage with several processes is refused with
+//! [`Error::InvalidConfig`](crate::Error::InvalidConfig). A durable engine runs in one
+//! process, with as many worker threads as the machine has cores.
+//!
+//! ```rust,no_run
+#![doc = include_str!("../examples/tutorial_7.rs")]
+//! ```
