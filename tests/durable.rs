@@ -504,3 +504,18 @@ fn the_size_policy_counts_the_bytes_logged_since_the_last_checkpoint() {
     // It was taken as of the current `since`: asking for another one finds nothing new.
     assert_eq!(engine.checkpoint().unwrap(), None);
 }
+
+#[test]
+fn a_file_already_removed_by_hand_does_not_fail_the_next_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::start(config(dir.path()).with_retention(Retention::LastCommits(1))).unwrap();
+    let t = engine.table::<u64>("t").unwrap();
+    engine.commit(|tx| tx.insert(&t, 1)).unwrap();
+    let first = engine.checkpoint().unwrap().expect("since moved to the first commit");
+    // Someone removes the old checkpoint, which the next checkpoint would remove anyway.
+    std::fs::remove_file(dir.path().join(format!("checkpoint-{first:020}.ckpt"))).unwrap();
+    let last = engine.commit(|tx| tx.insert(&t, 2)).unwrap();
+    assert_eq!(engine.checkpoint().unwrap(), Some(last));
+    assert_eq!(checkpoints_in(dir.path()), 1);
+    assert_eq!(t.at(last).unwrap(), vec![(1, 1), (2, 1)]);
+}
