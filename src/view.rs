@@ -371,8 +371,8 @@ impl<K: Row, V: Row> KeyedView<K, V> {
     ) -> Result<Vec<((K, V), Diff)>> {
         match peek::keyed_rows(&self.core, self.id, t, keys.clone(), targets, timeout) {
             Err(compacted @ Error::Compacted { .. }) => {
-                let rows = from_files(&self.core, &self.definition, t, compacted)?;
-                Ok(rows.into_iter().filter(|((k, _), _)| keys.contains(k)).collect())
+                from_files(&self.core, &self.definition, t, compacted)
+                    .map(|rows| rows.into_iter().filter(|((k, _), _)| keys.contains(k)).collect())
             }
             other => other,
         }

@@ -111,3 +111,25 @@ fn keeping_everything_holds_one_update_per_commit() {
     assert!(table >= commits as usize, "table holds {table} updates");
     assert!(view >= commits as usize, "view holds {view} updates");
 }
+
+#[test]
+fn keyed_reads_below_since_are_typed_errors_too() {
+    let engine =
+        Engine::start(Config::default().with_workers(2).with_retention(Retention::LastCommits(1))).unwrap();
+    let table = engine.keyed_table::<u32, u32>("kv").unwrap();
+    let view = engine
+        .keyed_view("by_key", {
+            let table = table.clone();
+            move |v| v.keyed_table(&table)
+        })
+        .unwrap();
+    for i in 0..4 {
+        engine.commit(|tx| tx.upsert(&table, i % 2, i)).unwrap();
+    }
+    let compacted = Error::Compacted { name: "by_key".into(), requested: 2, since: 4 };
+    assert_eq!(view.get(&0, 2), Err(compacted.clone()));
+    assert_eq!(view.range(0..2, 2), Err(compacted.clone()));
+    assert_eq!(view.at(2), Err(compacted));
+    assert_eq!(table.at(2), Err(Error::Compacted { name: "kv".into(), requested: 2, since: 4 }));
+    assert_eq!(view.get(&1, 4).unwrap(), vec![(3, 1)]);
+}

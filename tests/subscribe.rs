@@ -223,6 +223,8 @@ fn a_slow_subscriber_holds_only_what_changed() {
     }
     check_contiguous(&all);
     assert_eq!(sum_through(&all, last), current);
+    // Everything committed has been taken: the subscription holds nothing more.
+    assert_eq!(sub.pending(), 0);
 }
 
 #[test]

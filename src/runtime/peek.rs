@@ -239,4 +239,15 @@ mod tests {
         assert!(!open.past_end(&1));
         assert!(KeySelection::<u8>::All.admits(&0));
     }
+
+    #[test]
+    fn contains_is_the_range_with_both_bounds() {
+        let range = KeySelection::Range(Bound::Included(3), Bound::Excluded(6));
+        let selected: Vec<u8> = (0..10).filter(|k| range.contains(k)).collect();
+        assert_eq!(selected, vec![3, 4, 5]);
+        let range = KeySelection::Range(Bound::Excluded(3), Bound::Included(6));
+        let selected: Vec<u8> = (0..10).filter(|k| range.contains(k)).collect();
+        assert_eq!(selected, vec![4, 5, 6]);
+        assert!((0..10u8).all(|k| KeySelection::All.contains(&k)));
+    }
 }
