@@ -338,3 +338,21 @@ fn subscriptions_are_streams_under_tokio() {
         drop(engine);
     });
 }
+
+#[test]
+fn pending_counts_what_the_subscriber_has_not_taken() {
+    let (engine, table, view) = engine_with_view(2);
+    let mut sub = view.subscribe().unwrap();
+    assert_eq!(sub.next_timeout(WAIT).unwrap().unwrap().updates, vec![]);
+    let t = engine.commit(|tx| tx.insert_all(&table, [1, 2, 13])).unwrap();
+    // The workers hand the changes over on their own schedule: wait for them, with a deadline.
+    let deadline = std::time::Instant::now() + WAIT;
+    while sub.pending() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the changes never reached the subscription");
+        std::thread::yield_now();
+    }
+    // (1, t, 1), (2, t, 1), (3, t, 1): three rows of `x % 10`, held until taken.
+    let batches = batches_through(&mut sub, t);
+    assert_eq!(sum_through(&batches, t), vec![(1, 1), (2, 1), (3, 1)]);
+    assert_eq!(sub.pending(), 0);
+}

@@ -36,3 +36,30 @@ pub(crate) fn watch(health: Weak<Health>) {
     engines.retain(|health| health.strong_count() > 0);
     engines.push(health);
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn a_broken_connection_fails_every_watched_engine_of_the_process() {
+        let first = Arc::new(Health::default());
+        let gone = Arc::new(Health::default());
+        let second = Arc::new(Health::default());
+        watch(Arc::downgrade(&first));
+        watch(Arc::downgrade(&gone));
+        drop(gone);
+        // Registering another engine forgets the dropped one, and only that one.
+        watch(Arc::downgrade(&second));
+        let other = std::thread::spawn(|| panic!("some other panic")).join();
+        assert!(other.is_err());
+        assert_eq!((first.failure(), second.failure()), (None, None), "other panics are not peer losses");
+        let lost = std::thread::spawn(|| panic!("{PREFIX}: connection reset")).join();
+        assert!(lost.is_err());
+        for health in [&first, &second] {
+            assert!(matches!(health.failure(), Some(Error::PeerLost { reason }) if reason.contains("reset")));
+        }
+    }
+}
