@@ -53,6 +53,8 @@ mod tests {
         drop(gone);
         // Registering another engine forgets the dropped one, and only that one.
         watch(Arc::downgrade(&second));
+        let live = ENGINES.lock().unwrap().iter().filter(|health| health.strong_count() > 0).count();
+        assert_eq!(ENGINES.lock().unwrap().len(), live, "no dropped engine is kept");
         let other = std::thread::spawn(|| panic!("some other panic")).join();
         assert!(other.is_err());
         assert_eq!((first.failure(), second.failure()), (None, None), "other panics are not peer losses");
