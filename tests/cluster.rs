@@ -216,8 +216,18 @@ fn processes_with_other_tables_are_refused() {
     let (config, mut child) = cluster("other-type");
     let engine = Engine::start(config).unwrap();
     let error = engine.table::<(u8, u8)>("orders").unwrap_err();
-    assert!(matches!(error, Error::ClusterMismatch { process: 1, .. }), "{error:?}");
-    assert!(matches!(engine.latest(), Err(Error::ClusterMismatch { .. })));
+    // Process 1 stops as soon as it sees the mismatch. Usually process 0 gets its report first;
+    // on a loaded machine the closed connection can win, and timely's network layer then
+    // drops what was still queued (ARCHITECTURE.md, "A cluster of processes"). Either way the
+    // engine stops with a typed error, and process 1's own `serve` returns `ClusterMismatch`
+    // (asserted there; its exit status is checked below).
+    match &error {
+        Error::ClusterMismatch { process: 1, .. } => {
+            assert!(matches!(engine.latest(), Err(Error::ClusterMismatch { .. })));
+        }
+        Error::PeerLost { .. } => assert!(matches!(engine.latest(), Err(Error::PeerLost { .. }))),
+        other => panic!("expected ClusterMismatch from process 1, got {other:?}"),
+    }
     engine.shutdown();
     assert!(child.wait().unwrap().success());
 }
