@@ -140,3 +140,14 @@ fn an_idle_engine_uses_no_cpu() {
     // Four spinning workers would burn ~2 s of CPU here (the machine has 2 cores: ~1 s).
     assert!(used < Duration::from_millis(150), "idle engine used {used:?} of CPU in 500 ms");
 }
+
+#[test]
+fn an_engine_outside_a_cluster_is_process_0_and_the_leader() {
+    let engine = Engine::start(Config::default().with_workers(3)).unwrap();
+    assert_eq!((engine.process(), engine.is_leader()), (0, true));
+    assert_eq!((engine.workers(), engine.cluster_workers()), (3, 3));
+    // `serve` is for the other processes of a cluster.
+    assert!(matches!(engine.serve(), Err(Error::InvalidConfig(_))));
+    let table = engine.table::<u8>("t").unwrap();
+    assert_eq!(engine.commit(|tx| tx.insert(&table, 1)).unwrap(), 1);
+}
