@@ -190,6 +190,24 @@ mod tests {
     }
 
     #[test]
+    fn any_cluster_flag_makes_a_cluster() {
+        // Process 0 of several (the default process index): a cluster, not a single process.
+        let (config, _) = Config::from_args(["p", "-n", "2"].map(String::from)).unwrap();
+        let cluster = config.cluster().unwrap();
+        assert_eq!((cluster.process(), cluster.processes()), (0, 2));
+        // A process index alone: a cluster of one process, which validation then refuses.
+        let (config, _) = Config::from_args(["p", "-p", "1"].map(String::from)).unwrap();
+        assert_eq!(config.cluster().unwrap().process(), 1);
+        assert!(matches!(config.validate(), Err(Error::InvalidConfig(_))));
+        // A hostfile alone: a cluster of one process at the file's first address.
+        let file = std::env::temp_dir().join(format!("ivm-hostfile-alone-{}", std::process::id()));
+        std::fs::write(&file, "h1:1\n").unwrap();
+        let (config, _) = Config::from_args(["p", "-h", file.to_str().unwrap()].map(String::from)).unwrap();
+        assert_eq!(config.cluster().unwrap().addresses(), ["h1:1"]);
+        let _ = std::fs::remove_file(&file);
+    }
+
+    #[test]
     fn bad_flags_are_typed_errors() {
         assert!(matches!(Config::from_args(["p", "-w"].map(String::from)), Err(Error::InvalidConfig(_))));
         assert!(matches!(

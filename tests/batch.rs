@@ -138,6 +138,27 @@ fn updates_with_times_are_read_at_as_of() {
 }
 
 #[test]
+fn keyed_updates_with_times_are_read_at_as_of() {
+    let engine = Engine::start(Config::default()).unwrap();
+    let prices = engine.keyed_table::<u32, u32>("prices").unwrap();
+    let view = engine.view("doubled", {
+        let prices = prices.clone();
+        move |v| v.keyed_table(&prices).map(|(k, p)| (k, p * 2))
+    });
+    let view = view.unwrap();
+    // Key 1 is 10 from time 1, replaced by 11 at time 3; key 2 is 20 from time 2 to time 4.
+    let history = vec![((1, 10), 1, 1), ((2, 20), 2, 1), ((1, 10), 3, -1), ((1, 11), 3, 1), ((2, 20), 4, -1)];
+    let at = |t| {
+        let inputs = BatchInputs::new().as_of(t).keyed_table_updates(&prices, history.clone());
+        batch::run(view.definition(), &inputs, 2)
+    };
+    assert_eq!(at(0).unwrap(), vec![]);
+    assert_eq!(at(2).unwrap(), vec![((1, 20), 1), ((2, 40), 1)]);
+    assert_eq!(at(3).unwrap(), vec![((1, 22), 1), ((2, 40), 1)]);
+    assert_eq!(at(4).unwrap(), vec![((1, 22), 1)]);
+}
+
+#[test]
 fn a_batch_run_below_since_is_compacted() {
     let engine = Engine::start(Config::default().with_retention(ivm::Retention::LastCommits(1))).unwrap();
     let a = engine.table::<u32>("a").unwrap();

@@ -15,6 +15,15 @@ fn history() -> History<ivm::Table<u32>> {
 }
 
 #[test]
+fn a_history_counts_its_transactions() {
+    assert_eq!((history().len(), history().is_empty()), (3, false));
+    assert_eq!(
+        (History::<ivm::Table<u32>>::new().len(), History::<ivm::Table<u32>>::new().is_empty()),
+        (0, true)
+    );
+}
+
+#[test]
 fn agreeing_readings_pass_on_every_worker_count() {
     for workers in [1, 2, 4] {
         let report = check(

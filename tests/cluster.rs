@@ -34,6 +34,7 @@ fn cluster_process() {
     match mode.as_str() {
         "same" => {
             let setup = Setup::with_config(config);
+            assert_eq!((setup.engine.process(), setup.engine.is_leader()), (process, false));
             setup.engine.serve().unwrap();
         }
         "other-type" => {
@@ -102,6 +103,7 @@ fn two_processes_answer_like_one() {
         let clustered = Setup::with_config(config.with_retention(Retention::All));
         let single = Setup::new(WORKERS, Retention::All);
         assert_eq!(clustered.engine.cluster_workers(), 2 * WORKERS);
+        assert_eq!((clustered.engine.process(), clustered.engine.is_leader()), (0, true));
         let mut join = clustered.join.subscribe().unwrap();
         let mut aggregate = clustered.aggregate.subscribe().unwrap();
         let mut watched = clustered.watched.subscribe().unwrap();

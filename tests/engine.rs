@@ -31,6 +31,23 @@ fn invalid_config_is_a_typed_error() {
 }
 
 #[test]
+fn storage_is_refused_only_in_a_cluster_of_several_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let addresses = |n: usize| (0..n).map(|i| format!("127.0.0.1:{}", 1 + i)).collect::<Vec<_>>();
+    let clustered =
+        |n| Config::default().with_storage(dir.path()).with_cluster(ivm::Cluster::new(0, addresses(n)));
+    let error = Engine::start(clustered(2)).unwrap_err();
+    assert!(matches!(&error, Error::InvalidConfig(reason) if reason.contains("storage")), "{error}");
+    // A cluster of one process is a single engine: its storage works.
+    let engine = Engine::start(clustered(1)).unwrap();
+    let table = engine.table::<u8>("t").unwrap();
+    let t = engine.commit(|tx| tx.insert(&table, 7)).unwrap();
+    drop((table, engine));
+    let engine = Engine::start(Config::default().with_storage(dir.path())).unwrap();
+    assert_eq!(engine.table::<u8>("t").unwrap().at(t).unwrap(), vec![(7, 1)]);
+}
+
+#[test]
 fn every_call_after_shutdown_is_a_typed_error() {
     let engine = Engine::start(Config::default().with_workers(2)).unwrap();
     let table = engine.table::<u32>("t").unwrap();

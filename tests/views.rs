@@ -267,4 +267,9 @@ fn handles_print_what_they_are_in_debug_output() {
     for (printed, expected) in printed.iter().zip(expected) {
         assert!(printed.starts_with(expected), "{printed:?} should start with {expected:?}");
     }
+    let prices = engine.open_keyed_table::<u32, u64>("prices").unwrap();
+    assert_eq!(
+        [orders.name(), prices.name(), spend.name(), count.name()],
+        ["orders", "prices", "spend", "count"]
+    );
 }
