@@ -301,7 +301,10 @@ impl Engine {
     /// older log segments are removed. Returns the checkpoint's time, or `None` if `since` has
     /// not moved since the last checkpoint (with [`Retention::All`](crate::Retention::All) it
     /// never does: all history stays in the log) or tables recovered from disk are not
-    /// registered again yet. Fails with [`Error::InvalidConfig`] without storage.
+    /// registered again yet. Fails with [`Error::InvalidConfig`] without storage, and with
+    /// [`Error::Io`] if a file cannot be written or an old one cannot be removed; in the second
+    /// case the new checkpoint is already durable, and the old file is removed again by the next
+    /// checkpoint.
     pub fn checkpoint(&self) -> Result<Option<Time>> {
         crate::persist::checkpoint::run(self.core(), true)
     }

@@ -118,7 +118,13 @@ fn reopening_a_table_with_another_row_type_is_refused_and_changes_nothing() {
     let before = snapshot(dir.path());
     let engine = Engine::start(config(dir.path())).unwrap();
     let error = engine.table::<String>("t").unwrap_err();
-    assert!(matches!(&error, Error::TypeMismatch { name, .. } if name == "t"), "{error}");
+    // The stored type's name is read back from the manifest.
+    let expected = Error::TypeMismatch {
+        name: "t".into(),
+        expected: std::any::type_name::<u32>(),
+        found: std::any::type_name::<String>(),
+    };
+    assert_eq!(error, expected);
     let error = engine.keyed_table::<u32, u32>("t").unwrap_err();
     assert!(matches!(error, Error::TypeMismatch { .. }), "{error}");
     drop(engine);
@@ -304,6 +310,33 @@ fn a_missing_manifest_is_corruption_not_a_fresh_start() {
     write_small(dir.path(), 2);
     std::fs::remove_file(dir.path().join("MANIFEST")).unwrap();
     assert!(matches!(Engine::start(config(dir.path())), Err(Error::Corrupted { .. })));
+}
+
+#[test]
+fn a_missing_manifest_is_corruption_with_only_a_log_or_only_a_checkpoint() {
+    for keep in ["log", "ckpt"] {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let engine = Engine::start(config(dir.path()).with_retention(Retention::LastCommits(1))).unwrap();
+            let t = engine.table::<u32>("t").unwrap();
+            engine.commit(|tx| tx.insert(&t, 1)).unwrap();
+            engine.checkpoint().unwrap().expect("a checkpoint");
+            engine.commit(|tx| tx.insert(&t, 2)).unwrap();
+        }
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let path = entry.unwrap().path();
+            let extension = path.extension().map(|e| e.to_string_lossy().into_owned());
+            if path.file_name().unwrap() == "MANIFEST" || extension.is_some_and(|e| e != keep && e != "lock")
+            {
+                std::fs::remove_file(&path).unwrap();
+            }
+        }
+        let error = Engine::start(config(dir.path())).unwrap_err();
+        assert!(
+            matches!(&error, Error::Corrupted { file, .. } if file.ends_with("MANIFEST")),
+            "{keep}: {error}"
+        );
+    }
 }
 
 #[test]
@@ -548,4 +581,28 @@ fn reads_older_than_memory_wait_until_every_stored_table_is_registered_again() {
     assert!(matches!(&error, Error::Compacted { name, requested: 2, .. } if name == "users"), "{error}");
     let _balances = engine.keyed_table::<u32, i64>("balances").unwrap();
     assert_eq!(users.at(2).unwrap(), vec![(0, 1), (1, 1)]);
+}
+
+#[test]
+fn a_file_that_cannot_be_removed_fails_the_checkpoint_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::start(config(dir.path()).with_retention(Retention::LastCommits(1))).unwrap();
+    let t = engine.table::<u64>("t").unwrap();
+    engine.commit(|tx| tx.insert(&t, 1)).unwrap();
+    let first = engine.checkpoint().unwrap().expect("since moved to the first commit");
+    // The old checkpoint becomes something `remove_file` refuses: a directory.
+    let old = dir.path().join(format!("checkpoint-{first:020}.ckpt"));
+    std::fs::remove_file(&old).unwrap();
+    std::fs::create_dir(&old).unwrap();
+    let last = engine.commit(|tx| tx.insert(&t, 2)).unwrap();
+    let error = engine.checkpoint().unwrap_err();
+    assert!(matches!(&error, Error::Io { .. }) && error.to_string().contains("removing"), "{error}");
+    assert_eq!(t.at(last).unwrap(), vec![(1, 1), (2, 1)]);
+    // The new checkpoint was durable before the removal failed; the next one removes the old.
+    std::fs::remove_dir(&old).unwrap();
+    std::fs::write(&old, b"left over").unwrap();
+    let next = engine.commit(|tx| tx.insert(&t, 3)).unwrap();
+    assert_eq!(engine.checkpoint().unwrap(), Some(next));
+    assert!(!old.exists());
+    assert_eq!(checkpoints_in(dir.path()), 1);
 }
