@@ -83,3 +83,34 @@ fn reads_waiting_when_a_worker_panics_are_answered() {
     engine.commit(|tx| tx.insert(&table, 13)).unwrap();
     assert_poisoned(waiting.join().unwrap(), "boom");
 }
+
+#[test]
+fn view_logic_may_shut_the_engine_down() {
+    for workers in [1, 2] {
+        let engine = Engine::start(Config::default().with_workers(workers)).unwrap();
+        let table = engine.table::<u32>("t").unwrap();
+        let view = engine
+            .view("stopper", {
+                let (table, engine) = (table.clone(), engine.clone());
+                move |v| {
+                    let engine = engine.clone();
+                    v.table(&table).inspect(move |(x, _, _)| {
+                        if *x == 13 {
+                            // On a worker thread: it must not wait for the workers to stop.
+                            engine.shutdown();
+                        }
+                    })
+                }
+            })
+            .unwrap();
+        let waiting = {
+            let view = view.clone();
+            std::thread::spawn(move || view.at(1_000))
+        };
+        engine.commit(|tx| tx.insert(&table, 13)).unwrap();
+        // A clean shutdown, not a panicking worker: the waiting read and later calls say so.
+        assert_eq!(waiting.join().unwrap(), Err(Error::Shutdown));
+        assert_eq!(engine.commit(|tx| tx.insert(&table, 1)), Err(Error::Shutdown));
+        assert_eq!(view.at(1), Err(Error::Shutdown));
+    }
+}

@@ -22,8 +22,6 @@ pub(crate) struct Source {
     pub(crate) input: Option<Box<dyn TableInput>>,
     /// The subscribers, for views only.
     pub(crate) hub: Option<Box<dyn Hub>>,
-    /// The timely dataflow that maintains it, dropped with it.
-    pub(crate) dataflow: usize,
 }
 
 /// The shards of one worker.
@@ -54,8 +52,8 @@ impl Registry {
         self.sources.iter_mut()
     }
 
-    /// Removes every source, returning the ids of their dataflows.
-    pub(crate) fn clear(&mut self) -> Vec<usize> {
-        std::mem::take(&mut self.sources).into_values().map(|source| source.dataflow).collect()
+    /// Removes every source (its shards and trace handles are dropped).
+    pub(crate) fn clear(&mut self) {
+        self.sources.clear();
     }
 }

@@ -107,8 +107,8 @@ impl<D: Stamp> TableInput for TableStream<D> {
     }
 }
 
-/// The result of building a table on a worker: its input, its arrangement, its dataflow id.
-pub(crate) type BuiltTable = (Box<dyn TableInput>, Box<dyn ArrangementState>, usize);
+/// The result of building a table on a worker: its input and its arrangement.
+pub(crate) type BuiltTable = (Box<dyn TableInput>, Box<dyn ArrangementState>);
 
 /// Builds a table dataflow whose input stream of `D` is arranged by `arrange`.
 fn build<D, Tr>(
@@ -123,7 +123,6 @@ where
     D: Stamp,
     Tr: TraceReader<Time = Time, Batch: SpineBatch> + 'static,
 {
-    let dataflow = worker.next_dataflow_index();
     let mut handle = InputHandleVec::new();
     let trace =
         worker.dataflow_named(&format!("table {name}"), |scope| arrange(scope.input_from(&mut handle)));
@@ -132,7 +131,7 @@ where
         input.replay(history);
     }
     input.advance(upper);
-    (Box::new(input), Box::new(Arrangement::new(trace, since)), dataflow)
+    (Box::new(input), Box::new(Arrangement::new(trace, since)))
 }
 
 /// Factory for bag tables of `T`: rows arranged whole.

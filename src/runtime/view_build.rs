@@ -37,8 +37,8 @@ pub(crate) trait ViewFactory: Send + Sync {
     fn build(&self, context: BuildContext<'_>) -> Result<BuiltView>;
 }
 
-/// A view built on a worker: its arrangement, its subscription hub, its dataflow id.
-pub(crate) type BuiltView = (Box<dyn ArrangementState>, Box<dyn Hub>, usize);
+/// A view built on a worker: its arrangement and its subscription hub.
+pub(crate) type BuiltView = (Box<dyn ArrangementState>, Box<dyn Hub>);
 
 /// A view arranged by its whole row.
 pub(crate) struct RowView<R: 'static>(pub(crate) Definition<R>);
@@ -74,7 +74,7 @@ fn build<Tr: Layout>(
         (arranged.trace, hub, views.into_error())
     });
     match error {
-        None => Ok((Box::new(Arrangement::new(trace, since)), hub, dataflow)),
+        None => Ok((Box::new(Arrangement::new(trace, since)), hub)),
         Some(error) => {
             drop((trace, hub));
             worker.drop_dataflow(dataflow);

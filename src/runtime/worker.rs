@@ -189,9 +189,8 @@ impl<'w> WorkerLoop<'w> {
     fn apply(&mut self, command: Command) {
         match command {
             Command::CreateTable { id, name, factory, history } => {
-                let (input, arrangement, dataflow) =
-                    factory.build(self.worker, &name, self.upper, self.since, history);
-                let source = Source { arrangement, input: Some(input), hub: None, dataflow };
+                let (input, arrangement) = factory.build(self.worker, &name, self.upper, self.since, history);
+                let source = Source { arrangement, input: Some(input), hub: None };
                 self.registry.borrow_mut().insert(id, source);
             }
             Command::CreateView { id, name, factory, reply } => {
@@ -203,8 +202,8 @@ impl<'w> WorkerLoop<'w> {
                     since: self.since,
                 };
                 let built = factory.build(context);
-                let answer = built.map(|(arrangement, hub, dataflow)| {
-                    let source = Source { arrangement, input: None, hub: Some(hub), dataflow };
+                let answer = built.map(|(arrangement, hub)| {
+                    let source = Source { arrangement, input: None, hub: Some(hub) };
                     self.registry.borrow_mut().insert(id, source);
                 });
                 let _ = reply.send(answer);
@@ -490,7 +489,7 @@ impl<'w> WorkerLoop<'w> {
                 receiver.fail(error.clone());
             }
         }
-        let _ = self.registry.borrow_mut().clear();
+        self.registry.borrow_mut().clear();
     }
 }
 
