@@ -245,6 +245,21 @@ fn hundreds_of_subscribers_and_dropping_them_releases_the_workers() {
 }
 
 #[test]
+fn a_subscriber_keeps_its_updates_when_another_one_goes() {
+    for workers in [1, 2] {
+        let (engine, table, view) = engine_with_view(workers);
+        let (mut kept, gone) = (view.subscribe().unwrap(), view.subscribe().unwrap());
+        let first = engine.commit(|tx| tx.insert(&table, 1)).unwrap();
+        drop(gone);
+        let last = engine.commit(|tx| tx.insert_all(&table, [2, 13])).unwrap();
+        assert_eq!(view.stats().unwrap().subscribers, 1);
+        let batches = batches_through(&mut kept, last);
+        assert_eq!(sum_through(&batches, first), vec![(1, 1)]);
+        assert_eq!(sum_through(&batches, last), vec![(1, 1), (2, 1), (3, 1)], "workers {workers}");
+    }
+}
+
+#[test]
 fn shutdown_ends_every_subscription_with_a_final_error() {
     let (engine, table, view) = engine_with_view(2);
     let t = engine.commit(|tx| tx.insert(&table, 1)).unwrap();

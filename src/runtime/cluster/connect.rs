@@ -196,3 +196,61 @@ impl Budget {
         Instant::now() >= self.deadline
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Process 1 of a 3-process cluster accepts one connection whose hello says `process`.
+    fn accept_one_claiming(process: u64) -> Result<Vec<TcpStream>> {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let cluster = Cluster::new(1, vec!["a:1".into(), address.to_string(), "c:3".into()]);
+        let hello = Hello { process: 1, processes: 3, workers: 2 };
+        let peer = std::thread::spawn(move || {
+            let mut stream = TcpStream::connect(address).unwrap();
+            Hello { process, processes: 3, workers: 2 }.write(&mut stream).unwrap();
+            // Keep the connection open until the other side has read the hello and answered.
+            let _ = Hello::read(&mut stream);
+        });
+        let started = Instant::now();
+        let accepted = accept(
+            &listener,
+            &cluster,
+            hello,
+            Budget { started, deadline: started + Duration::from_secs(10) },
+        );
+        peer.join().unwrap();
+        accepted
+    }
+
+    #[test]
+    fn a_peer_claiming_a_process_index_out_of_range_is_a_mismatch() {
+        assert_eq!(accept_one_claiming(2).unwrap().len(), 1);
+        for process in [0, 1, 3, 7] {
+            let error = accept_one_claiming(process).unwrap_err();
+            assert!(
+                matches!(&error, Error::ClusterMismatch { process: p, .. } if *p == process as usize),
+                "{process}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_hello_round_trips_and_a_stranger_is_not_one() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let sent = Hello { process: 3, processes: 5, workers: 7 };
+        let writer = std::thread::spawn(move || {
+            let mut stream = TcpStream::connect(address).unwrap();
+            sent.write(&mut stream).unwrap();
+            stream.write_all(&[b'x'; 32]).unwrap();
+        });
+        let (mut stream, _) = listener.accept().unwrap();
+        assert_eq!(Hello::read(&mut stream).unwrap(), Some(sent));
+        assert_eq!(Hello::read(&mut stream).unwrap(), None);
+        writer.join().unwrap();
+        let error = sent.check(None, 3, "somewhere:1").unwrap_err();
+        assert!(error.to_string().contains("somewhere:1"), "{error}");
+    }
+}
