@@ -201,39 +201,66 @@ impl Budget {
 mod tests {
     use super::*;
 
-    /// Process 1 of a 3-process cluster accepts one connection whose hello says `process`.
-    fn accept_one_claiming(process: u64) -> Result<Vec<TcpStream>> {
+    /// Process 1 of a cluster of `processes` accepts, for up to `wait`, connections that each
+    /// send `greeting` (a hello, or other bytes).
+    fn accept_from(processes: usize, greetings: Vec<[u8; 32]>, wait: Duration) -> Result<Vec<TcpStream>> {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap();
-        let cluster = Cluster::new(1, vec!["a:1".into(), address.to_string(), "c:3".into()]);
-        let hello = Hello { process: 1, processes: 3, workers: 2 };
-        let peer = std::thread::spawn(move || {
-            let mut stream = TcpStream::connect(address).unwrap();
-            Hello { process, processes: 3, workers: 2 }.write(&mut stream).unwrap();
-            // Keep the connection open until the other side has read the hello and answered.
-            let _ = Hello::read(&mut stream);
+        let addresses = (0..processes).map(|i| if i == 1 { address.to_string() } else { format!("h{i}:1") });
+        let cluster = Cluster::new(1, addresses.collect());
+        let hello = Hello { process: 1, processes: processes as u64, workers: 2 };
+        let peers = std::thread::spawn(move || {
+            let mut streams = Vec::new();
+            for greeting in greetings {
+                let mut stream = TcpStream::connect(address).unwrap();
+                stream.write_all(&greeting).unwrap();
+                // Keep the connection open until the other side has answered.
+                let _ = Hello::read(&mut stream);
+                streams.push(stream);
+            }
         });
         let started = Instant::now();
-        let accepted = accept(
-            &listener,
-            &cluster,
-            hello,
-            Budget { started, deadline: started + Duration::from_secs(10) },
-        );
-        peer.join().unwrap();
+        let accepted = accept(&listener, &cluster, hello, Budget { started, deadline: started + wait });
+        peers.join().unwrap();
         accepted
     }
 
+    fn hello(process: u64, processes: u64) -> [u8; 32] {
+        let mut bytes = [0; 32];
+        bytes[..8].copy_from_slice(MAGIC);
+        for (i, value) in [process, processes, 2].into_iter().enumerate() {
+            bytes[8 + 8 * i..16 + 8 * i].copy_from_slice(&value.to_be_bytes());
+        }
+        bytes
+    }
+
+    const WAIT: Duration = Duration::from_secs(10);
+
     #[test]
     fn a_peer_claiming_a_process_index_out_of_range_is_a_mismatch() {
-        assert_eq!(accept_one_claiming(2).unwrap().len(), 1);
+        assert_eq!(accept_from(3, vec![hello(2, 3)], WAIT).unwrap().len(), 1);
         for process in [0, 1, 3, 7] {
-            let error = accept_one_claiming(process).unwrap_err();
+            let error = accept_from(3, vec![hello(process, 3)], WAIT).unwrap_err();
             assert!(
                 matches!(&error, Error::ClusterMismatch { process: p, .. } if *p == process as usize),
                 "{process}: {error}"
             );
         }
+    }
+
+    #[test]
+    fn a_stranger_is_a_mismatch_named_by_the_slot_it_took() {
+        // Process 1 of 4 has accepted process 2; the stranger stands where process 3 should be.
+        let error = accept_from(4, vec![hello(2, 4), [b'x'; 32]], WAIT).unwrap_err();
+        assert!(matches!(&error, Error::ClusterMismatch { process: 3, .. }), "{error}");
+        assert!(error.to_string().contains("does not speak the ivm cluster protocol"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_peer_is_unreachable_at_its_own_address() {
+        // Process 2 connects, process 3 never does.
+        let error = accept_from(4, vec![hello(2, 4)], Duration::from_millis(300)).unwrap_err();
+        assert!(matches!(&error, Error::PeerUnreachable { address, .. } if address == "h3:1"), "{error}");
     }
 
     #[test]
