@@ -83,9 +83,19 @@ impl Health {
         self.mark_poisoned();
     }
 
-    /// Stops the engine with `error`: every pending and later call returns it.
+    /// Stops the engine with `error`: every pending and later call returns it. The first
+    /// error stays, except that a peer's mismatch report replaces a lost connection: a process
+    /// that finds a mismatch reports it and stops, and its connection may be seen closing
+    /// before the report is read, but the mismatch is the cause.
     pub(crate) fn fail_with(&self, error: Error) {
-        self.failure.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(error);
+        let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+        match (&*failure, &error) {
+            (None, _) | (Some(Error::PeerLost { .. }), Error::ClusterMismatch { .. }) => {
+                *failure = Some(error)
+            }
+            _ => {}
+        }
+        drop(failure);
         self.mark_poisoned();
     }
 
@@ -140,4 +150,44 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-string panic payload".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lost() -> Error {
+        Error::PeerLost { reason: "socket closed".into() }
+    }
+
+    fn mismatch() -> Error {
+        Error::ClusterMismatch { process: 1, detail: "another row type".into() }
+    }
+
+    #[test]
+    fn the_first_failure_stays_unless_a_mismatch_explains_a_lost_connection() {
+        let health = Health::default();
+        assert_eq!(health.check(), Ok(()));
+        health.fail_with(lost());
+        assert_eq!(health.check(), Err(lost()));
+        health.fail_with(mismatch());
+        assert_eq!(health.check(), Err(mismatch()));
+        health.fail_with(lost());
+        assert_eq!(health.check(), Err(mismatch()), "a mismatch is not replaced");
+        let health = Health::default();
+        health.fail_with(Error::Shutdown);
+        health.fail_with(mismatch());
+        assert_eq!(health.failure(), Some(Error::Shutdown), "only a lost connection gives way");
+    }
+
+    #[test]
+    fn a_panic_message_is_read_from_either_payload_type() {
+        let health = Health::default();
+        health.set_panic_message("first".into());
+        health.set_panic_message("second".into());
+        assert_eq!(health.check(), Err(Error::WorkerPanicked { message: "first".into() }));
+        assert_eq!(panic_message(&"static"), "static");
+        assert_eq!(panic_message(&String::from("owned")), "owned");
+        assert_eq!(panic_message(&7u8), "non-string panic payload");
+    }
 }

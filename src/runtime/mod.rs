@@ -184,9 +184,9 @@ impl Core {
         let workers = config.workers();
         let id = NEXT_ENGINE.fetch_add(1, Ordering::Relaxed);
         let cluster = config.cluster().filter(|cluster| cluster.processes() > 1);
-        let (builders, others, role) = match cluster {
+        let (builders, others, role, network) = match cluster {
             Some(cluster) => {
-                let (builders, others) = cluster::connect::connect(cluster, workers)?;
+                let (builders, others, network) = cluster::connect::connect(cluster, workers)?;
                 let role = match cluster.process() {
                     0 => Role::Leader {
                         remote_workers: workers * (cluster.processes() - 1),
@@ -194,13 +194,13 @@ impl Core {
                     },
                     process => Role::Follower { process, registrations: Arc::default() },
                 };
-                (builders, others, role)
+                (builders, others, role, Some(network))
             }
             None => {
                 let (builders, others) = timely::CommunicationConfig::Process(workers)
                     .try_build()
                     .map_err(|e| Error::InvalidConfig(format!("cannot start workers: {e}")))?;
-                (builders, others, Role::Single)
+                (builders, others, Role::Single, None)
             }
         };
         let (senders, receivers): (Vec<_>, Vec<_>) =
@@ -208,8 +208,8 @@ impl Core {
         let (ready, ready_rx) = crossbeam_channel::unbounded();
         let health = Arc::new(Health::default());
         health.expect_workers(workers);
-        if !matches!(role, Role::Single) {
-            cluster::lost::watch(Arc::downgrade(&health));
+        if let Some(network) = network {
+            cluster::lost::watch(Arc::downgrade(&health), network);
         }
 
         let mut worker_config = timely::WorkerConfig::default();

@@ -12,11 +12,14 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use timely::communication::Hooks;
 use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
 use timely::communication::allocator::{AllocatorBuilder, ProcessBuilder};
+use timely::communication::logging::CommunicationSetup;
 
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
@@ -79,12 +82,17 @@ impl Hello {
     }
 }
 
+/// The ids of one engine's network threads (timely's send and receive thread per peer), each
+/// recorded by the thread itself as it starts, before it can fail.
+pub(crate) type NetworkThreads = Arc<Mutex<Vec<ThreadId>>>;
+
+/// Timely's allocators for this process's workers, the guard of its network threads, and
+/// their ids.
+pub(crate) type Connected = (Vec<AllocatorBuilder>, Box<dyn std::any::Any + Send>, NetworkThreads);
+
 /// Connects to every other process (within the cluster's connect timeout) and builds timely's
 /// allocators for this process's `workers` workers over the sockets.
-pub(crate) fn connect(
-    cluster: &Cluster,
-    workers: usize,
-) -> Result<(Vec<AllocatorBuilder>, Box<dyn std::any::Any + Send>)> {
+pub(crate) fn connect(cluster: &Cluster, workers: usize) -> Result<Connected> {
     let started = Instant::now();
     let budget = Budget { started, deadline: started + cluster.connect_timeout() };
     let me = cluster.process();
@@ -108,11 +116,20 @@ pub(crate) fn connect(
         socket.set_read_timeout(None).map_err(|e| Error::io("configuring a cluster socket", &e))?;
         socket.set_nodelay(true).map_err(|e| Error::io("configuring a cluster socket", &e))?;
     }
-    let hooks = Hooks::default();
+    let network = NetworkThreads::default();
+    // Timely calls `log_fn` first thing on each network thread it starts.
+    let log_fn = {
+        let network = Arc::clone(&network);
+        Arc::new(move |_: CommunicationSetup| {
+            network.lock().unwrap_or_else(|e| e.into_inner()).push(std::thread::current().id());
+            None
+        })
+    };
+    let hooks = Hooks { log_fn, ..Hooks::default() };
     let processes = ProcessBuilder::new_typed_vector(workers, hooks.refill.clone(), hooks.spill.clone());
     let (builders, guard) = initialize_networking_from_sockets(processes, sockets, me, workers, hooks)
         .map_err(|e| Error::io("starting the cluster's network threads", &e))?;
-    Ok((builders.into_iter().map(AllocatorBuilder::Tcp).collect(), Box::new(guard)))
+    Ok((builders.into_iter().map(AllocatorBuilder::Tcp).collect(), Box::new(guard), network))
 }
 
 /// Connects to process `index` at `address`, retrying until `deadline`, and shakes hands.
