@@ -156,6 +156,9 @@ fn keyed_updates_with_times_are_read_at_as_of() {
     assert_eq!(at(2).unwrap(), vec![((1, 20), 1), ((2, 40), 1)]);
     assert_eq!(at(3).unwrap(), vec![((1, 22), 1), ((2, 40), 1)]);
     assert_eq!(at(4).unwrap(), vec![((1, 22), 1)]);
+    // Current contents only: the same as the history read at its end.
+    let current = BatchInputs::new().keyed_table(&prices, [(1, 11)]);
+    assert_eq!(batch::run(view.definition(), &current, 2).unwrap(), at(4).unwrap());
 }
 
 #[test]
