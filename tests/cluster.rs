@@ -17,7 +17,8 @@ use quickcheck::{Arbitrary, Gen};
 const PROCESS: &str = "IVM_TEST_CLUSTER_PROCESS";
 /// The cluster's addresses, comma-separated.
 const ADDRESSES: &str = "IVM_TEST_CLUSTER_ADDRESSES";
-/// What the copy does: `same` (register like process 0), `other-type`, `other-workers`.
+/// What the copy does: `same` (register like process 0), `other-type`, `other-workers`,
+/// `silent` (connect, then do nothing).
 const MODE: &str = "IVM_TEST_CLUSTER_MODE";
 
 const WORKERS: usize = 2;
@@ -45,6 +46,13 @@ fn cluster_process() {
         }
         "other-workers" => {
             assert!(matches!(Engine::start(config), Err(Error::ClusterMismatch { .. })));
+        }
+        "silent" => {
+            // Connected, but never registers anything nor serves: process 0 ends it.
+            let _engine = Engine::start(config).unwrap();
+            loop {
+                std::thread::park();
+            }
         }
         other => panic!("unknown mode {other}"),
     }
@@ -160,6 +168,20 @@ fn two_processes_answer_like_one() {
         assert!(child.wait().unwrap().success(), "process 1 must end cleanly on shutdown");
         assert_eq!(clustered.join.at(last), Err(Error::Shutdown));
     }
+}
+
+#[test]
+fn a_process_that_never_registers_is_named_after_the_peer_timeout() {
+    let (config, mut child) = cluster("silent");
+    let cluster = config.cluster().unwrap().clone().with_peer_timeout(Duration::from_millis(500));
+    let engine = Engine::start(config.with_cluster(cluster)).unwrap();
+    let error = engine.table::<u8>("t").unwrap_err();
+    assert!(
+        matches!(&error, Error::ClusterMismatch { process: 1, detail } if detail.contains("did not register")),
+        "{error}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
 
 #[test]
