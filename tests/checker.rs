@@ -45,6 +45,31 @@ fn agreeing_readings_pass_on_every_worker_count() {
 }
 
 #[test]
+fn times_at_which_the_view_changes_without_a_commit_are_checked_too() {
+    // A row valid from 5 until 8 makes the view change at 5 and 8, between commits at 1 and 12.
+    let history = History::new()
+        .commit_at(1, |t: &ivm::Table<(u32, u64, u64)>, tx| tx.insert(t, (7, 5, 8)))
+        .commit_at(12, |_, _| {});
+    let report = check(
+        2,
+        |engine| {
+            let t = engine.table::<(u32, u64, u64)>("offers")?;
+            let definition = Definition::new({
+                let t = t.clone();
+                move |v| {
+                    use ivm::ops::TemporalFilter;
+                    v.table(&t).temporal_filter(|(_, from, until)| (*from, Some(*until)))
+                }
+            });
+            Ok((t, definition))
+        },
+        &history,
+    )
+    .unwrap();
+    assert_eq!(report.times, vec![0, 1, 4, 5, 7, 8, 11, 12]);
+}
+
+#[test]
 fn an_impure_definition_is_caught_with_time_and_row() {
     // This definition changes its logic every time it is built, so the batch run (built later)
     // disagrees with the live view: exactly what the checker exists to catch.

@@ -119,7 +119,18 @@ fn clones_keep_the_engine_running() {
 fn reads_with_a_timeout_expire_with_a_typed_error() {
     let engine = Engine::start(Config::default().with_workers(2)).unwrap();
     let table = engine.table::<u32>("t").unwrap();
-    let view = engine.view("v", move |v| v.table(&table)).unwrap();
+    let view = engine.view("v", {
+        let table = table.clone();
+        move |v| v.table(&table)
+    });
+    let view = view.unwrap();
+    let keyed = engine.keyed_view("k", {
+        let table = table.clone();
+        move |v| v.table(&table).map(|x| (x % 2, x))
+    });
+    let keyed = keyed.unwrap();
+    let error = keyed.at_timeout(1_000, Duration::from_millis(20)).unwrap_err();
+    assert!(matches!(&error, Error::Timeout { name, requested: 1_000, .. } if name == "k"), "{error}");
     let error = view.at_timeout(1_000, Duration::from_millis(20)).unwrap_err();
     match error {
         Error::Timeout { name, requested, waited } => {
@@ -129,8 +140,9 @@ fn reads_with_a_timeout_expire_with_a_typed_error() {
         other => panic!("expected a timeout, got {other:?}"),
     }
     // The engine keeps working after a cancelled read.
-    let t = engine.commit(|_| {}).unwrap();
-    assert_eq!(view.at_timeout(t, Duration::from_secs(30)).unwrap(), vec![]);
+    let t = engine.commit(|tx| tx.insert_all(&table, [4, 5])).unwrap();
+    assert_eq!(view.at_timeout(t, Duration::from_secs(30)).unwrap(), vec![(4, 1), (5, 1)]);
+    assert_eq!(keyed.at_timeout(t, Duration::from_secs(30)).unwrap(), vec![((0, 4), 1), ((1, 5), 1)]);
 }
 
 /// Total CPU time (user + system) of this process, from /proc.
