@@ -532,10 +532,18 @@ fn the_size_policy_counts_the_bytes_logged_since_the_last_checkpoint() {
     }
     assert_eq!(checkpoints_in(dir.path()), 0);
     // One commit of 1,000 rows (8 KB and more) crosses it.
-    engine.commit(|tx| tx.insert_all(&t, 100..1_100)).unwrap();
+    let big = engine.commit(|tx| tx.insert_all(&t, 100..1_100)).unwrap();
     assert_eq!(checkpoints_in(dir.path()), 1);
     // It was taken as of the current `since`: asking for another one finds nothing new.
     assert_eq!(engine.checkpoint().unwrap(), None);
+    // The count starts again from the checkpoint: the next small commit does not take another.
+    engine.commit(|tx| tx.insert(&t, 7)).unwrap();
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".ckpt"))
+        .collect();
+    assert_eq!(names, [format!("checkpoint-{big:020}.ckpt")]);
 }
 
 #[test]
