@@ -18,7 +18,7 @@ const PROCESS: &str = "IVM_TEST_CLUSTER_PROCESS";
 /// The cluster's addresses, comma-separated.
 const ADDRESSES: &str = "IVM_TEST_CLUSTER_ADDRESSES";
 /// What the copy does: `same` (register like process 0), `other-type`, `other-workers`,
-/// `silent` (connect, then do nothing).
+/// `silent` (connect with one worker, then do nothing).
 const MODE: &str = "IVM_TEST_CLUSTER_MODE";
 
 const WORKERS: usize = 2;
@@ -31,7 +31,11 @@ fn cluster_process() {
     let addresses: Vec<String> = std::env::var(ADDRESSES).unwrap().split(',').map(String::from).collect();
     let mode = std::env::var(MODE).unwrap();
     let cluster = Cluster::new(process, addresses).with_connect_timeout(Duration::from_secs(20));
-    let workers = if mode == "other-workers" { WORKERS + 1 } else { WORKERS };
+    let workers = match mode.as_str() {
+        "other-workers" => WORKERS + 1,
+        "silent" => 1,
+        _ => WORKERS,
+    };
     let config = Config::default().with_workers(workers).with_cluster(cluster);
     match mode.as_str() {
         "same" => {
@@ -172,9 +176,10 @@ fn two_processes_answer_like_one() {
 
 #[test]
 fn a_process_that_never_registers_is_named_after_the_peer_timeout() {
+    // One worker per process: the silent worker is the first (and only) one of process 1.
     let (config, mut child) = cluster("silent");
     let cluster = config.cluster().unwrap().clone().with_peer_timeout(Duration::from_millis(500));
-    let engine = Engine::start(config.with_cluster(cluster)).unwrap();
+    let engine = Engine::start(config.with_workers(1).with_cluster(cluster)).unwrap();
     let error = engine.table::<u8>("t").unwrap_err();
     assert!(
         matches!(&error, Error::ClusterMismatch { process: 1, detail } if detail.contains("did not register")),

@@ -317,6 +317,33 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_that_ends_just_before_until_does_not_finish_the_feed() {
+        let feed = Feed::<u32>::new(1, 0, false, Some(4));
+        feed.push(0, vec![(1, 2, 1), (2, 4, 1)], Some(4));
+        let b = batch(feed.take());
+        assert_eq!((b.lower, b.upper, b.updates), (1, 4, vec![(1, 2, 1)]));
+        feed.push(0, vec![], Some(9));
+        let b = batch(feed.take());
+        assert_eq!((b.lower, b.upper, b.updates), (4, 5, vec![(2, 4, 1)]));
+        assert!(matches!(feed.take(), Take::Finished));
+    }
+
+    #[test]
+    fn updates_advanced_to_bound_memory_wait_until_every_worker_passes_them() {
+        let feed = Feed::<u32>::new(2, 0, false, None);
+        // Worker 0 is complete through 100: its 100 unread updates are advanced to time 100.
+        feed.push(0, (1..=100u64).map(|t| (t as u32, t, 1)), Some(101));
+        // Worker 1 is complete through 99 only: a batch ending at 100 would hold none of them
+        // although they happened before 100.
+        feed.push(1, vec![], Some(100));
+        assert!(matches!(feed.take(), Take::Pending));
+        feed.push(1, vec![], Some(101));
+        let b = batch(feed.take());
+        assert_eq!((b.lower, b.upper, b.updates.len()), (1, 101, 100));
+        assert!(b.updates.iter().all(|(_, time, _)| *time == 100));
+    }
+
+    #[test]
     fn an_ended_feed_delivers_what_is_complete_first() {
         let feed = Feed::<u32>::new(1, 0, false, None);
         feed.push(0, vec![(1, 1, 1)], Some(2));
