@@ -260,6 +260,20 @@ fn a_subscriber_keeps_its_updates_when_another_one_goes() {
 }
 
 #[test]
+fn dropping_a_subscription_that_waits_for_its_as_of_leaves_the_others_waiting() {
+    let (engine, table, view) = engine_with_view(2);
+    // Both wait for time 3, which no commit has reached yet.
+    let options = || SubscribeOptions::default().as_of(3);
+    let (mut kept, gone) = (view.subscribe_with(options()).unwrap(), view.subscribe_with(options()).unwrap());
+    drop(gone);
+    engine.commit(|tx| tx.insert(&table, 1)).unwrap();
+    let last = engine.commit_at(5, |tx| tx.insert(&table, 2)).unwrap();
+    let batches = batches_through(&mut kept, last);
+    assert_eq!(sum_through(&batches, last), view.at(last).unwrap());
+    assert_eq!(view.stats().unwrap().subscribers, 1);
+}
+
+#[test]
 fn shutdown_ends_every_subscription_with_a_final_error() {
     let (engine, table, view) = engine_with_view(2);
     let t = engine.commit(|tx| tx.insert(&table, 1)).unwrap();
