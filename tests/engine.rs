@@ -33,7 +33,8 @@ fn invalid_config_is_a_typed_error() {
 #[test]
 fn storage_is_refused_only_in_a_cluster_of_several_processes() {
     let dir = tempfile::tempdir().unwrap();
-    let addresses = |n: usize| (0..n).map(|i| format!("127.0.0.1:{}", 1 + i)).collect::<Vec<_>>();
+    // Addresses no one can listen on: a cluster of one process opens no socket at all.
+    let addresses = |n: usize| (0..n).map(|i| format!("nowhere.invalid:{}", 1 + i)).collect::<Vec<_>>();
     let clustered =
         |n| Config::default().with_storage(dir.path()).with_cluster(ivm::Cluster::new(0, addresses(n)));
     let error = Engine::start(clustered(2)).unwrap_err();
