@@ -144,6 +144,9 @@ fn reads_with_a_timeout_expire_with_a_typed_error() {
     let t = engine.commit(|tx| tx.insert_all(&table, [4, 5])).unwrap();
     assert_eq!(view.at_timeout(t, Duration::from_secs(30)).unwrap(), vec![(4, 1), (5, 1)]);
     assert_eq!(keyed.at_timeout(t, Duration::from_secs(30)).unwrap(), vec![((0, 4), 1), ((1, 5), 1)]);
+    assert_eq!(table.at_timeout(t, Duration::from_secs(30)).unwrap(), vec![(4, 1), (5, 1)]);
+    let error = table.at_timeout(1_000, Duration::from_millis(20)).unwrap_err();
+    assert!(matches!(&error, Error::Timeout { name, requested: 1_000, .. } if name == "t"), "{error}");
 }
 
 /// Total CPU time (user + system) of this process, from /proc.
