@@ -18,7 +18,7 @@ const PROCESS: &str = "IVM_TEST_CLUSTER_PROCESS";
 /// The cluster's addresses, comma-separated.
 const ADDRESSES: &str = "IVM_TEST_CLUSTER_ADDRESSES";
 /// What the copy does: `same` (register like process 0), `other-type`, `other-workers`,
-/// `silent` (connect with one worker, then do nothing).
+/// `nothing` (serve without registering), `silent` (connect with one worker, then do nothing).
 const MODE: &str = "IVM_TEST_CLUSTER_MODE";
 
 const WORKERS: usize = 2;
@@ -50,6 +50,15 @@ fn cluster_process() {
         }
         "other-workers" => {
             assert!(matches!(Engine::start(config), Err(Error::ClusterMismatch { .. })));
+        }
+        "nothing" => {
+            // Serves without registering anything, then stays connected until process 0 ends it,
+            // so that its mismatch report always arrives.
+            let engine = Engine::start(config).unwrap();
+            assert!(matches!(engine.serve(), Err(Error::ClusterMismatch { .. })));
+            loop {
+                std::thread::park();
+            }
         }
         "silent" => {
             // Connected, but never registers anything nor serves: process 0 ends it.
@@ -183,6 +192,19 @@ fn a_process_that_never_registers_is_named_after_the_peer_timeout() {
     let error = engine.table::<u8>("t").unwrap_err();
     assert!(
         matches!(&error, Error::ClusterMismatch { process: 1, detail } if detail.contains("did not register")),
+        "{error}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn a_table_the_serving_process_never_registered_is_a_mismatch_at_once() {
+    let (config, mut child) = cluster("nothing");
+    let engine = Engine::start(config).unwrap();
+    let error = engine.table::<u8>("t").unwrap_err();
+    assert!(
+        matches!(&error, Error::ClusterMismatch { process: 1, detail } if detail.contains("registered no such")),
         "{error}"
     );
     child.kill().unwrap();
