@@ -141,11 +141,12 @@ fn updates_with_times_are_read_at_as_of() {
 fn keyed_updates_with_times_are_read_at_as_of() {
     let engine = Engine::start(Config::default()).unwrap();
     let prices = engine.keyed_table::<u32, u32>("prices").unwrap();
-    let view = engine.view("doubled", {
-        let prices = prices.clone();
-        move |v| v.keyed_table(&prices).map(|(k, p)| (k, p * 2))
-    });
-    let view = view.unwrap();
+    let view = engine
+        .view("doubled", {
+            let prices = prices.clone();
+            move |v| v.keyed_table(&prices).map(|(k, p)| (k, p * 2))
+        })
+        .unwrap();
     // Key 1 is 10 from time 1, replaced by 11 at time 3; key 2 is 20 from time 2 to time 4.
     let history = vec![((1, 10), 1, 1), ((2, 20), 2, 1), ((1, 10), 3, -1), ((1, 11), 3, 1), ((2, 20), 4, -1)];
     let at = |t| {

@@ -183,15 +183,14 @@ fn two_processes_answer_like_one() {
     }
 }
 
-#[test]
-fn a_process_that_never_registers_is_named_after_the_peer_timeout() {
-    // One worker per process: the silent worker is the first (and only) one of process 1.
-    let (config, mut child) = cluster("silent");
-    let cluster = config.cluster().unwrap().clone().with_peer_timeout(Duration::from_millis(500));
-    let engine = Engine::start(config.with_workers(1).with_cluster(cluster)).unwrap();
+/// Creates a table on process 0 (started with `config`) beside a process 1 (`child`) that
+/// never registers it; asserts a `ClusterMismatch` naming process 1 whose detail contains
+/// `detail`, then ends process 1.
+fn assert_unregistered_table_refused(config: Config, mut child: Child, detail: &str) {
+    let engine = Engine::start(config).unwrap();
     let error = engine.table::<u8>("t").unwrap_err();
     assert!(
-        matches!(&error, Error::ClusterMismatch { process: 1, detail } if detail.contains("did not register")),
+        matches!(&error, Error::ClusterMismatch { process: 1, detail: d } if d.contains(detail)),
         "{error}"
     );
     child.kill().unwrap();
@@ -199,16 +198,21 @@ fn a_process_that_never_registers_is_named_after_the_peer_timeout() {
 }
 
 #[test]
-fn a_table_the_serving_process_never_registered_is_a_mismatch_at_once() {
-    let (config, mut child) = cluster("nothing");
-    let engine = Engine::start(config).unwrap();
-    let error = engine.table::<u8>("t").unwrap_err();
-    assert!(
-        matches!(&error, Error::ClusterMismatch { process: 1, detail } if detail.contains("registered no such")),
-        "{error}"
+fn a_process_that_never_registers_is_named_after_the_peer_timeout() {
+    // One worker per process: the silent worker is the first (and only) one of process 1.
+    let (config, child) = cluster("silent");
+    let cluster = config.cluster().unwrap().clone().with_peer_timeout(Duration::from_millis(500));
+    assert_unregistered_table_refused(
+        config.with_workers(1).with_cluster(cluster),
+        child,
+        "did not register",
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
+}
+
+#[test]
+fn a_table_the_serving_process_never_registered_is_a_mismatch_at_once() {
+    let (config, child) = cluster("nothing");
+    assert_unregistered_table_refused(config, child, "registered no such");
 }
 
 #[test]

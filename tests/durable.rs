@@ -422,11 +422,27 @@ fn arbitrary_bytes_in_a_log_segment_never_panic_the_recovery() {
     quickcheck::QuickCheck::new().tests(100).quickcheck(property as fn(Vec<u8>) -> bool);
 }
 
-fn checkpoints_in(dir: &Path) -> usize {
+/// The names of the checkpoint files in `dir`.
+fn checkpoint_names(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "ckpt"))
-        .count()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".ckpt"))
+        .collect()
+}
+
+fn checkpoints_in(dir: &Path) -> usize {
+    checkpoint_names(dir).len()
+}
+
+/// An engine keeping one commit in memory, with one row committed and checkpointed; returns
+/// the table and the checkpoint file's path.
+fn checkpointed_once(dir: &Path) -> (Engine, Table<u64>, std::path::PathBuf) {
+    let engine = Engine::start(config(dir).with_retention(Retention::LastCommits(1))).unwrap();
+    let t = engine.table::<u64>("t").unwrap();
+    engine.commit(|tx| tx.insert(&t, 1)).unwrap();
+    let first = engine.checkpoint().unwrap().expect("since moved to the first commit");
+    (engine, t, dir.join(format!("checkpoint-{first:020}.ckpt")))
 }
 
 #[test]
@@ -538,23 +554,15 @@ fn the_size_policy_counts_the_bytes_logged_since_the_last_checkpoint() {
     assert_eq!(engine.checkpoint().unwrap(), None);
     // The count starts again from the checkpoint: the next small commit does not take another.
     engine.commit(|tx| tx.insert(&t, 7)).unwrap();
-    let names: Vec<String> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".ckpt"))
-        .collect();
-    assert_eq!(names, [format!("checkpoint-{big:020}.ckpt")]);
+    assert_eq!(checkpoint_names(dir.path()), [format!("checkpoint-{big:020}.ckpt")]);
 }
 
 #[test]
 fn a_file_already_removed_by_hand_does_not_fail_the_next_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::start(config(dir.path()).with_retention(Retention::LastCommits(1))).unwrap();
-    let t = engine.table::<u64>("t").unwrap();
-    engine.commit(|tx| tx.insert(&t, 1)).unwrap();
-    let first = engine.checkpoint().unwrap().expect("since moved to the first commit");
+    let (engine, t, old) = checkpointed_once(dir.path());
     // Someone removes the old checkpoint, which the next checkpoint would remove anyway.
-    std::fs::remove_file(dir.path().join(format!("checkpoint-{first:020}.ckpt"))).unwrap();
+    std::fs::remove_file(old).unwrap();
     let last = engine.commit(|tx| tx.insert(&t, 2)).unwrap();
     assert_eq!(engine.checkpoint().unwrap(), Some(last));
     assert_eq!(checkpoints_in(dir.path()), 1);
@@ -594,12 +602,8 @@ fn reads_older_than_memory_wait_until_every_stored_table_is_registered_again() {
 #[test]
 fn a_file_that_cannot_be_removed_fails_the_checkpoint_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::start(config(dir.path()).with_retention(Retention::LastCommits(1))).unwrap();
-    let t = engine.table::<u64>("t").unwrap();
-    engine.commit(|tx| tx.insert(&t, 1)).unwrap();
-    let first = engine.checkpoint().unwrap().expect("since moved to the first commit");
+    let (engine, t, old) = checkpointed_once(dir.path());
     // The old checkpoint becomes something `remove_file` refuses: a directory.
-    let old = dir.path().join(format!("checkpoint-{first:020}.ckpt"));
     std::fs::remove_file(&old).unwrap();
     std::fs::create_dir(&old).unwrap();
     let last = engine.commit(|tx| tx.insert(&t, 2)).unwrap();

@@ -120,16 +120,18 @@ fn clones_keep_the_engine_running() {
 fn reads_with_a_timeout_expire_with_a_typed_error() {
     let engine = Engine::start(Config::default().with_workers(2)).unwrap();
     let table = engine.table::<u32>("t").unwrap();
-    let view = engine.view("v", {
-        let table = table.clone();
-        move |v| v.table(&table)
-    });
-    let view = view.unwrap();
-    let keyed = engine.keyed_view("k", {
-        let table = table.clone();
-        move |v| v.table(&table).map(|x| (x % 2, x))
-    });
-    let keyed = keyed.unwrap();
+    let view = engine
+        .view("v", {
+            let table = table.clone();
+            move |v| v.table(&table)
+        })
+        .unwrap();
+    let keyed = engine
+        .keyed_view("k", {
+            let table = table.clone();
+            move |v| v.table(&table).map(|x| (x % 2, x))
+        })
+        .unwrap();
     let error = keyed.at_timeout(1_000, Duration::from_millis(20)).unwrap_err();
     assert!(matches!(&error, Error::Timeout { name, requested: 1_000, .. } if name == "k"), "{error}");
     let error = view.at_timeout(1_000, Duration::from_millis(20)).unwrap_err();
