@@ -1,6 +1,6 @@
 //! A panic in user view code poisons the engine: later calls get a typed error, never a hang.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ivm::{Config, Engine, Error};
 
@@ -12,7 +12,7 @@ fn assert_poisoned<T: std::fmt::Debug>(result: ivm::Result<T>, needle: &str) {
 }
 
 #[test]
-fn a_panic_in_view_logic_poisons_the_engine_within_a_second() {
+fn a_panic_in_view_logic_poisons_the_engine_and_answers_waiting_reads() {
     for workers in [1, 2, 4] {
         let engine = Engine::start(Config::default().with_workers(workers)).unwrap();
         let table = engine.table::<u32>("t").unwrap();
@@ -31,9 +31,9 @@ fn a_panic_in_view_logic_poisons_the_engine_within_a_second() {
         assert_eq!(view.at(t).unwrap(), vec![(1, 1)]);
 
         let t = engine.commit(|tx| tx.insert(&table, 13)).unwrap();
-        let started = Instant::now();
-        assert_poisoned(view.at(t), "unlucky row 13");
-        assert!(started.elapsed() < Duration::from_secs(1), "took {:?}", started.elapsed());
+        // The read waiting for time `t` is answered by the poison, not left to its timeout
+        // (a generous one: the machine may be loaded; no timing is asserted).
+        assert_poisoned(view.at_timeout(t, Duration::from_secs(60)), "unlucky row 13");
 
         // Every later call fails the same way.
         assert_poisoned(engine.commit(|tx| tx.insert(&table, 2)), "unlucky row 13");
