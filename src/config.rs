@@ -247,6 +247,25 @@ mod tests {
     }
 
     #[test]
+    fn the_storage_settings_read_back_what_was_set() {
+        let config = Config::default();
+        assert_eq!((config.storage(), config.durability()), (None, Durability::EveryCommit));
+        assert_eq!(config.log_retention(), Retention::All, "the storage keeps what memory keeps");
+        let config = Config::default()
+            .with_retention(Retention::LastCommits(5))
+            .with_storage("/some/dir")
+            .with_durability(Durability::Group);
+        assert_eq!(config.storage(), Some(std::path::Path::new("/some/dir")));
+        assert_eq!(config.durability(), Durability::Group);
+        assert_eq!(config.log_retention(), Retention::LastCommits(5));
+        let config = config.with_durability(Durability::Buffered).with_log_retention(Retention::Window(60));
+        assert_eq!(
+            (config.durability(), config.log_retention()),
+            (Durability::Buffered, Retention::Window(60))
+        );
+    }
+
+    #[test]
     fn defaults_are_one_worker_all_history() {
         let config = Config::default();
         assert_eq!(config.workers(), 1);
