@@ -104,12 +104,19 @@ fn spawn(process: usize, addresses: &[String], mode: &str) -> Child {
 
 /// A cluster of two processes with `WORKERS` workers each: this one (process 0) and a child.
 fn cluster(mode: &str) -> (Config, Child) {
-    let addresses = free_addresses(2);
-    let child = spawn(1, &addresses, mode);
+    let (config, mut children) = cluster_of(2, mode);
+    (config, children.pop().unwrap())
+}
+
+/// A cluster of `processes` processes with `WORKERS` workers each: this one (process 0) and
+/// its children, processes 1 and up.
+fn cluster_of(processes: usize, mode: &str) -> (Config, Vec<Child>) {
+    let addresses = free_addresses(processes);
+    let children = (1..processes).map(|process| spawn(process, &addresses, mode)).collect();
     let cluster = Cluster::new(0, addresses)
         .with_connect_timeout(Duration::from_secs(20))
         .with_peer_timeout(Duration::from_secs(20));
-    (Config::default().with_workers(WORKERS).with_cluster(cluster), child)
+    (Config::default().with_workers(WORKERS).with_cluster(cluster), children)
 }
 
 /// Every update of `subscription` up to `through`, consolidated.
@@ -135,52 +142,69 @@ fn two_processes_answer_like_one() {
     for round in 0..5 {
         let txns: Vec<Txn> =
             (0..8 + round * 8).map(|_| Txn::arbitrary(&mut random)).filter(|t| !t.ops.is_empty()).collect();
-        let (config, mut child) = cluster("same");
-        let clustered = Setup::with_config(config.with_retention(Retention::All));
-        let single = Setup::new(WORKERS, Retention::All);
-        assert_eq!(clustered.engine.cluster_workers(), 2 * WORKERS);
-        assert_eq!((clustered.engine.process(), clustered.engine.is_leader()), (0, true));
-        let mut join = clustered.join.subscribe().unwrap();
-        let mut aggregate = clustered.aggregate.subscribe().unwrap();
-        let mut watched = clustered.watched.subscribe().unwrap();
-        let (mut model_c, mut model_s) = (Inputs::default(), Inputs::default());
-        let (mut last_c, mut last_s) = (0, 0);
-        let mut times = Vec::new();
-        for txn in &txns {
-            last_c = clustered.commit(txn, &mut model_c, last_c);
-            last_s = single.commit(txn, &mut model_s, last_s);
-            assert_eq!(last_c, last_s, "{txns:?}");
-            times.push(last_c);
-            let t = last_c;
-            assert_eq!(clustered.join.at(t).unwrap(), single.join.at(t).unwrap(), "join at {t}: {txns:?}");
-            assert_eq!(clustered.aggregate.at(t).unwrap(), single.aggregate.at(t).unwrap(), "{txns:?}");
-            assert_eq!(clustered.distinct.at(t).unwrap(), single.distinct.at(t).unwrap(), "{txns:?}");
-            assert_eq!(clustered.watched.at(t).unwrap(), single.watched.at(t).unwrap(), "{txns:?}");
-            assert_eq!(clustered.join.at(t).unwrap(), common::joined(&model_c), "{txns:?}");
-            for key in 0..6u8 {
-                assert_eq!(clustered.aggregate.get(&key, t).unwrap(), single.aggregate.get(&key, t).unwrap());
-            }
-            assert_eq!(clustered.aggregate.range(1..4, t).unwrap(), single.aggregate.range(1..4, t).unwrap());
-            assert_eq!(clustered.orders.at(t).unwrap(), single.orders.at(t).unwrap());
-            assert_eq!(clustered.prices.at(t).unwrap(), single.prices.at(t).unwrap());
-        }
-        // Older times read back exactly, and the batch run over the cluster's tables agrees.
-        for &t in &times {
-            assert_eq!(clustered.join.at(t).unwrap(), single.join.at(t).unwrap());
-        }
-        let last = last_c;
-        let inputs = ivm::batch::BatchInputs::from_engine(&clustered.engine, last).unwrap();
-        let batch = ivm::batch::run(clustered.watched.definition(), &inputs, 1).unwrap();
-        assert_eq!(batch, single.watched.at(last).unwrap());
-        assert_eq!(summed(&mut join, last), single.join.at(last).unwrap());
-        assert_eq!(summed(&mut aggregate, last), single.aggregate.at(last).unwrap());
-        assert_eq!(summed(&mut watched, last), single.watched.at(last).unwrap());
-        assert_eq!(clustered.join.stats().unwrap().subscribers, 1);
-        drop((join, aggregate, watched));
-        clustered.engine.shutdown();
-        assert!(child.wait().unwrap().success(), "process 1 must end cleanly on shutdown");
-        assert_eq!(clustered.join.at(last), Err(Error::Shutdown));
+        assert_answers_like_one(2, &txns);
     }
+}
+
+#[test]
+fn three_processes_answer_like_one() {
+    // Process 0 counts the answers it awaits from the other processes' workers: with three
+    // processes that count is no longer the number of workers of one other process.
+    let mut random = Gen::new(12);
+    let txns: Vec<Txn> = (0..16).map(|_| Txn::arbitrary(&mut random)).filter(|t| !t.ops.is_empty()).collect();
+    assert_answers_like_one(3, &txns);
+}
+
+/// Runs `txns` on a cluster of `processes` processes and on one engine with as many workers as
+/// a process; asserts that every read, subscription and batch run of the two agree.
+fn assert_answers_like_one(processes: usize, txns: &[Txn]) {
+    let (config, children) = cluster_of(processes, "same");
+    let clustered = Setup::with_config(config.with_retention(Retention::All));
+    let single = Setup::new(WORKERS, Retention::All);
+    assert_eq!(clustered.engine.cluster_workers(), processes * WORKERS);
+    assert_eq!((clustered.engine.process(), clustered.engine.is_leader()), (0, true));
+    let mut join = clustered.join.subscribe().unwrap();
+    let mut aggregate = clustered.aggregate.subscribe().unwrap();
+    let mut watched = clustered.watched.subscribe().unwrap();
+    let (mut model_c, mut model_s) = (Inputs::default(), Inputs::default());
+    let (mut last_c, mut last_s) = (0, 0);
+    let mut times = Vec::new();
+    for txn in txns {
+        last_c = clustered.commit(txn, &mut model_c, last_c);
+        last_s = single.commit(txn, &mut model_s, last_s);
+        assert_eq!(last_c, last_s, "{txns:?}");
+        times.push(last_c);
+        let t = last_c;
+        assert_eq!(clustered.join.at(t).unwrap(), single.join.at(t).unwrap(), "join at {t}: {txns:?}");
+        assert_eq!(clustered.aggregate.at(t).unwrap(), single.aggregate.at(t).unwrap(), "{txns:?}");
+        assert_eq!(clustered.distinct.at(t).unwrap(), single.distinct.at(t).unwrap(), "{txns:?}");
+        assert_eq!(clustered.watched.at(t).unwrap(), single.watched.at(t).unwrap(), "{txns:?}");
+        assert_eq!(clustered.join.at(t).unwrap(), common::joined(&model_c), "{txns:?}");
+        for key in 0..6u8 {
+            assert_eq!(clustered.aggregate.get(&key, t).unwrap(), single.aggregate.get(&key, t).unwrap());
+        }
+        assert_eq!(clustered.aggregate.range(1..4, t).unwrap(), single.aggregate.range(1..4, t).unwrap());
+        assert_eq!(clustered.orders.at(t).unwrap(), single.orders.at(t).unwrap());
+        assert_eq!(clustered.prices.at(t).unwrap(), single.prices.at(t).unwrap());
+    }
+    // Older times read back exactly, and the batch run over the cluster's tables agrees.
+    for &t in &times {
+        assert_eq!(clustered.join.at(t).unwrap(), single.join.at(t).unwrap());
+    }
+    let last = last_c;
+    let inputs = ivm::batch::BatchInputs::from_engine(&clustered.engine, last).unwrap();
+    let batch = ivm::batch::run(clustered.watched.definition(), &inputs, 1).unwrap();
+    assert_eq!(batch, single.watched.at(last).unwrap());
+    assert_eq!(summed(&mut join, last), single.join.at(last).unwrap());
+    assert_eq!(summed(&mut aggregate, last), single.aggregate.at(last).unwrap());
+    assert_eq!(summed(&mut watched, last), single.watched.at(last).unwrap());
+    assert_eq!(clustered.join.stats().unwrap().subscribers, 1);
+    drop((join, aggregate, watched));
+    clustered.engine.shutdown();
+    for mut child in children {
+        assert!(child.wait().unwrap().success(), "every other process must end cleanly on shutdown");
+    }
+    assert_eq!(clustered.join.at(last), Err(Error::Shutdown));
 }
 
 /// Creates a table on process 0 (started with `config`) beside a process 1 (`child`) that

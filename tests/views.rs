@@ -121,6 +121,33 @@ fn keyed_views_answer_get_and_range_from_the_owning_shards() {
 }
 
 #[test]
+fn view_stats_count_what_each_view_holds() {
+    let engine = Engine::start(Config::default().with_workers(2)).unwrap();
+    let nums = engine.table::<u32>("nums").unwrap();
+    let evens = engine
+        .view("evens", {
+            let nums = nums.clone();
+            move |v| v.table(&nums).filter(|x| x % 2 == 0)
+        })
+        .unwrap();
+    let by_tens = engine
+        .keyed_view("by_tens", {
+            let nums = nums.clone();
+            move |v| v.table(&nums).map(|x| (x / 10, x))
+        })
+        .unwrap();
+    assert_eq!((evens.stats().unwrap().updates, by_tens.stats().unwrap().updates), (0, 0));
+    let t = engine.commit(|tx| tx.insert_all(&nums, 0..30)).unwrap();
+    // Reading at `t` waits until both arrangements hold the commit.
+    assert_eq!((evens.at(t).unwrap().len(), by_tens.at(t).unwrap().len()), (15, 30));
+    let (evens_stats, by_tens_stats) = (evens.stats().unwrap(), by_tens.stats().unwrap());
+    assert_eq!((evens_stats.updates, by_tens_stats.updates), (15, 30));
+    assert!(evens_stats.batches >= 1 && by_tens_stats.batches >= 1);
+    engine.shutdown();
+    assert_eq!(by_tens.stats(), Err(Error::Shutdown));
+}
+
+#[test]
 fn definitions_are_values_that_can_be_reused() {
     let engine = Engine::start(Config::default()).unwrap();
     let table = engine.table::<u32>("t").unwrap();
