@@ -67,14 +67,6 @@ impl<D: crate::row::Row> FeedSink<D> {
             feed.end();
         }
     }
-
-    /// The subscriber went away (process 0 says so with `Unsubscribe` in a cluster).
-    fn is_closed(&self) -> bool {
-        match self {
-            FeedSink::Local(feed) => feed.is_closed(),
-            FeedSink::Remote { .. } => false,
-        }
-    }
 }
 
 /// A subscriber on its way to a hub, type-erased for commands.
@@ -187,8 +179,8 @@ impl<Tr: Layout> Hub for ViewHub<Tr> {
     }
 
     fn unregister(&mut self, id: u64) {
+        // The tap stops listening at the next flush, which drops what it saw meanwhile.
         self.subscribers.remove(&id);
-        self.tapped.borrow_mut().listening = !self.subscribers.is_empty();
     }
 
     fn subscribers(&self) -> usize {
@@ -203,7 +195,6 @@ impl<Tr: Layout> Hub for ViewHub<Tr> {
         tapped.changed = false;
         let updates = std::mem::take(&mut tapped.updates);
         let frontier = tapped.frontier;
-        self.subscribers.retain(|_, subscriber| !subscriber.feed.is_closed());
         for subscriber in self.subscribers.values() {
             let fresh = updates.iter().filter(|(_, time, _)| *time >= subscriber.from).cloned();
             let progress = frontier.map(|f| f.max(subscriber.from));
