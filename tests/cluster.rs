@@ -92,27 +92,53 @@ fn free_addresses(n: usize) -> Vec<String> {
 }
 
 /// Starts process `process` of the cluster at `addresses` as a copy of this test binary.
-fn spawn(process: usize, addresses: &[String], mode: &str) -> Child {
+fn spawn(process: usize, addresses: &[String], mode: &str) -> OtherProcess {
     Command::new(std::env::current_exe().unwrap())
         .args(["cluster_process", "--exact", "--nocapture", "--test-threads=1"])
         .env(PROCESS, process.to_string())
         .env(ADDRESSES, addresses.join(","))
         .env(MODE, mode)
         .spawn()
+        .map(OtherProcess)
         .unwrap()
 }
 
+/// Another process of a test's cluster. It is killed if the test lets go of it while it runs
+/// (a failed assertion, say), so that no copy of this binary outlives its test.
+struct OtherProcess(Child);
+
+impl OtherProcess {
+    /// Waits for the process to end on its own; true if it exited with success.
+    fn ends_cleanly(&mut self) -> bool {
+        self.0.wait().unwrap().success()
+    }
+
+    /// Kills the process and waits for it.
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for OtherProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            self.kill();
+        }
+    }
+}
+
 /// A cluster of two processes with `WORKERS` workers each: this one (process 0) and a child.
-fn cluster(mode: &str) -> (Config, Child) {
-    let (config, mut children) = cluster_of(2, mode);
+fn cluster(mode: &str) -> (Config, OtherProcess) {
+    let (config, mut children) = cluster_of(&[mode]);
     (config, children.pop().unwrap())
 }
 
-/// A cluster of `processes` processes with `WORKERS` workers each: this one (process 0) and
-/// its children, processes 1 and up.
-fn cluster_of(processes: usize, mode: &str) -> (Config, Vec<Child>) {
-    let addresses = free_addresses(processes);
-    let children = (1..processes).map(|process| spawn(process, &addresses, mode)).collect();
+/// A cluster with `WORKERS` workers per process: this one (process 0) and a child per mode
+/// (processes 1 and up), each doing what its mode says.
+fn cluster_of(modes: &[&str]) -> (Config, Vec<OtherProcess>) {
+    let addresses = free_addresses(modes.len() + 1);
+    let children = modes.iter().enumerate().map(|(i, mode)| spawn(i + 1, &addresses, mode)).collect();
     let cluster = Cluster::new(0, addresses)
         .with_connect_timeout(Duration::from_secs(20))
         .with_peer_timeout(Duration::from_secs(20));
@@ -158,7 +184,7 @@ fn three_processes_answer_like_one() {
 /// Runs `txns` on a cluster of `processes` processes and on one engine with as many workers as
 /// a process; asserts that every read, subscription and batch run of the two agree.
 fn assert_answers_like_one(processes: usize, txns: &[Txn]) {
-    let (config, children) = cluster_of(processes, "same");
+    let (config, children) = cluster_of(&vec!["same"; processes - 1]);
     let clustered = Setup::with_config(config.with_retention(Retention::All));
     let single = Setup::new(WORKERS, Retention::All);
     assert_eq!(clustered.engine.cluster_workers(), processes * WORKERS);
@@ -202,23 +228,27 @@ fn assert_answers_like_one(processes: usize, txns: &[Txn]) {
     drop((join, aggregate, watched));
     clustered.engine.shutdown();
     for mut child in children {
-        assert!(child.wait().unwrap().success(), "every other process must end cleanly on shutdown");
+        assert!(child.ends_cleanly(), "every other process must end cleanly on shutdown");
     }
     assert_eq!(clustered.join.at(last), Err(Error::Shutdown));
 }
 
-/// Creates a table on process 0 (started with `config`) beside a process 1 (`child`) that
-/// never registers it; asserts a `ClusterMismatch` naming process 1 whose detail contains
-/// `detail`, then ends process 1.
-fn assert_unregistered_table_refused(config: Config, mut child: Child, detail: &str) {
+/// Creates the table `orders` on process 0 (started with `config`), as the `same` mode does,
+/// beside `children`; asserts a `ClusterMismatch` naming `process` (which never registered it)
+/// whose detail contains `detail`, then ends the children.
+fn assert_unregistered_table_refused(
+    config: Config,
+    children: Vec<OtherProcess>,
+    process: usize,
+    detail: &str,
+) {
     let engine = Engine::start(config).unwrap();
-    let error = engine.table::<u8>("t").unwrap_err();
+    let error = engine.table::<(u8, u8)>("orders").unwrap_err();
     assert!(
-        matches!(&error, Error::ClusterMismatch { process: 1, detail: d } if d.contains(detail)),
+        matches!(&error, Error::ClusterMismatch { process: p, detail: d } if *p == process && d.contains(detail)),
         "{error}"
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(children);
 }
 
 #[test]
@@ -228,7 +258,8 @@ fn a_process_that_never_registers_is_named_after_the_peer_timeout() {
     let cluster = config.cluster().unwrap().clone().with_peer_timeout(Duration::from_millis(500));
     assert_unregistered_table_refused(
         config.with_workers(1).with_cluster(cluster),
-        child,
+        vec![child],
+        1,
         "did not register",
     );
 }
@@ -236,7 +267,14 @@ fn a_process_that_never_registers_is_named_after_the_peer_timeout() {
 #[test]
 fn a_table_the_serving_process_never_registered_is_a_mismatch_at_once() {
     let (config, child) = cluster("nothing");
-    assert_unregistered_table_refused(config, child, "registered no such");
+    assert_unregistered_table_refused(config, vec![child], 1, "registered no such");
+}
+
+#[test]
+fn a_mismatch_names_the_process_that_reported_it() {
+    // Process 1 registers `orders` as process 0 does; process 2 serves without registering it.
+    let (config, children) = cluster_of(&["same", "nothing"]);
+    assert_unregistered_table_refused(config, children, 2, "registered no such");
 }
 
 #[test]
@@ -248,7 +286,7 @@ fn other_processes_cannot_commit_or_read() {
     assert!(setup.engine.is_leader());
     assert!(matches!(setup.engine.serve(), Err(Error::InvalidConfig(_))));
     setup.engine.shutdown();
-    assert!(child.wait().unwrap().success());
+    assert!(child.ends_cleanly());
 }
 
 #[test]
@@ -258,8 +296,7 @@ fn a_killed_process_is_a_typed_error() {
     let t = setup.engine.commit(|tx| tx.insert(&setup.orders, (1, 1))).unwrap();
     assert_eq!(setup.distinct.at(t).unwrap(), vec![(1, 1)]);
     let mut subscription = setup.distinct.subscribe().unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
     // The loss is noticed when the connection breaks; until then calls may still succeed.
     let deadline = Instant::now() + Duration::from_secs(30);
     let error = loop {
@@ -302,7 +339,7 @@ fn an_unreachable_process_is_a_typed_error() {
 fn processes_with_other_settings_are_refused() {
     let (config, mut child) = cluster("other-workers");
     assert!(matches!(Engine::start(config), Err(Error::ClusterMismatch { process: 1, .. })));
-    assert!(child.wait().unwrap().success());
+    assert!(child.ends_cleanly());
 }
 
 #[test]
@@ -330,5 +367,5 @@ fn processes_with_other_tables_are_refused() {
         other => panic!("expected ClusterMismatch from process 1, got {other:?}"),
     }
     engine.shutdown();
-    assert!(child.wait().unwrap().success());
+    assert!(child.ends_cleanly());
 }
