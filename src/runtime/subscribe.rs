@@ -179,7 +179,7 @@ impl<Tr: Layout> Hub for ViewHub<Tr> {
     }
 
     fn unregister(&mut self, id: u64) {
-        // The tap stops listening at the next flush, which drops what it saw meanwhile.
+        // The tap stops listening at the next flush with news, which drops what it copied.
         self.subscribers.remove(&id);
     }
 
