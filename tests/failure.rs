@@ -59,6 +59,26 @@ fn a_panic_while_building_a_view_poisons_the_engine() {
 }
 
 #[test]
+fn a_panic_on_one_worker_while_building_a_view_is_reported_by_that_call_and_every_later_one() {
+    // Regression: with only worker 1 panicking, the creating call returned `Shutdown` (its
+    // reply channel closed before the poison was marked) and the next commit returned `Ok`.
+    for _ in 0..20 {
+        let engine = Engine::start(Config::default().with_workers(2)).unwrap();
+        let a = engine.table::<u32>("a").unwrap();
+        let result = engine.view("boom", move |v| {
+            let c = v.table(&a);
+            if v.scope().index() == 1 {
+                panic!("only on worker 1")
+            }
+            c
+        });
+        assert_poisoned(result, "only on worker 1");
+        assert_poisoned(engine.commit(|_| {}), "only on worker 1");
+        assert_poisoned(engine.latest(), "only on worker 1");
+    }
+}
+
+#[test]
 fn reads_waiting_when_a_worker_panics_are_answered() {
     let engine = Engine::start(Config::default().with_workers(2)).unwrap();
     let table = engine.table::<u32>("t").unwrap();

@@ -20,15 +20,19 @@ pub(crate) struct Health {
     /// Why the engine stopped, when it is not a panic (a lost or disagreeing cluster peer).
     failure: Mutex<Option<Error>>,
     threads: OnceLock<Vec<Thread>>,
+    /// The global index of this process's first worker (in a cluster, `process * workers`).
+    first_worker: OnceLock<usize>,
     /// Worker loops that have not ended yet.
     running: Mutex<usize>,
     ended: Condvar,
 }
 
 impl Health {
-    /// Records the worker threads, so that anyone can wake them all.
-    pub(crate) fn set_threads(&self, threads: Vec<Thread>) {
+    /// Records the worker threads, so that anyone can wake them all; the first is the worker
+    /// with global index `first_worker`.
+    pub(crate) fn set_threads(&self, threads: Vec<Thread>, first_worker: usize) {
         let _ = self.threads.set(threads);
+        let _ = self.first_worker.set(first_worker);
     }
 
     /// Expects `workers` worker loops (before they start).
@@ -53,7 +57,13 @@ impl Health {
 
     /// True if `thread` is one of this engine's workers.
     pub(crate) fn is_worker(&self, thread: &Thread) -> bool {
-        self.threads.get().is_some_and(|threads| threads.iter().any(|t| t.id() == thread.id()))
+        self.worker_index(thread).is_some()
+    }
+
+    /// The global worker index of `thread`, if it is one of this engine's workers.
+    pub(crate) fn worker_index(&self, thread: &Thread) -> Option<usize> {
+        let position = self.threads.get()?.iter().position(|t| t.id() == thread.id())?;
+        Some(self.first_worker.get().copied().unwrap_or(0) + position)
     }
 
     /// Unparks every worker so it looks at its commands and at this state.
@@ -120,8 +130,17 @@ impl Health {
     }
 
     /// The error for a call that lost its worker: poisoned or shut down.
+    ///
+    /// A worker only goes away on shutdown or by panicking, and the panic hook
+    /// ([`panics`](super::panics)) poisons the engine before the panicking worker drops
+    /// anything. If neither is marked (an application replaced the hook), the worker is
+    /// unwinding and will mark the poison as it leaves its loop: wait for it briefly.
     pub(crate) fn terminal_error(&self) -> Error {
-        if self.is_poisoned() { self.poison_error() } else { Error::Shutdown }
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while !self.is_poisoned() && !self.is_shut_down() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if self.is_poisoned() || !self.is_shut_down() { self.poison_error() } else { Error::Shutdown }
     }
 
     /// The poison error, waiting briefly for the panic message if the panicking worker is

@@ -9,6 +9,7 @@ pub(crate) mod arrangement;
 pub(crate) mod cluster;
 pub(crate) mod command;
 pub(crate) mod health;
+pub(crate) mod panics;
 pub(crate) mod peek;
 pub(crate) mod registry;
 pub(crate) mod subscribe;
@@ -208,9 +209,8 @@ impl Core {
         let (ready, ready_rx) = crossbeam_channel::unbounded();
         let health = Arc::new(Health::default());
         health.expect_workers(workers);
-        if let Some(network) = network {
-            cluster::lost::watch(Arc::downgrade(&health), network);
-        }
+        let first_worker = cluster.map_or(0, |cluster| cluster.process() * workers);
+        panics::watch(Arc::downgrade(&health), network);
 
         let mut worker_config = timely::WorkerConfig::default();
         let merge = differential_dataflow::Config::default().idle_merge_effort(config.idle_merge_effort());
@@ -234,7 +234,7 @@ impl Core {
             threads[index] = Some(thread);
         }
         let threads: Vec<Thread> = threads.into_iter().map(|t| t.expect("every worker reported")).collect();
-        health.set_threads(threads.clone());
+        health.set_threads(threads.clone(), first_worker);
 
         let (clock, store) = match opened {
             Some(opened) => {

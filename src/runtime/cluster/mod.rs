@@ -11,7 +11,6 @@
 
 pub(crate) mod connect;
 pub(crate) mod link;
-pub(crate) mod lost;
 pub(crate) mod remote;
 pub(crate) mod wire;
 
