@@ -114,6 +114,34 @@ fn options_choose_start_snapshot_and_end() {
 }
 
 #[test]
+fn an_until_before_as_of_ends_at_once_without_a_malformed_batch() {
+    // Regression: `as_of(8).until(5)` yielded a batch with `lower: 8, upper: 5` before ending.
+    let (engine, table, view) = engine_with_view(2);
+    for i in 1..=9u32 {
+        engine.commit(|tx| tx.insert(&table, i)).unwrap();
+    }
+    for options in [
+        SubscribeOptions::default().as_of(8).until(5),
+        SubscribeOptions::default().as_of(8).snapshot(false).until(8),
+    ] {
+        let mut sub = view.subscribe_with(options).unwrap();
+        assert_eq!(sub.next_timeout(WAIT), Ok(None), "{options:?}");
+        assert!(sub.is_finished());
+        let sub = view.subscribe_with(options).unwrap();
+        assert_eq!(sub.count(), 0, "{options:?}: no batch at all");
+    }
+    // `until` equal to `as_of` with a snapshot: exactly the snapshot.
+    let batches: Vec<_> = view
+        .subscribe_with(SubscribeOptions::default().as_of(8).until(8))
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect();
+    assert_eq!(batches.len(), 1);
+    assert_eq!((batches[0].lower, batches[0].upper), (8, 9));
+    assert_eq!(batches[0].updates.len(), 8);
+}
+
+#[test]
 fn an_as_of_before_the_retained_history_is_compacted() {
     let engine = Engine::start(Config::default().with_retention(Retention::LastCommits(2))).unwrap();
     let table = engine.table::<u32>("t").unwrap();

@@ -68,6 +68,9 @@ struct FeedState<D> {
     until: Option<Time>,
     /// Unread updates were advanced to this time: the next batch must reach past it.
     hold: Time,
+    /// Whether unread updates are consolidated with their times advanced (the memory bound).
+    /// Off only for `ivm::testing`'s checker, which must sum the stream exactly at every time.
+    bounded: bool,
     finished: bool,
     ended: bool,
     closed: bool,
@@ -76,22 +79,33 @@ struct FeedState<D> {
 
 impl<D: Row> Feed<D> {
     /// A feed for `workers` workers, whose first batch starts at `as_of` (the snapshot) or
-    /// `as_of + 1`.
+    /// `as_of + 1`. If `until` is before that first time, the feed is finished from the start:
+    /// it has nothing to deliver, not even an empty batch.
     pub(crate) fn new(workers: usize, as_of: Time, snapshot: bool, until: Option<Time>) -> Self {
+        let lower = if snapshot { as_of } else { as_of + 1 };
         let state = FeedState {
             frontiers: vec![None; workers],
             pending: Vec::new(),
             consolidated: 0,
-            lower: if snapshot { as_of } else { as_of + 1 },
+            lower,
             snapshot: snapshot.then_some(as_of),
             until,
             hold: 0,
-            finished: false,
+            bounded: true,
+            finished: until.is_some_and(|until| until < lower),
             ended: false,
             closed: false,
             waker: None,
         };
         Feed { state: Mutex::new(state), ready: Condvar::new() }
+    }
+
+    /// Keeps every unread update at its own time: summing up to any `t` is exact, whenever
+    /// the subscriber reads, and unread updates grow with the number of changes.
+    #[cfg(feature = "testing")]
+    pub(crate) fn keep_times(self) -> Self {
+        self.lock().bounded = false;
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, FeedState<D>> {
@@ -106,6 +120,9 @@ impl<D: Row> Feed<D> {
         frontier: Option<Time>,
     ) {
         let mut state = self.lock();
+        if state.finished {
+            return;
+        }
         state.pending.extend(updates);
         state.frontiers[worker] = Some(frontier.unwrap_or(Time::MAX));
         state.bound_memory();
@@ -228,7 +245,7 @@ impl<D: Row> FeedState<D> {
     /// are dropped), so rows that changed and changed back cancel. The next batch then waits
     /// until every worker is complete through that time, so it covers every advanced update.
     fn bound_memory(&mut self) {
-        if self.pending.len() <= 2 * self.consolidated + 64 {
+        if !self.bounded || self.pending.len() <= 2 * self.consolidated + 64 {
             return;
         }
         let reported = self.frontiers.iter().flatten().copied().max().unwrap_or(0);
@@ -307,12 +324,40 @@ mod tests {
         assert_eq!(got, expected);
     }
 
+    #[cfg(feature = "testing")]
+    #[test]
+    fn a_feed_that_keeps_times_sums_exactly_at_every_time() {
+        let feed = Feed::<u32>::new(1, 0, false, None).keep_times();
+        for t in 1..=1_000u64 {
+            feed.push(0, vec![((t % 10) as u32, t, 1)], Some(t + 1));
+        }
+        let b = batch(feed.take());
+        assert_eq!((b.lower, b.upper, b.updates.len()), (1, 1_001, 1_000));
+        assert!(b.updates.iter().all(|(row, time, _)| u64::from(*row) == time % 10));
+    }
+
     #[test]
     fn until_ends_the_feed() {
         let feed = Feed::<u32>::new(1, 0, false, Some(4));
         feed.push(0, vec![(1, 2, 1), (2, 5, 1)], Some(9));
         let b = batch(feed.take());
         assert_eq!((b.lower, b.upper, b.updates), (1, 5, vec![(1, 2, 1)]));
+        assert!(matches!(feed.take(), Take::Finished));
+    }
+
+    #[test]
+    fn an_until_before_the_first_time_finishes_at_once_without_a_batch() {
+        for (as_of, snapshot, until) in [(8, true, 5), (8, false, 5), (8, false, 8)] {
+            let feed = Feed::<u32>::new(1, as_of, snapshot, Some(until));
+            feed.push(0, vec![(1, 8, 1), (2, 9, 1)], Some(10));
+            assert!(matches!(feed.take(), Take::Finished), "as_of {as_of} snapshot {snapshot} until {until}");
+            assert_eq!(feed.pending(), 0, "nothing is kept for a finished feed");
+        }
+        // Until at as_of with a snapshot: the snapshot, then the end.
+        let feed = Feed::<u32>::new(1, 8, true, Some(8));
+        feed.push(0, vec![(1, 8, 1), (2, 9, 1)], Some(10));
+        let b = batch(feed.take());
+        assert_eq!((b.lower, b.upper, b.updates), (8, 9, vec![(1, 8, 1)]));
         assert!(matches!(feed.take(), Take::Finished));
     }
 

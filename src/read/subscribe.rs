@@ -1,7 +1,8 @@
 //! Stream reading: a view's changes as batches of `(row, time, diff)` with progress.
 //!
 //! [`Subscription`] is what [`View::subscribe`](crate::View::subscribe) returns. Summing its
-//! snapshot and every update with `time <= t` gives exactly `view.at(t)`.
+//! snapshot and every update with `time <= t` gives exactly `view.at(t)` at the end of every
+//! batch received (`t = upper - 1`), and at every `t` for a subscriber that keeps up.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,6 +35,9 @@ pub struct SubscribeOptions {
     as_of: Option<Time>,
     no_snapshot: bool,
     until: Option<Time>,
+    /// Unread updates keep their times (no memory bound): for `ivm::testing`'s checker.
+    #[cfg(feature = "testing")]
+    exact: bool,
 }
 
 impl SubscribeOptions {
@@ -54,8 +58,18 @@ impl SubscribeOptions {
     }
 
     /// Ends the subscription once it is complete through `t`: the last batch has `upper = t + 1`.
+    /// A `t` before the subscription's first time (`as_of`, or `as_of + 1` without a snapshot)
+    /// leaves nothing to deliver: the subscription is finished at once and yields no batch.
     pub fn until(mut self, t: Time) -> Self {
         self.until = Some(t);
+        self
+    }
+
+    /// Unread updates keep their own times, however far the reader falls behind: the summed
+    /// stream is exact at every time, and memory grows with the unread changes.
+    #[cfg(feature = "testing")]
+    pub(crate) fn exact(mut self) -> Self {
+        self.exact = true;
         self
     }
 }
@@ -70,7 +84,10 @@ impl SubscribeOptions {
 /// A subscriber that does not read never slows the engine, and what it has not read stays
 /// bounded by the rows that changed, not by the number of commits: unread changes are
 /// consolidated, with their times advanced to the last complete time. When it reads again it
-/// gets one batch covering the whole interval it missed. Nothing is dropped.
+/// gets one batch covering the whole interval it missed. Nothing is dropped, but summing is
+/// then exact at that batch's end (`upper - 1`), not at each time inside it. A subscriber that
+/// keeps up (it reads each batch before a few dozen unread updates pile up) gets every update
+/// at its own time.
 ///
 /// Read it as a blocking [`Iterator`] (items are `Result<Batch>`: after shutdown or a worker
 /// panic it yields the error once, then ends), with [`try_next`](Self::try_next) or
@@ -111,7 +128,10 @@ impl<D: Row> Subscription<D> {
                 return Err(Error::TimeOutOfRange { requested: as_of });
             }
             let snapshot = !options.no_snapshot;
-            let feed = Arc::new(Feed::new(sequencer.peers(), as_of, snapshot, options.until));
+            let feed = Feed::new(sequencer.peers(), as_of, snapshot, options.until);
+            #[cfg(feature = "testing")]
+            let feed = if options.exact { feed.keep_times() } else { feed };
+            let feed = Arc::new(feed);
             for worker in 0..sequencer.workers() {
                 let subscriber = Subscriber { id, as_of, snapshot, feed: FeedSink::Local(Arc::clone(&feed)) };
                 sequencer.send(
