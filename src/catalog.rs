@@ -80,12 +80,18 @@ pub(crate) struct Catalog {
 
 impl Catalog {
     /// The entry `name` if it exists with this kind and row type; `None` if the name is free.
+    /// Fails if the name is not a valid name, or holds another kind or row type.
     pub(crate) fn find(&self, name: &str, kind: Kind, row: RowType) -> Result<Option<&Entry>> {
+        crate::name::check(name)?;
         let Some(entry) = self.entries.get(name) else {
             return Ok(None);
         };
         if entry.kind != kind {
-            return Err(Error::DuplicateName { name: name.to_string(), existing: entry.kind.noun() });
+            return Err(Error::KindMismatch {
+                name: name.to_string(),
+                existing: entry.kind.noun(),
+                requested: kind.noun(),
+            });
         }
         if entry.row.id != row.id {
             return Err(Error::TypeMismatch {
@@ -103,8 +109,9 @@ impl Catalog {
             .ok_or_else(|| Error::UnknownName { kind: kind.noun(), name: name.to_string() })
     }
 
-    /// Fails if `name` is taken by anything.
+    /// Fails if `name` is not a valid name or is taken by anything.
     pub(crate) fn check_free(&self, name: &str) -> Result<()> {
+        crate::name::check(name)?;
         match self.entries.get(name) {
             Some(entry) => Err(Error::DuplicateName { name: name.to_string(), existing: entry.kind.noun() }),
             None => Ok(()),
@@ -154,7 +161,7 @@ mod tests {
         ));
         assert!(matches!(
             catalog.find("t", Kind::View, RowType::of::<u32>()),
-            Err(Error::DuplicateName { existing: "table", .. })
+            Err(Error::KindMismatch { existing: "table", requested: "view", .. })
         ));
         assert!(matches!(catalog.check_free("t"), Err(Error::DuplicateName { .. })));
         assert!(matches!(

@@ -26,6 +26,25 @@ pub enum Error {
         /// What already holds the name (`"table"`, `"keyed table"` or `"view"`).
         existing: &'static str,
     },
+    /// A name was opened as another kind of source than the one it holds: a bag table as a
+    /// keyed table, a view as a table, and so on (also after a restart with storage). Open it
+    /// as what it is, or choose another name.
+    KindMismatch {
+        /// The table or view.
+        name: String,
+        /// What the name holds (`"table"`, `"keyed table"`, `"view"` or `"keyed view"`).
+        existing: &'static str,
+        /// What it was opened as.
+        requested: &'static str,
+    },
+    /// A name that is not a valid table or view name (see [`Engine`](crate::Engine#names)):
+    /// empty, too long, or with a character other than letters, digits, `_`, `-`, `.` and `:`.
+    InvalidName {
+        /// The name that was given.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// A table or view was opened with a row type other than the one it was created with.
     TypeMismatch {
         /// The table or view.
@@ -169,6 +188,18 @@ impl fmt::Display for Error {
             Error::DuplicateName { name, existing } => {
                 write!(f, "the name {name:?} is already used by a {existing}; choose another name")
             }
+            Error::KindMismatch { name, existing, requested } => write!(
+                f,
+                "{name:?} is a {existing} but was opened as a {requested}; open it as a {existing}, \
+                 or choose another name for the {requested}"
+            ),
+            Error::InvalidName { name, reason } => write!(
+                f,
+                "{:?} is not a valid name: {reason}; a name is 1 to {} bytes of letters, digits, \
+                 '_', '-', '.' and ':', starting with a letter, a digit or '_'",
+                crate::name::shown(name),
+                crate::name::MAX_LEN,
+            ),
             Error::TypeMismatch { name, expected, found } => write!(
                 f,
                 "{name:?} holds rows of type `{expected}` but was opened as `{found}`; open it with \

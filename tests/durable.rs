@@ -126,7 +126,7 @@ fn reopening_a_table_with_another_row_type_is_refused_and_changes_nothing() {
     };
     assert_eq!(error, expected);
     let error = engine.keyed_table::<u32, u32>("t").unwrap_err();
-    assert!(matches!(error, Error::TypeMismatch { .. }), "{error}");
+    assert!(matches!(error, Error::KindMismatch { .. }), "{error}");
     drop(engine);
     let after = snapshot(dir.path());
     // Only new, empty log segments may appear; nothing written before changes.
@@ -136,6 +136,28 @@ fn reopening_a_table_with_another_row_type_is_refused_and_changes_nothing() {
     let engine = Engine::start(config(dir.path())).unwrap();
     let t = engine.table::<u32>("t").unwrap();
     assert_eq!(t.at(1).unwrap(), vec![(1, 1)]);
+}
+
+#[test]
+fn reopening_a_bag_table_as_keyed_says_the_kind_differs() {
+    // Regression: this said `TypeMismatch { expected: "(u8, u16)", found: "(u8, u16)" }`.
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let engine = Engine::start(config(dir.path())).unwrap();
+        let t = engine.table::<(u8, u16)>("t").unwrap();
+        engine.commit(|tx| tx.insert(&t, (1, 2))).unwrap();
+    }
+    let before = snapshot(dir.path());
+    let engine = Engine::start(config(dir.path())).unwrap();
+    let error = engine.keyed_table::<u8, u16>("t").unwrap_err();
+    assert_eq!(error, Error::KindMismatch { name: "t".into(), existing: "table", requested: "keyed table" });
+    let t = engine.table::<(u8, u16)>("t").unwrap();
+    assert_eq!(t.at(engine.latest().unwrap()).unwrap(), vec![((1, 2), 1)]);
+    drop(engine);
+    let after = snapshot(dir.path());
+    for (name, bytes) in &before {
+        assert_eq!(after.get(name), Some(bytes), "{name} changed");
+    }
 }
 
 #[test]

@@ -41,14 +41,45 @@ fn duplicate_names() {
         engine.view("v", move |v| v.table(&table)).unwrap_err(),
         Error::DuplicateName { name: "v".into(), existing: "view" }
     );
+}
+
+#[test]
+fn opening_a_name_as_another_kind_says_the_kind_differs() {
+    let engine = engine();
+    let table = engine.table::<(u8, u16)>("shared").unwrap();
+    engine.view("v", move |v| v.table(&table)).unwrap();
+    let error = engine.keyed_table::<u8, u16>("shared").unwrap_err();
     assert_eq!(
-        engine.keyed_table::<u32, u32>("shared").unwrap_err(),
-        Error::DuplicateName { name: "shared".into(), existing: "table" }
+        error,
+        Error::KindMismatch { name: "shared".into(), existing: "table", requested: "keyed table" }
+    );
+    assert!(error.to_string().contains("is a table but was opened as a keyed table"), "{error}");
+    assert_eq!(
+        engine.table::<(u8, u16)>("v").unwrap_err(),
+        Error::KindMismatch { name: "v".into(), existing: "view", requested: "table" }
     );
     assert_eq!(
-        engine.table::<u32>("v").unwrap_err(),
-        Error::DuplicateName { name: "v".into(), existing: "view" }
+        engine.open_keyed_view::<u8, u16>("v").unwrap_err(),
+        Error::KindMismatch { name: "v".into(), existing: "view", requested: "keyed view" }
     );
+}
+
+#[test]
+fn names_that_are_not_identifier_like_are_refused_and_nothing_is_created() {
+    let engine = engine();
+    let long = "n".repeat(5_000);
+    for name in ["", "../escape", "a\0b", "line\nbreak", "with space", long.as_str()] {
+        let is_invalid = |error: Error| matches!(error, Error::InvalidName { name: ref n, .. } if n == name);
+        assert!(is_invalid(engine.table::<u32>(name).unwrap_err()), "table {name:?}");
+        assert!(is_invalid(engine.keyed_table::<u32, u32>(name).unwrap_err()), "keyed table {name:?}");
+        let t = engine.table::<u32>("t").unwrap();
+        assert!(is_invalid(engine.view(name, move |v| v.table(&t)).unwrap_err()), "view {name:?}");
+        assert!(is_invalid(engine.open_view::<u32>(name).unwrap_err()), "open {name:?}");
+    }
+    let message = engine.table::<u32>(&long).unwrap_err().to_string();
+    assert!(message.len() < 400 && message.contains("too long"), "{message}");
+    // Nothing was created: a valid name still works, and the engine is healthy.
+    assert_eq!(engine.table::<u32>("ok_name-1.v2").unwrap().at(engine.latest().unwrap()).unwrap(), vec![]);
 }
 
 #[test]

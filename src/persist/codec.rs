@@ -47,6 +47,16 @@ pub(crate) enum StoredKind {
     Keyed,
 }
 
+impl StoredKind {
+    /// The word users read in error messages (as the catalog's kinds say it).
+    pub(crate) fn noun(self) -> &'static str {
+        match self {
+            StoredKind::Bag => "table",
+            StoredKind::Keyed => "keyed table",
+        }
+    }
+}
+
 /// A table as the manifest records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct StoredTable {

@@ -152,7 +152,14 @@ impl Store {
         since: Time,
     ) -> Result<Option<Box<dyn Any + Send>>> {
         if let Some(stored) = self.manifest.iter().find(|t| t.name == name) {
-            if stored.kind != kind || stored.row_type != row_type {
+            if stored.kind != kind {
+                return Err(Error::KindMismatch {
+                    name: name.to_string(),
+                    existing: stored.kind.noun(),
+                    requested: kind.noun(),
+                });
+            }
+            if stored.row_type != row_type {
                 return Err(Error::TypeMismatch {
                     name: name.to_string(),
                     expected: leak(stored.row_type.clone()),
