@@ -35,7 +35,19 @@ use crate::view::{Definition, KeyedView, View, Views};
 ///
 /// If a worker panics (in user view code, say), the engine is poisoned: every worker leaves
 /// its loop and drops its dataflows, the worker threads end, and every later call returns
-/// [`Error::WorkerPanicked`] with the panic message.
+/// [`Error::WorkerPanicked`] with the panic message, starting with the call that saw the
+/// worker go.
+///
+/// # Names
+///
+/// Tables and views share one namespace per engine. A name is 1 to 255 bytes of Unicode
+/// letters and digits, `_`, `-`, `.` and `:`, starting with a letter, a digit or `_`
+/// (`orders`, `revenue_by_country`, `q3.v2`, `shop::top_customers`). Anything else (empty,
+/// longer, with spaces, slashes, control characters, or starting with `.`, `-` or `:`) is
+/// refused with [`Error::InvalidName`] before anything is created. A name opened as another
+/// kind than it holds (a bag table as a keyed table, a view as a table) is
+/// [`Error::KindMismatch`]; creating a view under a name already taken is
+/// [`Error::DuplicateName`].
 ///
 /// # Errors every call can return
 ///
@@ -138,8 +150,10 @@ impl Engine {
     /// Creates the bag table `name` with rows of type `T`, or reopens it if it exists with that
     /// row type.
     ///
-    /// Fails with [`Error::TypeMismatch`] if it exists with another row type, and with
-    /// [`Error::DuplicateName`] if a keyed table or a view has that name.
+    /// Fails with [`Error::InvalidName`] if `name` is not a valid [name](Self#names), with
+    /// [`Error::TypeMismatch`] if it exists with another row type, and with
+    /// [`Error::KindMismatch`] if a keyed table or a view has that name (also when the storage
+    /// directory holds a keyed table of that name).
     pub fn table<T: Row>(&self, name: &str) -> Result<Table<T>> {
         let id = self.create_table(
             name,
@@ -196,6 +210,7 @@ impl Engine {
     /// and views (see [`Views`]) and returns a differential collection.
     ///
     /// The view is built on every worker and shows all data committed so far. Fails with
+    /// [`Error::InvalidName`] if `name` is not a valid [name](Self#names), with
     /// [`Error::DuplicateName`] if the name is taken, and with [`Error::UnknownName`] or
     /// [`Error::ForeignHandle`] if the definition reads a table or view this engine does not
     /// have; nothing is created then.
@@ -244,7 +259,7 @@ impl Engine {
     /// Opens the existing view `name` with rows of type `R`, for code that did not create it.
     ///
     /// Fails with [`Error::UnknownName`] if there is no such view, with [`Error::TypeMismatch`]
-    /// if its rows have another type, and with [`Error::DuplicateName`] if the name holds a
+    /// if its rows have another type, and with [`Error::KindMismatch`] if the name holds a
     /// table or a keyed view.
     pub fn open_view<R: Row>(&self, name: &str) -> Result<View<R>> {
         let (id, definition) = self.open(name, Kind::View, RowType::of::<R>())?;

@@ -27,7 +27,9 @@
 //! ```
 //!
 //! Asking for the same name again returns the same table; another row type is
-//! [`Error::TypeMismatch`], a name held by a view is [`Error::DuplicateName`].
+//! [`Error::TypeMismatch`], a name held by a view or a keyed table is [`Error::KindMismatch`],
+//! and a name that is not identifier-like (see [`Engine`'s names](Engine#names)) is
+//! [`Error::InvalidName`].
 //!
 //! # A view
 //!
@@ -98,7 +100,11 @@
 //!
 //! [`View::subscribe`] is the stream reading: a [`Subscription`] yields [`Batch`]es of
 //! `(row, time, diff)` covering contiguous intervals of time, each once it is complete,
-//! starting with a snapshot. The snapshot plus the changes up to `t` sum to exactly `at(t)`.
+//! starting with a snapshot. The snapshot plus the changes up to the end of any batch received
+//! (`upper - 1`) sum to exactly `at(upper - 1)`: at every commit for a subscriber that keeps up.
+//! One that falls behind gets what it missed as one batch, its updates' times moved forward
+//! inside it (memory stays bounded by the rows that changed), so the sum is exact at the end of
+//! that batch, not at each time inside it.
 //!
 //! ```
 //! # use ivm::{Config, Engine};
@@ -193,6 +199,7 @@ mod cluster;
 mod config;
 mod engine;
 mod error;
+mod name;
 pub mod ops;
 mod persist;
 mod read;

@@ -90,9 +90,12 @@
 //! a snapshot of the view at the starting time.
 //!
 //! The promise that ties the two readings together: adding up the snapshot and every change
-//! up to `t` gives exactly `at(t)`. A consumer that stops resumes from the `upper` of the last
-//! batch it processed ([`SubscribeOptions`](crate::SubscribeOptions)); one that is slow never
-//! slows the engine, and receives what it missed as one batch.
+//! up to the end of a batch received (`upper - 1`) gives exactly `at(upper - 1)`. A consumer
+//! that keeps up receives a batch per commit, so the sum is exact at every commit time. A
+//! consumer that stops resumes from the `upper` of the last batch it processed
+//! ([`SubscribeOptions`](crate::SubscribeOptions)); one that is slow never slows the engine and
+//! receives what it missed as one batch, whose updates' times were moved forward inside it to
+//! keep memory bounded: the sum is exact at that batch's end, not at each time inside it.
 //!
 //! ```rust,no_run
 #![doc = include_str!("../examples/tutorial_4.rs")]
