@@ -134,6 +134,34 @@ impl<'s> Views<'s> {
         self.scope
     }
 
+    /// A collection that holds each of `rows` once (repeat a row to hold it several times), from
+    /// the start of time: constants such as a lookup list or a default row, without a table.
+    ///
+    /// The rows are held exactly once across all workers (each worker keeps every `peers`-th
+    /// row), at time 0, so they are in every reading: `at(t)` for every retained `t` (of a view
+    /// created before or after any commit), every subscription's snapshot, and every batch run.
+    /// They never change afterwards. Since they are at time 0, operators that depend on when a
+    /// row was committed (windows, temporal filters) see them as committed at time 0.
+    ///
+    /// The definition runs on every worker, so `rows` must be the same on every worker (built
+    /// from the definition's own data, not from a worker-local source). For multiplicities
+    /// other than one, give `(row, diff)` pairs and `explode` them:
+    /// `v.constant(pairs).explode(|(row, diff)| Some((row, diff)))`.
+    ///
+    /// Never fails. A view whose only input is `constant` is complete at once for every time:
+    /// its reads at future times answer at once, and its subscriptions have nothing to deliver
+    /// after the snapshot (one empty batch reaching to `Time::MAX`, then no more batches).
+    pub fn constant<R: Row>(&self, rows: impl IntoIterator<Item = R>) -> VecCollection<'s, Time, R, Diff> {
+        let (index, peers) = (self.scope.index(), self.scope.peers());
+        let mine: Vec<(R, Time, Diff)> = rows
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % peers == index)
+            .map(|(_, row)| (row, 0, 1))
+            .collect();
+        mine.to_stream(self.scope).as_collection()
+    }
+
     /// The rows of a bag table, with their multiplicities.
     pub fn table<T: Row>(&self, table: &Table<T>) -> VecCollection<'s, Time, T, Diff> {
         self.import::<RowTrace<T>>(table.engine(), table.id(), table.name(), "table")
