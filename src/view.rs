@@ -265,7 +265,8 @@ impl<R: Row> View<R> {
     }
 
     /// The whole collection at time `t`, consolidated and sorted by row, gathered from every
-    /// worker.
+    /// worker. Each row comes with its multiplicity, a [`Diff`] (`isize`); see [`Diff`] for
+    /// why, and for converting it to `i64` or `u64`.
     ///
     /// Waits until the view is complete through `t` (so `commit` followed by `at` of the
     /// returned time always sees that commit; a `t` after the latest commit waits for a later
