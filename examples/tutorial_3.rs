@@ -17,38 +17,29 @@ fn main() -> ivm::Result<()> {
 
     // A keyed view has `(key, value)` rows and is arranged by key, so besides `at(t)` it answers
     // `get(&key, t)` and `range(keys, t)` without scanning. Revenue per city: a join of the two
-    // tables on the customer id, then a sum per city from `ivm::ops`.
-    let revenue = engine.keyed_view("revenue_by_city", {
-        let (customers, orders) = (customers.clone(), orders.clone());
-        move |v| {
-            v.keyed_table(&customers) // (customer, city)
-                .join(v.table(&orders)) // (customer, (city, cents))
+    // tables on the customer id, then a sum per city from `ivm::ops`. The view names both
+    // tables once, as a tuple, and gets both collections in the same shape.
+    let revenue =
+        engine.keyed_view_over("revenue_by_city", (&customers, &orders), |_, (customers, orders)| {
+            customers // (customer, city)
+                .join(orders) // (customer, (city, cents))
                 .map(|(_customer, (city, cents))| (city, cents))
                 .sum_per_key() // (city, total cents)
-        }
-    })?;
+        })?;
 
     // Every customer with their number of orders, zero included: a left join keeps customers
     // without orders, with `None` on the right.
-    let activity = engine.view("activity", {
-        let (customers, orders) = (customers.clone(), orders.clone());
-        move |v| {
-            let counts = v.table(&orders).count_per_key(); // (customer, orders)
-            v.keyed_table(&customers)
-                .left_join(counts)
-                .map(|(customer, (_city, orders))| (customer, orders.unwrap_or(0)))
-        }
+    let activity = engine.view_over("activity", (&customers, &orders), |_, (customers, orders)| {
+        let counts = orders.count_per_key(); // (customer, orders)
+        customers.left_join(counts).map(|(customer, (_city, orders))| (customer, orders.unwrap_or(0)))
     })?;
 
     // The two biggest orders per city: top-k keeps its answer exact when an order is deleted.
-    let biggest = engine.view("biggest_orders", {
-        let (customers, orders) = (customers.clone(), orders.clone());
-        move |v| {
-            v.keyed_table(&customers)
-                .join(v.table(&orders))
-                .map(|(_customer, (city, cents))| (city, cents))
-                .top_k_by(2, |cents| std::cmp::Reverse(*cents))
-        }
+    let biggest = engine.view_over("biggest_orders", (&customers, &orders), |_, (customers, orders)| {
+        customers
+            .join(orders)
+            .map(|(_customer, (city, cents))| (city, cents))
+            .top_k_by(2, |cents| std::cmp::Reverse(*cents))
     })?;
 
     let t1 = engine.commit(|tx| {

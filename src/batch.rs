@@ -101,9 +101,29 @@ impl BatchInputs {
         self.as_of
     }
 
-    /// `table` holds each of `rows` once (repeat a row to hold it several times).
+    /// `table` holds each of `rows` once (repeat a row to hold it several times, or give
+    /// multiplicities with [`table_with_diffs`](Self::table_with_diffs)).
+    ///
+    /// Never fails; replaces rows given earlier for the same table.
     pub fn table<T: Row>(self, table: &Table<T>, rows: impl IntoIterator<Item = T>) -> Self {
-        let rows: Vec<(T, Time, Diff)> = rows.into_iter().map(|row| (row, 0, 1)).collect();
+        self.table_with_diffs(table, rows.into_iter().map(|row| (row, 1)))
+    }
+
+    /// `table` holds the sum of `rows`, each `(row, diff)`: `diff` copies of `row`, placed at
+    /// the run's `as_of` like [`table`](Self::table)'s rows.
+    ///
+    /// Pairs of the same row add up. A negative sum is a negative multiplicity, which the
+    /// definition sees as such, exactly as the live engine's views see a row deleted more often
+    /// than it was inserted ([`Transaction::delete`](crate::Transaction::delete)); a zero sum
+    /// (or a zero `diff`) leaves the row out. Never fails; replaces rows given earlier for the
+    /// same table.
+    pub fn table_with_diffs<T: Row>(
+        self,
+        table: &Table<T>,
+        rows: impl IntoIterator<Item = (T, Diff)>,
+    ) -> Self {
+        let rows: Vec<(T, Time, Diff)> =
+            rows.into_iter().filter(|(_, diff)| *diff != 0).map(|(row, diff)| (row, 0, diff)).collect();
         self.with(table.engine(), table.id(), table.name(), rows, false)
     }
 
@@ -116,7 +136,10 @@ impl BatchInputs {
         self.with(table.engine(), table.id(), table.name(), updates.into_iter().collect(), true)
     }
 
-    /// `table` holds these `(key, value)` pairs (one value per key, as the engine keeps them).
+    /// `table` holds these `(key, value)` pairs (one value per key, as the engine keeps them),
+    /// each once. There is no `(pair, diff)` form: the live engine never holds a key's value
+    /// more than once; [`keyed_table_updates`](Self::keyed_table_updates) takes any history.
+    /// Never fails; replaces pairs given earlier for the same table.
     pub fn keyed_table<K: Row, V: Row>(
         self,
         table: &KeyedTable<K, V>,

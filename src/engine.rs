@@ -9,6 +9,7 @@ use differential_dataflow::VecCollection;
 use crate::catalog::{Entry, Kind, RowType, TableParts};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::inputs::Inputs;
 use crate::persist::codec::{BagCodec, KeyedCodec, StoredKind};
 use crate::read::peek::{History, HistoryOf};
 use crate::row::Row;
@@ -220,6 +221,56 @@ impl Engine {
         F: for<'s> Fn(&Views<'s>) -> VecCollection<'s, Time, R, Diff> + Send + Sync + 'static,
     {
         self.view_from(name, &Definition::new(logic))
+    }
+
+    /// Creates the view `name` from a definition that names its inputs once: `logic` receives
+    /// the [`Views`] context and the collections of `inputs` (a reference to a table or view
+    /// handle, or a tuple of them; see [`Inputs`]), so it needs no clones of the handles:
+    ///
+    /// ```
+    /// use ivm::{Config, Engine};
+    /// # fn main() -> ivm::Result<()> {
+    /// let engine = Engine::start(Config::default())?;
+    /// let edges = engine.table::<(u32, u32)>("edges")?;
+    /// let names = engine.keyed_table::<u32, String>("names")?;
+    /// let out_names = engine.view_over("out_names", (&edges, &names), |_, (edges, names)| {
+    ///     edges.join(names).map(|(_from, (_to, name))| name).distinct()
+    /// })?;
+    /// let t = engine.commit(|tx| {
+    ///     tx.insert_all(&edges, [(1, 2), (1, 3)]);
+    ///     tx.upsert(&names, 1, "one".into());
+    /// })?;
+    /// assert_eq!(out_names.at(t)?, vec![("one".to_string(), 1)]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// The same as `view_from(name, &Definition::over(inputs, logic))`; fails like
+    /// [`view`](Self::view).
+    pub fn view_over<R, I, F>(&self, name: &str, inputs: I, logic: F) -> Result<View<R>>
+    where
+        R: Row,
+        I: Inputs,
+        F: for<'s> Fn(&Views<'s>, I::Collections<'s>) -> VecCollection<'s, Time, R, Diff>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.view_from(name, &Definition::over(inputs, logic))
+    }
+
+    /// Creates the keyed view `name` from a definition that names its inputs once (see
+    /// [`view_over`](Self::view_over)); fails like [`view`](Self::view).
+    pub fn keyed_view_over<K, V, I, F>(&self, name: &str, inputs: I, logic: F) -> Result<KeyedView<K, V>>
+    where
+        K: Row,
+        V: Row,
+        I: Inputs,
+        F: for<'s> Fn(&Views<'s>, I::Collections<'s>) -> VecCollection<'s, Time, (K, V), Diff>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.keyed_view_from(name, &Definition::over(inputs, logic))
     }
 
     /// Creates the view `name` from a definition value (see [`view`](Self::view)).

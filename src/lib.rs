@@ -37,7 +37,9 @@
 //! collections ([`Views`]) and returns a collection; any differential operator works inside,
 //! and [`ops`] adds outer joins, aggregates, top-k, windows and more. The closure runs once,
 //! to build a dataflow; from then on only what changes is recomputed. A [`KeyedView`] has
-//! `(key, value)` rows and also answers lookups by key.
+//! `(key, value)` rows and also answers lookups by key. [`Engine::view_over`] names the tables
+//! a view reads once and hands the closure their collections ([`Inputs`]), and
+//! [`Views::constant`] puts fixed rows in a view.
 //!
 //! ```
 //! # use ivm::{Config, Engine};
@@ -49,7 +51,11 @@
 //!     let edges = edges.clone();
 //!     move |v| v.table(&edges).map(|(from, _to)| from).count()
 //! })?;
-//! # let _ = degree;
+//! // The same, naming its table once: the closure gets the collection itself.
+//! let degree_over = engine.view_over("degree_over", &edges, |_, edges| {
+//!     edges.map(|(from, _to)| from).count()
+//! })?;
+//! # let _ = (degree, degree_over);
 //! # Ok(()) }
 //! ```
 //!
@@ -199,6 +205,7 @@ mod cluster;
 mod config;
 mod engine;
 mod error;
+mod inputs;
 mod name;
 pub mod ops;
 mod persist;
@@ -216,6 +223,7 @@ pub use cluster::Cluster;
 pub use config::{Config, Durability, Retention};
 pub use engine::Engine;
 pub use error::{Error, Result};
+pub use inputs::Inputs;
 pub use read::feed::Batch;
 pub use read::subscribe::{SubscribeOptions, Subscription};
 pub use row::Row;

@@ -37,9 +37,17 @@
 //! multiplicity is how many copies of the row the collection holds; views computed with
 //! `count` or `distinct` hold each row once.
 //!
-//! In a definition, `v.table(&orders)` is the table as a differential collection;
+//! [`Engine::view_over`](crate::Engine::view_over) names the tables a view reads once, by
+//! reference (`&orders`, or a tuple `(&customers, &orders)`), and hands the closure each one as
+//! a differential collection, ready for its operators: no handle to clone, no lookup inside.
 //! `explode` maps each row to rows with a multiplicity (here: `cents` copies of the customer)
 //! and `count` counts the copies of each row, giving `(customer, total)`.
+//!
+//! The closure's first argument is the view's context, [`Views`](crate::Views): it reads
+//! tables and views too (`v.table(&orders)`, the form [`Engine::view`](crate::Engine::view)
+//! uses, whose closure owns clones of the handles it reads), and
+//! [`v.constant(rows)`](crate::Views::constant) is a collection of fixed rows, held once
+//! however many workers run, from time 0 on.
 //!
 //! ```rust,no_run
 #![doc = include_str!("../examples/tutorial_1.rs")]

@@ -41,6 +41,7 @@ use timely::dataflow::operators::vec::ToStream;
 
 use crate::batch::{self, BatchShare};
 use crate::error::{Error, Result};
+use crate::inputs::Inputs;
 use crate::read::peek::{self, Targets};
 use crate::read::subscribe::{SubscribeOptions, Subscription};
 use crate::row::Row;
@@ -82,6 +83,39 @@ impl<R: Row> Definition<R> {
         F: for<'s> Fn(&Views<'s>) -> VecCollection<'s, Time, R, Diff> + Send + Sync + 'static,
     {
         Definition { logic: Arc::new(logic) }
+    }
+
+    /// A definition that names its inputs once: `logic` receives the [`Views`] context and the
+    /// inputs' collections, in the shape `inputs` has (one handle, or a tuple of handles); see
+    /// [`Inputs`].
+    ///
+    /// The handles are cloned once, here, and read each time the definition is built, so the
+    /// closure needs neither clones of the handles nor `v.table(..)` calls:
+    ///
+    /// ```
+    /// use ivm::{Config, Definition, Engine};
+    /// # fn main() -> ivm::Result<()> {
+    /// let engine = Engine::start(Config::default())?;
+    /// let edges = engine.table::<(u32, u32)>("edges")?;
+    /// let degree = Definition::over(&edges, |_, edges| edges.map(|(from, _to)| from).count());
+    /// let view = engine.view_from("degree", &degree)?;
+    /// let t = engine.commit(|tx| tx.insert_all(&edges, [(1, 2), (1, 3)]))?;
+    /// assert_eq!(view.at(t)?, vec![((1, 2), 1)]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Never fails here; inputs the engine or a batch run does not have fail there, as with
+    /// [`Views::table`].
+    pub fn over<I, F>(inputs: I, logic: F) -> Self
+    where
+        I: Inputs,
+        F: for<'s> Fn(&Views<'s>, I::Collections<'s>) -> VecCollection<'s, Time, R, Diff>
+            + Send
+            + Sync
+            + 'static,
+    {
+        let handles = inputs.handles();
+        Definition::new(move |views| logic(views, I::collections(&handles, views)))
     }
 
     /// Runs the logic in a dataflow scope.
@@ -132,6 +166,34 @@ impl<'s> Views<'s> {
     /// The dataflow scope the view is built in, for operators that need it (`iterate`, sources).
     pub fn scope(&self) -> Scope<'s, Time> {
         self.scope
+    }
+
+    /// A collection that holds each of `rows` once (repeat a row to hold it several times), from
+    /// the start of time: constants such as a lookup list or a default row, without a table.
+    ///
+    /// The rows are held exactly once across all workers (each worker keeps every `peers`-th
+    /// row), at time 0, so they are in every reading: `at(t)` for every retained `t` (of a view
+    /// created before or after any commit), every subscription's snapshot, and every batch run.
+    /// They never change afterwards. Since they are at time 0, operators that depend on when a
+    /// row was committed (windows, temporal filters) see them as committed at time 0.
+    ///
+    /// The definition runs on every worker, so `rows` must be the same on every worker (built
+    /// from the definition's own data, not from a worker-local source). For multiplicities
+    /// other than one, give `(row, diff)` pairs and `explode` them:
+    /// `v.constant(pairs).explode(|(row, diff)| Some((row, diff)))`.
+    ///
+    /// Never fails. A view whose only input is `constant` is complete at once for every time:
+    /// its reads at future times answer at once, and its subscriptions have nothing to deliver
+    /// after the snapshot (one empty batch reaching to `Time::MAX`, then no more batches).
+    pub fn constant<R: Row>(&self, rows: impl IntoIterator<Item = R>) -> VecCollection<'s, Time, R, Diff> {
+        let (index, peers) = (self.scope.index(), self.scope.peers());
+        let mine: Vec<(R, Time, Diff)> = rows
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % peers == index)
+            .map(|(_, row)| (row, 0, 1))
+            .collect();
+        mine.to_stream(self.scope).as_collection()
     }
 
     /// The rows of a bag table, with their multiplicities.
@@ -237,7 +299,8 @@ impl<R: Row> View<R> {
     }
 
     /// The whole collection at time `t`, consolidated and sorted by row, gathered from every
-    /// worker.
+    /// worker. Each row comes with its multiplicity, a [`Diff`] (`isize`); see [`Diff`] for
+    /// why, and for converting it to `i64` or `u64`.
     ///
     /// Waits until the view is complete through `t` (so `commit` followed by `at` of the
     /// returned time always sees that commit; a `t` after the latest commit waits for a later

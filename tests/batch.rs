@@ -173,3 +173,47 @@ fn a_batch_run_below_since_is_compacted() {
         Error::Compacted { name: String::new(), requested: 1, since: 2 }
     );
 }
+
+#[test]
+fn rows_with_diffs_add_up_like_the_live_engine_and_zeros_vanish() {
+    let engine = Engine::start(Config::default().with_workers(2)).unwrap();
+    let stock = engine.table::<char>("stock").unwrap();
+    let rows = engine
+        .view("rows", {
+            let stock = stock.clone();
+            move |v| v.table(&stock)
+        })
+        .unwrap();
+    let kinds = engine
+        .view("kinds", {
+            let stock = stock.clone();
+            move |v| v.table(&stock).map(|_| ()).count()
+        })
+        .unwrap();
+    // Three apples 'a' (given as 2 + 1), one pear 'p' deleted more often than inserted, plums
+    // 'u' that cancel out, and a fig 'f' with a zero diff.
+    let pairs = [('a', 2), ('p', -1), ('a', 1), ('u', 4), ('u', -4), ('f', 0)];
+    let t = engine
+        .commit(|tx| {
+            for (row, diff) in pairs {
+                tx.update(&stock, row, diff);
+            }
+        })
+        .unwrap();
+    let expected = vec![('a', 3), ('p', -1)];
+    assert_eq!(rows.at(t).unwrap(), expected);
+    for workers in [1, 2, 4] {
+        let inputs = BatchInputs::new().table_with_diffs(&stock, pairs);
+        assert_eq!(batch::run(rows.definition(), &inputs, workers).unwrap(), expected, "workers {workers}");
+        // `count` sees the negative multiplicity too: 3 - 1 copies.
+        assert_eq!(batch::run(kinds.definition(), &inputs, workers).unwrap(), kinds.at(t).unwrap());
+        assert_eq!(kinds.at(t).unwrap(), vec![(((), 2), 1)]);
+    }
+    // `table` is `table_with_diffs` with every diff 1.
+    let repeated = BatchInputs::new().table(&stock, ['a', 'a', 'a']);
+    let counted = BatchInputs::new().table_with_diffs(&stock, [('a', 3)]);
+    assert_eq!(
+        batch::run(rows.definition(), &repeated, 2).unwrap(),
+        batch::run(rows.definition(), &counted, 2).unwrap()
+    );
+}
