@@ -13,7 +13,7 @@
 //! The checker's subscription keeps every update at its own time, so the summed stream is
 //! exact at every `t`. (An ordinary subscriber that falls behind gets what it missed in one
 //! batch with times moved forward, exact at the end of each batch it receives: see
-//! [`Subscription`](crate::Subscription).)
+//! [`Subscription`].)
 //!
 //! The three readings run one definition, so a view that is wrong the same way in all three
 //! passes [`check`]. To catch that, give [`check_against`] an oracle: a naive from-scratch

@@ -101,7 +101,7 @@ mod tests {
         assert_eq!(
             engines
                 .iter()
-                .filter(|watched| Arc::ptr_eq(&watched.network.as_ref().unwrap(), &first_network))
+                .filter(|watched| Arc::ptr_eq(watched.network.as_ref().unwrap(), &first_network))
                 .count(),
             1
         );
