@@ -25,6 +25,7 @@ mod check;
 mod child;
 #[cfg(feature = "nexmark-duckdb-linked")]
 mod duckdb;
+mod guard;
 mod live;
 #[path = "../common/measure.rs"]
 mod measure;

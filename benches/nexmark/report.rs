@@ -90,13 +90,14 @@ struct Report<'a> {
     failures: &'a [String],
 }
 
-/// Prints the table and writes the JSON report and the chart into `options.out`.
+/// Prints the table and writes the JSON report and the chart into `options.out`; returns the
+/// summary rows.
 pub fn write(
     options: &Options,
     machine: &Machine,
     outcomes: &[Outcome],
     failures: &[String],
-) -> Result<(), String> {
+) -> Result<Vec<Summary>, String> {
     let summary = summarize(options, outcomes);
     print_table(options, machine, &summary);
     let report = Report {
@@ -115,7 +116,7 @@ pub fn write(
     std::fs::write(&svg_path, chart::svg(&summary, options))
         .map_err(|e| format!("cannot write {}: {e}", svg_path.display()))?;
     println!("report: {}\nchart:  {}", json_path.display(), svg_path.display());
-    Ok(())
+    Ok(summary)
 }
 
 /// One summary row per (query, workers) that has any outcome.

@@ -10,7 +10,7 @@ use crate::outcome::{LINE_PREFIX, Outcome};
 use crate::progress::Progress;
 use crate::query::Query;
 use crate::report::{self, Machine};
-use crate::{check, child};
+use crate::{check, child, guard};
 
 /// Results of runs with at most this many events are dumped, for row-by-row diffs.
 const DUMP_EVENTS: u64 = 1_000_000;
@@ -57,7 +57,10 @@ pub fn run(options: &Options) -> Result<bool, String> {
     }
     progress.close();
     let machine = Machine { loadavg_after: loadavg(), ..machine_before };
-    report::write(options, &machine, &outcomes, &failures)?;
+    let summary = report::write(options, &machine, &outcomes, &failures)?;
+    if options.smoke {
+        guard(&summary, &mut failures)?;
+    }
     if !failures.is_empty() {
         eprintln!("\nFAILED: {} problem(s):", failures.len());
         for failure in &failures {
@@ -65,6 +68,36 @@ pub fn run(options: &Options) -> Result<bool, String> {
         }
     }
     Ok(failures.is_empty())
+}
+
+/// Compares the smoke run's `live / bare_arranged` ratios with those BENCHMARKS.md records
+/// (see [`crate::guard`]); a slowdown of the engine becomes a failure.
+fn guard(summary: &[report::Summary], failures: &mut Vec<String>) -> Result<(), String> {
+    let benchmarks = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
+    let recorded = guard::recorded(&benchmarks)?;
+    let Some(verdict) = guard::judge(summary, &recorded) else {
+        return Err("the smoke guard found no 1-worker query with a recorded ratio".into());
+    };
+    let fallen: Vec<String> =
+        verdict.fallen.iter().map(|(q, m, r)| format!("{q} {m:.2} (recorded {r:.2})")).collect();
+    if verdict.slower() {
+        failures.push(format!(
+            "the live engine is slower than BENCHMARKS.md records: median live / bare_arranged is \
+             {:.2} of the recorded ratios (fails below {}); fallen: {}",
+            verdict.median,
+            guard::FAIL_BELOW,
+            fallen.join(", ")
+        ));
+    } else if verdict.doubtful() {
+        println!(
+            "WARNING: the live engine may be slower than BENCHMARKS.md records (median {:.2}, \
+             below {}); re-measure §7 on a quiet machine. Fallen: {}",
+            verdict.median,
+            guard::WARN_BELOW,
+            fallen.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// The names of every query, in order.
