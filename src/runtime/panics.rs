@@ -119,50 +119,52 @@ mod tests {
         assert!(matches!(second.failure(), Some(Error::PeerLost { reason }) if reason.contains("closed")));
     }
 
-    #[test]
-    fn a_panicking_worker_poisons_its_engine_before_it_unwinds() {
+    /// An engine's only worker (global index `first`), whose thread panics with `message`
+    /// once `prepare` ran on the engine; true if the engine was poisoned before the worker's
+    /// first local was dropped (what its caller sees first: a reply channel closing).
+    fn worker_panics(
+        first: usize,
+        message: &'static str,
+        prepare: impl FnOnce(&Health),
+    ) -> (Arc<Health>, bool) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        struct Reply(Arc<Health>, Arc<AtomicBool>);
+        impl Drop for Reply {
+            fn drop(&mut self) {
+                self.1.store(self.0.is_poisoned(), Ordering::SeqCst);
+            }
+        }
         let health = Arc::new(Health::default());
         watch(Arc::downgrade(&health), None);
         let (started, start) = std::sync::mpsc::channel();
         let (go, wait) = std::sync::mpsc::channel::<()>();
-        let seen = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (watched, seen_on_unwind) = (Arc::clone(&health), Arc::clone(&seen));
+        let seen = Arc::new(AtomicBool::new(false));
+        let reply = Reply(Arc::clone(&health), Arc::clone(&seen));
         let worker = std::thread::spawn(move || {
+            let _reply = reply;
             started.send(std::thread::current()).unwrap();
             wait.recv().unwrap();
-            // What the caller sees first when the worker unwinds: its reply channel closing.
-            struct Reply(Arc<Health>, Arc<std::sync::atomic::AtomicBool>);
-            impl Drop for Reply {
-                fn drop(&mut self) {
-                    self.1.store(self.0.is_poisoned(), std::sync::atomic::Ordering::SeqCst);
-                }
-            }
-            let _reply = Reply(watched, seen_on_unwind);
-            panic!("view bug")
+            panic!("{message}")
         });
-        health.set_threads(vec![start.recv().unwrap()], 4);
+        health.set_threads(vec![start.recv().unwrap()], first);
         assert_eq!(health.failure(), None);
+        prepare(&health);
         go.send(()).unwrap();
         assert!(worker.join().is_err());
-        assert!(seen.load(std::sync::atomic::Ordering::SeqCst), "poisoned before anything unwound");
+        let seen = seen.load(Ordering::SeqCst);
+        (health, seen)
+    }
+
+    #[test]
+    fn a_panicking_worker_poisons_its_engine_before_it_unwinds() {
+        let (health, poisoned_first) = worker_panics(4, "view bug", |_| {});
+        assert!(poisoned_first, "poisoned before anything unwound");
         assert_eq!(health.check(), Err(Error::WorkerPanicked { message: "worker 4: view bug".into() }));
     }
 
     #[test]
     fn a_panic_after_shutdown_does_not_poison() {
-        let health = Arc::new(Health::default());
-        watch(Arc::downgrade(&health), None);
-        let (started, start) = std::sync::mpsc::channel();
-        let (go, wait) = std::sync::mpsc::channel::<()>();
-        let worker = std::thread::spawn(move || {
-            started.send(std::thread::current()).unwrap();
-            wait.recv().unwrap();
-            panic!("while tearing down")
-        });
-        health.set_threads(vec![start.recv().unwrap()], 0);
-        health.mark_shut_down();
-        go.send(()).unwrap();
-        assert!(worker.join().is_err());
+        let (health, _) = worker_panics(0, "while tearing down", Health::mark_shut_down);
         assert_eq!(health.check(), Err(Error::Shutdown));
     }
 }
