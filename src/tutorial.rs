@@ -118,7 +118,9 @@
 //! ([`BatchInputs::from_engine`](crate::batch::BatchInputs::from_engine)) the answer is exactly
 //! `at(t)`: the batch job and the live view cannot drift apart, because they are the same
 //! code. With the `testing` feature, `ivm::testing::check` does this comparison (live,
-//! streamed, batch) for your own views over a history you write.
+//! streamed, batch) for your own views over a history you write, and
+//! `ivm::testing::check_against` adds a fourth reading, your own naive recomputation: the
+//! three readings share one definition, so only an oracle catches a definition that is wrong.
 //!
 //! ```rust,no_run
 #![doc = include_str!("../examples/tutorial_5.rs")]
