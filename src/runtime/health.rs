@@ -19,9 +19,9 @@ pub(crate) struct Health {
     message: Mutex<Option<String>>,
     /// Why the engine stopped, when it is not a panic (a lost or disagreeing cluster peer).
     failure: Mutex<Option<Error>>,
-    threads: OnceLock<Vec<Thread>>,
-    /// The global index of this process's first worker (in a cluster, `process * workers`).
-    first_worker: OnceLock<usize>,
+    /// The worker threads, and the global index of the first (in a cluster,
+    /// `process * workers`).
+    threads: OnceLock<(Vec<Thread>, usize)>,
     /// Worker loops that have not ended yet.
     running: Mutex<usize>,
     ended: Condvar,
@@ -31,8 +31,7 @@ impl Health {
     /// Records the worker threads, so that anyone can wake them all; the first is the worker
     /// with global index `first_worker`.
     pub(crate) fn set_threads(&self, threads: Vec<Thread>, first_worker: usize) {
-        let _ = self.threads.set(threads);
-        let _ = self.first_worker.set(first_worker);
+        let _ = self.threads.set((threads, first_worker));
     }
 
     /// Expects `workers` worker loops (before they start).
@@ -62,13 +61,14 @@ impl Health {
 
     /// The global worker index of `thread`, if it is one of this engine's workers.
     pub(crate) fn worker_index(&self, thread: &Thread) -> Option<usize> {
-        let position = self.threads.get()?.iter().position(|t| t.id() == thread.id())?;
-        Some(self.first_worker.get().copied().unwrap_or(0) + position)
+        let (threads, first_worker) = self.threads.get()?;
+        let position = threads.iter().position(|t| t.id() == thread.id())?;
+        Some(first_worker + position)
     }
 
     /// Unparks every worker so it looks at its commands and at this state.
     pub(crate) fn wake_all(&self) {
-        for thread in self.threads.get().into_iter().flatten() {
+        for thread in self.threads.get().into_iter().flat_map(|(threads, _)| threads) {
             thread.unpark();
         }
     }
