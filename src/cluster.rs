@@ -10,7 +10,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::config::Config;
 use crate::error::{Error, Result};
 
 /// The processes of a cluster and this process's place among them.
@@ -117,106 +116,9 @@ impl Cluster {
     }
 }
 
-impl Config {
-    /// Reads timely's command-line flags: `-w N` workers per process, `-n P` processes,
-    /// `-p I` this process's index, `-h FILE` a hostfile (without it, process `i` listens on
-    /// `localhost:2101+i`). Returns the configuration (other settings at their defaults) and
-    /// the arguments it did not consume, in order. The first item of `args` is taken as the
-    /// program name and skipped, as with `std::env::args()`.
-    ///
-    /// ```
-    /// use ivm::Config;
-    /// let args = ["prog", "-w", "2", "-n", "2", "-p", "1", "--rows", "10"].map(String::from);
-    /// let (config, rest) = Config::from_args(args).unwrap();
-    /// assert_eq!(config.workers(), 2);
-    /// assert_eq!(config.cluster().unwrap().process(), 1);
-    /// assert_eq!(rest, ["--rows", "10"]);
-    /// ```
-    pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<(Config, Vec<String>)> {
-        let mut args = args.into_iter().skip(1);
-        let (mut workers, mut processes, mut process, mut hostfile) = (1, 1, 0, None);
-        let mut rest = Vec::new();
-        while let Some(arg) = args.next() {
-            let flag = match arg.as_str() {
-                "-w" | "--workers" | "-n" | "--processes" | "-p" | "--process" | "-h" | "--hostfile" => arg,
-                _ => {
-                    rest.push(arg);
-                    continue;
-                }
-            };
-            let value =
-                args.next().ok_or_else(|| Error::InvalidConfig(format!("the flag {flag} needs a value")))?;
-            let number = || {
-                value.parse::<usize>().map_err(|_| {
-                    Error::InvalidConfig(format!("the flag {flag} needs a number, got {value:?}"))
-                })
-            };
-            match flag.as_str() {
-                "-w" | "--workers" => workers = number()?,
-                "-n" | "--processes" => processes = number()?,
-                "-p" | "--process" => process = number()?,
-                _ => hostfile = Some(value.clone()),
-            }
-        }
-        let config = Config::default().with_workers(workers);
-        if processes <= 1 && process == 0 && hostfile.is_none() {
-            return Ok((config, rest));
-        }
-        let cluster = match hostfile {
-            Some(file) => Cluster::from_hostfile(file, processes, process)?,
-            None => {
-                Cluster::new(process, (0..processes).map(|i| format!("localhost:{}", 2101 + i)).collect())
-            }
-        };
-        Ok((config.with_cluster(cluster), rest))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn flags_follow_timely() {
-        let args = ["p", "-n", "3", "-p", "2", "x"].map(String::from);
-        let (config, rest) = Config::from_args(args).unwrap();
-        let cluster = config.cluster().unwrap();
-        assert_eq!((cluster.process(), cluster.processes()), (2, 3));
-        assert_eq!(cluster.addresses()[2], "localhost:2103");
-        assert_eq!(rest, ["x"]);
-        let (single, _) = Config::from_args(["p", "-w", "3"].map(String::from)).unwrap();
-        assert!(single.cluster().is_none());
-        assert_eq!(single.workers(), 3);
-    }
-
-    #[test]
-    fn any_cluster_flag_makes_a_cluster() {
-        // Process 0 of several (the default process index): a cluster, not a single process.
-        let (config, _) = Config::from_args(["p", "-n", "2"].map(String::from)).unwrap();
-        let cluster = config.cluster().unwrap();
-        assert_eq!((cluster.process(), cluster.processes()), (0, 2));
-        // A process index alone: a cluster of one process, which validation then refuses.
-        let (config, _) = Config::from_args(["p", "-p", "1"].map(String::from)).unwrap();
-        assert_eq!(config.cluster().unwrap().process(), 1);
-        assert!(matches!(config.validate(), Err(Error::InvalidConfig(_))));
-        // A hostfile alone: a cluster of one process at the file's first address.
-        let file = std::env::temp_dir().join(format!("ivm-hostfile-alone-{}", std::process::id()));
-        std::fs::write(&file, "h1:1\n").unwrap();
-        let (config, _) = Config::from_args(["p", "-h", file.to_str().unwrap()].map(String::from)).unwrap();
-        assert_eq!(config.cluster().unwrap().addresses(), ["h1:1"]);
-        let _ = std::fs::remove_file(&file);
-    }
-
-    #[test]
-    fn bad_flags_are_typed_errors() {
-        assert!(matches!(Config::from_args(["p", "-w"].map(String::from)), Err(Error::InvalidConfig(_))));
-        assert!(matches!(
-            Config::from_args(["p", "-w", "x"].map(String::from)),
-            Err(Error::InvalidConfig(_))
-        ));
-        let out_of_range = Config::default().with_cluster(Cluster::new(2, vec!["a:1".into()]));
-        assert!(matches!(out_of_range.validate(), Err(Error::InvalidConfig(_))));
-    }
 
     #[test]
     fn hostfiles_list_addresses() {

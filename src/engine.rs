@@ -558,3 +558,32 @@ fn downcast_definition<R: Row>(definition: Option<Arc<dyn Any + Send + Sync>>) -
         .and_then(|d| d.downcast_ref::<Definition<R>>().cloned())
         .expect("the catalog checked the view's row type")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Definitions hold handles, handles hold the engine, and the engine's catalog holds the
+    /// definitions: shutting down must break that circle, or an engine is never freed.
+    #[test]
+    fn a_shut_down_engine_is_freed_once_its_handles_are_gone() {
+        for shut_down_first in [true, false] {
+            let engine = Engine::start(Config::default().with_workers(2)).unwrap();
+            let freed = Arc::downgrade(engine.core());
+            let table = engine.table::<u64>("numbers").unwrap();
+            let view = engine.view_over("next", &table, |_, numbers| numbers.map(|n| n + 1)).unwrap();
+            let keyed = engine.keyed_view_over("by_parity", &view, |_, v| v.map(|n| (n % 2, n))).unwrap();
+            let t = engine.commit(|tx| tx.insert(&table, 1)).unwrap();
+            let subscription = keyed.subscribe().unwrap();
+            assert_eq!(view.at(t).unwrap(), vec![(2, 1)]);
+            if shut_down_first {
+                engine.shutdown();
+            }
+            drop((engine, table, view, keyed, subscription));
+            assert!(
+                freed.upgrade().is_none(),
+                "the engine outlived every handle (shut down first: {shut_down_first})"
+            );
+        }
+    }
+}

@@ -197,8 +197,8 @@ impl fmt::Display for Error {
                 f,
                 "{:?} is not a valid name: {reason}; a name is 1 to {} bytes of letters, digits, \
                  '_', '-', '.' and ':', starting with a letter, a digit or '_'",
-                crate::name::shown(name),
-                crate::name::MAX_LEN,
+                shown(name),
+                MAX_NAME_LEN,
             ),
             Error::TypeMismatch { name, expected, found } => write!(
                 f,
@@ -313,5 +313,16 @@ impl Error {
             }
             other => other,
         }
+    }
+}
+
+/// The longest table or view name, in bytes (the rule itself is in `name.rs`).
+pub(crate) const MAX_NAME_LEN: usize = 255;
+
+/// `name` as shown in a message: at most 64 characters, then an ellipsis.
+pub(crate) fn shown(name: &str) -> String {
+    match name.char_indices().nth(64) {
+        Some((end, _)) => format!("{}…", &name[..end]),
+        None => name.to_string(),
     }
 }

@@ -8,8 +8,8 @@
 
 use crate::error::{Error, Result};
 
-/// The longest name, in bytes.
-pub(crate) const MAX_LEN: usize = 255;
+/// The longest name, in bytes (kept beside `Error::InvalidName`, whose message states it).
+pub(crate) use crate::error::MAX_NAME_LEN as MAX_LEN;
 
 /// `Ok` if `name` may name a table or view.
 pub(crate) fn check(name: &str) -> Result<()> {
@@ -29,17 +29,10 @@ pub(crate) fn check(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// `name` as shown in a message: at most 64 characters, then an ellipsis.
-pub(crate) fn shown(name: &str) -> String {
-    match name.char_indices().nth(64) {
-        Some((end, _)) => format!("{}…", &name[..end]),
-        None => name.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::shown;
 
     #[test]
     fn identifier_like_names_are_accepted() {

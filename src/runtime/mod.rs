@@ -367,6 +367,7 @@ impl Core {
                 let _ = sequencer.broadcast(|| Command::Shutdown);
             }
         }
+        self.forget_definitions();
         self.health.wake_all();
         if self.health.is_worker(&std::thread::current()) {
             // Joining from a worker thread would wait for ourselves; the workers still stop.
@@ -383,6 +384,21 @@ impl Core {
         }
         // Close the storage directory (and release its lock) now, not when the last handle goes.
         self.lock().store = None;
+    }
+
+    /// Forgets every definition the engine keeps (the catalog's, and on a process other than 0
+    /// the registered ones). A definition may hold handles, and each handle holds this core:
+    /// kept past shutdown, they would keep each other alive forever.
+    fn forget_definitions(&self) {
+        let catalog = std::mem::take(&mut self.lock().catalog);
+        let registered = match &self.role {
+            Role::Follower { registrations, .. } => {
+                std::mem::take(&mut registrations.lock().unwrap_or_else(|e| e.into_inner()).entries)
+            }
+            _ => Default::default(),
+        };
+        // Dropped outside the locks: a definition's handles only release their references.
+        drop((catalog, registered));
     }
 }
 
