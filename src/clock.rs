@@ -1,6 +1,6 @@
 //! The commit clock: which timestamp a commit gets, and how far back history stays readable.
 //!
-//! The clock lives on the application side, inside the engine's sequencer lock, so commits from
+//! The clock lives on the application side, inside the coordinator's lock, so commits from
 //! many threads get strictly increasing timestamps and every worker learns of them in one order.
 
 use std::collections::VecDeque;

@@ -1,31 +1,28 @@
 //! The engine: starts workers, names tables and views, commits transactions, shuts down.
 
-use std::any::Any;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use differential_dataflow::VecCollection;
 
-use crate::catalog::{Entry, Kind, RowType, TableParts};
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::coordinator::Coordinator;
+use crate::coordinator::read::History;
+use crate::definition::{Definition, Views};
+#[cfg(doc)]
+use crate::error::Error;
+use crate::error::Result;
 use crate::inputs::Inputs;
-use crate::persist::codec::{BagCodec, KeyedCodec, StoredKind};
-use crate::read::peek::{History, HistoryOf};
 use crate::row::Row;
-use crate::runtime::cluster::Role;
-use crate::runtime::cluster::remote::{
-    Build, Registration, Registrations, RemoteKeyed, RemoteRows, RemoteSource,
-};
-use crate::runtime::cluster::wire::Control;
-use crate::runtime::command::Command;
-use crate::runtime::table_input::{BagTable, KeyedTable as KeyedTableFactory};
-use crate::runtime::typedefs::{KeyedTrace, RowTrace};
-use crate::runtime::view_build::{KeyedView as KeyedViewFactory, RowView, ViewFactory};
-use crate::runtime::{Core, Sequencer};
-use crate::table::{KeyedTable, Table, Transaction};
+use crate::shard::kind::{Kind, RowType};
+use crate::source::bag_table::BagTable;
+use crate::source::keyed_table::KeyedTable as KeyedTableKind;
+use crate::source::keyed_view::KeyedView as KeyedViewKind;
+use crate::source::row_view::RowView;
+use crate::table::{KeyedTable, Table};
 use crate::time::{Diff, Time};
-use crate::view::{Definition, KeyedView, View, Views};
+use crate::transaction::Transaction;
+use crate::view::{KeyedView, View};
 
 /// An embedded incremental view maintenance engine.
 ///
@@ -81,7 +78,7 @@ pub struct Engine {
 
 /// Shuts the workers down when the last `Engine` handle goes away.
 struct Owner {
-    core: Arc<Core>,
+    core: Arc<Coordinator>,
 }
 
 impl Drop for Owner {
@@ -107,12 +104,17 @@ impl Engine {
     /// [`Error::PeerUnreachable`] if a process does not connect in time and with
     /// [`Error::ClusterMismatch`] if the processes were started with other settings.
     pub fn start(config: Config) -> Result<Engine> {
-        let core = Core::start(&config)?;
+        let core = Coordinator::start(&config)?;
         Ok(Engine { owner: Arc::new(Owner { core }) })
     }
 
-    fn core(&self) -> &Arc<Core> {
+    fn core(&self) -> &Arc<Coordinator> {
         &self.owner.core
+    }
+
+    /// This engine's id, which its handles carry.
+    pub(crate) fn engine_id(&self) -> u64 {
+        self.core().id()
     }
 
     /// The number of worker threads of this process.
@@ -156,54 +158,28 @@ impl Engine {
     /// [`Error::KindMismatch`] if a keyed table or a view has that name (also when the storage
     /// directory holds a keyed table of that name).
     pub fn table<T: Row>(&self, name: &str) -> Result<Table<T>> {
-        let id = self.create_table(
-            name,
-            TableSpec {
-                kind: Kind::Table,
-                row: RowType::of::<T>(),
-                stored: StoredKind::Bag,
-                parts: TableParts {
-                    history: Arc::new(HistoryOf::<RowTrace<T>>::new()),
-                    codec: Arc::new(BagCodec::<T>::new()),
-                },
-                factory: Arc::new(BagTable::<T>::new()),
-                remote: Arc::new(RemoteRows::<T>::new()),
-            },
-        )?;
+        let id = self.core().create(name, Arc::new(BagTable::<T>::new()))?;
         Ok(Table { core: Arc::clone(self.core()), id, name: name.into(), row: PhantomData })
     }
 
     /// Creates the keyed table `name` from keys `K` to values `V`, or reopens it if it exists
     /// with those types. Fails like [`table`](Self::table).
     pub fn keyed_table<K: Row, V: Row>(&self, name: &str) -> Result<KeyedTable<K, V>> {
-        let id = self.create_table(
-            name,
-            TableSpec {
-                kind: Kind::KeyedTable,
-                row: RowType::of::<(K, V)>(),
-                stored: StoredKind::Keyed,
-                parts: TableParts {
-                    history: Arc::new(HistoryOf::<KeyedTrace<K, V>>::new()),
-                    codec: Arc::new(KeyedCodec::<K, V>::new()),
-                },
-                factory: Arc::new(KeyedTableFactory::<K, V>::new()),
-                remote: Arc::new(RemoteKeyed::<K, V>::new()),
-            },
-        )?;
+        let id = self.core().create(name, Arc::new(KeyedTableKind::<K, V>::new()))?;
         Ok(KeyedTable { core: Arc::clone(self.core()), id, name: name.into(), row: PhantomData })
     }
 
     /// Opens the existing bag table `name`: like [`table`](Self::table), but fails with
     /// [`Error::UnknownName`] instead of creating it.
     pub fn open_table<T: Row>(&self, name: &str) -> Result<Table<T>> {
-        let id = self.open(name, Kind::Table, RowType::of::<T>())?.0;
+        let id = self.core().open(name, "table", RowType::of::<T>())?.0;
         Ok(Table { core: Arc::clone(self.core()), id, name: name.into(), row: PhantomData })
     }
 
     /// Opens the existing keyed table `name`: like [`keyed_table`](Self::keyed_table), but fails
     /// with [`Error::UnknownName`] instead of creating it.
     pub fn open_keyed_table<K: Row, V: Row>(&self, name: &str) -> Result<KeyedTable<K, V>> {
-        let id = self.open(name, Kind::KeyedTable, RowType::of::<(K, V)>())?.0;
+        let id = self.core().open(name, "keyed table", RowType::of::<(K, V)>())?.0;
         Ok(KeyedTable { core: Arc::clone(self.core()), id, name: name.into(), row: PhantomData })
     }
 
@@ -275,9 +251,7 @@ impl Engine {
 
     /// Creates the view `name` from a definition value (see [`view`](Self::view)).
     pub fn view_from<R: Row>(&self, name: &str, definition: &Definition<R>) -> Result<View<R>> {
-        let factory = Arc::new(RowView(definition.clone()));
-        let remote = Arc::new(RemoteRows::<R>::new());
-        let id = self.create_view(name, Kind::View, RowType::of::<R>(), definition, factory, remote)?;
+        let id = self.core().create(name, Arc::new(RowView::new(definition.clone())))?;
         Ok(View { core: Arc::clone(self.core()), id, name: name.into(), definition: definition.clone() })
     }
 
@@ -300,10 +274,7 @@ impl Engine {
         name: &str,
         definition: &Definition<(K, V)>,
     ) -> Result<KeyedView<K, V>> {
-        let factory = Arc::new(KeyedViewFactory(definition.clone()));
-        let remote = Arc::new(RemoteKeyed::<K, V>::new());
-        let row = RowType::of::<(K, V)>();
-        let id = self.create_view(name, Kind::KeyedView, row, definition, factory, remote)?;
+        let id = self.core().create(name, Arc::new(KeyedViewKind::new(definition.clone())))?;
         Ok(KeyedView { core: Arc::clone(self.core()), id, name: name.into(), definition: definition.clone() })
     }
 
@@ -313,16 +284,16 @@ impl Engine {
     /// if its rows have another type, and with [`Error::KindMismatch`] if the name holds a
     /// table or a keyed view.
     pub fn open_view<R: Row>(&self, name: &str) -> Result<View<R>> {
-        let (id, definition) = self.open(name, Kind::View, RowType::of::<R>())?;
-        let definition = downcast_definition::<R>(definition);
+        let (id, kind) = self.core().open(name, "view", RowType::of::<R>())?;
+        let definition = definition_of::<RowView<R>, _>(&kind, |view| view.definition.clone())?;
         Ok(View { core: Arc::clone(self.core()), id, name: name.into(), definition })
     }
 
     /// Opens the existing keyed view `name` with keys `K` and values `V`; fails like
     /// [`open_view`](Self::open_view).
     pub fn open_keyed_view<K: Row, V: Row>(&self, name: &str) -> Result<KeyedView<K, V>> {
-        let (id, definition) = self.open(name, Kind::KeyedView, RowType::of::<(K, V)>())?;
-        let definition = downcast_definition::<(K, V)>(definition);
+        let (id, kind) = self.core().open(name, "keyed view", RowType::of::<(K, V)>())?;
+        let definition = definition_of::<KeyedViewKind<K, V>, _>(&kind, |view| view.definition.clone())?;
         Ok(KeyedView { core: Arc::clone(self.core()), id, name: name.into(), definition })
     }
 
@@ -353,14 +324,14 @@ impl Engine {
     /// The time of the last commit (0 before the first). After a restart with storage, the last
     /// stored commit's time.
     pub fn latest(&self) -> Result<Time> {
-        self.core().sequence(|sequencer| Ok(sequencer.clock.last()))
+        self.core().latest()
     }
 
     /// The oldest time that reads can still ask for under the retention policy; reads before it
     /// fail with [`Error::Compacted`] (unless the storage still reaches back there, see
     /// [`Config::with_log_retention`](crate::Config::with_log_retention)).
     pub fn since(&self) -> Result<Time> {
-        self.core().sequence(|sequencer| Ok(sequencer.clock.since()))
+        self.core().since()
     }
 
     /// Writes a checkpoint now: every table's contents as of [`since`](Self::since), after which
@@ -372,7 +343,7 @@ impl Engine {
     /// case the new checkpoint is already durable, and the old file is removed again by the next
     /// checkpoint.
     pub fn checkpoint(&self) -> Result<Option<Time>> {
-        crate::persist::checkpoint::run(self.core(), true)
+        self.core().checkpoint(true)
     }
 
     /// Stops the workers and waits for their threads to end. Pending reads return
@@ -384,179 +355,13 @@ impl Engine {
 
     /// Every table's history through `t`.
     pub(crate) fn table_histories(&self, t: Time) -> Result<Vec<History>> {
-        let tables = self.core().sequence(|sequencer| Ok(sequencer.catalog.tables()))?;
-        let engine = self.core().id();
-        tables
-            .into_iter()
-            .map(|(name, id, parts)| {
-                Ok(History { engine, id, name, rows: parts.history.read(self.core(), id, t)? })
-            })
-            .collect()
-    }
-
-    /// Creates (or finds) a table: checks the name, registers it with the storage (which hands
-    /// back its recovered history), and builds it on every worker.
-    fn create_table(&self, name: &str, spec: TableSpec) -> Result<u64> {
-        let id = self.core().sequence_any(|sequencer| {
-            if let Some(entry) = sequencer.catalog.find(name, spec.kind, spec.row)? {
-                return Ok(entry.id);
-            }
-            sequencer.catalog.check_free(name)?;
-            if let Role::Follower { registrations, .. } = sequencer.role().clone() {
-                let build = Build::Table(Arc::clone(&spec.factory));
-                let id = sequencer.next_id();
-                register(&registrations, id, name, spec.kind, spec.row, build, spec.remote);
-                let entry =
-                    Entry { id, kind: spec.kind, row: spec.row, definition: None, table: Some(spec.parts) };
-                sequencer.catalog.insert(name, entry);
-                return Ok(id);
-            }
-            let since = sequencer.clock.since();
-            let history = match sequencer.store.as_mut() {
-                Some(store) => {
-                    store.register(name, spec.stored, spec.row.name(), spec.parts.codec.as_ref(), since)?
-                }
-                None => None,
-            };
-            let workers = sequencer.workers();
-            let mut shares = match history {
-                Some(history) => spec.parts.codec.split(history, workers).into_iter().map(Some).collect(),
-                None => Vec::new(),
-            };
-            shares.resize_with(workers, || None);
-            let id = sequencer.next_id();
-            for (worker, history) in shares.into_iter().enumerate() {
-                let factory = Arc::clone(&spec.factory);
-                sequencer
-                    .send(worker, Command::CreateTable { id, name: name.to_string(), factory, history })?;
-            }
-            let (kind, row) = (spec.kind.noun().to_string(), spec.row.name().to_string());
-            let name = name.to_string();
-            sequencer.acknowledged(|request| Control::CreateTable {
-                request,
-                id,
-                name: name.clone(),
-                kind,
-                row,
-            })?;
-            let entry =
-                Entry { id, kind: spec.kind, row: spec.row, definition: None, table: Some(spec.parts) };
-            sequencer.catalog.insert(&name, entry);
-            Ok(id)
-        })?;
-        // A process other than 0 has new work for its waiting workers.
-        self.core().wake_workers();
-        Ok(id)
-    }
-
-    fn create_view<R: Row>(
-        &self,
-        name: &str,
-        kind: Kind,
-        row: RowType,
-        definition: &Definition<R>,
-        factory: Arc<dyn ViewFactory>,
-        remote: Arc<dyn RemoteSource>,
-    ) -> Result<u64> {
-        let id = self.core().sequence_any(|sequencer| {
-            sequencer.catalog.check_free(name)?;
-            let id = sequencer.next_id();
-            match sequencer.role().clone() {
-                Role::Follower { registrations, .. } => {
-                    register(&registrations, id, name, kind, row, Build::View(factory), remote);
-                }
-                _ => {
-                    build_everywhere(sequencer, id, name, factory)?;
-                    let (noun, row, name) =
-                        (kind.noun().to_string(), row.name().to_string(), name.to_string());
-                    sequencer.acknowledged(|request| Control::CreateView {
-                        request,
-                        id,
-                        name,
-                        kind: noun,
-                        row,
-                    })?;
-                }
-            }
-            let definition: Arc<dyn Any + Send + Sync> = Arc::new(definition.clone());
-            sequencer
-                .catalog
-                .insert(name, Entry { id, kind, row, definition: Some(definition), table: None });
-            Ok(id)
-        })?;
-        self.core().wake_workers();
-        Ok(id)
-    }
-
-    fn open(
-        &self,
-        name: &str,
-        kind: Kind,
-        row: RowType,
-    ) -> Result<(u64, Option<Arc<dyn Any + Send + Sync>>)> {
-        self.core().sequence(|sequencer| {
-            let entry = sequencer.catalog.open(name, kind, row)?;
-            Ok((entry.id, entry.definition.clone()))
-        })
+        self.core().histories(t)
     }
 }
 
-/// Everything typed that creating a table needs.
-struct TableSpec {
-    kind: Kind,
-    row: RowType,
-    stored: StoredKind,
-    parts: TableParts,
-    factory: Arc<dyn crate::runtime::table_input::TableFactory>,
-    /// How other processes of a cluster serve it.
-    remote: Arc<dyn RemoteSource>,
-}
-
-/// On a process other than 0: records what the application registered under `id`, for the
-/// workers to build when process 0's control for it arrives.
-fn register(
-    registrations: &Mutex<Registrations>,
-    id: u64,
-    name: &str,
-    kind: Kind,
-    row: RowType,
-    build: Build,
-    remote: Arc<dyn RemoteSource>,
-) {
-    let registration =
-        Registration { name: name.to_string(), kind: kind.noun(), row: row.name(), build, remote };
-    registrations.lock().unwrap_or_else(|e| e.into_inner()).entries.insert(id, registration);
-}
-
-/// Builds a view on every worker and waits until each has answered.
-fn build_everywhere(
-    sequencer: &mut Sequencer,
-    id: u64,
-    name: &str,
-    factory: Arc<dyn ViewFactory>,
-) -> Result<()> {
-    let (reply, answers) = crossbeam_channel::unbounded();
-    sequencer.broadcast(|| Command::CreateView {
-        id,
-        name: name.to_string(),
-        factory: Arc::clone(&factory),
-        reply: reply.clone(),
-    })?;
-    drop(reply);
-    let mut outcome = Ok(());
-    for _ in 0..sequencer.workers() {
-        let answer = answers.recv().map_err(|_| Error::Shutdown)?;
-        if outcome.is_ok() {
-            outcome = answer;
-        }
-    }
-    outcome
-}
-
-fn downcast_definition<R: Row>(definition: Option<Arc<dyn Any + Send + Sync>>) -> Definition<R> {
-    definition
-        .and_then(|d| d.downcast_ref::<Definition<R>>().cloned())
-        .expect("the catalog checked the view's row type")
+/// The definition a view's kind holds, taken out by `take`.
+fn definition_of<S: 'static, D>(kind: &Arc<dyn Kind>, take: impl FnOnce(&S) -> D) -> Result<D> {
+    kind.as_any().downcast_ref::<S>().map(take).ok_or_else(crate::shard::kind::mismatched)
 }
 
 #[cfg(test)]

@@ -31,10 +31,46 @@
 
 use differential_dataflow::VecCollection;
 
+use crate::definition::{Definition, Views};
 use crate::row::Row;
 use crate::table::{KeyedTable, Table};
 use crate::time::{Diff, Time};
-use crate::view::{KeyedView, View, Views};
+use crate::view::{KeyedView, View};
+
+impl<R: Row> Definition<R> {
+    /// A definition that names its inputs once: `logic` receives the [`Views`] context and the
+    /// inputs' collections, in the shape `inputs` has (one handle, or a tuple of handles); see
+    /// [`Inputs`].
+    ///
+    /// The handles are cloned once, here, and read each time the definition is built, so the
+    /// closure needs neither clones of the handles nor `v.table(..)` calls:
+    ///
+    /// ```
+    /// use ivm::{Config, Definition, Engine};
+    /// # fn main() -> ivm::Result<()> {
+    /// let engine = Engine::start(Config::default())?;
+    /// let edges = engine.table::<(u32, u32)>("edges")?;
+    /// let degree = Definition::over(&edges, |_, edges| edges.map(|(from, _to)| from).count());
+    /// let view = engine.view_from("degree", &degree)?;
+    /// let t = engine.commit(|tx| tx.insert_all(&edges, [(1, 2), (1, 3)]))?;
+    /// assert_eq!(view.at(t)?, vec![((1, 2), 1)]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Never fails here; inputs the engine or a batch run does not have fail there, as with
+    /// [`Views::table`].
+    pub fn over<I, F>(inputs: I, logic: F) -> Self
+    where
+        I: Inputs,
+        F: for<'s> Fn(&Views<'s>, I::Collections<'s>) -> VecCollection<'s, Time, R, Diff>
+            + Send
+            + Sync
+            + 'static,
+    {
+        let handles = inputs.handles();
+        Definition::new(move |views| logic(views, I::collections(&handles, views)))
+    }
+}
 
 /// What a definition over its inputs names: a reference to a table or view handle, or a tuple
 /// of such inputs.

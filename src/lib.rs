@@ -199,40 +199,45 @@
 #![forbid(unsafe_code)]
 
 pub mod batch;
-mod catalog;
 mod clock;
 mod cluster;
 mod config;
+mod coordinator;
+mod definition;
 mod engine;
 mod error;
 mod inputs;
 mod name;
 pub mod ops;
 mod persist;
+mod protocol;
 mod read;
 mod row;
-mod runtime;
+mod shard;
+mod source;
 mod table;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod time;
+mod transaction;
 pub mod tutorial;
 mod view;
+mod worker;
 
 pub use cluster::Cluster;
 pub use config::{Config, Durability, Retention};
+pub use definition::{Definition, Views};
 pub use engine::Engine;
 pub use error::{Error, Result};
 pub use inputs::Inputs;
-pub use read::feed::Batch;
+pub use protocol::feed::Batch;
+pub use protocol::stats::TraceStats;
 pub use read::subscribe::{SubscribeOptions, Subscription};
 pub use row::Row;
-pub use runtime::arrangement::TraceStats;
-pub use table::{KeyedTable, Table, Transaction};
+pub use table::{KeyedTable, Table};
 pub use time::{Diff, Time};
-pub use view::{Definition, KeyedView, View, Views};
+pub use transaction::Transaction;
+pub use view::{KeyedView, View};
 
 pub use differential_dataflow;
 pub use timely;
-
-use differential_dataflow::Hashable;

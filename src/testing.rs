@@ -44,14 +44,14 @@ use std::time::Duration;
 
 use crate::batch::{self, BatchInputs};
 use crate::config::Config;
+use crate::definition::Definition;
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::read::feed::Batch;
+use crate::protocol::feed::Batch;
 use crate::read::subscribe::{SubscribeOptions, Subscription};
 use crate::row::Row;
-use crate::table::Transaction;
 use crate::time::{Diff, Time};
-use crate::view::Definition;
+use crate::transaction::Transaction;
 
 /// One step of a history: an optional commit time and the writes.
 type Step<S> = (Option<Time>, Box<dyn Fn(&S, &mut Transaction)>);

@@ -1,270 +1,33 @@
-//! Views: defined once by a closure over differential collections, read at any retained time.
+//! Views: the handles of a view's results, read at any retained time or subscribed to, and how
+//! a later view's definition reads an earlier one.
 //!
-//! A view definition is a plain Rust closure that receives a [`Views`] context and returns a
-//! differential dataflow collection. The context hands out the engine's tables and earlier views
-//! as collections (each an import of one shared arrangement, so nothing is re-indexed); inside the
-//! closure every differential operator is available: `map`, `filter`, `join`, `reduce`, `count`,
-//! `distinct`, `threshold`, `iterate`, `arrange`...
-//!
-//! The engine runs the definition once per worker and keeps the result arranged. The definition
-//! is kept as a value ([`Definition`]), so the very same logic can be run again elsewhere.
-//!
-//! ```
-//! use ivm::{Config, Engine};
-//! # fn main() -> ivm::Result<()> {
-//! let engine = Engine::start(Config::default())?;
-//! let edges = engine.table::<(u32, u32)>("edges")?;
-//! let out_degree = engine.view("out_degree", {
-//!     let edges = edges.clone();
-//!     move |v| v.table(&edges).map(|(src, _dst)| src).count()
-//! })?;
-//! let t = engine.commit(|tx| {
-//!     tx.insert(&edges, (1, 2));
-//!     tx.insert(&edges, (1, 3));
-//! })?;
-//! assert_eq!(out_degree.at(t)?, vec![((1, 2), 1)]);
-//! # Ok(()) }
-//! ```
+//! A view is defined once by a [`Definition`] (see `definition.rs`); the engine builds it on every
+//! worker and keeps its result arranged. A read older than the in-memory history is answered by
+//! running the definition again as a batch over the stored tables, if the storage reaches back.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::ops::RangeBounds;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use differential_dataflow::AsCollection;
 use differential_dataflow::VecCollection;
-use timely::dataflow::Scope;
-use timely::dataflow::operators::generic::operator::empty;
-use timely::dataflow::operators::vec::ToStream;
 
-use crate::batch::{self, BatchShare};
+use crate::batch::job::{BatchInputs, run};
+use crate::coordinator::{Coordinator, Targets};
+use crate::definition::{Definition, Views};
 use crate::error::{Error, Result};
-use crate::inputs::Inputs;
-use crate::read::peek::{self, Targets};
+use crate::protocol::SourceId;
+use crate::protocol::stats::TraceStats;
+use crate::protocol::wire::{ReadKind, encode};
 use crate::read::subscribe::{SubscribeOptions, Subscription};
 use crate::row::Row;
-use crate::runtime::Core;
-use crate::runtime::peek::KeySelection;
-use crate::runtime::registry::{Registry, SourceId};
-use crate::runtime::typedefs::{KeyedTrace, Layout, RowTrace};
-use crate::table::{KeyedTable, Table};
+use crate::shard::layout::{KeyedTrace, RowTrace, worker_of};
+use crate::shard::peek::KeySelection;
 use crate::time::{Diff, Time};
-use crate::{Hashable, TraceStats};
-
-/// The type of a view definition's logic, as stored in a [`Definition`].
-type DefinitionFn<R> = dyn for<'s> Fn(&Views<'s>) -> VecCollection<'s, Time, R, Diff> + Send + Sync;
-
-/// A view definition as a value: the logic of a view, independent of any engine.
-///
-/// The engine keeps the definition it was given ([`View::definition`]); it can be cloned and
-/// run again. It must be deterministic: the same inputs must give the same collection.
-pub struct Definition<R: 'static> {
-    logic: Arc<DefinitionFn<R>>,
-}
-
-impl<R: 'static> Clone for Definition<R> {
-    fn clone(&self) -> Self {
-        Definition { logic: Arc::clone(&self.logic) }
-    }
-}
-
-impl<R: 'static> fmt::Debug for Definition<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Definition")
-    }
-}
-
-impl<R: Row> Definition<R> {
-    /// Wraps a closure that builds the view's collection from a [`Views`] context.
-    pub fn new<F>(logic: F) -> Self
-    where
-        F: for<'s> Fn(&Views<'s>) -> VecCollection<'s, Time, R, Diff> + Send + Sync + 'static,
-    {
-        Definition { logic: Arc::new(logic) }
-    }
-
-    /// A definition that names its inputs once: `logic` receives the [`Views`] context and the
-    /// inputs' collections, in the shape `inputs` has (one handle, or a tuple of handles); see
-    /// [`Inputs`].
-    ///
-    /// The handles are cloned once, here, and read each time the definition is built, so the
-    /// closure needs neither clones of the handles nor `v.table(..)` calls:
-    ///
-    /// ```
-    /// use ivm::{Config, Definition, Engine};
-    /// # fn main() -> ivm::Result<()> {
-    /// let engine = Engine::start(Config::default())?;
-    /// let edges = engine.table::<(u32, u32)>("edges")?;
-    /// let degree = Definition::over(&edges, |_, edges| edges.map(|(from, _to)| from).count());
-    /// let view = engine.view_from("degree", &degree)?;
-    /// let t = engine.commit(|tx| tx.insert_all(&edges, [(1, 2), (1, 3)]))?;
-    /// assert_eq!(view.at(t)?, vec![((1, 2), 1)]);
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// Never fails here; inputs the engine or a batch run does not have fail there, as with
-    /// [`Views::table`].
-    pub fn over<I, F>(inputs: I, logic: F) -> Self
-    where
-        I: Inputs,
-        F: for<'s> Fn(&Views<'s>, I::Collections<'s>) -> VecCollection<'s, Time, R, Diff>
-            + Send
-            + Sync
-            + 'static,
-    {
-        let handles = inputs.handles();
-        Definition::new(move |views| logic(views, I::collections(&handles, views)))
-    }
-
-    /// Runs the logic in a dataflow scope.
-    pub fn build<'s>(&self, views: &Views<'s>) -> VecCollection<'s, Time, R, Diff> {
-        (self.logic)(views)
-    }
-}
-
-/// What a view definition reads from: the engine's tables and earlier views, as differential
-/// collections in the view's dataflow scope.
-///
-/// In the live engine, tables and views are imports of shared arrangements. In a one-shot batch
-/// run ([`batch::run`](crate::batch::run)) tables are the rows the run was given and earlier
-/// views are their definitions run again in the same scope; the definition cannot tell the
-/// difference.
-///
-/// A table or view handle from another engine (or one this engine does not know) makes the
-/// view's creation fail with [`Error::ForeignHandle`] or [`Error::UnknownName`]; a batch run
-/// whose inputs lack a table the definition reads fails with [`Error::MissingInput`]. The
-/// closure gets an empty collection in its place, so it never needs to handle the error itself.
-pub struct Views<'s> {
-    scope: Scope<'s, Time>,
-    sources: Sources,
-    error: RefCell<Option<Error>>,
-}
-
-/// Where a [`Views`] finds its tables.
-enum Sources {
-    /// The live engine `engine`: shared arrangements in this worker's registry.
-    Engine { registry: Rc<RefCell<Registry>>, engine: u64 },
-    /// A one-shot batch run: in-memory rows, this worker's share of them.
-    Batch(BatchShare),
-}
-
-impl<'s> Views<'s> {
-    pub(crate) fn new(scope: Scope<'s, Time>, registry: Rc<RefCell<Registry>>, engine: u64) -> Self {
-        Views { scope, sources: Sources::Engine { registry, engine }, error: RefCell::new(None) }
-    }
-
-    pub(crate) fn batch(scope: Scope<'s, Time>, share: BatchShare) -> Self {
-        Views { scope, sources: Sources::Batch(share), error: RefCell::new(None) }
-    }
-
-    pub(crate) fn into_error(self) -> Option<Error> {
-        self.error.into_inner()
-    }
-
-    /// The dataflow scope the view is built in, for operators that need it (`iterate`, sources).
-    pub fn scope(&self) -> Scope<'s, Time> {
-        self.scope
-    }
-
-    /// A collection that holds each of `rows` once (repeat a row to hold it several times), from
-    /// the start of time: constants such as a lookup list or a default row, without a table.
-    ///
-    /// The rows are held exactly once across all workers (each worker keeps every `peers`-th
-    /// row), at time 0, so they are in every reading: `at(t)` for every retained `t` (of a view
-    /// created before or after any commit), every subscription's snapshot, and every batch run.
-    /// They never change afterwards. Since they are at time 0, operators that depend on when a
-    /// row was committed (windows, temporal filters) see them as committed at time 0.
-    ///
-    /// The definition runs on every worker, so `rows` must be the same on every worker (built
-    /// from the definition's own data, not from a worker-local source). For multiplicities
-    /// other than one, give `(row, diff)` pairs and `explode` them:
-    /// `v.constant(pairs).explode(|(row, diff)| Some((row, diff)))`.
-    ///
-    /// Never fails. A view whose only input is `constant` is complete at once for every time:
-    /// its reads at future times answer at once, and its subscriptions have nothing to deliver
-    /// after the snapshot (one empty batch reaching to `Time::MAX`, then no more batches).
-    pub fn constant<R: Row>(&self, rows: impl IntoIterator<Item = R>) -> VecCollection<'s, Time, R, Diff> {
-        let (index, peers) = (self.scope.index(), self.scope.peers());
-        let mine: Vec<(R, Time, Diff)> = rows
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| i % peers == index)
-            .map(|(_, row)| (row, 0, 1))
-            .collect();
-        mine.to_stream(self.scope).as_collection()
-    }
-
-    /// The rows of a bag table, with their multiplicities.
-    pub fn table<T: Row>(&self, table: &Table<T>) -> VecCollection<'s, Time, T, Diff> {
-        self.import::<RowTrace<T>>(table.engine(), table.id(), table.name(), "table")
-    }
-
-    /// The `(key, value)` pairs of a keyed table.
-    pub fn keyed_table<K: Row, V: Row>(
-        &self,
-        table: &KeyedTable<K, V>,
-    ) -> VecCollection<'s, Time, (K, V), Diff> {
-        self.import::<KeyedTrace<K, V>>(table.engine(), table.id(), table.name(), "keyed table")
-    }
-
-    /// The rows of an earlier view.
-    pub fn view<R: Row>(&self, view: &View<R>) -> VecCollection<'s, Time, R, Diff> {
-        match &self.sources {
-            Sources::Batch(_) => view.definition.build(self),
-            Sources::Engine { .. } => self.import::<RowTrace<R>>(view.core.id(), view.id, &view.name, "view"),
-        }
-    }
-
-    /// The `(key, value)` rows of an earlier keyed view.
-    pub fn keyed_view<K: Row, V: Row>(
-        &self,
-        view: &KeyedView<K, V>,
-    ) -> VecCollection<'s, Time, (K, V), Diff> {
-        match &self.sources {
-            Sources::Batch(_) => view.definition.build(self),
-            Sources::Engine { .. } => {
-                self.import::<KeyedTrace<K, V>>(view.core.id(), view.id, &view.name, "keyed view")
-            }
-        }
-    }
-
-    /// The collection of source `id` (of type `Tr` in the live engine), in this scope.
-    fn import<Tr: Layout>(
-        &self,
-        engine: u64,
-        id: SourceId,
-        name: &str,
-        kind: &'static str,
-    ) -> VecCollection<'s, Time, Tr::Row, Diff> {
-        match &self.sources {
-            Sources::Engine { registry, engine: ours } => {
-                if engine != *ours {
-                    return self.fail(Error::ForeignHandle { name: name.to_string() });
-                }
-                let trace = registry.borrow().trace::<Tr>(id).cloned();
-                match trace {
-                    Some(mut trace) => trace.import_rows(self.scope, name),
-                    None => self.fail(Error::UnknownName { kind, name: name.to_string() }),
-                }
-            }
-            Sources::Batch(share) => match share.rows::<Tr::Row>(engine, id) {
-                Some(rows) => rows.to_stream(self.scope).as_collection(),
-                None => self.fail(Error::MissingInput { table: name.to_string() }),
-            },
-        }
-    }
-
-    fn fail<D: Row>(&self, error: Error) -> VecCollection<'s, Time, D, Diff> {
-        self.error.borrow_mut().get_or_insert(error);
-        empty(self.scope).as_collection()
-    }
-}
 
 /// A view whose rows are arranged whole. Cheap to clone; `Send + Sync`.
 pub struct View<R: 'static> {
-    pub(crate) core: Arc<Core>,
+    pub(crate) core: Arc<Coordinator>,
     pub(crate) id: SourceId,
     pub(crate) name: Arc<str>,
     pub(crate) definition: Definition<R>,
@@ -317,7 +80,7 @@ impl<R: Row> View<R> {
 
     /// How much the view's arrangement holds, summed over workers.
     pub fn stats(&self) -> Result<TraceStats> {
-        peek::stats(&self.core, self.id)
+        self.core.stats(self.id)
     }
 
     /// Subscribes to the view's changes from the latest commit on, starting with a snapshot;
@@ -334,7 +97,8 @@ impl<R: Row> View<R> {
     }
 
     fn read(&self, t: Time, timeout: Option<Duration>) -> Result<Vec<(R, Diff)>> {
-        match peek::rows(&self.core, self.id, t, timeout) {
+        let rows = self.core.read_rows::<(R, Diff)>(self.id, t, Targets::All, ReadKind::Rows, timeout);
+        match rows.map(sorted) {
             Err(compacted @ Error::Compacted { .. }) => {
                 from_files(&self.core, &self.definition, t, compacted)
             }
@@ -347,7 +111,7 @@ impl<R: Row> View<R> {
 /// A view of `(key, value)` rows arranged by key: besides whole reads it answers keyed lookups
 /// and key ranges without scanning. Cheap to clone; `Send + Sync`.
 pub struct KeyedView<K: 'static, V: 'static> {
-    pub(crate) core: Arc<Core>,
+    pub(crate) core: Arc<Coordinator>,
     pub(crate) id: SourceId,
     pub(crate) name: Arc<str>,
     pub(crate) definition: Definition<(K, V)>,
@@ -394,7 +158,7 @@ impl<K: Row, V: Row> KeyedView<K, V> {
     /// The values of `key` at time `t`, sorted, with their multiplicities. Only the worker that
     /// owns `key` is asked, and it seeks straight to the key.
     pub fn get(&self, key: &K, t: Time) -> Result<Vec<(V, Diff)>> {
-        let owner = Targets::One((key.hashed() % self.core.peers() as u64) as usize);
+        let owner = Targets::One(worker_of(key, self.core.peers()));
         let keys = KeySelection::Range(
             std::ops::Bound::Included(key.clone()),
             std::ops::Bound::Included(key.clone()),
@@ -412,7 +176,7 @@ impl<K: Row, V: Row> KeyedView<K, V> {
 
     /// How much the view's arrangement holds, summed over workers.
     pub fn stats(&self) -> Result<TraceStats> {
-        peek::stats(&self.core, self.id)
+        self.core.stats(self.id)
     }
 
     /// Subscribes to the view's `(key, value)` changes; see [`View::subscribe`].
@@ -432,7 +196,12 @@ impl<K: Row, V: Row> KeyedView<K, V> {
         targets: Targets,
         timeout: Option<Duration>,
     ) -> Result<Vec<((K, V), Diff)>> {
-        match peek::keyed_rows(&self.core, self.id, t, keys.clone(), targets, timeout) {
+        let read = match &keys {
+            KeySelection::All => ReadKind::Rows,
+            range => ReadKind::Keys(encode(range)),
+        };
+        let rows = self.core.read_rows::<((K, V), Diff)>(self.id, t, targets, read, timeout);
+        match rows.map(sorted) {
             Err(compacted @ Error::Compacted { .. }) => {
                 from_files(&self.core, &self.definition, t, compacted)
                     .map(|rows| rows.into_iter().filter(|((k, _), _)| keys.contains(k)).collect())
@@ -443,17 +212,46 @@ impl<K: Row, V: Row> KeyedView<K, V> {
     }
 }
 
+/// Rows sorted by row (each worker's answer is sorted, not their concatenation).
+fn sorted<R: Ord, D>(mut rows: Vec<(R, D)>) -> Vec<(R, D)> {
+    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    rows
+}
+
 /// A read older than the in-memory history: answered exactly by a batch run of the view's
 /// definition over the stored tables as of `t` if the storage still reaches back that far, or
 /// else the `compacted` error it met.
 fn from_files<R: Row>(
-    core: &Core,
+    core: &Coordinator,
     definition: &Definition<R>,
     t: Time,
     compacted: Error,
 ) -> Result<Vec<(R, Diff)>> {
-    match batch::from_storage(core, t)? {
-        Some(inputs) => batch::run(definition, &inputs, core.workers()),
+    match core.stored_histories(t)? {
+        Some(histories) => {
+            run(definition, &BatchInputs::from_histories(core.id(), t, histories), core.workers())
+        }
         None => Err(compacted),
+    }
+}
+
+impl<'s> Views<'s> {
+    /// The rows of an earlier view.
+    pub fn view<R: Row>(&self, view: &View<R>) -> VecCollection<'s, Time, R, Diff> {
+        if self.reruns_views() {
+            return view.definition.build(self);
+        }
+        self.import::<RowTrace<R>>(view.core.id(), view.id, &view.name, "view")
+    }
+
+    /// The `(key, value)` rows of an earlier keyed view.
+    pub fn keyed_view<K: Row, V: Row>(
+        &self,
+        view: &KeyedView<K, V>,
+    ) -> VecCollection<'s, Time, (K, V), Diff> {
+        if self.reruns_views() {
+            return view.definition.build(self);
+        }
+        self.import::<KeyedTrace<K, V>>(view.core.id(), view.id, &view.name, "keyed view")
     }
 }

@@ -6,7 +6,6 @@
 //! the row type's name, checked on reopen.
 
 use std::any::Any;
-use std::marker::PhantomData;
 use std::sync::Arc;
 
 use bincode::Options;
@@ -14,7 +13,6 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::row::Row;
-use crate::runtime::table_input::{BagWrites, KeyedWrites, split_vec};
 use crate::time::{Diff, Time};
 
 /// The bincode configuration of every payload, bounded by `limit` bytes when decoding.
@@ -108,162 +106,11 @@ pub(crate) trait TableCodec: Send + Sync {
 /// Encodes a history `Vec<(R, Time, Diff)>` as the contents it sums to, in chunks of
 /// `Vec<(R, Diff)>`: one entry per row, no zeros. (The history may still hold a row at several
 /// times that its trace has not merged yet.)
-fn encode_rows<R: Row>(rows: &Arc<dyn Any + Send + Sync>, chunk: usize) -> Vec<Vec<u8>> {
+pub(crate) fn encode_rows<R: Row>(rows: &Arc<dyn Any + Send + Sync>, chunk: usize) -> Vec<Vec<u8>> {
     let rows = rows.downcast_ref::<Vec<(R, Time, Diff)>>().expect("contents match the table type");
     let mut contents: Vec<(&R, Diff)> = rows.iter().map(|(row, _, diff)| (row, *diff)).collect();
     differential_dataflow::consolidation::consolidate(&mut contents);
     contents.chunks(chunk.max(1)).map(|piece| encode(&piece)).collect()
-}
-
-/// The codec of bag tables of `T`: writes are `Vec<(T, Diff)>`.
-pub(crate) struct BagCodec<T>(PhantomData<fn() -> T>);
-
-impl<T> BagCodec<T> {
-    pub(crate) fn new() -> Self {
-        BagCodec(PhantomData)
-    }
-}
-
-impl<T: Row> TableCodec for BagCodec<T> {
-    fn decode_writes(&self, bytes: &[u8], time: Time, history: &mut dyn Any) -> Result<(), String> {
-        let writes: Vec<(T, Diff)> = decode(bytes)?;
-        let history = history.downcast_mut::<BagWrites<T>>().expect("history matches the table type");
-        history.extend(writes.into_iter().map(|(row, diff)| (row, time, diff)));
-        Ok(())
-    }
-
-    fn decode_contents(&self, bytes: &[u8], time: Time, history: &mut dyn Any) -> Result<(), String> {
-        self.decode_writes(bytes, time, history)
-    }
-
-    fn encode_contents(&self, rows: &Arc<dyn Any + Send + Sync>, chunk: usize) -> Vec<Vec<u8>> {
-        encode_rows::<T>(rows, chunk)
-    }
-
-    fn empty_history(&self) -> Box<dyn Any + Send> {
-        Box::new(BagWrites::<T>::new())
-    }
-
-    fn split(&self, history: Box<dyn Any + Send>, parts: usize) -> Vec<Box<dyn Any + Send>> {
-        split_vec(*history.downcast::<BagWrites<T>>().expect("history matches the table type"), parts)
-    }
-
-    fn advance(&self, history: &mut dyn Any, since: Time) {
-        let history = history.downcast_mut::<BagWrites<T>>().expect("history matches the table type");
-        for update in history.iter_mut() {
-            update.1 = update.1.max(since);
-        }
-    }
-
-    fn decode_rows(&self, pieces: &[(bool, Time, &[u8])]) -> Result<Arc<dyn Any + Send + Sync>, String> {
-        let mut rows: Vec<(T, Time, Diff)> = Vec::new();
-        for (_, time, bytes) in pieces {
-            let writes: Vec<(T, Diff)> = decode(bytes)?;
-            rows.extend(writes.into_iter().map(|(row, diff)| (row, *time, diff)));
-        }
-        Ok(Arc::new(rows))
-    }
-}
-
-/// The codec of keyed tables: writes are `Vec<(K, Option<V>)>`, contents `Vec<((K, V), Diff)>`.
-pub(crate) struct KeyedCodec<K, V>(PhantomData<fn() -> (K, V)>);
-
-impl<K, V> KeyedCodec<K, V> {
-    pub(crate) fn new() -> Self {
-        KeyedCodec(PhantomData)
-    }
-}
-
-impl<K: Row, V: Row> TableCodec for KeyedCodec<K, V> {
-    fn decode_writes(&self, bytes: &[u8], time: Time, history: &mut dyn Any) -> Result<(), String> {
-        let writes: Vec<(K, Option<V>)> = decode(bytes)?;
-        let history = history.downcast_mut::<KeyedWrites<K, V>>().expect("history matches the table type");
-        history.extend(writes.into_iter().map(|(key, value)| (key, value, time)));
-        Ok(())
-    }
-
-    fn decode_contents(&self, bytes: &[u8], time: Time, history: &mut dyn Any) -> Result<(), String> {
-        let pairs: Vec<((K, V), Diff)> = decode(bytes)?;
-        let history = history.downcast_mut::<KeyedWrites<K, V>>().expect("history matches the table type");
-        for ((key, value), diff) in pairs {
-            if diff != 1 {
-                return Err(format!("a keyed table's contents hold {key:?} with multiplicity {diff}"));
-            }
-            history.push((key, Some(value), time));
-        }
-        Ok(())
-    }
-
-    fn encode_contents(&self, rows: &Arc<dyn Any + Send + Sync>, chunk: usize) -> Vec<Vec<u8>> {
-        encode_rows::<(K, V)>(rows, chunk)
-    }
-
-    fn empty_history(&self) -> Box<dyn Any + Send> {
-        Box::new(KeyedWrites::<K, V>::new())
-    }
-
-    fn split(&self, history: Box<dyn Any + Send>, parts: usize) -> Vec<Box<dyn Any + Send>> {
-        split_vec(*history.downcast::<KeyedWrites<K, V>>().expect("history matches the table type"), parts)
-    }
-
-    fn advance(&self, history: &mut dyn Any, since: Time) {
-        let history = history.downcast_mut::<KeyedWrites<K, V>>().expect("history matches the table type");
-        // Upserts of one key at one time have no order, so of the writes at or before `since`
-        // only each key's last one may move to `since`; the earlier ones are replaced by it.
-        let mut last: std::collections::BTreeMap<K, (Time, usize)> = std::collections::BTreeMap::new();
-        for (index, (key, _, time)) in history.iter().enumerate() {
-            if *time <= since {
-                let entry = last.entry(key.clone()).or_insert((*time, index));
-                if *time >= entry.0 {
-                    *entry = (*time, index);
-                }
-            }
-        }
-        let keep: std::collections::BTreeSet<usize> = last.values().map(|(_, index)| *index).collect();
-        let mut index = 0;
-        history.retain(|(_, _, time)| {
-            let kept = *time > since || keep.contains(&index);
-            index += 1;
-            kept
-        });
-        for upsert in history.iter_mut() {
-            upsert.2 = upsert.2.max(since);
-        }
-    }
-
-    fn decode_rows(&self, pieces: &[(bool, Time, &[u8])]) -> Result<Arc<dyn Any + Send + Sync>, String> {
-        let mut current: std::collections::BTreeMap<K, V> = std::collections::BTreeMap::new();
-        let mut rows: Vec<((K, V), Time, Diff)> = Vec::new();
-        let mut set = |key: K, value: Option<V>, time: Time, rows: &mut Vec<((K, V), Time, Diff)>| {
-            if let Some(old) = current.remove(&key) {
-                rows.push(((key.clone(), old), time, -1));
-            }
-            if let Some(value) = value {
-                rows.push(((key.clone(), value.clone()), time, 1));
-                current.insert(key, value);
-            }
-        };
-        for (contents, time, bytes) in pieces {
-            if *contents {
-                let pairs: Vec<((K, V), Diff)> = decode(bytes)?;
-                for ((key, value), diff) in pairs {
-                    if diff != 1 {
-                        return Err(format!(
-                            "a keyed table's contents hold {key:?} with multiplicity {diff}"
-                        ));
-                    }
-                    set(key, Some(value), *time, &mut rows);
-                }
-            } else {
-                let writes: Vec<(K, Option<V>)> = decode(bytes)?;
-                for (key, value) in writes {
-                    set(key, value, *time, &mut rows);
-                }
-            }
-        }
-        differential_dataflow::consolidation::consolidate_updates(&mut rows);
-        Ok(Arc::new(rows))
-    }
 }
 
 #[cfg(test)]
@@ -295,45 +142,5 @@ mod tests {
             let _ = decode::<Vec<(String, Option<u64>)>>(&bytes);
             let _ = decode::<CheckpointHeader>(&bytes);
         }
-    }
-
-    #[test]
-    fn contents_are_consolidated_whatever_the_history_still_separates() {
-        // A key that changed value at 1 and 2, not merged yet: its contents are the new value.
-        let history: Arc<dyn Any + Send + Sync> =
-            Arc::new(vec![((1u32, 10u32), 1u64, 1isize), ((1, 10), 2, -1), ((1, 20), 2, 1), ((2, 5), 1, 1)]);
-        let codec = KeyedCodec::<u32, u32>::new();
-        let chunks = codec.encode_contents(&history, 100);
-        let mut restored = codec.empty_history();
-        for chunk in &chunks {
-            codec.decode_contents(chunk, 3, restored.as_mut()).unwrap();
-        }
-        let restored = restored.downcast::<KeyedWrites<u32, u32>>().unwrap();
-        assert_eq!(*restored, vec![(1, Some(20), 3), (2, Some(5), 3)]);
-    }
-
-    #[test]
-    fn advancing_a_keyed_history_keeps_each_keys_last_write() {
-        let codec = KeyedCodec::<u32, u32>::new();
-        let mut history: Box<dyn Any + Send> = Box::new(vec![
-            (1u32, Some(9u32), 1u64),
-            (1, Some(3), 2),
-            (2, Some(7), 2),
-            (2, None, 3),
-            (1, Some(5), 6),
-        ]);
-        codec.advance(history.as_mut(), 4);
-        let history = history.downcast::<KeyedWrites<u32, u32>>().unwrap();
-        assert_eq!(*history, vec![(1, Some(3), 4), (2, None, 4), (1, Some(5), 6)]);
-    }
-
-    #[test]
-    fn keyed_writes_decode_into_upserts() {
-        let codec = KeyedCodec::<u32, String>::new();
-        let mut history = codec.empty_history();
-        let bytes = encode(&vec![(1u32, Some("a".to_string())), (2, None)]);
-        codec.decode_writes(&bytes, 5, history.as_mut()).unwrap();
-        let history = history.downcast::<KeyedWrites<u32, String>>().unwrap();
-        assert_eq!(*history, vec![(1, Some("a".to_string()), 5), (2, None, 5)]);
     }
 }

@@ -31,7 +31,7 @@ pub(crate) struct Segment {
     pub(crate) last_time: Option<Time>,
 }
 
-/// The appending side of the log. Lives under the engine's sequencer lock.
+/// The appending side of the log. Lives under the coordinator's lock.
 pub(crate) struct Log {
     dir: PathBuf,
     durability: Durability,

@@ -3,7 +3,6 @@
 //! See [`store`] for how a directory is opened and kept, [`log`] for the durability policies,
 //! and [`frame`] for the checksummed record format every file uses.
 
-pub(crate) mod checkpoint;
 pub(crate) mod codec;
 pub(crate) mod files;
 pub(crate) mod frame;

@@ -56,7 +56,7 @@ pub(crate) struct Opened {
     pub(crate) floor: Time,
 }
 
-/// An open storage directory. Lives under the engine's sequencer lock.
+/// An open storage directory. Lives under the coordinator's lock.
 pub(crate) struct Store {
     dir: PathBuf,
     log: Log,
@@ -280,7 +280,7 @@ pub(crate) struct HistoryFiles {
 pub(crate) fn read_history(
     files: &HistoryFiles,
     t: Time,
-    tables: &[(String, Arc<dyn TableCodec>)],
+    tables: &[(String, &dyn TableCodec)],
 ) -> Result<Vec<(String, Arc<dyn Any + Send + Sync>)>> {
     let mut recovered: BTreeMap<String, Recovered> =
         tables.iter().map(|(name, _)| (name.clone(), Recovered { pieces: Vec::new() })).collect();

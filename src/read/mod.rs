@@ -1,7 +1,6 @@
-//! The application side of reads: sending them to workers and gathering the answers.
+//! Stream reading: the [`Subscription`](subscribe::Subscription) handle, blocking or (feature
+//! `async`) as a `futures_core::Stream`.
 
-pub(crate) mod feed;
-pub(crate) mod peek;
 #[cfg(feature = "async")]
 mod stream;
 pub(crate) mod subscribe;

@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 
 use crate::error::Result;
-use crate::read::feed::{Batch, Take};
+use crate::protocol::feed::{Batch, Take};
 use crate::read::subscribe::Subscription;
 use crate::row::Row;
 

@@ -7,16 +7,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::coordinator::Coordinator;
+use crate::coordinator::receivers::FeedReceiver;
+use crate::coordinator::subscribe::Start;
 use crate::error::{Error, Result};
-use crate::read::feed::{Batch, Feed, Take};
+use crate::protocol::SourceId;
+use crate::protocol::feed::{Batch, Feed, Take};
 use crate::row::Row;
-use crate::runtime::Core;
-use crate::runtime::cluster;
-use crate::runtime::cluster::remote::FeedReceiver;
-use crate::runtime::cluster::wire::Control;
-use crate::runtime::command::Command;
-use crate::runtime::registry::SourceId;
-use crate::runtime::subscribe::{FeedSink, Subscriber};
 use crate::time::Time;
 
 /// Where a subscription starts and ends; pass to
@@ -94,7 +91,7 @@ impl SubscribeOptions {
 /// [`next_timeout`](Self::next_timeout), or, with the `async` feature, as a
 /// `futures_core::Stream`. Dropping it releases everything it held on the workers.
 pub struct Subscription<D: Row> {
-    core: Arc<Core>,
+    core: Arc<Coordinator>,
     source: SourceId,
     /// The view's name, for errors.
     view: String,
@@ -112,37 +109,20 @@ impl<D: Row> std::fmt::Debug for Subscription<D> {
 impl<D: Row> Subscription<D> {
     /// Subscribes to the view `source`, called `view`, on every worker.
     pub(crate) fn start(
-        core: &Arc<Core>,
+        core: &Arc<Coordinator>,
         source: SourceId,
         view: &str,
         options: SubscribeOptions,
     ) -> Result<Self> {
-        let id = cluster::next_request();
-        let feed = core.sequence(|sequencer| {
-            let since = sequencer.clock.since();
-            let as_of = options.as_of.unwrap_or(sequencer.clock.last());
-            if as_of < since {
-                return Err(Error::Compacted { name: view.to_string(), requested: as_of, since });
-            }
-            if as_of == Time::MAX {
-                return Err(Error::TimeOutOfRange { requested: as_of });
-            }
-            let snapshot = !options.no_snapshot;
-            let feed = Feed::new(sequencer.peers(), as_of, snapshot, options.until);
+        let snapshot = !options.no_snapshot;
+        let start = Start { as_of: options.as_of, snapshot };
+        let (id, feed) = core.subscribe(source, view, start, &mut |peers, as_of| {
+            let feed = Feed::new(peers, as_of, snapshot, options.until);
             #[cfg(feature = "testing")]
             let feed = if options.exact { feed.keep_times() } else { feed };
             let feed = Arc::new(feed);
-            for worker in 0..sequencer.workers() {
-                let subscriber = Subscriber { id, as_of, snapshot, feed: FeedSink::Local(Arc::clone(&feed)) };
-                sequencer.send(
-                    worker,
-                    Command::Subscribe { source, id, as_of, subscriber: Box::new(subscriber) },
-                )?;
-            }
-            let receiver = FeedReceiver { feed: Arc::clone(&feed) };
-            let control = Control::Subscribe { request: id, source, as_of, snapshot };
-            sequencer.forward(control, Some((id, Box::new(receiver))))?;
-            Ok(feed)
+            let receiver = Box::new(FeedReceiver { feed: Arc::clone(&feed) });
+            (Arc::clone(&feed), feed as Arc<dyn std::any::Any + Send + Sync>, receiver)
         })?;
         Ok(Subscription { core: Arc::clone(core), source, view: view.to_string(), id, feed, done: false })
     }
@@ -227,10 +207,6 @@ impl<D: Row> Iterator for Subscription<D> {
 impl<D: Row> Drop for Subscription<D> {
     fn drop(&mut self) {
         self.feed.close();
-        let (source, id) = (self.source, self.id);
-        let _ = self.core.sequence(|sequencer| {
-            sequencer.broadcast(|| Command::Unsubscribe { source, id })?;
-            sequencer.forward(Control::Unsubscribe { source, id }, None)
-        });
+        self.core.unsubscribe(self.source, self.id);
     }
 }

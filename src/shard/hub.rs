@@ -16,18 +16,16 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::sync::Arc;
 
 use timely::dataflow::Stream;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::operator::Operator;
 
-use super::cluster::remote::Outbox;
-use super::cluster::wire::{Body, encode};
-use super::typedefs::Layout;
-use crate::read::feed::Feed;
-use crate::time::{Diff, Time};
 use differential_dataflow::trace::SpanOf;
+
+use super::layout::Layout;
+use crate::protocol::reply::FeedSink;
+use crate::time::{Diff, Time};
 
 /// A request to feed `feed` from a view, sent to every worker.
 pub(crate) struct Subscriber<D> {
@@ -35,38 +33,6 @@ pub(crate) struct Subscriber<D> {
     pub(crate) as_of: Time,
     pub(crate) snapshot: bool,
     pub(crate) feed: FeedSink<D>,
-}
-
-/// Where a worker hands a subscriber's changes: the subscriber's feed, or (on a process other
-/// than 0 of a cluster) the link back to process 0, which feeds it there.
-pub(crate) enum FeedSink<D> {
-    Local(Arc<Feed<D>>),
-    Remote { request: u64, outbox: Outbox },
-}
-
-impl<D: crate::row::Row> FeedSink<D> {
-    /// Worker `worker` adds `updates` and is complete before `frontier` (`None`: forever).
-    fn push(
-        &self,
-        worker: usize,
-        updates: impl IntoIterator<Item = (D, Time, Diff)>,
-        frontier: Option<Time>,
-    ) {
-        match self {
-            FeedSink::Local(feed) => feed.push(worker, updates, frontier),
-            FeedSink::Remote { request, outbox } => {
-                let updates = encode(&updates.into_iter().collect::<Vec<_>>());
-                outbox.send(*request, Body::Feed { updates, frontier });
-            }
-        }
-    }
-
-    /// No more pushes will come (process 0 learns that by other means in a cluster).
-    fn end(&self) {
-        if let FeedSink::Local(feed) = self {
-            feed.end();
-        }
-    }
 }
 
 /// A subscriber on its way to a hub, type-erased for commands.

@@ -6,18 +6,17 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::SourceId;
+use super::stats::TraceStats;
 use crate::error::Error;
-use crate::runtime::arrangement::TraceStats;
-use crate::runtime::registry::SourceId;
 use crate::time::Time;
 
 /// A command for the workers of the other processes, in the order process 0 applied it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum Control {
-    /// Build table `id`, which this process must have registered as `name` with row type `row`.
-    CreateTable { request: u64, id: SourceId, name: String, kind: String, row: String },
-    /// Build view `id`, likewise.
-    CreateView { request: u64, id: SourceId, name: String, kind: String, row: String },
+    /// Build source `id`, which this process must have registered as the `kind` `name` with
+    /// row type `row`.
+    Create { request: u64, id: SourceId, name: String, kind: String, row: String },
     /// Inputs are complete before `upper`; history before `since` may be forgotten.
     Advance { upper: Time, since: Time },
     /// Read `source` at `time` (only worker `target`, if given) and answer `request`.
@@ -111,4 +110,13 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
     bincode::deserialize(bytes)
         .map_err(|e| WireError::Mismatch(format!("its data does not decode as this type: {e}")))
+}
+
+/// What takes the answers to one request on process 0 (held by its worker 0, which receives
+/// them from the link).
+pub(crate) trait Receiver: Send {
+    /// Takes one answer from a worker of `process`; true once nothing more is expected.
+    fn receive(&mut self, answer: Answer, process: usize) -> bool;
+    /// The engine stopped first.
+    fn fail(self: Box<Self>, error: Error);
 }

@@ -1,44 +1,43 @@
-//! What the application side asks of the workers.
+//! What the coordinator asks of a worker.
 //!
 //! Every command that changes dataflows or the clock reaches every worker, and all workers see
-//! commands in the same order: the engine's sequencer sends them while holding one lock.
+//! commands in the same order: the coordinator sends them while holding one lock. On a process
+//! other than 0 of a cluster, the follower adapter (`worker/follow.rs`) turns each control from
+//! process 0 into the same commands.
 
 use std::any::Any;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use crossbeam_channel::Sender;
 
-use super::arrangement::TraceStats;
-use super::cluster::remote::Receiver;
-use super::cluster::wire::Control;
-use super::peek::PendingPeek;
-use super::registry::SourceId;
-use super::subscribe::Request;
-use super::table_input::TableFactory;
-use super::view_build::ViewFactory;
 use crate::error::Result;
+use crate::protocol::SourceId;
+use crate::protocol::reply::{FeedTo, Reply};
+use crate::protocol::stats::TraceStats;
+use crate::protocol::wire::{Control, ReadKind, Receiver};
+use crate::shard::kind::Kind;
 use crate::time::Time;
 
 /// One instruction for a worker.
 pub(crate) enum Command {
-    /// Create a table's input and arrangement, replaying this worker's share of its recovered
-    /// history.
-    CreateTable {
+    /// Build source `id` of `kind` (a table replays this worker's share of its recovered
+    /// `history`); answer on `built` if given.
+    Create {
         id: SourceId,
         name: String,
-        factory: Arc<dyn TableFactory>,
+        kind: Arc<dyn Kind>,
         history: Option<Box<dyn Any + Send>>,
+        built: Option<Sender<Result<()>>>,
     },
-    /// Build a view's dataflow; every worker replies once.
-    CreateView { id: SourceId, name: String, factory: Arc<dyn ViewFactory>, reply: Sender<Result<()>> },
     /// Writes of one transaction to one table (this worker's share of them) at `time`.
     Write { table: SourceId, time: Time, writes: Box<dyn Any + Send> },
     /// Every input is complete before `upper`; history before `since` may be forgotten.
     Advance { upper: Time, since: Time },
     /// Read a shard at a time, once it is complete.
-    Peek(PendingPeek),
-    /// Feed a subscriber (a `Subscriber<Row>`) from a view once it is complete through `as_of`.
-    Subscribe { source: SourceId, id: u64, as_of: Time, subscriber: Box<dyn Request> },
+    Peek(Peek),
+    /// Feed subscriber `id` from a view once it is complete through `as_of`.
+    Subscribe { source: SourceId, id: u64, as_of: Time, snapshot: bool, feed: FeedTo },
     /// Stop feeding subscriber `id`.
     Unsubscribe { source: SourceId, id: u64 },
     /// Report the size of a shard.
@@ -48,4 +47,14 @@ pub(crate) enum Command {
     /// For worker 0 of process 0 of a cluster: send `control` to the other processes' workers,
     /// and hand the answers to `request` to its receiver.
     Remote { control: Control, receiver: Option<(u64, Box<dyn Receiver>)> },
+}
+
+/// A read of one shard at a time.
+pub(crate) struct Peek {
+    pub(crate) source: SourceId,
+    pub(crate) time: Time,
+    pub(crate) read: ReadKind,
+    pub(crate) reply: Reply,
+    /// Set once the caller gave up waiting (a timeout); the read is then dropped unanswered.
+    pub(crate) cancelled: Arc<AtomicBool>,
 }

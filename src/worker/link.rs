@@ -22,7 +22,7 @@ use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::vec::Input as _;
 use timely::worker::Worker;
 
-use super::wire::{Answer, Control};
+use crate::protocol::wire::{Answer, Control};
 
 /// A control numbered for ordering, addressed to one worker.
 type Addressed = (usize, u64, Control);

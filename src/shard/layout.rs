@@ -1,12 +1,12 @@
 //! The names of every differential spine the engine keeps, in one place, and the [`Layout`]
 //! trait that lets the rest of the engine treat them alike.
 
-use differential_dataflow::VecCollection;
 use differential_dataflow::operators::arrange::TraceAgent;
 use differential_dataflow::trace::cursor::{Cursor, cursor_list};
 use differential_dataflow::trace::implementations::spine_fueled::SpineBatch;
 use differential_dataflow::trace::implementations::{KeySpine, ValSpine};
 use differential_dataflow::trace::{BatchCursor, Navigable, TraceReader};
+use differential_dataflow::{Hashable, VecCollection};
 use timely::dataflow::Scope;
 use timely::progress::Antichain;
 
@@ -18,6 +18,13 @@ pub(crate) type RowTrace<R> = TraceAgent<KeySpine<R, Time, Diff>>;
 
 /// A collection of `(key, value)` pairs arranged by key: keyed tables and keyed views.
 pub(crate) type KeyedTrace<K, V> = TraceAgent<ValSpine<K, V, Time, Diff>>;
+
+/// The worker (of all `peers` in the cluster) whose shard of an arrangement by key holds `key`:
+/// differential's own routing rule for `arrange_by_key`, which keyed reads follow to ask only
+/// that worker.
+pub(crate) fn worker_of<K: Row>(key: &K, peers: usize) -> usize {
+    (key.hashed() % peers as u64) as usize
+}
 
 /// What the engine needs of an arrangement, whatever its key and value types.
 pub(crate) trait Layout: TraceReader<Time = Time, Batch: SpineBatch> + Clone + 'static {

@@ -5,28 +5,33 @@
 //! it. It leaves the loop on `Shutdown` or when the engine is poisoned, then answers every
 //! pending read and drops its dataflows, so timely's own epilogue finishes at once.
 
+pub(crate) mod command;
+pub(crate) mod follow;
+pub(crate) mod link;
+pub(crate) mod role;
+
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, TryRecvError};
 use timely::worker::Worker;
 
-use super::arrangement::TraceStats;
-use super::cluster::Role;
-use super::cluster::link::Link;
-use super::cluster::remote::{Build, Outbox, Receiver as AnswerReceiver, Registrations, RemoteSource};
-use super::cluster::wire::{Body, Control, WireError};
-use super::command::Command;
-use super::health::{Health, panic_message};
-use super::peek::PendingPeek;
-use super::registry::{Registry, Source, SourceId};
-use super::subscribe::Request;
-use super::view_build::BuildContext;
+use self::command::{Command, Peek};
+use self::follow::{Follower, Step};
+use self::link::Link;
+use self::role::Role;
 use crate::error::Error;
+use crate::protocol::SourceId;
+use crate::protocol::health::{Health, panic_message};
+use crate::protocol::stats::TraceStats;
+use crate::protocol::wire::{Body, Receiver as AnswerReceiver, WireError};
+use crate::shard::hub::Request;
+use crate::shard::kind::{Kind, Site};
+use crate::shard::peek::PendingPeek;
+use crate::shard::registry::{Registry, Shard};
 use crate::time::Time;
 
 /// Runs one worker until shutdown or poison. Never panics: a panic in a dataflow (user view
@@ -72,6 +77,8 @@ struct WorkerLoop<'w> {
     engine: u64,
     health: Arc<Health>,
     registry: Rc<RefCell<Registry>>,
+    /// The kind of each source in the registry, which builds its readers and subscribers.
+    kinds: BTreeMap<SourceId, Arc<dyn Kind>>,
     peeks: Vec<PendingPeek>,
     subscriptions: Vec<PendingSubscription>,
     /// Every input is complete before this time.
@@ -83,7 +90,7 @@ struct WorkerLoop<'w> {
     peer: Peer,
 }
 
-/// A worker's part in a cluster (see `runtime::cluster`).
+/// A worker's part in a cluster (see `worker/role.rs`).
 enum Peer {
     /// Not a cluster.
     Alone,
@@ -91,22 +98,8 @@ enum Peer {
     Leader { link: Link, receivers: HashMap<u64, Box<dyn AnswerReceiver>> },
     /// Another worker of process 0: it only takes part in the link dataflow.
     Quiet { _link: Link },
-    /// A worker of another process: applies controls in order, answers through its outbox.
-    Follower {
-        link: Link,
-        registrations: Arc<Mutex<Registrations>>,
-        remotes: HashMap<SourceId, Arc<dyn RemoteSource>>,
-        outbox: Outbox,
-        /// A control that waits for this process's application to register its source.
-        waiting: Option<Control>,
-        process: usize,
-    },
-}
-
-/// Whether a control could be applied yet.
-enum Applied {
-    Done,
-    Wait(Control),
+    /// A worker of another process: follows process 0's controls, answers through its outbox.
+    Follower(Follower),
 }
 
 impl<'w> WorkerLoop<'w> {
@@ -124,14 +117,10 @@ impl<'w> WorkerLoop<'w> {
                 Peer::Leader { link: Link::build(worker, local), receivers: HashMap::new() }
             }
             Role::Leader { .. } => Peer::Quiet { _link: Link::build(worker, local) },
-            Role::Follower { process, registrations } => Peer::Follower {
-                link: Link::build(worker, local),
-                registrations,
-                remotes: HashMap::new(),
-                outbox: Outbox::new(worker.index()),
-                waiting: None,
-                process,
-            },
+            Role::Follower { process, registrations } => {
+                let link = Link::build(worker, local);
+                Peer::Follower(Follower::new(link, registrations, process, worker.index()))
+            }
         };
         WorkerLoop {
             peer,
@@ -140,6 +129,7 @@ impl<'w> WorkerLoop<'w> {
             engine,
             health,
             registry: Rc::default(),
+            kinds: BTreeMap::new(),
             peeks: Vec::new(),
             subscriptions: Vec::new(),
             upper: 1,
@@ -188,43 +178,52 @@ impl<'w> WorkerLoop<'w> {
 
     fn apply(&mut self, command: Command) {
         match command {
-            Command::CreateTable { id, name, factory, history } => {
-                let (input, arrangement) = factory.build(self.worker, &name, self.upper, self.since, history);
-                let source = Source { arrangement, input: Some(input), hub: None };
-                self.registry.borrow_mut().insert(id, source);
-            }
-            Command::CreateView { id, name, factory, reply } => {
-                let context = BuildContext {
+            Command::Create { id, name, kind, history, built } => {
+                let site = Site {
                     worker: self.worker,
                     registry: &self.registry,
                     engine: self.engine,
                     name: &name,
+                    upper: self.upper,
                     since: self.since,
+                    history,
                 };
-                let built = factory.build(context);
-                let answer = built.map(|(arrangement, hub)| {
-                    let source = Source { arrangement, input: None, hub: Some(hub) };
-                    self.registry.borrow_mut().insert(id, source);
+                let answer = kind.build(site).map(|built| {
+                    let shard = Shard { arrangement: built.arrangement, input: built.input, hub: built.hub };
+                    self.registry.borrow_mut().insert(id, shard);
+                    self.kinds.insert(id, kind);
                 });
-                let _ = reply.send(answer);
+                if let Some(built) = built {
+                    let _ = built.send(answer);
+                }
             }
             Command::Write { table, time, writes } => {
                 let mut registry = self.registry.borrow_mut();
-                let input = registry.get_mut(table).and_then(|source| source.input.as_mut());
+                let input = registry.get_mut(table).and_then(|shard| shard.input.as_mut());
                 input.expect("writes name a table every worker created").write(time, writes);
             }
             Command::Advance { upper, since } => {
                 self.upper = upper;
                 self.since = since;
-                for (_, source) in self.registry.borrow_mut().sources_mut() {
-                    if let Some(input) = source.input.as_mut() {
+                for (_, shard) in self.registry.borrow_mut().shards_mut() {
+                    if let Some(input) = shard.input.as_mut() {
                         input.advance(upper);
                     }
                 }
             }
             Command::Peek(peek) => self.accept_peek(peek),
-            Command::Subscribe { source, id, as_of, subscriber } => {
-                self.subscriptions.push(PendingSubscription { source, id, as_of, subscriber });
+            Command::Subscribe { source, id, as_of, snapshot, feed } => {
+                let kind = self.kinds.get(&source);
+                match kind.and_then(|kind| kind.subscriber(id, as_of, snapshot, feed)) {
+                    Some(subscriber) => {
+                        self.subscriptions.push(PendingSubscription { source, id, as_of, subscriber });
+                    }
+                    None => {
+                        let detail =
+                            format!("this process has no view #{source} of that type to subscribe to");
+                        self.health.fail_with(Error::ClusterMismatch { process: self.process(), detail });
+                    }
+                }
             }
             Command::Unsubscribe { source, id } => {
                 self.subscriptions.retain(|pending| pending.id != id);
@@ -238,7 +237,7 @@ impl<'w> WorkerLoop<'w> {
             Command::Shutdown => self.stop = true,
             Command::Remote { control, receiver } => {
                 if let Peer::Leader { link, receivers } = &mut self.peer {
-                    if let Control::Unsubscribe { id, .. } = &control {
+                    if let crate::protocol::wire::Control::Unsubscribe { id, .. } = &control {
                         receivers.remove(id);
                     }
                     if let Some((request, receiver)) = receiver {
@@ -247,6 +246,14 @@ impl<'w> WorkerLoop<'w> {
                     link.broadcast(control);
                 }
             }
+        }
+    }
+
+    /// This process's index in its cluster (0 outside one).
+    fn process(&self) -> usize {
+        match &self.peer {
+            Peer::Follower(follower) => follower.process(),
+            _ => 0,
         }
     }
 
@@ -264,112 +271,36 @@ impl<'w> WorkerLoop<'w> {
     /// waits for this process's application to register its source.
     fn follow(&mut self) {
         loop {
-            let Peer::Follower { link, waiting, .. } = &mut self.peer else { return };
-            let Some(control) = waiting.take().or_else(|| link.next_control()) else { return };
-            match self.apply_control(control) {
-                Applied::Done => {}
-                Applied::Wait(control) => {
-                    if let Peer::Follower { waiting, .. } = &mut self.peer {
-                        *waiting = Some(control);
+            let Peer::Follower(follower) = &mut self.peer else { return };
+            let Some(step) = follower.next() else { return };
+            match step {
+                Step::Apply { command, built } => {
+                    self.apply(command);
+                    if let (Some((request, answer)), Peer::Follower(follower)) = (built, &self.peer) {
+                        let built = answer.recv().unwrap_or(Err(Error::Shutdown));
+                        follower.answer(request, Body::Done(built.map_err(|e| WireError::from_error(&e))));
                     }
-                    return;
                 }
+                Step::Stats { request, source } => {
+                    let stats = self.stats(source);
+                    if let Peer::Follower(follower) = &self.peer {
+                        follower.answer(request, Body::Stats(stats));
+                    }
+                }
+                Step::Shutdown { request } => {
+                    if let Peer::Follower(follower) = &self.peer {
+                        follower.answer(request, Body::Done(Ok(())));
+                    }
+                    self.health.mark_shut_down();
+                    self.stop = true;
+                }
+                Step::Skip => {}
+                Step::Fail(error) => self.health.fail_with(error),
             }
             if self.stop || self.health.is_poisoned() {
                 return;
             }
         }
-    }
-
-    /// Applies one control from process 0 (on a process other than 0).
-    fn apply_control(&mut self, control: Control) -> Applied {
-        let Peer::Follower { registrations, remotes, outbox, process, .. } = &mut self.peer else {
-            return Applied::Done;
-        };
-        let (outbox, process) = (outbox.clone(), *process);
-        match control {
-            Control::CreateTable { request, id, ref name, ref kind, ref row }
-            | Control::CreateView { request, id, ref name, ref kind, ref row } => {
-                let registration = {
-                    let registrations = registrations.lock().unwrap_or_else(|e| e.into_inner());
-                    match registrations.entries.get(&id) {
-                        Some(registration) => Ok(registration.clone()),
-                        None if registrations.complete => Err(format!(
-                            "process 0 created the {kind} {name:?} (#{id}) but this process registered no \
-                             such table or view before serving"
-                        )),
-                        None => return Applied::Wait(control),
-                    }
-                };
-                let registration = registration.and_then(|r| {
-                    if r.name == *name && r.kind == kind && r.row == row {
-                        Ok(r)
-                    } else {
-                        Err(format!(
-                            "process 0 created the {kind} {name:?} of `{row}` as #{id}, this process \
-                             registered the {} {:?} of `{}` there",
-                            r.kind, r.name, r.row
-                        ))
-                    }
-                });
-                let registration = match registration {
-                    Ok(registration) => registration,
-                    Err(detail) => {
-                        outbox.send(request, Body::Done(Err(WireError::Mismatch(detail.clone()))));
-                        self.health.fail_with(Error::ClusterMismatch { process, detail });
-                        return Applied::Done;
-                    }
-                };
-                remotes.insert(id, Arc::clone(&registration.remote));
-                let built = match registration.build {
-                    Build::Table(factory) => {
-                        self.apply(Command::CreateTable { id, name: name.clone(), factory, history: None });
-                        Ok(())
-                    }
-                    Build::View(factory) => {
-                        let (reply, answer) = crossbeam_channel::bounded(1);
-                        self.apply(Command::CreateView { id, name: name.clone(), factory, reply });
-                        answer.recv().unwrap_or(Err(Error::Shutdown))
-                    }
-                };
-                outbox.send(request, Body::Done(built.map_err(|e| WireError::from_error(&e))));
-            }
-            Control::Advance { upper, since } => self.apply(Command::Advance { upper, since }),
-            Control::Peek { request, source, time, target, read } => {
-                if target.is_some_and(|target| target != self.worker.index()) {
-                    return Applied::Done;
-                }
-                let reader = match remotes.get(&source) {
-                    Some(remote) => remote.reader(&read, request, outbox.clone()),
-                    None => Err(WireError::Mismatch(format!("this process has no source #{source}"))),
-                };
-                match reader {
-                    Ok(reader) => {
-                        let cancelled = Arc::new(AtomicBool::new(false));
-                        self.accept_peek(PendingPeek { source, time, reader, cancelled });
-                    }
-                    Err(error) => outbox.send(request, Body::Rows(Err(error))),
-                }
-            }
-            Control::Subscribe { request, source, as_of, snapshot } => match remotes.get(&source) {
-                Some(remote) => {
-                    let subscriber = remote.subscriber(request, as_of, snapshot, outbox);
-                    self.subscriptions.push(PendingSubscription { source, id: request, as_of, subscriber });
-                }
-                None => {
-                    let detail = format!("this process has no view #{source} to subscribe to");
-                    self.health.fail_with(Error::ClusterMismatch { process, detail });
-                }
-            },
-            Control::Unsubscribe { source, id } => self.apply(Command::Unsubscribe { source, id }),
-            Control::Stats { request, source } => outbox.send(request, Body::Stats(self.stats(source))),
-            Control::Shutdown { request } => {
-                outbox.send(request, Body::Done(Ok(())));
-                self.health.mark_shut_down();
-                self.stop = true;
-            }
-        }
-        Applied::Done
     }
 
     /// Moves answers across the link: worker 0 of process 0 hands what arrived to the
@@ -387,12 +318,7 @@ impl<'w> WorkerLoop<'w> {
                     }
                 }
             }
-            Peer::Follower { link, outbox, .. } => {
-                for answer in outbox.take() {
-                    link.answer(answer);
-                }
-                link.flush();
-            }
+            Peer::Follower(follower) => follower.flush(),
             Peer::Alone | Peer::Quiet { .. } => {}
         }
     }
@@ -402,18 +328,18 @@ impl<'w> WorkerLoop<'w> {
     /// The bound is the engine's `since` as of this command (every worker sees commands in the
     /// same order, so all agree), not the arrangement's, which may lag until `maintain` runs
     /// or be held back by other reads.
-    fn accept_peek(&mut self, peek: PendingPeek) {
-        if self.registry.borrow().get(peek.source).is_none() {
-            let error = Error::UnknownName { kind: "view", name: format!("#{}", peek.source) };
-            peek.reader.fail(error);
-        } else if peek.time < self.since {
-            peek.reader.fail(Error::Compacted {
-                name: String::new(),
-                requested: peek.time,
-                since: self.since,
-            });
-        } else {
-            self.peeks.push(peek);
+    fn accept_peek(&mut self, peek: Peek) {
+        let Peek { source, time, read, reply, cancelled } = peek;
+        let Some(kind) = self.kinds.get(&source) else {
+            reply.fail(Error::UnknownName { kind: "view", name: format!("#{source}") });
+            return;
+        };
+        if time < self.since {
+            reply.fail(Error::Compacted { name: String::new(), requested: time, since: self.since });
+            return;
+        }
+        if let Some(reader) = kind.reader(&read, reply) {
+            self.peeks.push(PendingPeek { source, time, reader, cancelled });
         }
     }
 
@@ -455,7 +381,7 @@ impl<'w> WorkerLoop<'w> {
             }
         }
         self.subscriptions = waiting;
-        for (_, source) in registry.sources_mut() {
+        for (_, source) in registry.shards_mut() {
             if let Some(hub) = source.hub.as_mut() {
                 hub.flush();
             }
@@ -468,7 +394,7 @@ impl<'w> WorkerLoop<'w> {
         let peeks = self.peeks.iter().map(|p| (p.source, p.time));
         let holds: Vec<(SourceId, Time)> =
             peeks.chain(self.subscriptions.iter().map(|s| (s.source, s.as_of))).collect();
-        for (id, source) in self.registry.borrow_mut().sources_mut() {
+        for (id, source) in self.registry.borrow_mut().shards_mut() {
             let hold = holds.iter().filter(|(source, _)| source == id).map(|(_, time)| *time).min();
             let since = hold.map_or(self.since, |hold| hold.min(self.since));
             source.arrangement.compact(since);
@@ -490,6 +416,7 @@ impl<'w> WorkerLoop<'w> {
             }
         }
         self.registry.borrow_mut().clear();
+        self.kinds.clear();
     }
 }
 

@@ -12,29 +12,8 @@ use differential_dataflow::trace::TraceReader;
 use differential_dataflow::trace::implementations::spine_fueled::SpineBatch;
 use timely::progress::Antichain;
 
+use crate::protocol::stats::TraceStats;
 use crate::time::Time;
-
-/// Size of a trace shard, for introspection and tests of compaction.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct TraceStats {
-    /// Batches held by the trace.
-    pub batches: usize,
-    /// Updates `(row, time, diff)` held across those batches.
-    pub updates: usize,
-    /// Subscriptions the view feeds (registered or waiting to be), on the busiest worker.
-    pub subscribers: usize,
-}
-
-impl std::ops::Add for TraceStats {
-    type Output = TraceStats;
-    fn add(self, other: TraceStats) -> TraceStats {
-        TraceStats {
-            batches: self.batches + other.batches,
-            updates: self.updates + other.updates,
-            subscribers: self.subscribers.max(other.subscribers),
-        }
-    }
-}
 
 /// A type-erased arrangement shard, as the worker loop sees it.
 pub(crate) trait ArrangementState {

@@ -1,24 +1,18 @@
 //! Tables on a worker: an input handle feeding an arrangement that views import.
 //!
-//! A bag table is arranged by the whole row; a keyed table goes through differential's
-//! `arrange_from_upsert`, which finds the value an upsert replaces, so callers never need to
-//! know it. Each table is its own dataflow; every view that reads it imports the one shared
-//! arrangement instead of re-indexing it.
+//! Each table is its own dataflow; every view that reads it imports the one shared arrangement
+//! instead of re-indexing it. How the input is arranged is the table's kind's business
+//! (`source/bag_table.rs`, `source/keyed_table.rs`); the input itself is the same for all.
 
 use std::any::Any;
-use std::marker::PhantomData;
 
-use differential_dataflow::AsCollection;
-use differential_dataflow::operators::arrange::upsert::arrange_from_upsert;
 use differential_dataflow::trace::TraceReader;
 use differential_dataflow::trace::implementations::spine_fueled::SpineBatch;
-use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 use timely::dataflow::operators::vec::Input as _;
 use timely::dataflow::{InputHandleVec, StreamVec};
 use timely::worker::Worker;
 
 use super::arrangement::{Arrangement, ArrangementState};
-use crate::row::Row;
 use crate::time::{Diff, Time};
 
 /// What a transaction hands a worker for one bag table: rows with their multiplicity (the time
@@ -51,22 +45,8 @@ pub(crate) trait TableInput {
     fn replay(&mut self, history: Box<dyn Any + Send>);
 }
 
-/// Builds a table's dataflow on a worker; one factory is shared by every worker.
-pub(crate) trait TableFactory: Send + Sync {
-    /// Builds the table's input and arrangement, replays its recovered `history` (if any), and
-    /// leaves the input at `upper`.
-    fn build(
-        &self,
-        worker: &mut Worker,
-        name: &str,
-        upper: Time,
-        since: Time,
-        history: Option<Box<dyn Any + Send>>,
-    ) -> BuiltTable;
-}
-
 /// An update whose time slot the worker fills in with the commit time.
-trait Stamp: Clone + 'static {
+pub(crate) trait Stamp: Clone + 'static {
     fn stamp(&mut self, time: Time);
 }
 
@@ -110,8 +90,9 @@ impl<D: Stamp> TableInput for TableStream<D> {
 /// The result of building a table on a worker: its input and its arrangement.
 pub(crate) type BuiltTable = (Box<dyn TableInput>, Box<dyn ArrangementState>);
 
-/// Builds a table dataflow whose input stream of `D` is arranged by `arrange`.
-fn build<D, Tr>(
+/// Builds a table dataflow whose input stream of `D` is arranged by `arrange`, replays its
+/// recovered `history` (if any), and leaves the input at `upper`.
+pub(crate) fn build<D, Tr>(
     worker: &mut Worker,
     name: &str,
     upper: Time,
@@ -134,53 +115,21 @@ where
     (Box::new(input), Box::new(Arrangement::new(trace, since)))
 }
 
-/// Factory for bag tables of `T`: rows arranged whole.
-pub(crate) struct BagTable<T>(PhantomData<fn() -> T>);
+#[cfg(test)]
+mod tests {
+    use super::split_vec;
 
-impl<T> BagTable<T> {
-    pub(crate) fn new() -> Self {
-        BagTable(PhantomData)
-    }
-}
-
-impl<T: Row> TableFactory for BagTable<T> {
-    fn build(
-        &self,
-        worker: &mut Worker,
-        name: &str,
-        upper: Time,
-        since: Time,
-        history: Option<Box<dyn Any + Send>>,
-    ) -> BuiltTable {
-        build::<(T, Time, Diff), _>(worker, name, upper, since, history, |updates| {
-            updates.as_collection().arrange_by_self_named(name).trace
-        })
-    }
-}
-
-/// Factory for keyed tables from `K` to `V`: upserts arranged by key.
-pub(crate) struct KeyedTable<K, V>(PhantomData<fn() -> (K, V)>);
-
-impl<K, V> KeyedTable<K, V> {
-    pub(crate) fn new() -> Self {
-        KeyedTable(PhantomData)
-    }
-}
-
-impl<K: Row, V: Row> TableFactory for KeyedTable<K, V> {
-    fn build(
-        &self,
-        worker: &mut Worker,
-        name: &str,
-        upper: Time,
-        since: Time,
-        history: Option<Box<dyn Any + Send>>,
-    ) -> BuiltTable {
-        build::<(K, Option<V>, Time), _>(worker, name, upper, since, history, |upserts| {
-            arrange_from_upsert::<ValBuilder<K, V, Time, Diff>, ValSpine<K, V, Time, Diff>, K, V>(
-                upserts, name,
-            )
-            .trace
-        })
+    #[test]
+    fn split_keeps_every_write_once() {
+        for len in [0, 1, 5, 4_096, 10_001] {
+            for parts in 1..5 {
+                let pieces = split_vec((0..len).collect::<Vec<u32>>(), parts);
+                assert!(pieces.len() <= parts.max(1));
+                let mut all: Vec<u32> =
+                    pieces.into_iter().flat_map(|p| *p.downcast::<Vec<u32>>().unwrap()).collect();
+                all.sort();
+                assert_eq!(all, (0..len).collect::<Vec<u32>>());
+            }
+        }
     }
 }

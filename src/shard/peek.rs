@@ -7,20 +7,20 @@
 //! against the type-erased trace.
 
 use std::any::Any;
+use std::marker::PhantomData;
 use std::ops::Bound;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crossbeam_channel::Sender;
 use differential_dataflow::trace::cursor::{Cursor, cursor_list};
 use differential_dataflow::trace::{BatchCursor, Navigable, TraceReader};
 use timely::progress::Antichain;
 
-use super::cluster::remote::Outbox;
-use super::cluster::wire::{Body, WireError, encode};
-use super::registry::SourceId;
-use super::typedefs::{KeyedTrace, Layout, RowTrace};
+use super::layout::{KeyedTrace, Layout, RowTrace};
 use crate::error::{Error, Result};
+use crate::protocol::SourceId;
+use crate::protocol::reply::Reply;
+use crate::protocol::wire::{ReadKind, WireError, decode};
 use crate::row::Row;
 use crate::time::{Diff, Time};
 
@@ -32,7 +32,7 @@ pub(crate) trait PeekReader: Send {
     fn fail(self: Box<Self>, error: Error);
 }
 
-/// A peek waiting on a worker for its time to complete.
+/// A read waiting on a worker for its time to complete, with its typed reader.
 pub(crate) struct PendingPeek {
     pub(crate) source: SourceId,
     pub(crate) time: Time,
@@ -83,30 +83,10 @@ fn read_at<Tr, K, V>(
     }
 }
 
-/// Where a worker sends its share of a read's answer: the caller's channel, or (on a process
-/// other than 0 of a cluster) the link back to process 0.
-pub(crate) enum Reply<T> {
-    Local(Sender<Result<Vec<T>>>),
-    Remote { request: u64, outbox: Outbox },
-}
-
-impl<T: serde::Serialize> Reply<T> {
-    fn send(self, answer: Result<Vec<T>>) {
-        match self {
-            Reply::Local(sender) => {
-                let _ = sender.send(answer);
-            }
-            Reply::Remote { request, outbox } => {
-                let rows = answer.map(|rows| encode(&rows)).map_err(|e| WireError::from_error(&e));
-                outbox.send(request, Body::Rows(rows));
-            }
-        }
-    }
-}
-
 /// Reads a whole row-arranged shard: `Vec<(row, diff)>` in row order.
 pub(crate) struct RowsRead<R> {
-    pub(crate) reply: Reply<(R, Diff)>,
+    reply: Reply,
+    rows: PhantomData<fn() -> R>,
 }
 
 impl<R: Row> PeekReader for RowsRead<R> {
@@ -121,14 +101,15 @@ impl<R: Row> PeekReader for RowsRead<R> {
     }
 
     fn fail(self: Box<Self>, error: Error) {
-        self.reply.send(Err(error));
+        self.reply.fail(error);
     }
 }
 
 /// Reads a shard's history: every update `(row, time, diff)` with `time <= t`, for batch runs
 /// over the engine's tables.
 pub(crate) struct HistoryRead<Tr: Layout> {
-    pub(crate) reply: Reply<(Tr::Row, Time, Diff)>,
+    reply: Reply,
+    trace: PhantomData<fn() -> Tr>,
 }
 
 impl<Tr: Layout> PeekReader for HistoryRead<Tr> {
@@ -145,7 +126,7 @@ impl<Tr: Layout> PeekReader for HistoryRead<Tr> {
     }
 
     fn fail(self: Box<Self>, error: Error) {
-        self.reply.send(Err(error));
+        self.reply.fail(error);
     }
 }
 
@@ -195,8 +176,9 @@ impl<K: Ord> KeySelection<K> {
 /// Reads the selected keys of a key-arranged shard: `Vec<((key, val), diff)>` in key order.
 /// It seeks to the first key and stops after the last: it never scans the other keys.
 pub(crate) struct KeyedRead<K, V> {
-    pub(crate) keys: KeySelection<K>,
-    pub(crate) reply: Reply<((K, V), Diff)>,
+    keys: KeySelection<K>,
+    reply: Reply,
+    values: PhantomData<fn() -> V>,
 }
 
 impl<K: Row, V: Row> PeekReader for KeyedRead<K, V> {
@@ -217,7 +199,65 @@ impl<K: Row, V: Row> PeekReader for KeyedRead<K, V> {
     }
 
     fn fail(self: Box<Self>, error: Error) {
-        self.reply.send(Err(error));
+        self.reply.fail(error);
+    }
+}
+
+/// The reads an arrangement of type `Self` answers, and how their answers travel.
+///
+/// Rows of a row arrangement are `(row, diff)`; of a keyed arrangement `((key, value), diff)`,
+/// for all keys or a range; a history is `(row, time, diff)` for either.
+pub(crate) trait Readable: Layout {
+    /// The reader for `read`, answering to `reply`; `None` (after answering with the error)
+    /// if this arrangement cannot answer that read.
+    fn reader(read: &ReadKind, reply: Reply) -> Option<Box<dyn PeekReader>>;
+
+    /// Decodes one remote worker's answer to `read`, as the local reader's answer would be.
+    fn decode(read: &ReadKind, bytes: &[u8]) -> Result<Box<dyn Any + Send>, WireError>;
+}
+
+impl<R: Row> Readable for RowTrace<R> {
+    fn reader(read: &ReadKind, reply: Reply) -> Option<Box<dyn PeekReader>> {
+        match read {
+            ReadKind::Rows => Some(Box::new(RowsRead::<R> { reply, rows: PhantomData })),
+            ReadKind::History => Some(Box::new(HistoryRead::<Self> { reply, trace: PhantomData })),
+            ReadKind::Keys(_) => {
+                let detail = "a keyed read of a source that is not keyed".to_string();
+                reply.fail(Error::ClusterMismatch { process: 0, detail });
+                None
+            }
+        }
+    }
+
+    fn decode(read: &ReadKind, bytes: &[u8]) -> Result<Box<dyn Any + Send>, WireError> {
+        match read {
+            ReadKind::History => Ok(Box::new(decode::<Vec<(R, Time, Diff)>>(bytes)?)),
+            _ => Ok(Box::new(decode::<Vec<(R, Diff)>>(bytes)?)),
+        }
+    }
+}
+
+impl<K: Row, V: Row> Readable for KeyedTrace<K, V> {
+    fn reader(read: &ReadKind, reply: Reply) -> Option<Box<dyn PeekReader>> {
+        let keys = match read {
+            ReadKind::History => return Some(Box::new(HistoryRead::<Self> { reply, trace: PhantomData })),
+            ReadKind::Rows => KeySelection::All,
+            ReadKind::Keys(bytes) => match decode(bytes) {
+                Ok(keys) => keys,
+                Err(error) => {
+                    reply.fail(error.into_error(0));
+                    return None;
+                }
+            },
+        };
+        Some(Box::new(KeyedRead::<K, V> { keys, reply, values: PhantomData }))
+    }
+
+    fn decode(read: &ReadKind, bytes: &[u8]) -> Result<Box<dyn Any + Send>, WireError> {
+        match read {
+            ReadKind::History => Ok(Box::new(decode::<Vec<((K, V), Time, Diff)>>(bytes)?)),
+            _ => Ok(Box::new(decode::<Vec<((K, V), Diff)>>(bytes)?)),
+        }
     }
 }
 

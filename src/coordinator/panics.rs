@@ -18,9 +18,9 @@
 
 use std::sync::{Mutex, Once, Weak};
 
+use super::connect::NetworkThreads;
 use crate::error::Error;
-use crate::runtime::cluster::connect::NetworkThreads;
-use crate::runtime::health::{Health, panic_message};
+use crate::protocol::health::{Health, panic_message};
 
 /// The prefix of timely's network-thread panics.
 const PREFIX: &str = "timely communication error";

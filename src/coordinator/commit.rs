@@ -1,0 +1,115 @@
+//! Committing a transaction: a time from the clock, the log, then every worker's share.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::{Coordinator, Operation};
+use crate::error::Result;
+use crate::protocol::SourceId;
+use crate::time::Time;
+
+/// A transaction with at least this many writes to one table is split across all workers
+/// instead of going to one of them, so bulk loads use every worker.
+const SPLIT_THRESHOLD: usize = 4_096;
+
+/// One table's writes in a transaction, in its kind's own form; each table kind implements it
+/// for its write type (`source/bag_table.rs`, `source/keyed_table.rs`).
+pub(crate) trait TableWrites: Default + Send + 'static {
+    fn len(&self) -> usize;
+    /// The writes as the table's codec decodes them from the log.
+    fn encode(&self) -> Vec<u8>;
+    /// Splits the writes into `parts` pieces, each what the table's input takes on a worker.
+    fn split(self, parts: usize) -> Vec<Box<dyn Any + Send>>;
+}
+
+/// The writes of one transaction to one table, before they are sent to workers.
+pub(crate) struct Buffer<W> {
+    pub(crate) writes: W,
+    /// The table's name, as the log records it.
+    table: Arc<str>,
+}
+
+impl<W: TableWrites> Buffer<W> {
+    pub(crate) fn new(table: Arc<str>) -> Self {
+        Buffer { writes: W::default(), table }
+    }
+}
+
+/// A [`Buffer`] of any table's writes, as a transaction holds it.
+pub(crate) trait Writes: Send {
+    fn as_any(&mut self) -> &mut dyn Any;
+    fn len(&self) -> usize;
+    fn table(&self) -> &str;
+    fn encode(&self) -> Vec<u8>;
+    fn split(self: Box<Self>, parts: usize) -> Vec<Box<dyn Any + Send>>;
+}
+
+impl<W: TableWrites> Writes for Buffer<W> {
+    fn as_any(&mut self) -> &mut dyn Any {
+        self
+    }
+
+    fn len(&self) -> usize {
+        self.writes.len()
+    }
+
+    fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        self.writes.encode()
+    }
+
+    fn split(self: Box<Self>, parts: usize) -> Vec<Box<dyn Any + Send>> {
+        self.writes.split(parts)
+    }
+}
+
+impl Coordinator {
+    /// Commits `writes` at `at` (which must be after the last commit) or at the next time, and
+    /// returns the time. Logged before anything is applied: a failed append fails the commit
+    /// and applies nothing.
+    pub(crate) fn commit(
+        &self,
+        writes: BTreeMap<SourceId, Box<dyn Writes>>,
+        at: Option<Time>,
+    ) -> Result<Time> {
+        let (time, ticket, checkpoint) = self.sequence(|state| {
+            let time = match at {
+                Some(time) => state.clock.check(time)?,
+                None => state.clock.next()?,
+            };
+            let mut ticket = None;
+            let mut checkpoint = false;
+            if let Some(store) = state.store.as_mut() {
+                let encoded = writes.values().map(|w| (w.table().to_string(), w.encode())).collect();
+                ticket = store.append(time, encoded)?;
+                checkpoint = store.wants_checkpoint();
+            }
+            let workers = state.workers();
+            for (table, writes) in writes {
+                let pieces = if writes.len() >= SPLIT_THRESHOLD && workers > 1 {
+                    writes.split(workers).into_iter().enumerate().collect()
+                } else if writes.len() > 0 {
+                    let worker = state.next_writer();
+                    writes.split(1).into_iter().map(|piece| (worker, piece)).collect()
+                } else {
+                    continue;
+                };
+                self.dispatch(state, Operation::Write { table, time, pieces })?;
+            }
+            let since = state.clock.record(time);
+            self.dispatch(state, Operation::Advance { upper: time + 1, since })?;
+            Ok((time, ticket, checkpoint))
+        })?;
+        if let Some(ticket) = ticket {
+            ticket.wait()?;
+        }
+        if checkpoint {
+            self.checkpoint(false)?;
+        }
+        Ok(time)
+    }
+}

@@ -1,0 +1,163 @@
+//! Creating and opening tables and views by name.
+
+use std::sync::{Arc, Mutex};
+
+use super::catalog::Entry;
+use super::receivers::DoneReceiver;
+use super::{Coordinator, Operation, State};
+use crate::error::{Error, Result};
+use crate::protocol::wire::Receiver;
+use crate::protocol::{SourceId, next_request};
+use crate::shard::kind::{Kind, RowType};
+use crate::worker::role::{Registration, Registrations, Role};
+
+impl Coordinator {
+    /// Creates the source `name` of `kind` on every worker, or, for a table that exists with
+    /// this kind and row type, finds it. A table is registered with the storage first, which
+    /// hands back its recovered history, shared out to the workers. Returns the source's id.
+    ///
+    /// On a process other than 0 of a cluster, only records the source, for the workers to
+    /// build when process 0's control for it arrives.
+    pub(crate) fn create(&self, name: &str, kind: Arc<dyn Kind>) -> Result<SourceId> {
+        let id = self.sequence_any(|state| {
+            let table = kind.stored();
+            if table.is_some()
+                && let Some(entry) = state.catalog.find(name, kind.noun(), kind.row())?
+            {
+                return Ok(entry.id);
+            }
+            state.catalog.check_free(name)?;
+            if let Role::Follower { registrations, .. } = &self.role {
+                let id = state.next_id();
+                register(registrations, id, name, Arc::clone(&kind));
+                state.catalog.insert(name, Entry { id, kind });
+                return Ok(id);
+            }
+            let workers = state.workers();
+            let mut shares = Vec::new();
+            if let Some((stored, codec)) = table {
+                let since = state.clock.since();
+                let history = match state.store.as_mut() {
+                    Some(store) => store.register(name, stored, kind.row().name(), codec, since)?,
+                    None => None,
+                };
+                if let Some(history) = history {
+                    shares = codec.split(history, workers).into_iter().map(Some).collect();
+                }
+            }
+            shares.resize_with(workers, || None);
+            let id = state.next_id();
+            // Views answer once built on each worker (a definition may fail); tables cannot fail.
+            let (built, answers) = crossbeam_channel::unbounded();
+            let built = table.is_none().then_some(built);
+            let waits = built.is_some();
+            let (remote, acks) = match self.acknowledgements() {
+                Some((request, receiver, acks)) => (Some((request, receiver)), Some(acks)),
+                None => (None, None),
+            };
+            let operation = Operation::Create {
+                id,
+                name: name.to_string(),
+                kind: Arc::clone(&kind),
+                shares,
+                built,
+                remote,
+            };
+            self.dispatch(state, operation)?;
+            if waits {
+                let mut outcome = Ok(());
+                for _ in 0..workers {
+                    let answer = answers.recv().map_err(|_| Error::Shutdown)?;
+                    if outcome.is_ok() {
+                        outcome = answer;
+                    }
+                }
+                outcome?;
+            }
+            if let Some(acks) = acks {
+                self.await_acknowledgements(state, acks)?;
+            }
+            state.catalog.insert(name, Entry { id, kind });
+            Ok(id)
+        })?;
+        // A process other than 0 has new work for its waiting workers.
+        self.wake_workers();
+        Ok(id)
+    }
+
+    /// The source `name`, which must exist as a `noun` with rows `row`: its id and kind.
+    pub(crate) fn open(
+        &self,
+        name: &str,
+        noun: &'static str,
+        row: RowType,
+    ) -> Result<(SourceId, Arc<dyn Kind>)> {
+        self.sequence(|state| {
+            let entry = state.catalog.open(name, noun, row)?;
+            Ok((entry.id, Arc::clone(&entry.kind)))
+        })
+    }
+
+    /// On process 0 of a cluster: a request, its receiver and the channel where it gathers
+    /// every other worker's acknowledgement. `None` outside a cluster.
+    #[allow(clippy::type_complexity)]
+    fn acknowledgements(
+        &self,
+    ) -> Option<(u64, Box<dyn Receiver>, crossbeam_channel::Receiver<(usize, Result<()>)>)> {
+        let remaining = self.role.remote_workers();
+        if remaining == 0 {
+            return None;
+        }
+        let (reply, acks) = crossbeam_channel::unbounded();
+        let receiver = DoneReceiver { reply, remaining };
+        Some((next_request(), Box::new(receiver), acks))
+    }
+
+    /// Waits (at most the peer timeout) until each worker of the other processes acknowledged
+    /// a creation. A refusal or a silence fails the whole engine with the error returned: the
+    /// processes no longer agree on what exists.
+    fn await_acknowledgements(
+        &self,
+        state: &State,
+        acks: crossbeam_channel::Receiver<(usize, Result<()>)>,
+    ) -> Result<()> {
+        let Role::Leader { remote_workers, peer_timeout } = &self.role else { return Ok(()) };
+        let deadline = std::time::Instant::now() + *peer_timeout;
+        let local = state.workers();
+        let mut answered: Vec<bool> = (0..self.peers()).map(|worker| worker < local).collect();
+        for _ in 0..*remote_workers {
+            let outcome = match acks.recv_deadline(deadline) {
+                Ok((worker, result)) => {
+                    if let Some(done) = answered.get_mut(worker) {
+                        *done = true;
+                    }
+                    result
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    let silent = answered.iter().position(|done| !done).unwrap_or(0);
+                    Err(Error::ClusterMismatch {
+                        process: silent / local,
+                        detail: format!(
+                            "it did not register the same table or view within {peer_timeout:?} \
+                             (every process must register the same tables and views, in the same \
+                             order, before calling serve)"
+                        ),
+                    })
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Err(self.health.terminal_error()),
+            };
+            if let Err(error) = outcome {
+                self.health.fail_with(error.clone());
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// On a process other than 0: records what the application registered under `id`, for the
+/// workers to build when process 0's control for it arrives.
+fn register(registrations: &Mutex<Registrations>, id: SourceId, name: &str, kind: Arc<dyn Kind>) {
+    let registration = Registration { name: name.to_string(), kind };
+    registrations.lock().unwrap_or_else(|e| e.into_inner()).entries.insert(id, registration);
+}

@@ -1,0 +1,320 @@
+//! The application side of an engine: the coordinator, which owns the catalog, the clock, the
+//! storage and the engine's health, and orders every operation.
+//!
+//! Every handle (`Engine`, tables, views, subscriptions, transactions) is a thin typed wrapper
+//! around one method of [`Coordinator`]: `create`, `open`, `commit`, `read`, `histories`,
+//! `stats`, `subscribe`, `unsubscribe`, `checkpoint`, `shutdown`, `serve`. Each method takes the
+//! coordinator's lock, checks what it must (names, times, retention), and hands the operation
+//! to [`Coordinator::dispatch`], the one place that turns an operation into the commands of this
+//! process's workers and, on process 0 of a cluster, the one control the other processes need.
+//! Answers come back on channels the method waits on, outside the lock.
+
+pub(crate) mod catalog;
+pub(crate) mod checkpoint;
+pub(crate) mod commit;
+pub(crate) mod connect;
+pub(crate) mod create;
+pub(crate) mod panics;
+pub(crate) mod read;
+pub(crate) mod receivers;
+pub(crate) mod shutdown;
+pub(crate) mod start;
+pub(crate) mod subscribe;
+
+use std::any::Any;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::Thread;
+
+use crossbeam_channel::Sender;
+use timely::communication::WorkerGuards;
+
+use self::catalog::Catalog;
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::persist::store::Store;
+use crate::protocol::SourceId;
+use crate::protocol::health::Health;
+use crate::protocol::reply::{FeedTo, LocalAnswer, Reply};
+use crate::protocol::stats::TraceStats;
+use crate::protocol::wire::{Control, ReadKind, Receiver};
+use crate::shard::kind::Kind;
+use crate::time::Time;
+use crate::worker::command::{Command, Peek};
+use crate::worker::role::Role;
+
+/// The application side's connection to a running set of workers.
+pub(crate) struct Coordinator {
+    id: u64,
+    workers: usize,
+    /// What this process is in its cluster.
+    role: Role,
+    state: Mutex<State>,
+    health: Arc<Health>,
+    guards: Mutex<Option<WorkerGuards<()>>>,
+    /// Held while a checkpoint is written (or stored files are read), so that no checkpoint
+    /// removes a file in use.
+    checkpointing: Mutex<()>,
+}
+
+/// What changes only in operation order, under the coordinator's lock.
+pub(crate) struct State {
+    senders: Vec<Sender<Command>>,
+    threads: Vec<Thread>,
+    clock: Clock,
+    catalog: Catalog,
+    /// The storage directory, if the engine is durable.
+    store: Option<Store>,
+    next_id: SourceId,
+    next_writer: usize,
+}
+
+/// Which workers hold the answer to a read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Targets {
+    /// Every worker holds a shard of it.
+    All,
+    /// Only this worker (a global index) does: it owns the key being read.
+    One(usize),
+}
+
+/// One operation, as the coordinator hands it to [`Coordinator::dispatch`].
+pub(crate) enum Operation {
+    /// Build source `id` of `kind` on every worker, each with its share of the history.
+    Create {
+        id: SourceId,
+        name: String,
+        kind: Arc<dyn Kind>,
+        shares: Vec<Option<Box<dyn Any + Send>>>,
+        built: Option<Sender<Result<()>>>,
+        /// For the other processes: the request their acknowledgements answer.
+        remote: Option<(u64, Box<dyn Receiver>)>,
+    },
+    /// One table's writes of one transaction, each piece to one worker of this process.
+    Write { table: SourceId, time: Time, pieces: Vec<(usize, Box<dyn Any + Send>)> },
+    /// Every input is complete before `upper`; history before `since` may be forgotten.
+    Advance { upper: Time, since: Time },
+    /// Read `source` at `time` on `targets`.
+    Peek {
+        source: SourceId,
+        time: Time,
+        targets: Targets,
+        read: ReadKind,
+        reply: Sender<LocalAnswer>,
+        cancelled: Arc<AtomicBool>,
+        remote: Option<(u64, Box<dyn Receiver>)>,
+    },
+    /// Feed subscriber `id` (its local feed is `feed`) from view `source`.
+    Subscribe {
+        source: SourceId,
+        id: u64,
+        as_of: Time,
+        snapshot: bool,
+        feed: Arc<dyn Any + Send + Sync>,
+        remote: Box<dyn Receiver>,
+    },
+    /// Stop feeding subscriber `id`.
+    Unsubscribe { source: SourceId, id: u64 },
+    /// Report the size of `source`'s shards.
+    Stats { source: SourceId, reply: Sender<TraceStats>, remote: Option<(u64, Box<dyn Receiver>)> },
+    /// Stop the workers of the other processes, which acknowledge to the receiver.
+    StopOthers { remote: (u64, Box<dyn Receiver>) },
+    /// Stop every worker of this process (after the other processes' workers).
+    Shutdown,
+}
+
+impl State {
+    /// The number of workers of this process.
+    fn workers(&self) -> usize {
+        self.senders.len()
+    }
+
+    /// A fresh table or view id.
+    fn next_id(&mut self) -> SourceId {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// The worker that receives the next small write, round robin.
+    fn next_writer(&mut self) -> usize {
+        self.next_writer = (self.next_writer + 1) % self.senders.len();
+        self.next_writer
+    }
+
+    /// Sends `command` to `worker` and wakes it.
+    fn send(&self, worker: usize, command: Command) -> Result<()> {
+        self.senders[worker].send(command).map_err(|_| Error::Shutdown)?;
+        self.threads[worker].unpark();
+        Ok(())
+    }
+
+    /// Sends a command built by `command` to every worker, in worker order.
+    fn broadcast(&self, mut command: impl FnMut(usize) -> Command) -> Result<()> {
+        for worker in 0..self.senders.len() {
+            self.send(worker, command(worker))?;
+        }
+        Ok(())
+    }
+}
+
+impl Coordinator {
+    /// This engine's id.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The number of workers of this process.
+    pub(crate) fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// Every worker of the cluster (of this process, if it is not one).
+    pub(crate) fn peers(&self) -> usize {
+        self.workers + self.role.remote_workers()
+    }
+
+    /// This process's index in its cluster (0 if it is not in one).
+    pub(crate) fn process(&self) -> usize {
+        match &self.role {
+            Role::Follower { process, .. } => *process,
+            _ => 0,
+        }
+    }
+
+    /// The time of the last commit.
+    pub(crate) fn latest(&self) -> Result<Time> {
+        self.sequence(|state| Ok(state.clock.last()))
+    }
+
+    /// The oldest time reads can ask for.
+    pub(crate) fn since(&self) -> Result<Time> {
+        self.sequence(|state| Ok(state.clock.since()))
+    }
+
+    /// The error for a call whose worker went away.
+    pub(crate) fn terminal_error(&self) -> Error {
+        self.health.terminal_error()
+    }
+
+    /// Wakes every worker (after a read was cancelled, say).
+    pub(crate) fn wake_workers(&self) {
+        self.health.wake_all();
+    }
+
+    /// Runs `f` with the state locked, if the engine still runs and this process is the one
+    /// that gives commands (not a process other than 0 of a cluster).
+    fn sequence<T>(&self, f: impl FnOnce(&mut State) -> Result<T>) -> Result<T> {
+        if let Role::Follower { process, .. } = &self.role {
+            return Err(Error::NotLeader { process: *process });
+        }
+        self.sequence_any(f)
+    }
+
+    /// Like [`sequence`](Self::sequence), on any process: for registering tables and views.
+    fn sequence_any<T>(&self, f: impl FnOnce(&mut State) -> Result<T>) -> Result<T> {
+        let mut state = self.lock();
+        self.health.check()?;
+        f(&mut state).map_err(|error| match error {
+            Error::Shutdown => self.health.terminal_error(),
+            other => other,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-updated in a way that
+        // matters: every update is a single assignment after all checks.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Turns `operation` into the commands of this process's workers and, on process 0 of a
+    /// cluster, the control for the other processes (whose answers go to the operation's
+    /// receiver). Returns how many answers the operation's reply channel will get.
+    fn dispatch(&self, state: &State, operation: Operation) -> Result<usize> {
+        let local = state.workers();
+        let remote = self.role.remote_workers();
+        let (control, receiver, answers) = match operation {
+            Operation::Create { id, name, kind, shares, built, remote } => {
+                for (worker, history) in shares.into_iter().enumerate() {
+                    let (name, kind, built) = (name.clone(), Arc::clone(&kind), built.clone());
+                    state.send(worker, Command::Create { id, name, kind, history, built })?;
+                }
+                let (noun, row) = (kind.noun().to_string(), kind.row().name().to_string());
+                let receiver = remote.map(|(request, receiver)| {
+                    (Control::Create { request, id, name, kind: noun, row }, (request, receiver))
+                });
+                let (control, receiver) = receiver.unzip();
+                (control, receiver, local)
+            }
+            Operation::Write { table, time, pieces } => {
+                for (worker, writes) in pieces {
+                    state.send(worker, Command::Write { table, time, writes })?;
+                }
+                (None, None, 0)
+            }
+            Operation::Advance { upper, since } => {
+                state.broadcast(|_| Command::Advance { upper, since })?;
+                (Some(Control::Advance { upper, since }), None, 0)
+            }
+            Operation::Peek { source, time, targets, read, reply, cancelled, remote: receiver } => {
+                let workers: Vec<usize> = match targets {
+                    Targets::All => (0..local).collect(),
+                    Targets::One(worker) if worker < local => vec![worker],
+                    Targets::One(_) => Vec::new(),
+                };
+                for &worker in &workers {
+                    let reply = Reply::Local(reply.clone());
+                    let (read, cancelled) = (read.clone(), Arc::clone(&cancelled));
+                    state.send(worker, Command::Peek(Peek { source, time, read, reply, cancelled }))?;
+                }
+                let (target, others) = match targets {
+                    Targets::All => (None, remote),
+                    Targets::One(worker) if worker < local => (Some(worker), 0),
+                    Targets::One(worker) => (Some(worker), 1),
+                };
+                let receiver = receiver.filter(|_| others > 0);
+                let control = receiver.as_ref().map(|(request, _)| Control::Peek {
+                    request: *request,
+                    source,
+                    time,
+                    target,
+                    read,
+                });
+                (control, receiver, workers.len() + others)
+            }
+            Operation::Subscribe { source, id, as_of, snapshot, feed, remote: receiver } => {
+                state.broadcast(|_| Command::Subscribe {
+                    source,
+                    id,
+                    as_of,
+                    snapshot,
+                    feed: FeedTo::Local(Arc::clone(&feed)),
+                })?;
+                let control = Control::Subscribe { request: id, source, as_of, snapshot };
+                (Some(control), Some((id, receiver)), 0)
+            }
+            Operation::Unsubscribe { source, id } => {
+                state.broadcast(|_| Command::Unsubscribe { source, id })?;
+                (Some(Control::Unsubscribe { source, id }), None, 0)
+            }
+            Operation::Stats { source, reply, remote: receiver } => {
+                state.broadcast(|_| Command::Stats { source, reply: reply.clone() })?;
+                let control =
+                    receiver.as_ref().map(|(request, _)| Control::Stats { request: *request, source });
+                (control, receiver, local + remote)
+            }
+            Operation::StopOthers { remote: (request, receiver) } => {
+                (Some(Control::Shutdown { request }), Some((request, receiver)), 0)
+            }
+            Operation::Shutdown => {
+                state.broadcast(|_| Command::Shutdown)?;
+                (None, None, 0)
+            }
+        };
+        if remote > 0
+            && let Some(control) = control
+        {
+            state.send(0, Command::Remote { control, receiver })?;
+        }
+        Ok(answers)
+    }
+}

@@ -1,0 +1,108 @@
+//! What worker 0 of process 0 does with the other processes' answers: one receiver per open
+//! request, which decodes each answer with the caller's types and hands it to the caller's
+//! channel or feed, where this process's own workers' answers arrive too.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use crossbeam_channel::Sender;
+
+use crate::error::{Error, Result};
+use crate::protocol::feed::Feed;
+use crate::protocol::reply::LocalAnswer;
+use crate::protocol::stats::TraceStats;
+use crate::protocol::wire::{Answer, Body, ReadKind, Receiver, decode};
+use crate::row::Row;
+use crate::shard::kind::Kind;
+use crate::time::{Diff, Time};
+
+/// Gathers the other processes' shares of a read into the caller's reply channel.
+pub(crate) struct RowsReceiver {
+    pub(crate) reply: Sender<LocalAnswer>,
+    pub(crate) remaining: usize,
+    /// The source read, which decodes its rows.
+    pub(crate) kind: Arc<dyn Kind>,
+    pub(crate) read: ReadKind,
+}
+
+impl Receiver for RowsReceiver {
+    fn receive(&mut self, answer: Answer, process: usize) -> bool {
+        let rows: Result<Box<dyn Any + Send>> = match answer.body {
+            Body::Rows(Ok(bytes)) => self.kind.decode(&self.read, &bytes).map_err(|e| e.into_error(process)),
+            Body::Rows(Err(error)) => Err(error.into_error(process)),
+            other => Err(unexpected(process, &other)),
+        };
+        let _ = self.reply.send(rows);
+        self.remaining = self.remaining.saturating_sub(1);
+        self.remaining == 0
+    }
+
+    fn fail(self: Box<Self>, error: Error) {
+        let _ = self.reply.send(Err(error));
+    }
+}
+
+/// Gathers the other processes' shard sizes.
+pub(crate) struct StatsReceiver {
+    pub(crate) reply: Sender<TraceStats>,
+    pub(crate) remaining: usize,
+}
+
+impl Receiver for StatsReceiver {
+    fn receive(&mut self, answer: Answer, _process: usize) -> bool {
+        if let Body::Stats(stats) = answer.body {
+            let _ = self.reply.send(stats);
+        }
+        self.remaining = self.remaining.saturating_sub(1);
+        self.remaining == 0
+    }
+
+    fn fail(self: Box<Self>, _error: Error) {}
+}
+
+/// Gathers acknowledgements (a table or view built, a shutdown), each with its worker.
+pub(crate) struct DoneReceiver {
+    pub(crate) reply: Sender<(usize, Result<()>)>,
+    pub(crate) remaining: usize,
+}
+
+impl Receiver for DoneReceiver {
+    fn receive(&mut self, answer: Answer, process: usize) -> bool {
+        let done = match answer.body {
+            Body::Done(result) => result.map_err(|e| e.into_error(process)),
+            other => Err(unexpected(process, &other)),
+        };
+        let _ = self.reply.send((answer.worker, done));
+        self.remaining = self.remaining.saturating_sub(1);
+        self.remaining == 0
+    }
+
+    fn fail(self: Box<Self>, error: Error) {
+        let _ = self.reply.send((0, Err(error)));
+    }
+}
+
+/// Feeds a subscription from the other processes' workers, each under its own index.
+pub(crate) struct FeedReceiver<D> {
+    pub(crate) feed: Arc<Feed<D>>,
+}
+
+impl<D: Row> Receiver for FeedReceiver<D> {
+    fn receive(&mut self, answer: Answer, _process: usize) -> bool {
+        if let Body::Feed { updates, frontier } = answer.body {
+            match decode::<Vec<(D, Time, Diff)>>(&updates) {
+                Ok(updates) => self.feed.push(answer.worker, updates, frontier),
+                Err(_) => self.feed.end(),
+            }
+        }
+        self.feed.is_closed()
+    }
+
+    fn fail(self: Box<Self>, _error: Error) {
+        self.feed.end();
+    }
+}
+
+fn unexpected(process: usize, body: &Body) -> Error {
+    Error::ClusterMismatch { process, detail: format!("it sent an unexpected answer {body:?}") }
+}

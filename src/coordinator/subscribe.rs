@@ -1,0 +1,57 @@
+//! Subscribing to a view's changes, and stopping.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use super::{Coordinator, Operation};
+use crate::error::{Error, Result};
+use crate::protocol::wire::Receiver;
+use crate::protocol::{SourceId, next_request};
+use crate::time::Time;
+
+/// Where a subscription starts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Start {
+    /// The snapshot's time; `None`: the latest commit.
+    pub(crate) as_of: Option<Time>,
+    pub(crate) snapshot: bool,
+}
+
+/// A subscription's buffer, made once its first time and the number of workers are known: the
+/// local feed (an `Arc<Feed<D>>`) and the receiver that feeds it from the other processes.
+pub(crate) type MakeFeed<'a, F> =
+    &'a mut dyn FnMut(usize, Time) -> (Arc<F>, Arc<dyn Any + Send + Sync>, Box<dyn Receiver>);
+
+impl Coordinator {
+    /// Subscribes to view `source` (called `view`, for errors) from `start` on every worker;
+    /// `feed(peers, as_of)` makes its buffer. Returns the subscription's id and its feed.
+    pub(crate) fn subscribe<F>(
+        &self,
+        source: SourceId,
+        view: &str,
+        start: Start,
+        feed: MakeFeed<'_, F>,
+    ) -> Result<(u64, Arc<F>)> {
+        let id = next_request();
+        self.sequence(|state| {
+            let since = state.clock.since();
+            let as_of = start.as_of.unwrap_or(state.clock.last());
+            if as_of < since {
+                return Err(Error::Compacted { name: view.to_string(), requested: as_of, since });
+            }
+            if as_of == Time::MAX {
+                return Err(Error::TimeOutOfRange { requested: as_of });
+            }
+            let (typed, local, remote) = feed(self.peers(), as_of);
+            let operation =
+                Operation::Subscribe { source, id, as_of, snapshot: start.snapshot, feed: local, remote };
+            self.dispatch(state, operation)?;
+            Ok((id, typed))
+        })
+    }
+
+    /// Stops feeding subscription `id` of view `source`, on every worker.
+    pub(crate) fn unsubscribe(&self, source: SourceId, id: u64) {
+        let _ = self.sequence(|state| self.dispatch(state, Operation::Unsubscribe { source, id }));
+    }
+}

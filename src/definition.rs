@@ -1,0 +1,288 @@
+//! View definitions, and what they see: a [`Definition`] is a view's logic as a value, and
+//! [`Views`] is the context it runs in, on a live engine's worker or in a one-shot batch run.
+//!
+//! A view definition is a plain Rust closure that receives a [`Views`] context and returns a
+//! differential dataflow collection. The context hands out the engine's tables and earlier views
+//! as collections (each an import of one shared arrangement, so nothing is re-indexed); inside the
+//! closure every differential operator is available: `map`, `filter`, `join`, `reduce`, `count`,
+//! `distinct`, `threshold`, `iterate`, `arrange`...
+//!
+//! The engine runs the definition once per worker and keeps the result arranged. The definition
+//! is kept as a value ([`Definition`]), so the very same logic can be run again elsewhere.
+//!
+//! `Views` reads through [`Sources`]: the live engine's arrangements on one worker ([`Live`]),
+//! or a batch run's rows (`batch/job.rs`). Its methods that take a handle are written beside the
+//! handle (`Views::table` in `table.rs`, `Views::view` in `view.rs`), so that this file stays
+//! below the handles, which hold definitions.
+//!
+//! ```
+//! use ivm::{Config, Engine};
+//! # fn main() -> ivm::Result<()> {
+//! let engine = Engine::start(Config::default())?;
+//! let edges = engine.table::<(u32, u32)>("edges")?;
+//! let out_degree = engine.view("out_degree", {
+//!     let edges = edges.clone();
+//!     move |v| v.table(&edges).map(|(src, _dst)| src).count()
+//! })?;
+//! let t = engine.commit(|tx| {
+//!     tx.insert(&edges, (1, 2));
+//!     tx.insert(&edges, (1, 3));
+//! })?;
+//! assert_eq!(out_degree.at(t)?, vec![((1, 2), 1)]);
+//! # Ok(()) }
+//! ```
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use differential_dataflow::AsCollection;
+use differential_dataflow::VecCollection;
+use timely::dataflow::Scope;
+use timely::dataflow::operators::generic::operator::empty;
+use timely::dataflow::operators::vec::ToStream;
+
+use crate::error::Error;
+use crate::protocol::SourceId;
+use crate::row::Row;
+use crate::shard::layout::Layout;
+use crate::shard::registry::Registry;
+use crate::time::{Diff, Time};
+
+/// The type of a view definition's logic, as stored in a [`Definition`].
+type DefinitionFn<R> = dyn for<'s> Fn(&Views<'s>) -> VecCollection<'s, Time, R, Diff> + Send + Sync;
+
+/// A view definition as a value: the logic of a view, independent of any engine.
+///
+/// The engine keeps the definition it was given ([`View::definition`](crate::View::definition)); it can be cloned and
+/// run again. It must be deterministic: the same inputs must give the same collection.
+pub struct Definition<R: 'static> {
+    logic: Arc<DefinitionFn<R>>,
+}
+
+impl<R: 'static> Clone for Definition<R> {
+    fn clone(&self) -> Self {
+        Definition { logic: Arc::clone(&self.logic) }
+    }
+}
+
+impl<R: 'static> fmt::Debug for Definition<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Definition")
+    }
+}
+
+impl<R: Row> Definition<R> {
+    /// Wraps a closure that builds the view's collection from a [`Views`] context.
+    pub fn new<F>(logic: F) -> Self
+    where
+        F: for<'s> Fn(&Views<'s>) -> VecCollection<'s, Time, R, Diff> + Send + Sync + 'static,
+    {
+        Definition { logic: Arc::new(logic) }
+    }
+
+    /// Runs the logic in a dataflow scope.
+    pub fn build<'s>(&self, views: &Views<'s>) -> VecCollection<'s, Time, R, Diff> {
+        (self.logic)(views)
+    }
+}
+
+/// What a view definition reads from: the engine's tables and earlier views, as differential
+/// collections in the view's dataflow scope.
+///
+/// In the live engine, tables and views are imports of shared arrangements. In a one-shot batch
+/// run ([`batch::run`](crate::batch::run)) tables are the rows the run was given and earlier
+/// views are their definitions run again in the same scope; the definition cannot tell the
+/// difference.
+///
+/// A table or view handle from another engine (or one this engine does not know) makes the
+/// view's creation fail with [`Error::ForeignHandle`] or [`Error::UnknownName`]; a batch run
+/// whose inputs lack a table the definition reads fails with [`Error::MissingInput`]. The
+/// closure gets an empty collection in its place, so it never needs to handle the error itself.
+pub struct Views<'s> {
+    scope: Scope<'s, Time>,
+    sources: Box<dyn Sources>,
+    error: RefCell<Option<Error>>,
+}
+
+impl<'s> Views<'s> {
+    pub(crate) fn new(scope: Scope<'s, Time>, sources: Box<dyn Sources>) -> Self {
+        Views { scope, sources, error: RefCell::new(None) }
+    }
+
+    pub(crate) fn into_error(self) -> Option<Error> {
+        self.error.into_inner()
+    }
+
+    /// The dataflow scope the view is built in, for operators that need it (`iterate`, sources).
+    pub fn scope(&self) -> Scope<'s, Time> {
+        self.scope
+    }
+
+    /// A collection that holds each of `rows` once (repeat a row to hold it several times), from
+    /// the start of time: constants such as a lookup list or a default row, without a table.
+    ///
+    /// The rows are held exactly once across all workers (each worker keeps every `peers`-th
+    /// row), at time 0, so they are in every reading: `at(t)` for every retained `t` (of a view
+    /// created before or after any commit), every subscription's snapshot, and every batch run.
+    /// They never change afterwards. Since they are at time 0, operators that depend on when a
+    /// row was committed (windows, temporal filters) see them as committed at time 0.
+    ///
+    /// The definition runs on every worker, so `rows` must be the same on every worker (built
+    /// from the definition's own data, not from a worker-local source). For multiplicities
+    /// other than one, give `(row, diff)` pairs and `explode` them:
+    /// `v.constant(pairs).explode(|(row, diff)| Some((row, diff)))`.
+    ///
+    /// Never fails. A view whose only input is `constant` is complete at once for every time:
+    /// its reads at future times answer at once, and its subscriptions have nothing to deliver
+    /// after the snapshot (one empty batch reaching to `Time::MAX`, then no more batches).
+    pub fn constant<R: Row>(&self, rows: impl IntoIterator<Item = R>) -> VecCollection<'s, Time, R, Diff> {
+        let (index, peers) = (self.scope.index(), self.scope.peers());
+        let mine: Vec<(R, Time, Diff)> = rows
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % peers == index)
+            .map(|(_, row)| (row, 0, 1))
+            .collect();
+        mine.to_stream(self.scope).as_collection()
+    }
+
+    /// True in a batch run, where earlier views are run again from their definitions instead
+    /// of imported.
+    pub(crate) fn reruns_views(&self) -> bool {
+        self.sources.reruns_views()
+    }
+
+    /// The collection of source `id` of engine `engine` (arranged as `Tr` in the live engine),
+    /// in this scope; an empty collection, and the error recorded, if this context lacks it.
+    pub(crate) fn import<Tr: Layout>(
+        &self,
+        engine: u64,
+        id: SourceId,
+        name: &str,
+        kind: &'static str,
+    ) -> VecCollection<'s, Time, Tr::Row, Diff> {
+        let scope = self.scope;
+        let mut collection = None;
+        let wanted = Wanted { engine, id, name, kind };
+        let found = self.sources.visit(&wanted, &mut |found| {
+            collection = match found {
+                Found::Trace(trace) => {
+                    trace.downcast_ref::<Tr>().map(|trace| trace.clone().import_rows(scope, name))
+                }
+                Found::Rows(share) => {
+                    share.iter::<Tr::Row>().map(|rows| rows.to_stream(scope).as_collection())
+                }
+            };
+            collection.is_some()
+        });
+        match (found, collection) {
+            (Ok(()), Some(collection)) => collection,
+            (Err(error), _) => self.fail(error),
+            (Ok(()), None) => self.fail(self.sources.missing(&wanted)),
+        }
+    }
+
+    fn fail<D: Row>(&self, error: Error) -> VecCollection<'s, Time, D, Diff> {
+        self.error.borrow_mut().get_or_insert(error);
+        empty(self.scope).as_collection()
+    }
+}
+
+/// What a definition reads from: the live engine's shared arrangements, or a batch run's rows.
+pub(crate) trait Sources {
+    /// Hands the `wanted` source to `visit`, which returns false if it is not of the type asked
+    /// for. Fails with the error a definition reading something this context does not have
+    /// gets.
+    fn visit(&self, wanted: &Wanted<'_>, visit: Visit<'_>) -> Result<(), Error>;
+
+    /// The error for the `wanted` source when this context lacks it (or has it with another
+    /// type).
+    fn missing(&self, wanted: &Wanted<'_>) -> Error;
+
+    /// True if earlier views are run again from their definitions instead of imported.
+    fn reruns_views(&self) -> bool;
+}
+
+/// The source a definition reads: source `id` of engine `engine`, the `kind` called `name`.
+pub(crate) struct Wanted<'a> {
+    pub(crate) engine: u64,
+    pub(crate) id: SourceId,
+    pub(crate) name: &'a str,
+    pub(crate) kind: &'static str,
+}
+
+/// What a [`Sources`] hands a source to; false if it is not of the type asked for.
+pub(crate) type Visit<'a> = &'a mut dyn FnMut(Found<'_>) -> bool;
+
+/// A source as a [`Sources`] has it.
+pub(crate) enum Found<'a> {
+    /// The live engine's shared arrangement (a `Layout` trace handle).
+    Trace(&'a dyn Any),
+    /// A batch run's rows, this worker's share of them.
+    Rows(Share),
+}
+
+/// One worker's share of a batch run's rows of one table: every `peers`-th update of a
+/// `Vec<(row, time, diff)>`, starting at `index`, with the time replaced by `stamp` if given.
+pub(crate) struct Share {
+    pub(crate) rows: Arc<dyn Any + Send + Sync>,
+    pub(crate) index: usize,
+    pub(crate) peers: usize,
+    pub(crate) stamp: Option<Time>,
+}
+
+impl Share {
+    /// The share as updates of rows `D`, if the rows are of that type.
+    fn iter<D: Row>(self) -> Option<ShareIter<D>> {
+        let rows = self.rows.downcast::<Vec<(D, Time, Diff)>>().ok()?;
+        Some(ShareIter { rows, next: self.index, step: self.peers, stamp: self.stamp })
+    }
+}
+
+/// Clones one worker's share of a table's rows into its dataflow.
+struct ShareIter<D> {
+    rows: Arc<Vec<(D, Time, Diff)>>,
+    next: usize,
+    step: usize,
+    stamp: Option<Time>,
+}
+
+impl<D: Clone> Iterator for ShareIter<D> {
+    type Item = (D, Time, Diff);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (row, time, diff) = self.rows.get(self.next)?.clone();
+        self.next += self.step;
+        Some((row, self.stamp.unwrap_or(time), diff))
+    }
+}
+
+/// The live engine `engine`'s sources: the shared arrangements in one worker's registry.
+pub(crate) struct Live {
+    pub(crate) registry: Rc<RefCell<Registry>>,
+    pub(crate) engine: u64,
+}
+
+impl Sources for Live {
+    fn visit(&self, wanted: &Wanted<'_>, visit: Visit<'_>) -> Result<(), Error> {
+        if wanted.engine != self.engine {
+            return Err(Error::ForeignHandle { name: wanted.name.to_string() });
+        }
+        let registry = self.registry.borrow();
+        match registry.trace(wanted.id) {
+            Some(trace) if visit(Found::Trace(trace)) => Ok(()),
+            _ => Err(self.missing(wanted)),
+        }
+    }
+
+    fn missing(&self, wanted: &Wanted<'_>) -> Error {
+        Error::UnknownName { kind: wanted.kind, name: wanted.name.to_string() }
+    }
+
+    fn reruns_views(&self) -> bool {
+        false
+    }
+}

@@ -1,0 +1,23 @@
+//! The size of a table's or view's arrangement, as every worker reports it.
+
+/// Size of a trace shard, for introspection and tests of compaction.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TraceStats {
+    /// Batches held by the trace.
+    pub batches: usize,
+    /// Updates `(row, time, diff)` held across those batches.
+    pub updates: usize,
+    /// Subscriptions the view feeds (registered or waiting to be), on the busiest worker.
+    pub subscribers: usize,
+}
+
+impl std::ops::Add for TraceStats {
+    type Output = TraceStats;
+    fn add(self, other: TraceStats) -> TraceStats {
+        TraceStats {
+            batches: self.batches + other.batches,
+            updates: self.updates + other.updates,
+            subscribers: self.subscribers.max(other.subscribers),
+        }
+    }
+}

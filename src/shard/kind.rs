@@ -1,0 +1,169 @@
+//! What a kind of source is: the one object each kind writes once (`source/*.rs`), which the
+//! workers and the coordinator use without knowing its types.
+//!
+//! A kind's file implements [`SourceKind`]: its trace type, its noun, how it is built on a
+//! worker and, for a table, how its writes and contents are stored. Everything else follows from
+//! the trace type and is written here once, for every kind: which reads it answers and how
+//! their answers cross a process boundary, how it feeds a subscriber, how the history its
+//! workers return is merged. The catalog keeps one [`Kind`] object per name; every worker's
+//! shard of the source keeps the same object.
+
+use std::any::{Any, TypeId};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use timely::worker::Worker;
+
+use super::arrangement::ArrangementState;
+use super::hub::{Hub, Request, Subscriber};
+use super::input::TableInput;
+use super::layout::Layout;
+use super::peek::{PeekReader, Readable};
+use super::registry::Registry;
+use crate::error::{Error, Result};
+use crate::persist::codec::{StoredKind, TableCodec};
+use crate::protocol::reply::{FeedTo, Reply};
+use crate::protocol::wire::{ReadKind, WireError};
+use crate::time::{Diff, Time};
+
+/// The row type of a source, checked on every reopen.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowType {
+    id: TypeId,
+    name: &'static str,
+}
+
+impl RowType {
+    pub(crate) fn of<T: 'static>() -> Self {
+        RowType { id: TypeId::of::<T>(), name: std::any::type_name::<T>() }
+    }
+
+    /// The type's name, as stored and as shown in errors.
+    pub(crate) fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// True for the same Rust type.
+    pub(crate) fn is(&self, other: RowType) -> bool {
+        self.id == other.id
+    }
+}
+
+/// Where a source is built: the worker, the shards it holds already, and the engine's clock.
+pub(crate) struct Site<'a> {
+    pub(crate) worker: &'a mut Worker,
+    pub(crate) registry: &'a Rc<RefCell<Registry>>,
+    pub(crate) engine: u64,
+    pub(crate) name: &'a str,
+    /// Every input is complete before this time.
+    pub(crate) upper: Time,
+    /// History before this time may be forgotten.
+    pub(crate) since: Time,
+    /// A table's recovered history, this worker's share of it.
+    pub(crate) history: Option<Box<dyn Any + Send>>,
+}
+
+/// What a kind builds on a worker.
+pub(crate) struct Built {
+    pub(crate) arrangement: Box<dyn ArrangementState>,
+    /// The write side, for tables.
+    pub(crate) input: Option<Box<dyn TableInput>>,
+    /// The subscribers, for views.
+    pub(crate) hub: Option<Box<dyn Hub>>,
+}
+
+/// What a kind's file implements; [`Kind`] follows from it.
+pub(crate) trait SourceKind: Send + Sync + 'static {
+    /// How the source is arranged on each worker, which fixes the rows users see.
+    type Trace: Readable;
+    /// The word users read in messages: "table", "keyed table", "view", "keyed view".
+    const NOUN: &'static str;
+
+    /// Builds the source on a worker. Fails (on every worker alike) if a view's definition
+    /// reads something the engine does not have.
+    fn build(&self, site: Site<'_>) -> Result<Built>;
+
+    /// For a table: how it is stored, and how its writes and contents are encoded.
+    fn stored(&self) -> Option<(StoredKind, &dyn TableCodec)> {
+        None
+    }
+}
+
+/// A kind of source, as the workers and the coordinator use it.
+pub(crate) trait Kind: Send + Sync + 'static {
+    /// The word users read in messages.
+    fn noun(&self) -> &'static str;
+    /// The rows users see.
+    fn row(&self) -> RowType;
+    /// The kind's own value (a view's kind holds its definition).
+    fn as_any(&self) -> &dyn Any;
+    /// For a table: how it is stored; `None` for a view.
+    fn stored(&self) -> Option<(StoredKind, &dyn TableCodec)>;
+    /// Builds the source on a worker.
+    fn build(&self, site: Site<'_>) -> Result<Built>;
+    /// A reader of a shard of this source for `read`, answering to `reply`; `None` (after
+    /// answering with the error) if the source cannot answer that read.
+    fn reader(&self, read: &ReadKind, reply: Reply) -> Option<Box<dyn PeekReader>>;
+    /// Decodes another process's answer to `read` as this process's reader would answer.
+    fn decode(&self, read: &ReadKind, bytes: &[u8]) -> Result<Box<dyn Any + Send>, WireError>;
+    /// Subscriber `id`, fed through `feed`; `None` if a local feed is not of this source's rows.
+    fn subscriber(&self, id: u64, as_of: Time, snapshot: bool, feed: FeedTo) -> Option<Box<dyn Request>>;
+    /// Every worker's answer to a history read, merged into one `Vec<(row, time, diff)>` in
+    /// time order.
+    fn merge_history(&self, parts: Vec<Box<dyn Any + Send>>) -> Result<Arc<dyn Any + Send + Sync>>;
+}
+
+/// The rows of a kind.
+type RowOf<S> = <<S as SourceKind>::Trace as Layout>::Row;
+
+impl<S: SourceKind> Kind for S {
+    fn noun(&self) -> &'static str {
+        S::NOUN
+    }
+
+    fn row(&self) -> RowType {
+        RowType::of::<RowOf<S>>()
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn stored(&self) -> Option<(StoredKind, &dyn TableCodec)> {
+        SourceKind::stored(self)
+    }
+
+    fn build(&self, site: Site<'_>) -> Result<Built> {
+        SourceKind::build(self, site)
+    }
+
+    fn reader(&self, read: &ReadKind, reply: Reply) -> Option<Box<dyn PeekReader>> {
+        S::Trace::reader(read, reply)
+    }
+
+    fn decode(&self, read: &ReadKind, bytes: &[u8]) -> Result<Box<dyn Any + Send>, WireError> {
+        S::Trace::decode(read, bytes)
+    }
+
+    fn subscriber(&self, id: u64, as_of: Time, snapshot: bool, feed: FeedTo) -> Option<Box<dyn Request>> {
+        let feed = feed.typed::<RowOf<S>>()?;
+        Some(Box::new(Subscriber { id, as_of, snapshot, feed }))
+    }
+
+    fn merge_history(&self, parts: Vec<Box<dyn Any + Send>>) -> Result<Arc<dyn Any + Send + Sync>> {
+        let mut updates: Vec<(RowOf<S>, Time, Diff)> = Vec::new();
+        for part in parts {
+            let part = part.downcast::<Vec<(RowOf<S>, Time, Diff)>>().map_err(|_| mismatched())?;
+            updates.extend(*part);
+        }
+        updates.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        Ok(Arc::new(updates))
+    }
+}
+
+/// A worker answered with rows of another type than its source's: the processes of a cluster
+/// registered different types (every path inside one process is checked by the catalog).
+pub(crate) fn mismatched() -> Error {
+    Error::ClusterMismatch { process: 0, detail: "an answer did not hold the source's row type".into() }
+}

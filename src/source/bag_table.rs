@@ -1,0 +1,101 @@
+//! A bag table: a multiset of rows of `T`, arranged whole. Writes add or remove copies of a
+//! row (`Transaction::insert`, `delete`, `update`); the log stores them as `Vec<(T, Diff)>`.
+
+use std::any::Any;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use differential_dataflow::AsCollection;
+
+use crate::coordinator::commit::TableWrites;
+use crate::error::Result;
+use crate::persist::codec::{self, StoredKind, TableCodec, decode, encode_rows};
+use crate::row::Row;
+use crate::shard::input::{BagWrites, build, split_vec};
+use crate::shard::kind::{Built, Site, SourceKind};
+use crate::shard::layout::RowTrace;
+use crate::time::{Diff, Time};
+
+/// The kind of a bag table of rows `T`.
+pub(crate) struct BagTable<T>(PhantomData<fn() -> T>);
+
+impl<T> BagTable<T> {
+    pub(crate) fn new() -> Self {
+        BagTable(PhantomData)
+    }
+}
+
+impl<T: Row> SourceKind for BagTable<T> {
+    type Trace = RowTrace<T>;
+    const NOUN: &'static str = "table";
+
+    fn build(&self, site: Site<'_>) -> Result<Built> {
+        let Site { worker, name, upper, since, history, .. } = site;
+        let (input, arrangement) =
+            build::<(T, Time, Diff), _>(worker, name, upper, since, history, |updates| {
+                updates.as_collection().arrange_by_self_named(name).trace
+            });
+        Ok(Built { arrangement, input: Some(input), hub: None })
+    }
+
+    fn stored(&self) -> Option<(StoredKind, &dyn TableCodec)> {
+        Some((StoredKind::Bag, self))
+    }
+}
+
+/// A transaction's writes to one bag table: rows with their multiplicities.
+impl<T: Row> TableWrites for BagWrites<T> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        codec::encode(&self.iter().map(|(row, _, diff)| (row, *diff)).collect::<Vec<_>>())
+    }
+
+    fn split(self, parts: usize) -> Vec<Box<dyn Any + Send>> {
+        split_vec(self, parts)
+    }
+}
+
+/// Stored as `Vec<(T, Diff)>` writes; contents are `Vec<(T, Diff)>` too.
+impl<T: Row> TableCodec for BagTable<T> {
+    fn decode_writes(&self, bytes: &[u8], time: Time, history: &mut dyn Any) -> Result<(), String> {
+        let writes: Vec<(T, Diff)> = decode(bytes)?;
+        let history = history.downcast_mut::<BagWrites<T>>().expect("history matches the table type");
+        history.extend(writes.into_iter().map(|(row, diff)| (row, time, diff)));
+        Ok(())
+    }
+
+    fn decode_contents(&self, bytes: &[u8], time: Time, history: &mut dyn Any) -> Result<(), String> {
+        self.decode_writes(bytes, time, history)
+    }
+
+    fn encode_contents(&self, rows: &Arc<dyn Any + Send + Sync>, chunk: usize) -> Vec<Vec<u8>> {
+        encode_rows::<T>(rows, chunk)
+    }
+
+    fn empty_history(&self) -> Box<dyn Any + Send> {
+        Box::new(BagWrites::<T>::new())
+    }
+
+    fn split(&self, history: Box<dyn Any + Send>, parts: usize) -> Vec<Box<dyn Any + Send>> {
+        split_vec(*history.downcast::<BagWrites<T>>().expect("history matches the table type"), parts)
+    }
+
+    fn advance(&self, history: &mut dyn Any, since: Time) {
+        let history = history.downcast_mut::<BagWrites<T>>().expect("history matches the table type");
+        for update in history.iter_mut() {
+            update.1 = update.1.max(since);
+        }
+    }
+
+    fn decode_rows(&self, pieces: &[(bool, Time, &[u8])]) -> Result<Arc<dyn Any + Send + Sync>, String> {
+        let mut rows: Vec<(T, Time, Diff)> = Vec::new();
+        for (_, time, bytes) in pieces {
+            let writes: Vec<(T, Diff)> = decode(bytes)?;
+            rows.extend(writes.into_iter().map(|(row, diff)| (row, *time, diff)));
+        }
+        Ok(Arc::new(rows))
+    }
+}

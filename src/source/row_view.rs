@@ -1,0 +1,29 @@
+//! A view: the rows its definition returns, arranged whole.
+
+use crate::definition::Definition;
+use crate::error::Result;
+use crate::row::Row;
+use crate::shard::kind::{Built, Site, SourceKind};
+use crate::shard::layout::RowTrace;
+
+/// The kind of a view of rows `R`; holds the view's definition.
+pub(crate) struct RowView<R: 'static> {
+    pub(crate) definition: Definition<R>,
+}
+
+impl<R: Row> RowView<R> {
+    pub(crate) fn new(definition: Definition<R>) -> Self {
+        RowView { definition }
+    }
+}
+
+impl<R: Row> SourceKind for RowView<R> {
+    type Trace = RowTrace<R>;
+    const NOUN: &'static str = "view";
+
+    fn build(&self, site: Site<'_>) -> Result<Built> {
+        super::view_dataflow::build(site, |views, name| {
+            self.definition.build(views).arrange_by_self_named(name)
+        })
+    }
+}

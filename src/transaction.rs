@@ -1,0 +1,165 @@
+//! Transactions: how tables change.
+//!
+//! A [`Transaction`] gathers writes to any number of tables; `commit` makes all of them visible
+//! at one timestamp, or none of them. Each table kind buffers its own writes
+//! (`source/bag_table.rs`, `source/keyed_table.rs`); the coordinator logs and applies them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::coordinator::Coordinator;
+use crate::coordinator::commit::{Buffer, TableWrites, Writes};
+use crate::error::{Error, Result};
+use crate::protocol::SourceId;
+use crate::row::Row;
+use crate::shard::input::BagWrites;
+use crate::source::keyed_table::KeyedUpserts;
+use crate::table::{KeyedTable, Table};
+use crate::time::{Diff, Time};
+
+/// Writes to several tables that become visible together at one timestamp.
+///
+/// Build one with [`Engine::transaction`](crate::Engine::transaction), or use
+/// [`Engine::commit`](crate::Engine::commit) with a closure. Writes are buffered here; nothing
+/// is visible before `commit`, and a failed commit applies nothing. Dropping a transaction
+/// without committing discards it.
+///
+/// ```
+/// use ivm::{Config, Engine};
+/// # fn main() -> ivm::Result<()> {
+/// let engine = Engine::start(Config::default())?;
+/// let accounts = engine.keyed_table::<String, i64>("accounts")?;
+/// let transfers = engine.table::<(String, String, i64)>("transfers")?;
+///
+/// // A transfer and both balances change at one time, or not at all.
+/// let mut tx = engine.transaction();
+/// tx.upsert(&accounts, "ann".into(), 70);
+/// tx.upsert(&accounts, "bob".into(), 130);
+/// tx.insert(&transfers, ("ann".into(), "bob".into(), 30));
+/// assert_eq!(tx.len(), 3);
+/// let t = tx.commit()?;
+/// assert_eq!(accounts.at(t)?, vec![("ann".into(), 70), ("bob".into(), 130)]);
+/// # Ok(()) }
+/// ```
+pub struct Transaction {
+    core: Arc<Coordinator>,
+    writes: BTreeMap<SourceId, Box<dyn Writes>>,
+    error: Option<Error>,
+}
+
+impl fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transaction").field("writes", &self.len()).finish()
+    }
+}
+
+impl Transaction {
+    pub(crate) fn new(core: Arc<Coordinator>) -> Self {
+        Transaction { core, writes: BTreeMap::new(), error: None }
+    }
+
+    /// Adds one copy of `row` to `table`.
+    pub fn insert<T: Row>(&mut self, table: &Table<T>, row: T) {
+        self.update(table, row, 1);
+    }
+
+    /// Removes one copy of `row` from `table`. Removing a row that is not there leaves a
+    /// negative multiplicity (bag semantics), which views see as such.
+    pub fn delete<T: Row>(&mut self, table: &Table<T>, row: T) {
+        self.update(table, row, -1);
+    }
+
+    /// Changes the multiplicity of `row` in `table` by `diff` (zero is ignored).
+    pub fn update<T: Row>(&mut self, table: &Table<T>, row: T, diff: Diff) {
+        if diff == 0 {
+            return;
+        }
+        if let Some(buffer) = self.bag(table) {
+            buffer.push((row, 0, diff));
+        }
+    }
+
+    /// Adds every row of `rows` to `table` once: the fast path for bulk loads.
+    pub fn insert_all<T: Row>(&mut self, table: &Table<T>, rows: impl IntoIterator<Item = T>) {
+        if let Some(buffer) = self.bag(table) {
+            buffer.extend(rows.into_iter().map(|row| (row, 0, 1)));
+        }
+    }
+
+    /// Sets the value of `key` in `table`, replacing the old value if there is one.
+    pub fn upsert<K: Row, V: Row>(&mut self, table: &KeyedTable<K, V>, key: K, value: V) {
+        if let Some(buffer) = self.keyed(table) {
+            buffer.insert(key, Some(value));
+        }
+    }
+
+    /// Removes `key` (and its value) from `table`, if it is there.
+    pub fn delete_key<K: Row, V: Row>(&mut self, table: &KeyedTable<K, V>, key: K) {
+        if let Some(buffer) = self.keyed(table) {
+            buffer.insert(key, None);
+        }
+    }
+
+    /// The number of buffered writes (upserts of one key count once).
+    pub fn len(&self) -> usize {
+        self.writes.values().map(|w| w.len()).sum()
+    }
+
+    /// True if nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Commits at the next engine-assigned time (the last commit time plus one) and returns it.
+    ///
+    /// Fails with [`Error::ForeignHandle`] if a write named a table of another engine, with
+    /// [`Error::Io`] if the write-ahead log could not be written (with storage), and with the
+    /// errors every call can return (see [`Engine`](crate::Engine#errors-every-call-can-return)).
+    /// A failed commit applies nothing.
+    pub fn commit(self) -> Result<Time> {
+        self.finish(None)
+    }
+
+    /// Commits at `time`, which must be greater than the last commit time; otherwise fails
+    /// with [`Error::TimeNotIncreasing`] and applies nothing. `Time::MAX` is
+    /// [`Error::TimeOutOfRange`]. Fails otherwise like [`commit`](Self::commit).
+    pub fn commit_at(self, time: Time) -> Result<Time> {
+        self.finish(Some(time))
+    }
+
+    fn bag<T: Row>(&mut self, table: &Table<T>) -> Option<&mut BagWrites<T>> {
+        self.buffer(table.engine(), table.id, &table.name)
+    }
+
+    fn keyed<K: Row, V: Row>(&mut self, table: &KeyedTable<K, V>) -> Option<&mut KeyedUpserts<K, V>> {
+        self.buffer(table.engine(), table.id, &table.name)
+    }
+
+    /// The writes to table `id` (of engine `engine`) so far, in its kind's form `W`; `None`
+    /// (recording the error) if the table belongs to another engine.
+    fn buffer<W: TableWrites>(&mut self, engine: u64, id: SourceId, name: &Arc<str>) -> Option<&mut W> {
+        if !self.owns(engine, name) {
+            return None;
+        }
+        let buffer = self.writes.entry(id).or_insert_with(|| Box::new(Buffer::<W>::new(Arc::clone(name))));
+        buffer.as_any().downcast_mut::<Buffer<W>>().map(|buffer| &mut buffer.writes)
+    }
+
+    /// Records an error (failing the commit) if a handle belongs to another engine.
+    fn owns(&mut self, engine: u64, name: &str) -> bool {
+        if engine == self.core.id() {
+            return true;
+        }
+        self.error.get_or_insert(Error::ForeignHandle { name: name.to_string() });
+        false
+    }
+
+    fn finish(self, at: Option<Time>) -> Result<Time> {
+        let Transaction { core, writes, error } = self;
+        if let Some(error) = error {
+            return Err(error);
+        }
+        core.commit(writes, at)
+    }
+}
