@@ -78,6 +78,30 @@ pub(crate) enum Targets {
     One(usize),
 }
 
+impl Targets {
+    /// Where a read for these targets goes, with `local` workers in this process and `remote`
+    /// in the others.
+    fn place(self, local: usize, remote: usize) -> Placement {
+        match self {
+            Targets::All => Placement { workers: (0..local).collect(), target: None, others: remote },
+            Targets::One(worker) if worker < local => {
+                Placement { workers: vec![worker], target: Some(worker), others: 0 }
+            }
+            Targets::One(worker) => Placement { workers: Vec::new(), target: Some(worker), others: 1 },
+        }
+    }
+}
+
+/// Where a read goes.
+pub(crate) struct Placement {
+    /// The workers of this process that answer.
+    workers: Vec<usize>,
+    /// The one worker (a global index) that answers, if only one does.
+    target: Option<usize>,
+    /// How many workers of the other processes answer.
+    others: usize,
+}
+
 /// One operation, as the coordinator hands it to [`Coordinator::dispatch`].
 pub(crate) enum Operation {
     /// Build source `id` of `kind` on every worker, each with its share of the history.
@@ -94,11 +118,12 @@ pub(crate) enum Operation {
     Write { table: SourceId, time: Time, pieces: Vec<(usize, Box<dyn Any + Send>)> },
     /// Every input is complete before `upper`; history before `since` may be forgotten.
     Advance { upper: Time, since: Time },
-    /// Read `source` at `time` on `targets`.
+    /// Read `source` at `time` where `placement` says; `remote` receives the other processes'
+    /// answers (given exactly when some of their workers answer).
     Peek {
         source: SourceId,
         time: Time,
-        targets: Targets,
+        placement: Placement,
         read: ReadKind,
         reply: Sender<LocalAnswer>,
         cancelled: Arc<AtomicBool>,
@@ -255,23 +280,13 @@ impl Coordinator {
                 state.broadcast(|_| Command::Advance { upper, since })?;
                 (Some(Control::Advance { upper, since }), None, 0)
             }
-            Operation::Peek { source, time, targets, read, reply, cancelled, remote: receiver } => {
-                let workers: Vec<usize> = match targets {
-                    Targets::All => (0..local).collect(),
-                    Targets::One(worker) if worker < local => vec![worker],
-                    Targets::One(_) => Vec::new(),
-                };
-                for &worker in &workers {
+            Operation::Peek { source, time, placement, read, reply, cancelled, remote: receiver } => {
+                for &worker in &placement.workers {
                     let reply = Reply::Local(reply.clone());
                     let (read, cancelled) = (read.clone(), Arc::clone(&cancelled));
                     state.send(worker, Command::Peek(Peek { source, time, read, reply, cancelled }))?;
                 }
-                let (target, others) = match targets {
-                    Targets::All => (None, remote),
-                    Targets::One(worker) if worker < local => (Some(worker), 0),
-                    Targets::One(worker) => (Some(worker), 1),
-                };
-                let receiver = receiver.filter(|_| others > 0);
+                let target = placement.target;
                 let control = receiver.as_ref().map(|(request, _)| Control::Peek {
                     request: *request,
                     source,
@@ -279,7 +294,7 @@ impl Coordinator {
                     target,
                     read,
                 });
-                (control, receiver, workers.len() + others)
+                (control, receiver, placement.workers.len() + placement.others)
             }
             Operation::Subscribe { source, id, as_of, snapshot, feed, remote: receiver } => {
                 state.broadcast(|_| Command::Subscribe {

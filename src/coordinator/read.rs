@@ -46,7 +46,8 @@ impl Coordinator {
         let (reply, answers) = crossbeam_channel::unbounded();
         let cancelled = Arc::new(AtomicBool::new(false));
         let expected = self.sequence(|state| {
-            let remote = match self.role.remote_workers() {
+            let placement = targets.place(state.workers(), self.role.remote_workers());
+            let remote = match placement.others {
                 0 => None,
                 remaining => {
                     let kind = state
@@ -60,7 +61,7 @@ impl Coordinator {
             };
             let cancelled = Arc::clone(&cancelled);
             let operation =
-                Operation::Peek { source, time, targets, read, reply: reply.clone(), cancelled, remote };
+                Operation::Peek { source, time, placement, read, reply: reply.clone(), cancelled, remote };
             self.dispatch(state, operation)
         })?;
         drop(reply);

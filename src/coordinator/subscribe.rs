@@ -19,13 +19,12 @@ pub(crate) struct Start {
 
 /// A subscription's buffer, made once its first time and the number of workers are known: the
 /// local feed (an `Arc<Feed<D>>`) and the receiver that feeds it from the other processes.
-pub(crate) type MakeFeed<'a, F> =
-    &'a mut dyn FnMut(usize, Time) -> (Arc<F>, Arc<dyn Any + Send + Sync>, Box<dyn Receiver>);
+pub(crate) type MakeFeed<'a, F> = &'a mut dyn FnMut(usize, Time) -> (Arc<F>, Box<dyn Receiver>);
 
 impl Coordinator {
     /// Subscribes to view `source` (called `view`, for errors) from `start` on every worker;
     /// `feed(peers, as_of)` makes its buffer. Returns the subscription's id and its feed.
-    pub(crate) fn subscribe<F>(
+    pub(crate) fn subscribe<F: Send + Sync + 'static>(
         &self,
         source: SourceId,
         view: &str,
@@ -42,7 +41,8 @@ impl Coordinator {
             if as_of == Time::MAX {
                 return Err(Error::TimeOutOfRange { requested: as_of });
             }
-            let (typed, local, remote) = feed(self.peers(), as_of);
+            let (typed, remote) = feed(self.peers(), as_of);
+            let local: Arc<dyn Any + Send + Sync> = Arc::clone(&typed) as _;
             let operation =
                 Operation::Subscribe { source, id, as_of, snapshot: start.snapshot, feed: local, remote };
             self.dispatch(state, operation)?;

@@ -41,9 +41,7 @@ impl Reply {
             }
         }
     }
-}
 
-impl Reply {
     /// Answers with an error instead of rows.
     pub(crate) fn fail(self, error: crate::error::Error) {
         self.send::<()>(Err(error));

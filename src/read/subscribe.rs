@@ -122,7 +122,7 @@ impl<D: Row> Subscription<D> {
             let feed = if options.exact { feed.keep_times() } else { feed };
             let feed = Arc::new(feed);
             let receiver = Box::new(FeedReceiver { feed: Arc::clone(&feed) });
-            (Arc::clone(&feed), feed as Arc<dyn std::any::Any + Send + Sync>, receiver)
+            (feed, receiver)
         })?;
         Ok(Subscription { core: Arc::clone(core), source, view: view.to_string(), id, feed, done: false })
     }

@@ -15,12 +15,10 @@ use std::sync::Arc;
 
 use timely::worker::Worker;
 
-use super::arrangement::ArrangementState;
-use super::hub::{Hub, Request, Subscriber};
-use super::input::TableInput;
+use super::hub::{Request, Subscriber};
 use super::layout::Layout;
 use super::peek::{PeekReader, Readable};
-use super::registry::Registry;
+use super::registry::{Registry, Shard};
 use crate::error::{Error, Result};
 use crate::persist::codec::{StoredKind, TableCodec};
 use crate::protocol::reply::{FeedTo, Reply};
@@ -64,15 +62,6 @@ pub(crate) struct Site<'a> {
     pub(crate) history: Option<Box<dyn Any + Send>>,
 }
 
-/// What a kind builds on a worker.
-pub(crate) struct Built {
-    pub(crate) arrangement: Box<dyn ArrangementState>,
-    /// The write side, for tables.
-    pub(crate) input: Option<Box<dyn TableInput>>,
-    /// The subscribers, for views.
-    pub(crate) hub: Option<Box<dyn Hub>>,
-}
-
 /// What a kind's file implements; [`Kind`] follows from it.
 pub(crate) trait SourceKind: Send + Sync + 'static {
     /// How the source is arranged on each worker, which fixes the rows users see.
@@ -82,7 +71,7 @@ pub(crate) trait SourceKind: Send + Sync + 'static {
 
     /// Builds the source on a worker. Fails (on every worker alike) if a view's definition
     /// reads something the engine does not have.
-    fn build(&self, site: Site<'_>) -> Result<Built>;
+    fn build(&self, site: Site<'_>) -> Result<Shard>;
 
     /// For a table: how it is stored, and how its writes and contents are encoded.
     fn stored(&self) -> Option<(StoredKind, &dyn TableCodec)> {
@@ -101,7 +90,7 @@ pub(crate) trait Kind: Send + Sync + 'static {
     /// For a table: how it is stored; `None` for a view.
     fn stored(&self) -> Option<(StoredKind, &dyn TableCodec)>;
     /// Builds the source on a worker.
-    fn build(&self, site: Site<'_>) -> Result<Built>;
+    fn build(&self, site: Site<'_>) -> Result<Shard>;
     /// A reader of a shard of this source for `read`, answering to `reply`; `None` (after
     /// answering with the error) if the source cannot answer that read.
     fn reader(&self, read: &ReadKind, reply: Reply) -> Option<Box<dyn PeekReader>>;
@@ -134,7 +123,7 @@ impl<S: SourceKind> Kind for S {
         SourceKind::stored(self)
     }
 
-    fn build(&self, site: Site<'_>) -> Result<Built> {
+    fn build(&self, site: Site<'_>) -> Result<Shard> {
         SourceKind::build(self, site)
     }
 

@@ -12,7 +12,7 @@ use super::hub::Hub;
 use super::input::TableInput;
 use crate::protocol::SourceId;
 
-/// One table or view shard: what its kind built on this worker.
+/// One table or view shard: what its kind built on this worker (`Kind::build`).
 pub(crate) struct Shard {
     /// The arranged collection.
     pub(crate) arrangement: Box<dyn ArrangementState>,

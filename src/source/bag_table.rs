@@ -12,8 +12,9 @@ use crate::error::Result;
 use crate::persist::codec::{self, StoredKind, TableCodec, decode, encode_rows};
 use crate::row::Row;
 use crate::shard::input::{BagWrites, build, split_vec};
-use crate::shard::kind::{Built, Site, SourceKind};
+use crate::shard::kind::{Site, SourceKind};
 use crate::shard::layout::RowTrace;
+use crate::shard::registry::Shard;
 use crate::time::{Diff, Time};
 
 /// The kind of a bag table of rows `T`.
@@ -29,13 +30,13 @@ impl<T: Row> SourceKind for BagTable<T> {
     type Trace = RowTrace<T>;
     const NOUN: &'static str = "table";
 
-    fn build(&self, site: Site<'_>) -> Result<Built> {
+    fn build(&self, site: Site<'_>) -> Result<Shard> {
         let Site { worker, name, upper, since, history, .. } = site;
         let (input, arrangement) =
             build::<(T, Time, Diff), _>(worker, name, upper, since, history, |updates| {
                 updates.as_collection().arrange_by_self_named(name).trace
             });
-        Ok(Built { arrangement, input: Some(input), hub: None })
+        Ok(Shard { arrangement, input: Some(input), hub: None })
     }
 
     fn stored(&self) -> Option<(StoredKind, &dyn TableCodec)> {

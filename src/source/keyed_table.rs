@@ -15,8 +15,9 @@ use crate::error::Result;
 use crate::persist::codec::{self, StoredKind, TableCodec, decode, encode_rows};
 use crate::row::Row;
 use crate::shard::input::{KeyedWrites, build, split_vec};
-use crate::shard::kind::{Built, Site, SourceKind};
+use crate::shard::kind::{Site, SourceKind};
 use crate::shard::layout::KeyedTrace;
+use crate::shard::registry::Shard;
 use crate::time::{Diff, Time};
 
 /// The kind of a keyed table from `K` to `V`.
@@ -32,7 +33,7 @@ impl<K: Row, V: Row> SourceKind for KeyedTable<K, V> {
     type Trace = KeyedTrace<K, V>;
     const NOUN: &'static str = "keyed table";
 
-    fn build(&self, site: Site<'_>) -> Result<Built> {
+    fn build(&self, site: Site<'_>) -> Result<Shard> {
         let Site { worker, name, upper, since, history, .. } = site;
         let (input, arrangement) =
             build::<(K, Option<V>, Time), _>(worker, name, upper, since, history, |upserts| {
@@ -41,7 +42,7 @@ impl<K: Row, V: Row> SourceKind for KeyedTable<K, V> {
                 )
                 .trace
             });
-        Ok(Built { arrangement, input: Some(input), hub: None })
+        Ok(Shard { arrangement, input: Some(input), hub: None })
     }
 
     fn stored(&self) -> Option<(StoredKind, &dyn TableCodec)> {

@@ -4,8 +4,9 @@
 use crate::definition::Definition;
 use crate::error::Result;
 use crate::row::Row;
-use crate::shard::kind::{Built, Site, SourceKind};
+use crate::shard::kind::{Site, SourceKind};
 use crate::shard::layout::KeyedTrace;
+use crate::shard::registry::Shard;
 
 /// The kind of a keyed view from `K` to `V`; holds the view's definition.
 pub(crate) struct KeyedView<K: 'static, V: 'static> {
@@ -22,7 +23,7 @@ impl<K: Row, V: Row> SourceKind for KeyedView<K, V> {
     type Trace = KeyedTrace<K, V>;
     const NOUN: &'static str = "keyed view";
 
-    fn build(&self, site: Site<'_>) -> Result<Built> {
+    fn build(&self, site: Site<'_>) -> Result<Shard> {
         super::view_dataflow::build(site, |views, name| {
             self.definition.build(views).arrange_by_key_named(name)
         })

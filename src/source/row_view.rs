@@ -3,8 +3,9 @@
 use crate::definition::Definition;
 use crate::error::Result;
 use crate::row::Row;
-use crate::shard::kind::{Built, Site, SourceKind};
+use crate::shard::kind::{Site, SourceKind};
 use crate::shard::layout::RowTrace;
+use crate::shard::registry::Shard;
 
 /// The kind of a view of rows `R`; holds the view's definition.
 pub(crate) struct RowView<R: 'static> {
@@ -21,7 +22,7 @@ impl<R: Row> SourceKind for RowView<R> {
     type Trace = RowTrace<R>;
     const NOUN: &'static str = "view";
 
-    fn build(&self, site: Site<'_>) -> Result<Built> {
+    fn build(&self, site: Site<'_>) -> Result<Shard> {
         super::view_dataflow::build(site, |views, name| {
             self.definition.build(views).arrange_by_self_named(name)
         })

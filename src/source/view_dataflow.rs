@@ -14,15 +14,16 @@ use crate::definition::{Live, Views};
 use crate::error::Result;
 use crate::shard::arrangement::Arrangement;
 use crate::shard::hub::tap;
-use crate::shard::kind::{Built, Site};
+use crate::shard::kind::Site;
 use crate::shard::layout::Layout;
+use crate::shard::registry::Shard;
 
 /// Builds a view's dataflow: the definition, arranged by `arrange`, with a subscription tap.
 /// If the definition failed, the half-built dataflow is dropped and the error returned.
 pub(crate) fn build<Tr: Layout>(
     site: Site<'_>,
     arrange: impl for<'s> FnOnce(&Views<'s>, &str) -> Arranged<'s, Tr>,
-) -> Result<Built> {
+) -> Result<Shard> {
     let Site { worker, registry, engine, name, since, .. } = site;
     let index = worker.index();
     let dataflow = worker.next_dataflow_index();
@@ -34,7 +35,7 @@ pub(crate) fn build<Tr: Layout>(
     });
     match error {
         None => {
-            Ok(Built { arrangement: Box::new(Arrangement::new(trace, since)), input: None, hub: Some(hub) })
+            Ok(Shard { arrangement: Box::new(Arrangement::new(trace, since)), input: None, hub: Some(hub) })
         }
         Some(error) => {
             drop((trace, hub));

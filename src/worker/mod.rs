@@ -27,11 +27,11 @@ use crate::error::Error;
 use crate::protocol::SourceId;
 use crate::protocol::health::{Health, panic_message};
 use crate::protocol::stats::TraceStats;
-use crate::protocol::wire::{Body, Receiver as AnswerReceiver, WireError};
+use crate::protocol::wire::{Body, Control, Receiver as AnswerReceiver, WireError};
 use crate::shard::hub::Request;
 use crate::shard::kind::{Kind, Site};
 use crate::shard::peek::PendingPeek;
-use crate::shard::registry::{Registry, Shard};
+use crate::shard::registry::Registry;
 use crate::time::Time;
 
 /// Runs one worker until shutdown or poison. Never panics: a panic in a dataflow (user view
@@ -188,8 +188,7 @@ impl<'w> WorkerLoop<'w> {
                     since: self.since,
                     history,
                 };
-                let answer = kind.build(site).map(|built| {
-                    let shard = Shard { arrangement: built.arrangement, input: built.input, hub: built.hub };
+                let answer = kind.build(site).map(|shard| {
                     self.registry.borrow_mut().insert(id, shard);
                     self.kinds.insert(id, kind);
                 });
@@ -237,7 +236,7 @@ impl<'w> WorkerLoop<'w> {
             Command::Shutdown => self.stop = true,
             Command::Remote { control, receiver } => {
                 if let Peer::Leader { link, receivers } = &mut self.peer {
-                    if let crate::protocol::wire::Control::Unsubscribe { id, .. } = &control {
+                    if let Control::Unsubscribe { id, .. } = &control {
                         receivers.remove(id);
                     }
                     if let Some((request, receiver)) = receiver {
