@@ -4,9 +4,12 @@
 
 mod common;
 
+use std::io::Read;
 use std::net::TcpListener;
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::{Inputs, Setup, Txn};
@@ -90,39 +93,79 @@ fn free_addresses(n: usize) -> Vec<String> {
     addresses
 }
 
-/// Starts process `process` of the cluster at `addresses` as a copy of this test binary.
+/// Starts process `process` of the cluster at `addresses` as a copy of this test binary. Its
+/// output is kept, not mixed into this test's: it is shown only if the test fails.
 fn spawn(process: usize, addresses: &[String], mode: &str) -> OtherProcess {
-    Command::new(std::env::current_exe().unwrap())
+    let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["cluster_process", "--exact", "--nocapture", "--test-threads=1"])
         .env(PROCESS, process.to_string())
         .env(ADDRESSES, addresses.join(","))
         .env(MODE, mode)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
-        .map(OtherProcess)
-        .unwrap()
+        .unwrap();
+    let output = Arc::new(Mutex::new(Vec::new()));
+    let stdout = child.stdout.take().map(|pipe| keep(pipe, &output));
+    let stderr = child.stderr.take().map(|pipe| keep(pipe, &output));
+    OtherProcess { child, process, output, readers: stdout.into_iter().chain(stderr).collect() }
+}
+
+/// A thread that appends everything `pipe` carries to `output`, until the pipe closes.
+fn keep(mut pipe: impl Read + Send + 'static, output: &Arc<Mutex<Vec<u8>>>) -> JoinHandle<()> {
+    let output = Arc::clone(output);
+    std::thread::spawn(move || {
+        let mut chunk = [0; 4096];
+        while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+            output.lock().unwrap().extend_from_slice(&chunk[..n]);
+        }
+    })
 }
 
 /// Another process of a test's cluster. It is killed if the test lets go of it while it runs
-/// (a failed assertion, say), so that no copy of this binary outlives its test.
-struct OtherProcess(Child);
+/// (a failed assertion, say), so that no copy of this binary outlives its test; its output is
+/// printed then if the test is failing.
+struct OtherProcess {
+    child: Child,
+    process: usize,
+    output: Arc<Mutex<Vec<u8>>>,
+    readers: Vec<JoinHandle<()>>,
+}
 
 impl OtherProcess {
-    /// Waits for the process to end on its own; true if it exited with success.
+    /// Waits for the process to end on its own; true if it exited with success (its output is
+    /// printed otherwise).
     fn ends_cleanly(&mut self) -> bool {
-        self.0.wait().unwrap().success()
+        let success = self.child.wait().unwrap().success();
+        if !success {
+            self.show_output();
+        }
+        success
     }
 
     /// Kills the process and waits for it.
     fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Prints what the process wrote (once it ended), for the failing test's report.
+    fn show_output(&mut self) {
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        let output = self.output.lock().unwrap();
+        eprintln!("--- output of cluster process {} ---\n{}", self.process, String::from_utf8_lossy(&output));
     }
 }
 
 impl Drop for OtherProcess {
     fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
+        if let Ok(None) = self.child.try_wait() {
             self.kill();
+        }
+        if std::thread::panicking() {
+            self.show_output();
         }
     }
 }
