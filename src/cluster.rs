@@ -45,7 +45,7 @@ impl Cluster {
     pub fn from_hostfile(hostfile: impl AsRef<Path>, processes: usize, process: usize) -> Result<Self> {
         let path = hostfile.as_ref();
         let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io(format!("reading the hostfile {}", path.display()), &e))?;
+            .map_err(|e| Error::io(format!("reading the hostfile {}", path.display()), e))?;
         let addresses: Vec<String> = text
             .lines()
             .map(str::trim)

@@ -1,6 +1,7 @@
 //! The one error type of the crate.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::time::Time;
@@ -128,10 +129,10 @@ pub enum Error {
     Io {
         /// What the engine was doing.
         context: String,
-        /// The operating system's error kind.
-        kind: std::io::ErrorKind,
-        /// The operating system's message.
-        message: String,
+        /// The operating system's error, whole: its [`kind`](std::io::Error::kind), its
+        /// [`raw_os_error`](std::io::Error::raw_os_error) and its message. It is also this
+        /// error's [`source`](std::error::Error::source).
+        error: IoError,
     },
     /// The configuration is invalid; the message says which setting and why.
     InvalidConfig(String),
@@ -253,7 +254,7 @@ impl fmt::Display for Error {
                  when it stops, or when its process dies)",
                 dir.display()
             ),
-            Error::Io { context, message, .. } => write!(f, "I/O error while {context}: {message}"),
+            Error::Io { context, error } => write!(f, "I/O error while {context}: {error}"),
             Error::InvalidConfig(message) => write!(f, "invalid configuration: {message}"),
             Error::Shutdown => write!(
                 f,
@@ -288,7 +289,69 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { error, .. } => Some(error.as_io()),
+            _ => None,
+        }
+    }
+}
+
+/// The operating system's error inside an [`Error::Io`]: a [`std::io::Error`] that can be
+/// cloned and compared, as [`Error`] can.
+///
+/// It dereferences to the [`std::io::Error`]:
+///
+/// ```
+/// # fn f(error: ivm::Error) {
+/// if let ivm::Error::Io { error, .. } = &error {
+///     if error.kind() == std::io::ErrorKind::StorageFull {
+///         // make room, then try again
+///     }
+/// }
+/// # }
+/// ```
+///
+/// Two are equal when their kind, operating-system code and message are.
+#[derive(Debug, Clone)]
+pub struct IoError(Arc<std::io::Error>);
+
+impl IoError {
+    /// The [`std::io::Error`] itself.
+    pub fn as_io(&self) -> &std::io::Error {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for IoError {
+    type Target = std::io::Error;
+
+    fn deref(&self) -> &std::io::Error {
+        &self.0
+    }
+}
+
+impl From<std::io::Error> for IoError {
+    fn from(error: std::io::Error) -> IoError {
+        IoError(Arc::new(error))
+    }
+}
+
+impl PartialEq for IoError {
+    fn eq(&self, other: &IoError) -> bool {
+        (self.kind(), self.raw_os_error(), self.to_string())
+            == (other.kind(), other.raw_os_error(), other.to_string())
+    }
+}
+
+impl Eq for IoError {}
+
+impl fmt::Display for IoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 /// `name` quoted, or `otherwise` if it is empty.
 fn describe(name: &str, otherwise: &str) -> String {
@@ -297,8 +360,8 @@ fn describe(name: &str, otherwise: &str) -> String {
 
 impl Error {
     /// An `Io` error for an operating-system error met while doing `context`.
-    pub(crate) fn io(context: impl Into<String>, error: &std::io::Error) -> Error {
-        Error::Io { context: context.into(), kind: error.kind(), message: error.to_string() }
+    pub(crate) fn io(context: impl Into<String>, error: std::io::Error) -> Error {
+        Error::Io { context: context.into(), error: error.into() }
     }
 
     /// This error with the table or view that was read filled in, where the variant names one

@@ -228,7 +228,7 @@ pub use cluster::Cluster;
 pub use config::{Config, Durability, Retention};
 pub use definition::{Definition, Views};
 pub use engine::Engine;
-pub use error::{Error, Result};
+pub use error::{Error, IoError, Result};
 pub use inputs::Inputs;
 pub use protocol::feed::Batch;
 pub use protocol::stats::TraceStats;

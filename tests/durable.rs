@@ -635,6 +635,11 @@ fn a_file_that_cannot_be_removed_fails_the_checkpoint_and_loses_nothing() {
     let last = engine.commit(|tx| tx.insert(&t, 2)).unwrap();
     let error = engine.checkpoint().unwrap_err();
     assert!(matches!(&error, Error::Io { .. }) && error.to_string().contains("removing"), "{error}");
+    // The operating system's error is kept whole, and is the error's source.
+    let Error::Io { error: cause, .. } = &error else { unreachable!() };
+    assert_eq!(cause.kind(), std::io::ErrorKind::IsADirectory);
+    let source = std::error::Error::source(&error).and_then(|source| source.downcast_ref::<std::io::Error>());
+    assert_eq!(source.map(std::io::Error::kind), Some(std::io::ErrorKind::IsADirectory));
     assert_eq!(t.at(last).unwrap(), vec![(1, 1), (2, 1)]);
     // The new checkpoint was durable before the removal failed; the next one removes the old.
     std::fs::remove_dir(&old).unwrap();

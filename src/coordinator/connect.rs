@@ -99,7 +99,7 @@ pub(crate) fn connect(cluster: &Cluster, workers: usize) -> Result<Connected> {
     let hello = Hello { process: me as u64, processes: cluster.processes() as u64, workers: workers as u64 };
     let addresses = cluster.addresses();
     let listener = TcpListener::bind(&addresses[me]).map_err(|e| {
-        Error::io(format!("listening on {} (this process's cluster address)", addresses[me]), &e)
+        Error::io(format!("listening on {} (this process's cluster address)", addresses[me]), e)
     })?;
     let (lower, higher) = std::thread::scope(|scope| {
         let lower = scope
@@ -113,8 +113,8 @@ pub(crate) fn connect(cluster: &Cluster, workers: usize) -> Result<Connected> {
     sockets.push(None);
     sockets.extend(higher.into_iter().map(Some));
     for socket in sockets.iter().flatten() {
-        socket.set_read_timeout(None).map_err(|e| Error::io("configuring a cluster socket", &e))?;
-        socket.set_nodelay(true).map_err(|e| Error::io("configuring a cluster socket", &e))?;
+        socket.set_read_timeout(None).map_err(|e| Error::io("configuring a cluster socket", e))?;
+        socket.set_nodelay(true).map_err(|e| Error::io("configuring a cluster socket", e))?;
     }
     let network = NetworkThreads::default();
     // Timely calls `log_fn` first thing on each network thread it starts.
@@ -128,7 +128,7 @@ pub(crate) fn connect(cluster: &Cluster, workers: usize) -> Result<Connected> {
     let hooks = Hooks { log_fn, ..Hooks::default() };
     let processes = ProcessBuilder::new_typed_vector(workers, hooks.refill.clone(), hooks.spill.clone());
     let (builders, guard) = initialize_networking_from_sockets(processes, sockets, me, workers, hooks)
-        .map_err(|e| Error::io("starting the cluster's network threads", &e))?;
+        .map_err(|e| Error::io("starting the cluster's network threads", e))?;
     Ok((builders.into_iter().map(AllocatorBuilder::Tcp).collect(), Box::new(guard), network))
 }
 
@@ -143,10 +143,10 @@ fn dial(address: &str, index: usize, hello: Hello, budget: Budget) -> Result<Tcp
         });
         if let Some(mut stream) = attempt {
             let left = budget.left().max(Duration::from_millis(100));
-            stream.set_read_timeout(Some(left)).map_err(|e| Error::io("configuring a cluster socket", &e))?;
+            stream.set_read_timeout(Some(left)).map_err(|e| Error::io("configuring a cluster socket", e))?;
             hello
                 .write(&mut stream)
-                .map_err(|e| Error::io(format!("greeting process {index} at {address}"), &e))?;
+                .map_err(|e| Error::io(format!("greeting process {index} at {address}"), e))?;
             let theirs = Hello::read(&mut stream).map_err(|_| unreachable())?;
             hello.check(theirs, index, address)?;
             return Ok(stream);
@@ -162,19 +162,19 @@ fn dial(address: &str, index: usize, hello: Hello, budget: Budget) -> Result<Tcp
 fn accept(listener: &TcpListener, cluster: &Cluster, hello: Hello, budget: Budget) -> Result<Vec<TcpStream>> {
     let me = cluster.process();
     let mut streams: Vec<Option<TcpStream>> = (me + 1..cluster.processes()).map(|_| None).collect();
-    listener.set_nonblocking(true).map_err(|e| Error::io("configuring the cluster listener", &e))?;
+    listener.set_nonblocking(true).map_err(|e| Error::io("configuring the cluster listener", e))?;
     while let Some(missing) = streams.iter().position(Option::is_none) {
         match listener.accept() {
             Ok((mut stream, peer)) => {
-                stream.set_nonblocking(false).map_err(|e| Error::io("configuring a cluster socket", &e))?;
+                stream.set_nonblocking(false).map_err(|e| Error::io("configuring a cluster socket", e))?;
                 let left = budget.left().max(Duration::from_millis(100));
                 stream
                     .set_read_timeout(Some(left))
-                    .map_err(|e| Error::io("configuring a cluster socket", &e))?;
+                    .map_err(|e| Error::io("configuring a cluster socket", e))?;
                 let Ok(theirs) = Hello::read(&mut stream) else { continue };
                 let index = theirs.map_or(me + 1 + missing, |h| h.process as usize);
                 // Answer before checking, so that the other side can find any mismatch too.
-                hello.write(&mut stream).map_err(|e| Error::io(format!("greeting process {index}"), &e))?;
+                hello.write(&mut stream).map_err(|e| Error::io(format!("greeting process {index}"), e))?;
                 hello.check(theirs, index, &peer.to_string())?;
                 if index <= me || index >= cluster.processes() {
                     return Err(Error::ClusterMismatch {
@@ -191,7 +191,7 @@ fn accept(listener: &TcpListener, cluster: &Cluster, hello: Hello, budget: Budge
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
-            Err(e) => return Err(Error::io("accepting a cluster connection", &e)),
+            Err(e) => return Err(Error::io("accepting a cluster connection", e)),
         }
     }
     Ok(streams.into_iter().map(|s| s.expect("every slot is filled")).collect())

@@ -46,9 +46,9 @@ pub(crate) struct Listing {
 pub(crate) fn list(dir: &Path) -> Result<Listing> {
     let mut segments = Vec::new();
     let mut checkpoints = Vec::new();
-    let entries = fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), &e))?;
+    let entries = fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
     for entry in entries {
-        let entry = entry.map_err(|e| Error::io(format!("listing {}", dir.display()), &e))?;
+        let entry = entry.map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let segment = name.strip_prefix("wal-").and_then(|n| n.strip_suffix(".log"));
         let checkpoint = name.strip_prefix("checkpoint-").and_then(|n| n.strip_suffix(".ckpt"));
@@ -65,7 +65,7 @@ pub(crate) fn list(dir: &Path) -> Result<Listing> {
 
 /// Reads a whole file.
 pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
-    fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), &e))
+    fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))
 }
 
 /// Writes `bytes` as `dir/name`, replacing any old file atomically.
@@ -73,18 +73,18 @@ pub(crate) fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(
     let target = dir.join(name);
     let temporary = dir.join(format!("{name}.tmp"));
     let context = |what: &str| format!("{what} {}", target.display());
-    let mut file = File::create(&temporary).map_err(|e| Error::io(context("creating"), &e))?;
-    file.write_all(bytes).map_err(|e| Error::io(context("writing"), &e))?;
-    file.sync_all().map_err(|e| Error::io(context("syncing"), &e))?;
+    let mut file = File::create(&temporary).map_err(|e| Error::io(context("creating"), e))?;
+    file.write_all(bytes).map_err(|e| Error::io(context("writing"), e))?;
+    file.sync_all().map_err(|e| Error::io(context("syncing"), e))?;
     drop(file);
-    fs::rename(&temporary, &target).map_err(|e| Error::io(context("renaming into"), &e))?;
+    fs::rename(&temporary, &target).map_err(|e| Error::io(context("renaming into"), e))?;
     sync_dir(dir)
 }
 
 /// Makes renames and creations in `dir` durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    let handle = File::open(dir).map_err(|e| Error::io(format!("opening {}", dir.display()), &e))?;
-    handle.sync_all().map_err(|e| Error::io(format!("syncing {}", dir.display()), &e))
+    let handle = File::open(dir).map_err(|e| Error::io(format!("opening {}", dir.display()), e))?;
+    handle.sync_all().map_err(|e| Error::io(format!("syncing {}", dir.display()), e))
 }
 
 /// Opens a new log segment for appending, with its header written and synced.
@@ -95,9 +95,9 @@ pub(crate) fn create_segment(dir: &Path, seq: u64) -> Result<File> {
         .create_new(true)
         .append(true)
         .open(&path)
-        .map_err(|e| Error::io(context("creating"), &e))?;
-    file.write_all(&super::frame::file_header(LOG_MAGIC)).map_err(|e| Error::io(context("writing"), &e))?;
-    file.sync_all().map_err(|e| Error::io(context("syncing"), &e))?;
+        .map_err(|e| Error::io(context("creating"), e))?;
+    file.write_all(&super::frame::file_header(LOG_MAGIC)).map_err(|e| Error::io(context("writing"), e))?;
+    file.sync_all().map_err(|e| Error::io(context("syncing"), e))?;
     sync_dir(dir)?;
     Ok(file)
 }

@@ -91,10 +91,10 @@ impl Log {
         frame::frame(payload, &mut record);
         let path = || self.dir.join(files::segment_name(self.seq));
         if let Err(error) = (&*self.file).write_all(&record) {
-            let error = Error::io(format!("appending to {}", path().display()), &error);
+            let error = Error::io(format!("appending to {}", path().display()), error);
             if let Err(cut) = self.file.set_len(self.length) {
                 self.failed =
-                    Some(Error::io(format!("cutting {} back after a failed append", path().display()), &cut));
+                    Some(Error::io(format!("cutting {} back after a failed append", path().display()), cut));
             }
             return Err(error);
         }
@@ -105,7 +105,7 @@ impl Log {
         if let Err(error) = synced {
             // After a failed sync nothing about the file can be trusted (the kernel may have
             // dropped the pages): undo what we can and refuse every later append.
-            let error = Error::io(format!("syncing {}", path().display()), &error);
+            let error = Error::io(format!("syncing {}", path().display()), error);
             let _ = self.file.set_len(self.length);
             self.failed = Some(error.clone());
             return Err(error);
@@ -128,7 +128,7 @@ impl Log {
     /// Closes the current segment (synced) and starts the next one. Returns the closed segment.
     pub(crate) fn rotate(&mut self) -> Result<Segment> {
         let path = self.dir.join(files::segment_name(self.seq));
-        self.file.sync_data().map_err(|e| Error::io(format!("syncing {}", path.display()), &e))?;
+        self.file.sync_data().map_err(|e| Error::io(format!("syncing {}", path.display()), e))?;
         self.group.mark_synced(self.group.written.load(Ordering::Acquire));
         let closed = Segment { seq: self.seq, last_time: self.last_time };
         let file = Arc::new(files::create_segment(&self.dir, self.seq + 1)?);
@@ -220,7 +220,7 @@ impl GroupSync {
             state.syncing = false;
             match outcome {
                 Ok(()) => state.synced = state.synced.max(target),
-                Err(error) => state.error = Some(Error::io("syncing the write-ahead log", &error)),
+                Err(error) => state.error = Some(Error::io("syncing the write-ahead log", error)),
             }
             self.synced_cond.notify_all();
         }

@@ -83,7 +83,7 @@ impl Store {
         policy: CheckpointPolicy,
         log_retention: Retention,
     ) -> Result<Opened> {
-        fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), &e))?;
+        fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let lock = lock(dir)?;
         let manifest_path = dir.join(MANIFEST);
         let manifest = if manifest_path.exists() {
@@ -335,11 +335,11 @@ fn lock(dir: &Path) -> Result<fs::File> {
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| Error::io(format!("opening {}", path.display()), &e))?;
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(fs::TryLockError::WouldBlock) => Err(Error::StorageLocked { dir: dir.to_path_buf() }),
-        Err(fs::TryLockError::Error(e)) => Err(Error::io(format!("locking {}", path.display()), &e)),
+        Err(fs::TryLockError::Error(e)) => Err(Error::io(format!("locking {}", path.display()), e)),
     }
 }
 
@@ -347,7 +347,7 @@ fn remove(path: &Path) -> Result<()> {
     match fs::remove_file(path) {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(error) => Err(Error::io(format!("removing {}", path.display()), &error)),
+        Err(error) => Err(Error::io(format!("removing {}", path.display()), error)),
     }
 }
 
@@ -425,14 +425,14 @@ fn read_segment(
         let file = fs::OpenOptions::new()
             .write(true)
             .open(path)
-            .map_err(|e| Error::io(format!("opening {}", path.display()), &e))?;
+            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
         file.set_len(at.max(frame::FILE_HEADER as u64))
             .and_then(|()| file.sync_all())
-            .map_err(|e| Error::io(format!("cutting the torn tail of {}", path.display()), &e))?;
+            .map_err(|e| Error::io(format!("cutting the torn tail of {}", path.display()), e))?;
         if at < frame::FILE_HEADER as u64 {
             // The segment was being created: give it its header back.
             fs::write(path, frame::file_header(LOG_MAGIC))
-                .map_err(|e| Error::io(format!("rewriting {}", path.display()), &e))?;
+                .map_err(|e| Error::io(format!("rewriting {}", path.display()), e))?;
         }
     }
     Ok(segment_last)
