@@ -21,7 +21,7 @@ use crate::source::keyed_view::KeyedView as KeyedViewKind;
 use crate::source::row_view::RowView;
 use crate::table::{KeyedTable, Table};
 use crate::time::{Diff, Time};
-use crate::transaction::Transaction;
+use crate::transaction::{CommitFuture, Transaction};
 use crate::view::{KeyedView, View};
 
 /// An embedded incremental view maintenance engine.
@@ -311,6 +311,15 @@ impl Engine {
         let mut transaction = self.transaction();
         writes(&mut transaction);
         transaction.commit()
+    }
+
+    /// Like [`commit`](Self::commit), as a future that never blocks the thread polling it (see
+    /// [`Transaction::commit_async`]). `writes` runs now, on the caller's thread; the commit,
+    /// when the future is first polled.
+    pub fn commit_async(&self, writes: impl FnOnce(&mut Transaction)) -> CommitFuture {
+        let mut transaction = self.transaction();
+        writes(&mut transaction);
+        transaction.commit_async()
     }
 
     /// Like [`commit`](Self::commit), at a caller-chosen `time`, which must be greater than the

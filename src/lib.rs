@@ -199,6 +199,7 @@
 #![forbid(unsafe_code)]
 
 pub mod batch;
+mod blocking;
 mod clock;
 mod cluster;
 mod config;
@@ -232,11 +233,12 @@ pub use error::{Error, IoError, Result};
 pub use inputs::Inputs;
 pub use protocol::feed::Batch;
 pub use protocol::stats::TraceStats;
+pub use read::stream::SubscriptionStream;
 pub use read::subscribe::{SubscribeOptions, Subscription};
 pub use row::Row;
 pub use table::{KeyedTable, Table};
 pub use time::{Diff, Time};
-pub use transaction::Transaction;
+pub use transaction::{CommitFuture, Transaction};
 pub use view::{KeyedView, View};
 
 pub use differential_dataflow;

@@ -95,17 +95,24 @@ impl<T: Row> Table<T> {
         self.at_inner(t, Some(timeout))
     }
 
+    /// Like [`at`](Self::at), as a future that waits for the workers without blocking a
+    /// thread; see [`View::at_async`](crate::View::at_async).
+    pub fn at_async(&self, t: Time) -> impl Future<Output = Result<Vec<(T, Diff)>>> + Send + use<T> {
+        let rows = self.core.read_rows_async::<(T, Diff)>(self.id, t, Targets::All, ReadKind::Rows);
+        let name = Arc::clone(&self.name);
+        async move { sorted(rows.await, &name) }
+    }
+
     /// How much the table's arrangement holds, summed over workers.
     pub fn stats(&self) -> Result<TraceStats> {
         self.core.stats(self.id)
     }
 
     fn at_inner(&self, t: Time, timeout: Option<Duration>) -> Result<Vec<(T, Diff)>> {
-        let mut rows = self.core.read_rows::<(T, Diff)>(self.id, t, Targets::All, ReadKind::Rows, timeout);
-        if let Ok(rows) = &mut rows {
-            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        }
-        rows.map_err(|error| error.reading(&self.name))
+        sorted(
+            self.core.read_rows::<(T, Diff)>(self.id, t, Targets::All, ReadKind::Rows, timeout),
+            &self.name,
+        )
     }
 }
 
@@ -126,18 +133,35 @@ impl<K: Row, V: Row> KeyedTable<K, V> {
     /// The table's `(key, value)` pairs at time `t`, sorted by key; waits and fails like
     /// [`View::at`](crate::View::at).
     pub fn at(&self, t: Time) -> Result<Vec<(K, V)>> {
-        let mut rows = self
-            .core
-            .read_rows::<((K, V), Diff)>(self.id, t, Targets::All, ReadKind::Rows, None)
-            .map_err(|error| error.reading(&self.name))?;
-        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        Ok(rows.into_iter().map(|(pair, _)| pair).collect())
+        let rows = self.core.read_rows::<((K, V), Diff)>(self.id, t, Targets::All, ReadKind::Rows, None);
+        pairs(sorted(rows, &self.name))
+    }
+
+    /// Like [`at`](Self::at), as a future that waits for the workers without blocking a
+    /// thread; see [`View::at_async`](crate::View::at_async).
+    pub fn at_async(&self, t: Time) -> impl Future<Output = Result<Vec<(K, V)>>> + Send + use<K, V> {
+        let rows = self.core.read_rows_async::<((K, V), Diff)>(self.id, t, Targets::All, ReadKind::Rows);
+        let name = Arc::clone(&self.name);
+        async move { pairs(sorted(rows.await, &name)) }
     }
 
     /// How much the table's arrangement holds, summed over workers.
     pub fn stats(&self) -> Result<TraceStats> {
         self.core.stats(self.id)
     }
+}
+
+/// A table's rows sorted by row (each worker's answer is sorted, not their concatenation), or
+/// the read's error naming the table.
+fn sorted<R: Ord>(rows: Result<Vec<(R, Diff)>>, name: &str) -> Result<Vec<(R, Diff)>> {
+    let mut rows = rows.map_err(|error| error.reading(name))?;
+    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(rows)
+}
+
+/// A keyed table's pairs (each with multiplicity one).
+fn pairs<K, V>(rows: Result<Vec<((K, V), Diff)>>) -> Result<Vec<(K, V)>> {
+    rows.map(|rows| rows.into_iter().map(|(pair, _)| pair).collect())
 }
 
 impl<'s> Views<'s> {

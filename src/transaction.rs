@@ -6,7 +6,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use crate::coordinator::Coordinator;
 use crate::coordinator::commit::{Buffer, TableWrites, Writes};
@@ -128,6 +130,37 @@ impl Transaction {
         self.finish(Some(time))
     }
 
+    /// Like [`commit`](Self::commit), as a future that never blocks the thread polling it:
+    /// with storage, the log's append and sync (and a checkpoint it may start) run on a thread
+    /// of a small pool of `ivm`'s own, shared by every engine of the process; without storage,
+    /// a commit does not block and runs where it is polled. Works with any executor.
+    ///
+    /// Nothing is committed before the future is first polled; once it has been, the commit
+    /// happens even if the future is dropped before it is ready. Fails like
+    /// [`commit`](Self::commit).
+    ///
+    /// The future owns what it needs (`'static`), so it can be spawned:
+    ///
+    /// ```
+    /// # use ivm::{Config, Engine};
+    /// # async fn example() -> ivm::Result<()> {
+    /// let engine = Engine::start(Config::default())?;
+    /// let orders = engine.table::<(u32, u64)>("orders")?;
+    /// let mut tx = engine.transaction();
+    /// tx.insert(&orders, (1, 250));
+    /// let t = tx.commit_async().await?;
+    /// assert_eq!(orders.at_async(t).await?, vec![((1, 250), 1)]);
+    /// # Ok(()) }
+    /// ```
+    pub fn commit_async(self) -> CommitFuture {
+        self.finish_async(None)
+    }
+
+    /// Like [`commit_at`](Self::commit_at), as a future; see [`commit_async`](Self::commit_async).
+    pub fn commit_at_async(self, time: Time) -> CommitFuture {
+        self.finish_async(Some(time))
+    }
+
     fn bag<T: Row>(&mut self, table: &Table<T>) -> Option<&mut BagWrites<T>> {
         self.buffer(table.engine(), table.id, &table.name)
     }
@@ -161,5 +194,34 @@ impl Transaction {
             return Err(error);
         }
         core.commit(writes, at)
+    }
+
+    fn finish_async(self, at: Option<Time>) -> CommitFuture {
+        let Transaction { core, writes, error } = self;
+        let commit = match error {
+            None => Ok(core.commit_async(writes, at)),
+            Some(error) => Err(error),
+        };
+        CommitFuture(Box::pin(async move { commit?.await }))
+    }
+}
+
+/// A commit on its way: the future of [`Transaction::commit_async`] and
+/// [`Engine::commit_async`](crate::Engine::commit_async), ready with the commit's time. It owns
+/// what it needs, so it is `Send + 'static`: it can be spawned or kept in a struct.
+#[must_use = "nothing is committed until the future is polled"]
+pub struct CommitFuture(Pin<Box<dyn Future<Output = Result<Time>> + Send>>);
+
+impl Future for CommitFuture {
+    type Output = Result<Time>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<Time>> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+impl fmt::Debug for CommitFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CommitFuture").finish_non_exhaustive()
     }
 }

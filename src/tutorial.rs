@@ -22,6 +22,7 @@
 //! | [5. Batch runs](#5-the-same-definition-as-a-batch-job) | `tutorial_5` | one definition run once over static inputs |
 //! | [6. Durability](#6-a-durable-engine) | `tutorial_6` | a write-ahead log, checkpoints, restarts |
 //! | [7. A cluster](#7-a-clustered-subscribed-engine) | `tutorial_7` | the same program on several processes |
+//! | [8. From async code](#8-from-async-code) | `async` | `commit_async`, `at_async`, `.next().await` on tokio |
 //!
 //! # 1. A first view
 //!
@@ -158,4 +159,33 @@
 //!
 //! ```rust,no_run
 #![doc = include_str!("../examples/tutorial_7.rs")]
+//! ```
+//!
+//! # 8. From async code
+//!
+//! Every call above blocks its thread until it is done, which an async runtime must not do on
+//! its own threads. Each has an async form that never blocks the thread polling it, on any
+//! executor (tokio, async-std, smol, a hand-written one):
+//!
+//! - [`Engine::commit_async`](crate::Engine::commit_async) and
+//!   [`Transaction::commit_async`](crate::Transaction::commit_async): with storage, the log's
+//!   write and sync (and a checkpoint it starts) run on a small pool of threads of `ivm`'s own;
+//!   without storage a commit never blocks and runs where it is polled;
+//! - `at_async` on [`View`](crate::View::at_async), [`KeyedView`](crate::KeyedView::at_async),
+//!   [`Table`](crate::Table::at_async) and [`KeyedTable`](crate::KeyedTable::at_async), and
+//!   [`KeyedView::get_async`](crate::KeyedView::get_async): they wait for the workers through a
+//!   waker; dropping the future cancels the read, so your runtime's timeout replaces
+//!   `at_timeout`;
+//! - [`Subscription::into_stream`](crate::Subscription::into_stream): a
+//!   [`SubscriptionStream`](crate::SubscriptionStream), whose `.next().await` is the next batch.
+//!   (A `Subscription` itself is a blocking `Iterator`: its `.next()` blocks.) With the `async`
+//!   feature it is also a `futures_core::Stream`, for the combinators of `futures` or
+//!   `tokio-stream`.
+//!
+//! The futures own what they need (`Send + 'static`), so they can be spawned. This program
+//! runs a shop on tokio: four writer tasks, a subscriber task and readers, with the engine's
+//! storage group-synced, and checks that the stream, the reads and a recomputation agree.
+//!
+//! ```rust,no_run
+#![doc = include_str!("../examples/async.rs")]
 //! ```

@@ -13,6 +13,7 @@ use std::time::Duration;
 use differential_dataflow::VecCollection;
 
 use crate::batch::job::{BatchInputs, run};
+use crate::blocking;
 use crate::coordinator::{Coordinator, Targets};
 use crate::definition::{Definition, Views};
 use crate::error::{Error, Result};
@@ -78,6 +79,32 @@ impl<R: Row> View<R> {
         self.read(t, Some(timeout))
     }
 
+    /// Like [`at`](Self::at), as a future that waits for the workers without blocking a thread,
+    /// on any executor. A read older than the in-memory history, answered from the stored
+    /// files, runs on a thread of `ivm`'s small blocking pool. Dropping the future cancels the
+    /// read (wrap it in your runtime's timeout for the effect of [`at_timeout`](Self::at_timeout)).
+    ///
+    /// The future owns what it needs (`'static`), so it can be spawned:
+    ///
+    /// ```
+    /// # use ivm::{Config, Engine};
+    /// # async fn example() -> ivm::Result<()> {
+    /// let engine = Engine::start(Config::default())?;
+    /// let clicks = engine.table::<u32>("clicks")?;
+    /// let per_page = engine.view("per_page", {
+    ///     let clicks = clicks.clone();
+    ///     move |v| v.table(&clicks).count()
+    /// })?;
+    /// let t = engine.commit_async(|tx| tx.insert_all(&clicks, [7, 7, 9])).await?;
+    /// assert_eq!(per_page.at_async(t).await?, vec![((7, 2), 1), ((9, 1), 1)]);
+    /// # Ok(()) }
+    /// ```
+    pub fn at_async(&self, t: Time) -> impl Future<Output = Result<Vec<(R, Diff)>>> + Send + use<R> {
+        let rows = self.core.read_rows_async::<(R, Diff)>(self.id, t, Targets::All, ReadKind::Rows);
+        let settle = self.settle(t);
+        async move { settle.answer_async(rows.await, |_| true).await }
+    }
+
     /// How much the view's arrangement holds, summed over workers.
     pub fn stats(&self) -> Result<TraceStats> {
         self.core.stats(self.id)
@@ -98,13 +125,16 @@ impl<R: Row> View<R> {
 
     fn read(&self, t: Time, timeout: Option<Duration>) -> Result<Vec<(R, Diff)>> {
         let rows = self.core.read_rows::<(R, Diff)>(self.id, t, Targets::All, ReadKind::Rows, timeout);
-        match rows.map(sorted) {
-            Err(compacted @ Error::Compacted { .. }) => {
-                from_files(&self.core, &self.definition, t, compacted)
-            }
-            other => other,
+        self.settle(t).answer(rows, |_| true)
+    }
+
+    fn settle(&self, t: Time) -> Settle<R> {
+        Settle {
+            core: Arc::clone(&self.core),
+            definition: self.definition.clone(),
+            name: Arc::clone(&self.name),
+            t,
         }
-        .map_err(|error| error.reading(&self.name))
     }
 }
 
@@ -155,16 +185,27 @@ impl<K: Row, V: Row> KeyedView<K, V> {
         self.read(t, KeySelection::All, Targets::All, Some(timeout))
     }
 
+    /// Like [`at`](Self::at), as a future; see [`View::at_async`].
+    pub fn at_async(&self, t: Time) -> impl Future<Output = Result<Vec<((K, V), Diff)>>> + Send + use<K, V> {
+        self.read_async(t, KeySelection::All, Targets::All)
+    }
+
     /// The values of `key` at time `t`, sorted, with their multiplicities. Only the worker that
     /// owns `key` is asked, and it seeks straight to the key.
     pub fn get(&self, key: &K, t: Time) -> Result<Vec<(V, Diff)>> {
-        let owner = Targets::One(worker_of(key, self.core.peers()));
-        let keys = KeySelection::Range(
-            std::ops::Bound::Included(key.clone()),
-            std::ops::Bound::Included(key.clone()),
-        );
-        let rows = self.read(t, keys, owner, None)?;
-        Ok(rows.into_iter().map(|((_, v), diff)| (v, diff)).collect())
+        let (keys, owner) = self.lookup(key);
+        Ok(values(self.read(t, keys, owner, None)?))
+    }
+
+    /// Like [`get`](Self::get), as a future; see [`View::at_async`].
+    pub fn get_async(
+        &self,
+        key: &K,
+        t: Time,
+    ) -> impl Future<Output = Result<Vec<(V, Diff)>>> + Send + use<K, V> {
+        let (keys, owner) = self.lookup(key);
+        let rows = self.read_async(t, keys, owner);
+        async move { rows.await.map(values) }
     }
 
     /// The rows whose key lies in `keys` at time `t`, sorted. Every worker seeks to the start of
@@ -201,14 +242,83 @@ impl<K: Row, V: Row> KeyedView<K, V> {
             range => ReadKind::Keys(encode(range)),
         };
         let rows = self.core.read_rows::<((K, V), Diff)>(self.id, t, targets, read, timeout);
+        self.settle(t).answer(rows, |(k, _)| keys.contains(k))
+    }
+
+    fn read_async(
+        &self,
+        t: Time,
+        keys: KeySelection<K>,
+        targets: Targets,
+    ) -> impl Future<Output = Result<Vec<((K, V), Diff)>>> + Send + use<K, V> {
+        let read = match &keys {
+            KeySelection::All => ReadKind::Rows,
+            range => ReadKind::Keys(encode(range)),
+        };
+        let rows = self.core.read_rows_async::<((K, V), Diff)>(self.id, t, targets, read);
+        let settle = self.settle(t);
+        async move { settle.answer_async(rows.await, move |(k, _)| keys.contains(k)).await }
+    }
+
+    /// The selection of exactly `key`, and the worker that owns it.
+    fn lookup(&self, key: &K) -> (KeySelection<K>, Targets) {
+        let owner = Targets::One(worker_of(key, self.core.peers()));
+        let keys = KeySelection::Range(
+            std::ops::Bound::Included(key.clone()),
+            std::ops::Bound::Included(key.clone()),
+        );
+        (keys, owner)
+    }
+
+    fn settle(&self, t: Time) -> Settle<(K, V)> {
+        Settle {
+            core: Arc::clone(&self.core),
+            definition: self.definition.clone(),
+            name: Arc::clone(&self.name),
+            t,
+        }
+    }
+}
+
+/// The values of a keyed read.
+fn values<K, V>(rows: Vec<((K, V), Diff)>) -> Vec<(V, Diff)> {
+    rows.into_iter().map(|((_, v), diff)| (v, diff)).collect()
+}
+
+/// What turns the workers' rows of a view's read at `t` into its answer: sorted, or, for a read
+/// older than the in-memory history, a batch run over the stored files (the rows it keeps).
+struct Settle<R: 'static> {
+    core: Arc<Coordinator>,
+    definition: Definition<R>,
+    name: Arc<str>,
+    t: Time,
+}
+
+impl<R: Row> Settle<R> {
+    fn answer(self, rows: Result<Vec<(R, Diff)>>, keep: impl Fn(&R) -> bool) -> Result<Vec<(R, Diff)>> {
         match rows.map(sorted) {
             Err(compacted @ Error::Compacted { .. }) => {
-                from_files(&self.core, &self.definition, t, compacted)
-                    .map(|rows| rows.into_iter().filter(|((k, _), _)| keys.contains(k)).collect())
+                from_files(&self.core, &self.definition, self.t, compacted)
+                    .map(|rows| rows.into_iter().filter(|(row, _)| keep(row)).collect())
             }
             other => other,
         }
         .map_err(|error| error.reading(&self.name))
+    }
+
+    /// Like [`answer`](Self::answer), with the batch run on the blocking pool.
+    async fn answer_async(
+        self,
+        rows: Result<Vec<(R, Diff)>>,
+        keep: impl Fn(&R) -> bool + Send + 'static,
+    ) -> Result<Vec<(R, Diff)>> {
+        match rows {
+            Err(Error::Compacted { .. }) => {
+                let name = Arc::clone(&self.name);
+                blocking::run(move || self.answer(rows, keep)).await.map_err(|error| error.reading(&name))
+            }
+            rows => self.answer(rows, keep),
+        }
     }
 }
 

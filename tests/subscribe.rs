@@ -375,7 +375,7 @@ fn subscriptions_are_streams_under_tokio() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let (engine, table, view) = engine_with_view(2);
     runtime.block_on(async move {
-        let mut sub = view.subscribe_with(SubscribeOptions::default().snapshot(false)).unwrap();
+        let mut sub = view.subscribe_with(SubscribeOptions::default().snapshot(false)).unwrap().into_stream();
         let committer = engine.clone();
         let writer = tokio::task::spawn_blocking(move || {
             let mut last = 0;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{Coordinator, Operation};
+use crate::blocking;
 use crate::error::Result;
 use crate::protocol::SourceId;
 use crate::time::Time;
@@ -111,5 +112,24 @@ impl Coordinator {
             self.checkpoint(false)?;
         }
         Ok(time)
+    }
+
+    /// Like [`commit`](Self::commit), without blocking the polling thread: with storage (whose
+    /// appends, syncs and checkpoints block) the commit runs on a thread of the blocking pool;
+    /// without, it only takes the coordinator's lock briefly and runs where it is polled. Once
+    /// polled, the commit happens even if the future is dropped before it is ready.
+    pub(crate) fn commit_async(
+        self: &Arc<Self>,
+        writes: BTreeMap<SourceId, Box<dyn Writes>>,
+        at: Option<Time>,
+    ) -> impl Future<Output = Result<Time>> + Send + use<> {
+        let coordinator = Arc::clone(self);
+        async move {
+            if coordinator.stored {
+                blocking::run(move || coordinator.commit(writes, at)).await
+            } else {
+                coordinator.commit(writes, at)
+            }
+        }
     }
 }

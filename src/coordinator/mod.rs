@@ -34,8 +34,9 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::persist::store::Store;
 use crate::protocol::SourceId;
+use crate::protocol::answers::AnswerSender;
 use crate::protocol::health::Health;
-use crate::protocol::reply::{FeedTo, LocalAnswer, Reply};
+use crate::protocol::reply::{FeedTo, Reply};
 use crate::protocol::stats::TraceStats;
 use crate::protocol::wire::{Control, ReadKind, Receiver};
 use crate::shard::kind::Kind;
@@ -52,6 +53,9 @@ pub(crate) struct Coordinator {
     state: Mutex<State>,
     health: Arc<Health>,
     guards: Mutex<Option<WorkerGuards<()>>>,
+    /// Whether the engine has storage: its commits write (and may sync) the log and
+    /// checkpoints, which block.
+    stored: bool,
     /// Held while a checkpoint is written (or stored files are read), so that no checkpoint
     /// removes a file in use.
     checkpointing: Mutex<()>,
@@ -125,7 +129,7 @@ pub(crate) enum Operation {
         time: Time,
         placement: Placement,
         read: ReadKind,
-        reply: Sender<LocalAnswer>,
+        reply: AnswerSender,
         cancelled: Arc<AtomicBool>,
         remote: Option<(u64, Box<dyn Receiver>)>,
     },

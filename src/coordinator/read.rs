@@ -2,20 +2,23 @@
 //!
 //! A read is sent, in sequence with commits, to every worker holding part of the answer; each
 //! answers once, from its own shard, as soon as the shard is complete through the time. The
-//! answers are merged here. If the caller stops waiting (a timeout), the read is cancelled on
-//! the workers so it no longer holds back compaction.
+//! answers are merged here. The caller waits blocking or polls a future; if it stops waiting
+//! (a timeout, or the future dropped), the read is cancelled on the workers so it no longer
+//! holds back compaction.
 
 use std::any::Any;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-
-use crossbeam_channel::RecvTimeoutError;
 
 use super::receivers::{RowsReceiver, StatsReceiver};
 use super::{Coordinator, Operation, Targets};
 use crate::error::{Error, Result};
-use crate::protocol::reply::LocalAnswer;
+use crate::protocol::answers::LocalAnswer;
+use crate::protocol::answers::{Answers, NoAnswer, answers};
+use crate::protocol::health::Health;
 use crate::protocol::stats::TraceStats;
 use crate::protocol::wire::{ReadKind, Receiver};
 use crate::protocol::{SourceId, next_request};
@@ -42,8 +45,45 @@ impl Coordinator {
         read: ReadKind,
         timeout: Option<Duration>,
     ) -> Result<Vec<Box<dyn Any + Send>>> {
+        self.send_read(source, time, targets, read)?.wait(timeout)
+    }
+
+    /// Like [`read`](Self::read), with every worker's rows of type `T` concatenated (unsorted).
+    pub(crate) fn read_rows<T: Send + 'static>(
+        &self,
+        source: SourceId,
+        time: Time,
+        targets: Targets,
+        read: ReadKind,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<T>> {
+        concatenated(self.read(source, time, targets, read, timeout)?)
+    }
+
+    /// Like [`read_rows`](Self::read_rows), without a timeout, waiting without blocking a
+    /// thread. Dropping the future cancels the read.
+    pub(crate) fn read_rows_async<T: Send + 'static>(
+        &self,
+        source: SourceId,
+        time: Time,
+        targets: Targets,
+        read: ReadKind,
+    ) -> impl Future<Output = Result<Vec<T>>> + Send + use<T> {
+        let pending = self.send_read(source, time, targets, read);
+        async move { concatenated(pending?.await?) }
+    }
+
+    /// Sends a read to the workers that hold the answer (and to the other processes, if some of
+    /// theirs do).
+    fn send_read(
+        &self,
+        source: SourceId,
+        time: Time,
+        targets: Targets,
+        read: ReadKind,
+    ) -> Result<PendingRead> {
         let started = Instant::now();
-        let (reply, answers) = crossbeam_channel::unbounded();
+        let (reply, answers) = answers();
         let cancelled = Arc::new(AtomicBool::new(false));
         let expected = self.sequence(|state| {
             let placement = targets.place(state.workers(), self.role.remote_workers());
@@ -64,31 +104,9 @@ impl Coordinator {
                 Operation::Peek { source, time, placement, read, reply: reply.clone(), cancelled, remote };
             self.dispatch(state, operation)
         })?;
-        drop(reply);
-        let deadline = timeout.map(|timeout| started + timeout);
-        let result = self.collect(&answers, expected, deadline);
-        if let Err(Error::Timeout { .. }) = result {
-            cancelled.store(true, Ordering::Release);
-            self.wake_workers();
-            return Err(Error::Timeout { name: String::new(), requested: time, waited: started.elapsed() });
-        }
-        result
-    }
-
-    /// Like [`read`](Self::read), with every worker's rows of type `T` concatenated (unsorted).
-    pub(crate) fn read_rows<T: Send + 'static>(
-        &self,
-        source: SourceId,
-        time: Time,
-        targets: Targets,
-        read: ReadKind,
-        timeout: Option<Duration>,
-    ) -> Result<Vec<T>> {
-        let mut rows = Vec::new();
-        for answer in self.read(source, time, targets, read, timeout)? {
-            rows.extend(*answer.downcast::<Vec<T>>().map_err(|_| mismatched())?);
-        }
-        Ok(rows)
+        let parts = Vec::with_capacity(expected);
+        let health = Arc::clone(&self.health);
+        Ok(PendingRead { answers, expected, parts, cancelled, health, time, started, done: false })
     }
 
     /// Every table's history through `t`, in id order.
@@ -120,26 +138,93 @@ impl Coordinator {
         }
         Ok(total)
     }
+}
 
-    fn collect(
-        &self,
-        answers: &crossbeam_channel::Receiver<LocalAnswer>,
-        expected: usize,
-        deadline: Option<Instant>,
-    ) -> Result<Vec<Box<dyn Any + Send>>> {
-        let mut parts = Vec::with_capacity(expected);
-        for _ in 0..expected {
-            let answer = match deadline {
-                None => answers.recv().map_err(|_| self.terminal_error()),
-                Some(deadline) => answers.recv_deadline(deadline).map_err(|error| match error {
-                    RecvTimeoutError::Timeout => {
-                        Error::Timeout { name: String::new(), requested: 0, waited: Duration::ZERO }
-                    }
-                    RecvTimeoutError::Disconnected => self.terminal_error(),
-                }),
-            };
-            parts.push(answer??);
+/// Every worker's rows of type `T`, concatenated.
+fn concatenated<T: 'static>(answers: Vec<Box<dyn Any + Send>>) -> Result<Vec<T>> {
+    let mut rows = Vec::new();
+    for answer in answers {
+        rows.extend(*answer.downcast::<Vec<T>>().map_err(|_| mismatched())?);
+    }
+    Ok(rows)
+}
+
+/// A read sent to the workers, whose answers are still to come: waited for by a blocking
+/// caller, or polled as a future. Given up on (a timeout, or the future dropped), it is
+/// cancelled on the workers, so that it no longer holds back compaction.
+struct PendingRead {
+    answers: Answers,
+    expected: usize,
+    parts: Vec<Box<dyn Any + Send>>,
+    cancelled: Arc<AtomicBool>,
+    health: Arc<Health>,
+    time: Time,
+    started: Instant,
+    /// Every answer arrived, or one failed: nothing to cancel.
+    done: bool,
+}
+
+impl PendingRead {
+    /// Every worker's answer, waiting at most `timeout`.
+    fn wait(mut self, timeout: Option<Duration>) -> Result<Vec<Box<dyn Any + Send>>> {
+        let deadline = timeout.map(|timeout| self.started + timeout);
+        while self.parts.len() < self.expected {
+            let answer = self.answers.recv(deadline);
+            if let Some(outcome) = self.take(answer) {
+                return outcome;
+            }
         }
-        Ok(parts)
+        self.done = true;
+        Ok(std::mem::take(&mut self.parts))
+    }
+
+    /// Keeps one answer; the read's outcome if it ends the read with an error.
+    fn take(
+        &mut self,
+        answer: std::result::Result<LocalAnswer, NoAnswer>,
+    ) -> Option<Result<Vec<Box<dyn Any + Send>>>> {
+        let error = match answer {
+            Ok(Ok(part)) => {
+                self.parts.push(part);
+                return None;
+            }
+            Ok(Err(error)) => error,
+            Err(NoAnswer::Disconnected) => self.health.terminal_error(),
+            // Cancelled by the drop that follows.
+            Err(NoAnswer::Timeout) => {
+                return Some(Err(Error::Timeout {
+                    name: String::new(),
+                    requested: self.time,
+                    waited: self.started.elapsed(),
+                }));
+            }
+        };
+        self.done = true;
+        Some(Err(error))
+    }
+}
+
+impl Future for PendingRead {
+    type Output = Result<Vec<Box<dyn Any + Send>>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        while this.parts.len() < this.expected {
+            let answer = std::task::ready!(this.answers.poll_recv(cx));
+            if let Some(outcome) = this.take(answer) {
+                return Poll::Ready(outcome);
+            }
+        }
+        this.done = true;
+        Poll::Ready(Ok(std::mem::take(&mut this.parts)))
+    }
+}
+
+impl Drop for PendingRead {
+    fn drop(&mut self) {
+        if !self.done {
+            self.cancelled.store(true, Ordering::Release);
+            self.health.wake_all();
+        }
     }
 }

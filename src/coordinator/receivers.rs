@@ -8,8 +8,8 @@ use std::sync::Arc;
 use crossbeam_channel::Sender;
 
 use crate::error::{Error, Result};
+use crate::protocol::answers::AnswerSender;
 use crate::protocol::feed::Feed;
-use crate::protocol::reply::LocalAnswer;
 use crate::protocol::stats::TraceStats;
 use crate::protocol::wire::{Answer, Body, ReadKind, Receiver, decode};
 use crate::row::Row;
@@ -18,7 +18,7 @@ use crate::time::{Diff, Time};
 
 /// Gathers the other processes' shares of a read into the caller's reply channel.
 pub(crate) struct RowsReceiver {
-    pub(crate) reply: Sender<LocalAnswer>,
+    pub(crate) reply: AnswerSender,
     pub(crate) remaining: usize,
     /// The source read, which decodes its rows.
     pub(crate) kind: Arc<dyn Kind>,
@@ -32,13 +32,13 @@ impl Receiver for RowsReceiver {
             Body::Rows(Err(error)) => Err(error.into_error(process)),
             other => Err(unexpected(process, &other)),
         };
-        let _ = self.reply.send(rows);
+        self.reply.send(rows);
         self.remaining = self.remaining.saturating_sub(1);
         self.remaining == 0
     }
 
     fn fail(self: Box<Self>, error: Error) {
-        let _ = self.reply.send(Err(error));
+        self.reply.send(Err(error));
     }
 }
 

@@ -108,6 +108,7 @@ impl Coordinator {
             state: Mutex::new(state),
             health,
             guards: Mutex::new(Some(guards)),
+            stored: config.storage().is_some(),
             checkpointing: Mutex::new(()),
         };
         {

@@ -172,7 +172,6 @@ impl<D: Row> Feed<D> {
     }
 
     /// Takes the next batch or registers `waker` to be woken when one may be ready.
-    #[cfg(feature = "async")]
     pub(crate) fn take_or_register(&self, waker: &Waker) -> Take<D> {
         let mut state = self.lock();
         let taken = state.take();

@@ -7,9 +7,9 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use crossbeam_channel::Sender;
 use serde::Serialize;
 
+use super::answers::AnswerSender;
 use super::feed::Feed;
 use super::outbox::Outbox;
 use super::wire::{Body, WireError, encode};
@@ -17,13 +17,10 @@ use crate::error::Result;
 use crate::row::Row;
 use crate::time::{Diff, Time};
 
-/// One worker's answer to a read in this process: a `Vec<T>` of the reader's row type.
-pub(crate) type LocalAnswer = Result<Box<dyn Any + Send>>;
-
 /// Where a worker sends its share of a read's answer.
 pub(crate) enum Reply {
     /// The caller's channel, in this process.
-    Local(Sender<LocalAnswer>),
+    Local(AnswerSender),
     /// The link back to process 0, for request `request`.
     Remote { request: u64, outbox: Outbox },
 }
@@ -33,7 +30,7 @@ impl Reply {
     pub(crate) fn send<T: Serialize + Send + 'static>(self, answer: Result<Vec<T>>) {
         match self {
             Reply::Local(sender) => {
-                let _ = sender.send(answer.map(|rows| Box::new(rows) as Box<dyn Any + Send>));
+                sender.send(answer.map(|rows| Box::new(rows) as Box<dyn Any + Send>));
             }
             Reply::Remote { request, outbox } => {
                 let rows = answer.map(|rows| encode(&rows)).map_err(|e| WireError::from_error(&e));

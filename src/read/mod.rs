@@ -1,6 +1,6 @@
-//! Stream reading: the [`Subscription`](subscribe::Subscription) handle, blocking or (feature
-//! `async`) as a `futures_core::Stream`.
+//! Stream reading: the [`Subscription`](subscribe::Subscription) handle, blocking, and its async
+//! form [`SubscriptionStream`](stream::SubscriptionStream) (with feature `async`, also a
+//! `futures_core::Stream`).
 
-#[cfg(feature = "async")]
-mod stream;
+pub(crate) mod stream;
 pub(crate) mod subscribe;

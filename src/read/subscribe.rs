@@ -88,8 +88,8 @@ impl SubscribeOptions {
 ///
 /// Read it as a blocking [`Iterator`] (items are `Result<Batch>`: after shutdown or a worker
 /// panic it yields the error once, then ends), with [`try_next`](Self::try_next) or
-/// [`next_timeout`](Self::next_timeout), or, with the `async` feature, as a
-/// `futures_core::Stream`. Dropping it releases everything it held on the workers.
+/// [`next_timeout`](Self::next_timeout), or from async code through
+/// [`into_stream`](Self::into_stream). Dropping it releases everything it held on the workers.
 pub struct Subscription<D: Row> {
     core: Arc<Coordinator>,
     source: SourceId,
@@ -177,7 +177,6 @@ impl<D: Row> Subscription<D> {
         }
     }
 
-    #[cfg(feature = "async")]
     pub(crate) fn poll_take(&mut self, waker: &std::task::Waker) -> Option<Take<D>> {
         if self.done {
             return None;
@@ -185,7 +184,6 @@ impl<D: Row> Subscription<D> {
         Some(self.feed.take_or_register(waker))
     }
 
-    #[cfg(feature = "async")]
     pub(crate) fn settle_async(&mut self, taken: Take<D>) -> Option<Result<Batch<D>>> {
         self.settle(taken).transpose()
     }
