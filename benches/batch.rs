@@ -4,8 +4,8 @@
 //! Run (release build; about a minute on a 2-core machine, after compiling):
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/work/target-bench cargo bench --bench batch
-//! IVM_BATCH_ROWS=1000000 IVM_BATCH_REPS=5 IVM_BATCH_QUERIES=count CARGO_TARGET_DIR=/work/target-bench cargo bench --bench batch
+//! CARGO_TARGET_DIR=/work/target-bench cargo bench -p ivm-benches --bench batch
+//! IVM_BATCH_ROWS=1000000 IVM_BATCH_REPS=5 IVM_BATCH_QUERIES=count CARGO_TARGET_DIR=/work/target-bench cargo bench -p ivm-benches --bench batch
 //! ```
 //!
 //! Data: N = `IVM_BATCH_ROWS` (default 10,000,000) facts `(key(i), i)` over 1,000,000 distinct

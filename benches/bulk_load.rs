@@ -5,8 +5,8 @@
 //! compiling):
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/work/target-bench cargo bench --bench bulk_load
-//! IVM_BULK_ROWS=1000000 IVM_BULK_REPS=5 CARGO_TARGET_DIR=/work/target-bench cargo bench --bench bulk_load
+//! CARGO_TARGET_DIR=/work/target-bench cargo bench -p ivm-benches --bench bulk_load
+//! IVM_BULK_ROWS=1000000 IVM_BULK_REPS=5 CARGO_TARGET_DIR=/work/target-bench cargo bench -p ivm-benches --bench bulk_load
 //! ```
 //!
 //! Rows are `(key(i), i)` for `i < N` with 1,000,000 distinct keys (`key` is a fixed bijective

@@ -3,7 +3,7 @@
 //! worker of this machine.
 //!
 //! ```text
-//! cargo bench --bench cluster -- [--events N] [--batch B] [--query q20|q3] [--runs R]
+//! cargo bench -p ivm-benches --bench cluster -- [--events N] [--batch B] [--query q20|q3] [--runs R]
 //! ```
 //!
 //! Each run is a fresh child process (`--layout 1x2` or `--layout 2x1`); a `2x1` child starts
@@ -48,7 +48,7 @@ struct Options {
     runs: usize,
 }
 
-const USAGE: &str = "cargo bench --bench cluster -- [--events N (default 2000000)] [--batch B (default 40000)] \
+const USAGE: &str = "cargo bench -p ivm-benches --bench cluster -- [--events N (default 2000000)] [--batch B (default 40000)] \
                      [--query q20|q3 (default q20)] [--runs R (default 3)]";
 
 fn main() -> ExitCode {

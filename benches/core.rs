@@ -3,7 +3,7 @@
 //! Run (release build; about a minute and a half on a 2-core machine, after compiling):
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/work/target-bench cargo bench --bench core
+//! CARGO_TARGET_DIR=/work/target-bench cargo bench -p ivm-benches --bench core
 //! ```
 //!
 //! Setup, the same for every system under test: a `(u64, u64)` table pre-loaded with 100,000 rows

@@ -4,8 +4,8 @@
 //! Run (release build; about four minutes on a 2-core machine, after compiling):
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/work/target-bench cargo bench --bench durable
-//! IVM_DURABLE_PARTS=commits IVM_DURABLE_SECS=5 CARGO_TARGET_DIR=/work/target-bench cargo bench --bench durable
+//! CARGO_TARGET_DIR=/work/target-bench cargo bench -p ivm-benches --bench durable
+//! IVM_DURABLE_PARTS=commits IVM_DURABLE_SECS=5 CARGO_TARGET_DIR=/work/target-bench cargo bench -p ivm-benches --bench durable
 //! ```
 //!
 //! Storage goes to fresh temporary directories under `IVM_DURABLE_DIR` (default `/tmp`); the

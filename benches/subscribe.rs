@@ -4,8 +4,8 @@
 //! Run (release build; about a minute on a 2-core machine, after compiling):
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/work/target-bench cargo bench --bench subscribe
-//! IVM_SUB_ROUNDS=5 IVM_SUB_DRAIN_ROWS=100000 CARGO_TARGET_DIR=/work/target-bench cargo bench --bench subscribe
+//! CARGO_TARGET_DIR=/work/target-bench cargo bench -p ivm-benches --bench subscribe
+//! IVM_SUB_ROUNDS=5 IVM_SUB_DRAIN_ROWS=100000 CARGO_TARGET_DIR=/work/target-bench cargo bench -p ivm-benches --bench subscribe
 //! ```
 //!
 //! **Latency.** A `(u64, u64)` table pre-loaded with 100,000 rows over 1,000 keys and a

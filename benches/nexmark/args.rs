@@ -18,7 +18,7 @@ pub const TEST_EVENTS: u64 = 5_000;
 pub const USAGE: &str = "\
 Nexmark on ivm, live and batch, against bare differential dataflow and full recomputation.
 
-usage: cargo bench --bench nexmark -- [options]
+usage: cargo bench -p ivm-benches --bench nexmark -- [options]
 
   --events N     events in the run (default 10000000)
   --batch N      events per transaction of the live run (default 40000; try 1000 and 1)

@@ -4,10 +4,10 @@
 //! `nexmark-duckdb` feature, by DuckDB).
 //!
 //! ```text
-//! cargo bench --bench nexmark -- --help
-//! cargo bench --bench nexmark -- --smoke                       # what CI runs: every system must agree
-//! cargo bench --bench nexmark -- --queries q0,q3 --events 1000000 --workers 1,2
-//! CARGO_TARGET_DIR=/work/target-bench cargo bench --bench nexmark -- --workers 1,2   # the full run
+//! cargo bench -p ivm-benches --bench nexmark -- --help
+//! cargo bench -p ivm-benches --bench nexmark -- --smoke                       # what CI runs: every system must agree
+//! cargo bench -p ivm-benches --bench nexmark -- --queries q0,q3 --events 1000000 --workers 1,2
+//! CARGO_TARGET_DIR=/work/target-bench cargo bench -p ivm-benches --bench nexmark -- --workers 1,2   # the full run
 //! ```
 //!
 //! Every (query, system, workers) runs in a child process of this binary (`--child`), which

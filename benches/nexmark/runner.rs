@@ -73,7 +73,7 @@ pub fn run(options: &Options) -> Result<bool, String> {
 /// Compares the smoke run's `live / bare_arranged` ratios with those BENCHMARKS.md records
 /// (see [`crate::guard`]); a slowdown of the engine becomes a failure.
 fn guard(summary: &[report::Summary], failures: &mut Vec<String>) -> Result<(), String> {
-    let benchmarks = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
+    let benchmarks = Path::new(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md");
     let recorded = guard::recorded(&benchmarks)?;
     let Some(verdict) = guard::judge(summary, &recorded) else {
         return Err("the smoke guard found no 1-worker query with a recorded ratio".into());
