@@ -193,8 +193,18 @@
 //! no error leaves partial effects behind. Nothing panics on user input; a panic in view code
 //! poisons the engine ([`Error::WorkerPanicked`]) instead of hanging it.
 //!
-//! Differential dataflow and timely are re-exported ([`differential_dataflow`], [`timely`]) so
-//! view logic can name their types with the versions this crate uses.
+//! Differential dataflow and timely are re-exported as `ivm::differential_dataflow` and
+//! `ivm::timely`, so view logic can name their types with the versions this crate uses
+//! ([differential-dataflow 0.26](https://docs.rs/differential-dataflow/0.26),
+//! [timely 0.32](https://docs.rs/timely/0.32)).
+//!
+//! # Features
+//!
+//! - `async`: [`SubscriptionStream`] is also a `futures_core::Stream`. The async calls
+//!   themselves (`commit_async`, `at_async`, `.next().await`) need no feature.
+//! - `testing`: [`testing::check`], which compares a view's live, streamed and batch readings
+//!   in your own tests.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
