@@ -21,7 +21,8 @@ const PROCESS: &str = "IVM_TEST_CLUSTER_PROCESS";
 /// The cluster's addresses, comma-separated.
 const ADDRESSES: &str = "IVM_TEST_CLUSTER_ADDRESSES";
 /// What the copy does: `same` (register like process 0), `other-type`, `other-workers`,
-/// `nothing` (serve without registering), `silent` (connect, then do nothing).
+/// `nothing` (serve without registering), `silent` (connect, then do nothing), `panicking`
+/// (register a view that panics, then serve).
 const MODE: &str = "IVM_TEST_CLUSTER_MODE";
 
 const WORKERS: usize = 2;
@@ -60,6 +61,21 @@ fn cluster_process() {
             assert!(matches!(engine.serve(), Err(Error::ClusterMismatch { .. })));
             loop {
                 std::thread::park();
+            }
+        }
+        "panicking" => {
+            // Its view panics on rows of 1,000 and up; the panic names the worker by its index in
+            // the cluster (process 1's workers are 2 and 3).
+            let engine = Engine::start(config).unwrap();
+            let numbers = engine.table::<u32>("numbers").unwrap();
+            let _view = engine.view("fragile", move |v| v.table(&numbers).distinct().map(fragile)).unwrap();
+            match engine.serve() {
+                Err(Error::WorkerPanicked { message }) => {
+                    let named = (0..WORKERS)
+                        .any(|local| message.starts_with(&format!("worker {}:", WORKERS + local)));
+                    assert!(named, "the panic does not name one of process 1's workers: {message}");
+                }
+                other => panic!("serve ended with {other:?}, not the worker's panic"),
             }
         }
         "silent" => {
@@ -143,14 +159,30 @@ impl OtherProcess {
         success
     }
 
+    /// Like [`ends_cleanly`](Self::ends_cleanly), but false if the process is still running
+    /// after `timeout` (a process that hangs fails the test instead of hanging it).
+    fn ends_cleanly_within(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.child.try_wait().unwrap().is_some() {
+                return self.ends_cleanly();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
     /// Kills the process and waits for it.
     fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 
-    /// Prints what the process wrote (once it ended), for the failing test's report.
+    /// Prints what the process wrote (once it ended), for the failing test's report; once.
     fn show_output(&mut self) {
+        if self.readers.is_empty() {
+            return;
+        }
         for reader in self.readers.drain(..) {
             let _ = reader.join();
         }
@@ -301,6 +333,36 @@ fn a_process_that_never_registers_is_named_after_the_peer_timeout() {
     let (config, children) = cluster_of(&["same", "silent"]);
     let cluster = config.cluster().unwrap().clone().with_peer_timeout(Duration::from_secs(2));
     assert_unregistered_table_refused(config.with_cluster(cluster), children, 2, "did not register");
+}
+
+/// The `panicking` view's logic: on the other processes (not on this one, which stays
+/// quiet), rows of 1,000 and up panic.
+fn fragile(x: u32) -> u32 {
+    assert!(x < 1_000 || std::env::var(PROCESS).is_err(), "fragile view met {x}");
+    x
+}
+
+#[test]
+fn a_panic_on_another_process_names_its_worker_by_its_cluster_index() {
+    let (config, mut child) = cluster("panicking");
+    let engine = Engine::start(config).unwrap();
+    let numbers = engine.table::<u32>("numbers").unwrap();
+    let _view = engine
+        .view("fragile", {
+            let numbers = numbers.clone();
+            move |v| v.table(&numbers).distinct().map(fragile)
+        })
+        .unwrap();
+    // Spread over every worker by `distinct`'s exchange: some land on process 1, whose workers
+    // panic; this process then loses its peer.
+    let _ = engine.commit(|tx| tx.insert_all(&numbers, 1_000..1_064));
+    // Before the fix, `serve` there never returned: its shutdown joined a network thread that
+    // still read from this process.
+    assert!(
+        child.ends_cleanly_within(Duration::from_secs(60)),
+        "process 1 did not return from serve with its worker's panic, named by the worker's cluster index"
+    );
+    drop(engine);
 }
 
 #[test]

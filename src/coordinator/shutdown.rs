@@ -30,8 +30,9 @@ impl Coordinator {
     /// Stops the workers and waits for their threads. Idempotent.
     ///
     /// Process 0 of a cluster first stops the other processes and waits (at most the peer
-    /// timeout) for each of their workers to acknowledge. If the cluster failed, or not every
-    /// worker acknowledged, the threads are left to end on their own instead of being joined:
+    /// timeout) for each of their workers to acknowledge. If the cluster failed, a worker
+    /// panicked, or not every worker acknowledged, the threads are left to end on their own
+    /// instead of being joined:
     /// joining would wait on a dead or stuck peer (and timely's network threads panic on a
     /// broken connection, which a join would re-raise).
     pub(crate) fn shutdown(&self) {
@@ -56,7 +57,12 @@ impl Coordinator {
         }
         let guards = self.guards.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(guards) = guards {
-            if !matches!(self.role, Role::Single) && (!clean || self.health.failure().is_some()) {
+            // A cluster engine stopped by a panic or a failure does not join either: its
+            // network threads read from peers that may still run and keep the connections open
+            // (a process other than 0 whose worker panicked would otherwise never return from
+            // `serve`, and its peers would never learn that it stopped).
+            let abnormal = !clean || self.health.failure().is_some() || self.health.is_poisoned();
+            if !matches!(self.role, Role::Single) && abnormal {
                 self.health.wait_workers_exited();
                 std::mem::forget(guards);
             } else {
