@@ -249,3 +249,15 @@ fn a_subscription_stream_works_with_stream_combinators() {
         assert_eq!(updates, vec![((1, 1), t, 1), ((2, 2), t, 1)]);
     });
 }
+
+#[test]
+fn the_futures_and_the_stream_say_what_they_are() {
+    let (engine, orders, totals, _) = shop(Config::default());
+    let commit = engine.commit_async(|tx| tx.insert(&orders, (1, 1)));
+    assert_eq!(format!("{commit:?}"), "CommitFuture { .. }");
+    let changes = totals.subscribe().unwrap().into_stream();
+    assert!(format!("{changes:?}").starts_with("SubscriptionStream(Subscription {"), "{changes:?}");
+    // Not polled: nothing committed.
+    drop(commit);
+    assert_eq!(engine.latest().unwrap(), 0);
+}
