@@ -1,5 +1,7 @@
 //! Retention: which times stay readable, the typed error below them, and flat memory.
 
+use std::time::Duration;
+
 use ivm::{Config, Engine, Error, Retention};
 
 #[test]
@@ -227,4 +229,52 @@ fn a_read_waiting_for_its_time_is_never_answered_from_compacted_state() {
     committer.join().unwrap();
     assert!(answered > 0, "no read was answered ({refused} refused)");
     println!("{answered} reads answered exactly, {refused} refused");
+}
+
+#[test]
+fn a_read_given_up_on_stops_holding_its_source() {
+    // A read of a time not committed yet waits on the workers, holding the view's compaction at
+    // its time. Given up on (a timeout, or a dropped `at_async` future), it is cancelled there:
+    // the workers drop it, and it holds nothing.
+    let engine = Engine::start(Config::default().with_workers(2)).unwrap();
+    let table = engine.table::<u64>("t").unwrap();
+    let view = engine
+        .view("v", {
+            let table = table.clone();
+            move |v| v.table(&table).map(|x| x % 7)
+        })
+        .unwrap();
+    let waiting_reads = |view: &ivm::View<u64>| view.stats().unwrap().reads;
+    let until_no_read_waits = |view: &ivm::View<u64>| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while waiting_reads(view) > 0 {
+            assert!(std::time::Instant::now() < deadline, "a read given up on still waits on the workers");
+            std::thread::yield_now();
+        }
+    };
+    // Waiting: both workers hold it.
+    let (reader, answered) = std::sync::mpsc::channel();
+    std::thread::spawn({
+        let view = view.clone();
+        move || reader.send(view.at_timeout(1_000, Duration::from_secs(60))).unwrap()
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while waiting_reads(&view) < 2 {
+        assert!(std::time::Instant::now() < deadline, "the read never reached the workers");
+        std::thread::yield_now();
+    }
+    // Timed out: cancelled.
+    assert!(matches!(view.at_timeout(1_000, Duration::from_millis(10)), Err(Error::Timeout { .. })));
+    let t = engine.commit(|tx| tx.insert(&table, 3)).unwrap();
+    assert_eq!(view.at(t).unwrap(), vec![(3, 1)]);
+    assert_eq!(waiting_reads(&view), 2, "only the read still waited on holds the view");
+    // A dropped future: cancelled.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let gave_up = runtime
+        .block_on(async { tokio::time::timeout(Duration::from_millis(10), view.at_async(2_000)).await });
+    assert!(gave_up.is_err());
+    // The first read, answered once its time is committed, holds nothing either.
+    engine.commit_at(1_000, |tx| tx.insert(&table, 4)).unwrap();
+    assert_eq!(answered.recv().unwrap().unwrap(), vec![(3, 1), (4, 1)]);
+    until_no_read_waits(&view);
 }

@@ -9,6 +9,10 @@ pub struct TraceStats {
     pub updates: usize,
     /// Subscriptions the view feeds (registered or waiting to be), on the busiest worker.
     pub subscribers: usize,
+    /// Reads waiting for the source to be complete through their time, summed over workers.
+    /// Each holds the source's compaction back at its time until it is answered or given up
+    /// (a timeout, or a dropped `at_async` future).
+    pub reads: usize,
 }
 
 impl std::ops::Add for TraceStats {
@@ -18,6 +22,7 @@ impl std::ops::Add for TraceStats {
             batches: self.batches + other.batches,
             updates: self.updates + other.updates,
             subscribers: self.subscribers.max(other.subscribers),
+            reads: self.reads + other.reads,
         }
     }
 }

@@ -263,6 +263,7 @@ impl<'w> WorkerLoop<'w> {
         let registered = registry.get(source).and_then(|s| s.hub.as_ref()).map_or(0, |hub| hub.subscribers());
         let waiting = self.subscriptions.iter().filter(|p| p.source == source).count();
         stats.subscribers = registered + waiting;
+        stats.reads = self.peeks.iter().filter(|peek| peek.source == source).count();
         stats
     }
 
