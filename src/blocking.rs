@@ -3,7 +3,7 @@
 //! the in-memory state.
 //!
 //! One pool per process, shared by every engine, like an async runtime's blocking pool but tied
-//! to none: a thread is started when work arrives and none is idle, up to [`MAX_THREADS`]
+//! to none: a thread is started when work arrives and no idle one is free for it, up to [`MAX_THREADS`]
 //! (more work queues), and ends after [`IDLE`] without work. [`run`] returns a future that
 //! is ready with the work's result; the work runs to its end even if the future is dropped.
 
@@ -62,11 +62,12 @@ pub(crate) fn run<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + '
 }
 
 impl Pool {
-    /// Queues `job`, starting a thread if none is idle and fewer than the most run.
+    /// Queues `job`, starting a thread if the idle ones are all spoken for (by jobs queued
+    /// before it) and fewer than the most run.
     fn submit(&'static self, job: Job) -> Result<()> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.queue.push_back(job);
-        if state.idle > 0 {
+        if state.queue.len() <= state.idle {
             self.work.notify_one();
             return Ok(());
         }

@@ -174,9 +174,10 @@ fn async_calls_fail_with_the_blocking_calls_errors() {
 }
 
 #[test]
-fn dropping_a_waiting_read_cancels_it() {
-    // A read of a time never committed, given up on: the engine still shuts down at once (the
-    // read no longer waits on the workers) and nothing else is disturbed.
+fn a_read_given_up_on_leaves_the_engine_working() {
+    // A read of a time never committed, given up on (its future dropped by a timeout): later
+    // commits and reads go on undisturbed. That the workers drop it is
+    // `tests/retention.rs` `a_read_given_up_on_stops_holding_its_source`.
     let (engine, orders, totals, _) = shop(Config::default().with_workers(2));
     let runtime = single_thread();
     runtime.block_on(async {

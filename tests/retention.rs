@@ -245,10 +245,11 @@ fn a_read_given_up_on_stops_holding_its_source() {
         })
         .unwrap();
     let waiting_reads = |view: &ivm::View<u64>| view.stats().unwrap().reads;
-    let until_no_read_waits = |view: &ivm::View<u64>| {
+    // Waits (at most 20 s) until the number of waiting reads is `count`.
+    let until_reads_wait = |view: &ivm::View<u64>, count: usize, otherwise: &str| {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while waiting_reads(view) > 0 {
-            assert!(std::time::Instant::now() < deadline, "a read given up on still waits on the workers");
+        while waiting_reads(view) != count {
+            assert!(std::time::Instant::now() < deadline, "{otherwise}");
             std::thread::yield_now();
         }
     };
@@ -258,11 +259,7 @@ fn a_read_given_up_on_stops_holding_its_source() {
         let view = view.clone();
         move || reader.send(view.at_timeout(1_000, Duration::from_secs(60))).unwrap()
     });
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while waiting_reads(&view) < 2 {
-        assert!(std::time::Instant::now() < deadline, "the read never reached the workers");
-        std::thread::yield_now();
-    }
+    until_reads_wait(&view, 2, "the read never reached the workers");
     // Timed out: cancelled.
     assert!(matches!(view.at_timeout(1_000, Duration::from_millis(10)), Err(Error::Timeout { .. })));
     let t = engine.commit(|tx| tx.insert(&table, 3)).unwrap();
@@ -276,5 +273,5 @@ fn a_read_given_up_on_stops_holding_its_source() {
     // The first read, answered once its time is committed, holds nothing either.
     engine.commit_at(1_000, |tx| tx.insert(&table, 4)).unwrap();
     assert_eq!(answered.recv().unwrap().unwrap(), vec![(3, 1), (4, 1)]);
-    until_no_read_waits(&view);
+    until_reads_wait(&view, 0, "a read given up on still waits on the workers");
 }
