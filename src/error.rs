@@ -111,6 +111,12 @@ pub enum Error {
         reason: String,
     },
     /// A stored file was written by an incompatible format version. Nothing was changed on disk.
+    ///
+    /// The versions: 1, written by ivm 0.1.0 up to December 2026 (bincode records, row types
+    /// recorded by their Rust name); 2, from then on (postcard records, row types recorded by
+    /// their [shape](crate::Row#stored-rows)). A build reads only its own version: to carry a
+    /// directory over, read its tables with the build that wrote it and insert them into a new
+    /// directory.
     IncompatibleFormat {
         /// The file.
         file: std::path::PathBuf,

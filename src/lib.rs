@@ -224,6 +224,7 @@ mod persist;
 mod protocol;
 mod read;
 mod row;
+mod shape;
 mod shard;
 mod source;
 mod table;

@@ -118,11 +118,11 @@ fn reopening_a_table_with_another_row_type_is_refused_and_changes_nothing() {
     let before = snapshot(dir.path());
     let engine = Engine::start(config(dir.path())).unwrap();
     let error = engine.table::<String>("t").unwrap_err();
-    // The stored type's name is read back from the manifest.
+    // The stored type's shape is read back from the manifest.
     let expected = Error::TypeMismatch {
         name: "t".into(),
-        expected: std::any::type_name::<u32>(),
-        found: std::any::type_name::<String>(),
+        expected: "shape u32",
+        found: Box::leak(format!("{} (shape str)", std::any::type_name::<String>()).into_boxed_str()),
     };
     assert_eq!(error, expected);
     let error = engine.keyed_table::<u32, u32>("t").unwrap_err();
@@ -170,7 +170,7 @@ fn an_incompatible_format_version_is_refused_and_changes_nothing() {
     std::fs::write(&manifest, &bytes).unwrap();
     let before = snapshot(dir.path());
     let error = Engine::start(config(dir.path())).unwrap_err();
-    assert!(matches!(error, Error::IncompatibleFormat { found: 99, supported: 1, .. }), "{error}");
+    assert!(matches!(error, Error::IncompatibleFormat { found: 99, supported: FORMAT, .. }), "{error}");
     assert_eq!(snapshot(dir.path()), before);
 }
 
@@ -573,8 +573,8 @@ fn the_size_policy_counts_the_bytes_logged_since_the_last_checkpoint() {
         engine.commit(|tx| tx.insert(&t, i)).unwrap();
     }
     assert_eq!(checkpoints_in(dir.path()), 0);
-    // One commit of 1,000 rows (8 KB and more) crosses it.
-    let big = engine.commit(|tx| tx.insert_all(&t, 100..1_100)).unwrap();
+    // One commit of 1,000 large numbers (10 bytes each as varints, 11 KB and more) crosses it.
+    let big = engine.commit(|tx| tx.insert_all(&t, (0..1_000).map(|i| u64::MAX - i))).unwrap();
     assert_eq!(checkpoints_in(dir.path()), 1);
     // It was taken as of the current `since`: asking for another one finds nothing new.
     assert_eq!(engine.checkpoint().unwrap(), None);
@@ -648,4 +648,168 @@ fn a_file_that_cannot_be_removed_fails_the_checkpoint_and_loses_nothing() {
     assert_eq!(engine.checkpoint().unwrap(), Some(next));
     assert!(!old.exists());
     assert_eq!(checkpoints_in(dir.path()), 1);
+}
+
+// The stored format: directories written by earlier versions, and row types known by their shape.
+
+/// The format this build writes (`persist::frame::VERSION`); `tests/fixtures/format-N` holds a
+/// directory written by each version, by `write_the_fixture_of_this_format`.
+const FORMAT: u32 = 2;
+
+/// A row type as an application would declare it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+struct Order {
+    id: u64,
+    customer: String,
+    cents: i64,
+}
+
+/// The fixtures' history: orders and prices over 9 commits, a checkpoint after the sixth.
+fn fixture_history(
+    engine: &Engine,
+    checkpoint: bool,
+) -> ivm::Result<(Table<Order>, ivm::KeyedTable<String, i64>)> {
+    let orders = engine.table::<Order>("orders")?;
+    let prices = engine.keyed_table::<String, i64>("prices")?;
+    let order = |i: u64| Order { id: i, customer: format!("c{}", i % 3), cents: 100 * i as i64 };
+    for i in 0..6u64 {
+        engine.commit(|tx| {
+            tx.insert(&orders, order(i));
+            tx.upsert(&prices, format!("p{}", i % 2), i as i64);
+        })?;
+    }
+    if checkpoint {
+        engine.checkpoint()?;
+    }
+    for i in 6..9u64 {
+        engine.commit(|tx| tx.delete(&orders, order(i - 6)))?;
+    }
+    Ok((orders, prices))
+}
+
+fn fixture_config(dir: &Path) -> Config {
+    Config::default()
+        .with_storage(dir)
+        .with_durability(Durability::EveryCommit)
+        .with_retention(Retention::LastCommits(2))
+        .with_log_retention(Retention::LastCommits(100))
+}
+
+/// A copy of `tests/fixtures/<name>` in a temporary directory (tests never change the fixture).
+fn fixture(name: &str) -> tempfile::TempDir {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    dir
+}
+
+/// Writes `tests/fixtures/format-<FORMAT>` anew. Run it once when the format version changes
+/// (`cargo test --test durable -- --ignored write_the_fixture`), and keep the older fixtures.
+#[test]
+#[ignore = "writes the fixture of the current format into the source tree"]
+fn write_the_fixture_of_this_format() {
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/format-{FORMAT}"));
+    let _ = std::fs::remove_dir_all(&out);
+    let engine = Engine::start(fixture_config(&out)).unwrap();
+    fixture_history(&engine, true).unwrap();
+    engine.shutdown();
+    std::fs::remove_file(out.join("LOCK")).unwrap();
+}
+
+#[test]
+fn a_directory_of_this_format_written_by_an_earlier_build_reads_back_exactly() {
+    let dir = fixture(&format!("format-{FORMAT}"));
+    let before = snapshot(dir.path());
+    assert_eq!(before["MANIFEST"][8..12], FORMAT.to_le_bytes(), "the fixture is of the current format");
+    // The same history in memory, to compare with.
+    let fresh = Engine::start(Config::default()).unwrap();
+    let (fresh_orders, fresh_prices) = fixture_history(&fresh, false).unwrap();
+    let latest = fresh.latest().unwrap();
+
+    let engine = Engine::start(fixture_config(dir.path())).unwrap();
+    assert_eq!(engine.latest().unwrap(), latest);
+    let orders = engine.table::<Order>("orders").unwrap();
+    let prices = engine.keyed_table::<String, i64>("prices").unwrap();
+    assert_eq!(orders.at(latest).unwrap(), fresh_orders.at(latest).unwrap());
+    assert_eq!(prices.at(latest).unwrap(), fresh_prices.at(latest).unwrap());
+    assert_eq!(orders.at(latest).unwrap().len(), 3, "the fixture holds the history it should");
+    // It takes new commits, which the next open finds.
+    let t = engine.commit(|tx| tx.upsert(&prices, "p9".to_string(), 9)).unwrap();
+    drop((orders, prices, engine));
+    let engine = Engine::start(fixture_config(dir.path())).unwrap();
+    let prices = engine.keyed_table::<String, i64>("prices").unwrap();
+    assert!(prices.at(t).unwrap().contains(&("p9".to_string(), 9)));
+}
+
+#[test]
+fn a_directory_of_format_1_is_refused_with_its_version_and_left_as_it_was() {
+    let dir = fixture("format-1");
+    let before = snapshot(dir.path());
+    let error = Engine::start(fixture_config(dir.path())).unwrap_err();
+    match &error {
+        Error::IncompatibleFormat { file, found: 1, supported } => {
+            assert_eq!(*supported, FORMAT);
+            assert!(file.starts_with(dir.path()), "{error}");
+        }
+        other => panic!("expected IncompatibleFormat, got {other:?}"),
+    }
+    let message = error.to_string();
+    assert!(
+        message.contains("format version 1") && message.contains("nothing was changed on disk"),
+        "{message}"
+    );
+    // Only the directory's (empty) lock file is new.
+    let mut after = snapshot(dir.path());
+    assert_eq!(after.remove("LOCK"), Some(Vec::new()));
+    assert_eq!(after, before);
+}
+
+/// The same row type as `Order`, declared in another module: another Rust type name, the same
+/// shape.
+mod moved {
+    #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+    pub struct Order {
+        pub id: u64,
+        pub customer: String,
+        pub cents: i64,
+    }
+}
+
+#[test]
+fn a_row_type_is_known_by_its_shape_not_its_rust_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let row = Order { id: 1, customer: "ann".into(), cents: 250 };
+    {
+        let engine = Engine::start(config(dir.path())).unwrap();
+        let orders = engine.table::<Order>("orders").unwrap();
+        engine.commit(|tx| tx.insert(&orders, row.clone())).unwrap();
+    }
+    // Moved to another module (as a refactor, or another compiler's naming, would): it opens.
+    let engine = Engine::start(config(dir.path())).unwrap();
+    let orders = engine.table::<moved::Order>("orders").unwrap();
+    let moved = moved::Order { id: row.id, customer: row.customer.clone(), cents: row.cents };
+    assert_eq!(orders.at(engine.latest().unwrap()).unwrap(), vec![(moved, 1)]);
+    drop((orders, engine));
+
+    // A field of another type changes the shape: refused, naming both shapes.
+    #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+    #[serde(rename = "Order")]
+    struct Unsigned {
+        id: u64,
+        customer: String,
+        cents: u64,
+    }
+    let engine = Engine::start(config(dir.path())).unwrap();
+    let error = engine.table::<Unsigned>("orders").unwrap_err();
+    match &error {
+        Error::TypeMismatch { name, expected, found } => {
+            assert_eq!(name, "orders");
+            assert_eq!(*expected, "shape Order{id:u64,customer:str,cents:i64}");
+            assert!(found.ends_with("(shape Order{id:u64,customer:str,cents:u64})"), "{found}");
+        }
+        other => panic!("expected TypeMismatch, got {other:?}"),
+    }
 }

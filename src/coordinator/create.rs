@@ -38,7 +38,9 @@ impl Coordinator {
             if let Some((stored, codec)) = table {
                 let since = state.clock.since();
                 let history = match state.store.as_mut() {
-                    Some(store) => store.register(name, stored, kind.row().name(), codec, since)?,
+                    Some(store) => {
+                        store.register(name, stored, (kind.row().name(), kind.row().shape()), codec, since)?
+                    }
                     None => None,
                 };
                 if let Some(history) = history {

@@ -267,7 +267,7 @@ impl Coordinator {
                     let (name, kind, built) = (name.clone(), Arc::clone(&kind), built.clone());
                     state.send(worker, Command::Create { id, name, kind, history, built })?;
                 }
-                let (noun, row) = (kind.noun().to_string(), kind.row().name().to_string());
+                let (noun, row) = (kind.noun().to_string(), kind.row().shape());
                 let receiver = remote.map(|(request, receiver)| {
                     (Control::Create { request, id, name, kind: noun, row }, (request, receiver))
                 });

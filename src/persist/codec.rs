@@ -1,33 +1,32 @@
 //! What the stored records hold, and the typed encoders and decoders of table rows.
 //!
-//! Payloads are bincode (fixed-width integers, a size limit equal to the record's length, so a
-//! damaged record can never make the decoder allocate more than the record itself). Row data is
-//! encoded by the table's own codec, which knows its Rust types; the files only carry bytes and
-//! the row type's name, checked on reopen.
+//! Payloads are postcard (a specified, compact serde encoding: varint integers, length-prefixed
+//! sequences). A damaged length cannot make the decoder allocate much more than the record: a
+//! sequence is filled as it decodes, from a capacity serde caps, and decoding stops at the
+//! record's end. Row data is encoded by the table's own codec, which knows its Rust types; the
+//! files only carry bytes and the row type's shape ([`crate::shape`]), checked on reopen.
 
 use std::any::Any;
 use std::sync::Arc;
 
-use bincode::Options;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::row::Row;
 use crate::time::{Diff, Time};
 
-/// The bincode configuration of every payload, bounded by `limit` bytes when decoding.
-fn options(limit: u64) -> impl Options {
-    bincode::DefaultOptions::new().with_fixint_encoding().with_limit(limit)
-}
-
 /// Encodes a payload.
 pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    options(u64::MAX).serialize(value).expect("in-memory serialization of plain data does not fail")
+    postcard::to_allocvec(value).expect("in-memory serialization of plain data does not fail")
 }
 
-/// Decodes a payload, never allocating more than its length.
+/// Decodes a payload, which must be all of `bytes`.
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    options(bytes.len() as u64 + 64).deserialize(bytes).map_err(|e| e.to_string())
+    match postcard::take_from_bytes(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(format!("{} bytes left over after the value", rest.len())),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// One committed transaction in the log.
@@ -60,8 +59,8 @@ impl StoredKind {
 pub(crate) struct StoredTable {
     pub(crate) name: String,
     pub(crate) kind: StoredKind,
-    /// `std::any::type_name` of the row type (`(K, V)` for keyed tables).
-    pub(crate) row_type: String,
+    /// The shape of the row type (`(K, V)` for keyed tables), see [`crate::shape`].
+    pub(crate) row_shape: String,
 }
 
 /// The first record of a checkpoint file.

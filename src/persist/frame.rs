@@ -20,7 +20,10 @@ pub(crate) const FILE_HEADER: usize = 12;
 /// Bytes before a record's payload.
 pub(crate) const RECORD_HEADER: usize = 12;
 /// The on-disk format version this build writes and reads.
-pub(crate) const VERSION: u32 = 1;
+///
+/// 1: ivm 0.1.0 before December 2026: bincode payloads, row types named by
+/// `std::any::type_name`. 2: postcard payloads, row types named by their shape.
+pub(crate) const VERSION: u32 = 2;
 /// The largest record payload accepted (a bound on what a damaged length can make us allocate).
 pub(crate) const MAX_RECORD: usize = 1 << 30;
 

@@ -137,7 +137,8 @@ impl Store {
         Ok(Opened { store, last, times, floor })
     }
 
-    /// Registers a table: checks it against what is stored and returns its recovered history
+    /// Registers a table whose rows are of `row_type` (the Rust name, for messages) and `shape`
+    /// ([`crate::shape`]): checks it against what is stored and returns its recovered history
     /// (the codec's write type, with times), or records the new table in the manifest.
     ///
     /// Times before `since` are advanced to `since`: nothing can read them any more, and views
@@ -147,7 +148,7 @@ impl Store {
         &mut self,
         name: &str,
         kind: StoredKind,
-        row_type: &'static str,
+        (row_type, shape): (&'static str, String),
         codec: &dyn TableCodec,
         since: Time,
     ) -> Result<Option<Box<dyn Any + Send>>> {
@@ -159,11 +160,11 @@ impl Store {
                     requested: kind.noun(),
                 });
             }
-            if stored.row_type != row_type {
+            if stored.row_shape != shape {
                 return Err(Error::TypeMismatch {
                     name: name.to_string(),
-                    expected: leak(stored.row_type.clone()),
-                    found: row_type,
+                    expected: leak(format!("shape {}", stored.row_shape)),
+                    found: leak(format!("{row_type} (shape {shape})")),
                 });
             }
             let Some(recovered) = self.recovered.get(name) else {
@@ -187,7 +188,7 @@ impl Store {
             return Ok(Some(history));
         }
         let mut manifest = self.manifest.clone();
-        manifest.push(StoredTable { name: name.to_string(), kind, row_type: row_type.to_string() });
+        manifest.push(StoredTable { name: name.to_string(), kind, row_shape: shape });
         write_manifest(&self.dir, &manifest)?;
         self.manifest = manifest;
         Ok(None)

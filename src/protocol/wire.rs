@@ -2,7 +2,7 @@
 //! of the other processes, and their answers back to it.
 //!
 //! Everything here is plain serializable data; typed values (rows, keys, feeds) travel as
-//! bincode bytes that the receiving side decodes with the type it registered for the source.
+//! postcard bytes that the receiving side decodes with the type it registered for the source.
 
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +15,7 @@ use crate::time::Time;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum Control {
     /// Build source `id`, which this process must have registered as the `kind` `name` with
-    /// row type `row`.
+    /// row type of shape `row` (see `crate::shape`).
     Create { request: u64, id: SourceId, name: String, kind: String, row: String },
     /// Inputs are complete before `upper`; history before `since` may be forgotten.
     Advance { upper: Time, since: Time },
@@ -36,7 +36,7 @@ pub(crate) enum Control {
 pub(crate) enum ReadKind {
     /// Every `(row, diff)` (row views and bag tables) or `((key, value), diff)` (keyed sources).
     Rows,
-    /// The `((key, value), diff)` of a key range: a bincode `KeySelection<K>`.
+    /// The `((key, value), diff)` of a key range: a postcard `KeySelection<K>`.
     Keys(Vec<u8>),
     /// Every `(row, time, diff)` through the time, for batch runs.
     History,
@@ -53,11 +53,11 @@ pub(crate) struct Answer {
 /// What an answer says.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum Body {
-    /// A peek's rows, as a bincode `Vec<T>` of the reader's row type.
+    /// A peek's rows, as a postcard `Vec<T>` of the reader's row type.
     Rows(Result<Vec<u8>, WireError>),
     /// A shard's size.
     Stats(TraceStats),
-    /// A subscription's updates (a bincode `Vec<(D, Time, Diff)>`) and the worker's progress.
+    /// A subscription's updates (a postcard `Vec<(D, Time, Diff)>`) and the worker's progress.
     Feed { updates: Vec<u8>, frontier: Option<Time> },
     /// A table or view was built, or the worker stopped.
     Done(Result<(), WireError>),
@@ -103,12 +103,12 @@ impl WireError {
 
 /// Encodes a value for the wire.
 pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    bincode::serialize(value).expect("rows serialize: they are plain serde data")
+    postcard::to_allocvec(value).expect("rows serialize: they are plain serde data")
 }
 
 /// Decodes a value from the wire.
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
-    bincode::deserialize(bytes)
+    postcard::from_bytes(bytes)
         .map_err(|e| WireError::Mismatch(format!("its data does not decode as this type: {e}")))
 }
 

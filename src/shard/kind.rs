@@ -23,6 +23,8 @@ use crate::error::{Error, Result};
 use crate::persist::codec::{StoredKind, TableCodec};
 use crate::protocol::reply::{FeedTo, Reply};
 use crate::protocol::wire::{ReadKind, WireError};
+use crate::row::Row;
+use crate::shape::shape_of;
 use crate::time::{Diff, Time};
 
 /// The row type of a source, checked on every reopen.
@@ -30,16 +32,22 @@ use crate::time::{Diff, Time};
 pub(crate) struct RowType {
     id: TypeId,
     name: &'static str,
+    shape: fn() -> String,
 }
 
 impl RowType {
-    pub(crate) fn of<T: 'static>() -> Self {
-        RowType { id: TypeId::of::<T>(), name: std::any::type_name::<T>() }
+    pub(crate) fn of<T: Row>() -> Self {
+        RowType { id: TypeId::of::<T>(), name: std::any::type_name::<T>(), shape: shape_of::<T> }
     }
 
-    /// The type's name, as stored and as shown in errors.
+    /// The type's Rust name, as shown in errors.
     pub(crate) fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The type's shape: what stored files and other processes know it by.
+    pub(crate) fn shape(&self) -> String {
+        (self.shape)()
     }
 
     /// True for the same Rust type.

@@ -104,14 +104,15 @@ impl Follower {
                     }
                 };
                 let registration = registration.and_then(|r| {
-                    let (noun, type_name) = (r.kind.noun(), r.kind.row().name());
-                    if r.name == *name && noun == kind && type_name == row {
+                    let (noun, shape) = (r.kind.noun(), r.kind.row().shape());
+                    if r.name == *name && noun == kind && shape == *row {
                         Ok(r)
                     } else {
                         Err(format!(
-                            "process 0 created the {kind} {name:?} of `{row}` as #{id}, this process \
-                             registered the {noun} {:?} of `{type_name}` there",
-                            r.name
+                            "process 0 created the {kind} {name:?} of rows shaped `{row}` as #{id}, \
+                             this process registered the {noun} {:?} of `{}` (shaped `{shape}`) there",
+                            r.name,
+                            r.kind.row().name(),
                         ))
                     }
                 });
