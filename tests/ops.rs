@@ -267,6 +267,25 @@ fn top_k_oracle<O: Ord>(
     out
 }
 
+/// A ranked top-k's value: `(rank, value)`.
+type Place = (usize, (u8, u8));
+
+/// The places of [`top_k_places`] numbered from 1, one row each.
+fn ranked_oracle<O: Ord>(
+    log: &Log<(u8, (u8, u8))>,
+    t: Time,
+    k: usize,
+    order: impl Fn(&(u8, u8)) -> O,
+) -> BTreeMap<(u8, Place), Diff> {
+    let mut out = BTreeMap::new();
+    for (group, places) in top_k_places(log, t, k, order) {
+        for (place, value) in places.into_iter().enumerate() {
+            add(&mut out, (group, (place + 1, value)), 1);
+        }
+    }
+    out
+}
+
 #[test]
 fn top_k_matches_the_oracle() {
     for k in [1, 3] {
@@ -290,6 +309,70 @@ fn top_k_by_breaks_ties_by_the_whole_row() {
         |a, _| a.top_k_by(2, |(rank, _)| Reverse(*rank)),
         |a, _, t| top_k_oracle(a, t, 2, |(rank, _)| Reverse(*rank)),
     );
+}
+
+#[test]
+fn top_k_ranked_numbers_the_places_of_top_k() {
+    for k in [1, 3] {
+        check(
+            "top_k_ranked",
+            Input::new(ranked),
+            unused(),
+            move |a, _| a.top_k_ranked(k),
+            move |a, _, t| ranked_oracle(a, t, k, |_| ()),
+        );
+    }
+}
+
+#[test]
+fn top_k_by_ranked_numbers_the_places_of_top_k_by() {
+    check(
+        "top_k_by_ranked",
+        Input::new(ranked),
+        unused(),
+        |a, _| a.top_k_by_ranked(2, |(rank, _)| Reverse(*rank)),
+        |a, _, t| ranked_oracle(a, t, 2, |(rank, _)| Reverse(*rank)),
+    );
+}
+
+#[test]
+fn a_ranked_top_k_reads_in_rank_order_and_moves_up_when_the_top_row_goes() {
+    for workers in common_ops::WORKERS {
+        let engine = Engine::start(Config::default().with_workers(workers)).unwrap();
+        let scores = engine.table::<(char, u32)>("scores").unwrap();
+        let best = engine
+            .keyed_view_over("best", &scores, |_, scores| scores.top_k_by_ranked(3, |score| Reverse(*score)))
+            .unwrap();
+        let t = engine
+            .commit(|tx| tx.insert_all(&scores, [('a', 5), ('a', 9), ('a', 7), ('a', 9), ('a', 1)]))
+            .unwrap();
+        // Best first, whatever the value order; the two copies of 9 fill two places.
+        assert_eq!(
+            best.get(&'a', t).unwrap(),
+            vec![((1, 9), 1), ((2, 9), 1), ((3, 7), 1)],
+            "{workers} workers"
+        );
+        let t = engine.commit(|tx| tx.delete(&scores, ('a', 9))).unwrap();
+        assert_eq!(
+            best.get(&'a', t).unwrap(),
+            vec![((1, 9), 1), ((2, 7), 1), ((3, 5), 1)],
+            "{workers} workers"
+        );
+        let t = engine.commit(|tx| tx.delete(&scores, ('a', 9))).unwrap();
+        assert_eq!(
+            best.get(&'a', t).unwrap(),
+            vec![((1, 7), 1), ((2, 5), 1), ((3, 1), 1)],
+            "{workers} workers"
+        );
+        let t = engine.commit(|tx| tx.delete(&scores, ('a', 7))).unwrap();
+        assert_eq!(best.get(&'a', t).unwrap(), vec![((1, 5), 1), ((2, 1), 1)], "{workers} workers");
+        // The plain read of the ranked rows is the ranking itself.
+        let t = engine.commit(|tx| tx.insert(&scores, ('b', 3))).unwrap();
+        let ranking: Vec<(char, usize, u32)> =
+            best.at(t).unwrap().into_iter().map(|((key, (rank, score)), _)| (key, rank, score)).collect();
+        assert_eq!(ranking, vec![('a', 1, 5), ('a', 2, 1), ('b', 1, 3)]);
+        engine.shutdown();
+    }
 }
 
 // ----- totals -------------------------------------------------------------------------------
