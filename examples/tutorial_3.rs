@@ -4,7 +4,9 @@
 //! `tutorial` module.
 
 use ivm::ops::*;
-use ivm::{Config, Engine};
+use std::cmp::Reverse;
+
+use ivm::{Config, Engine, Error};
 
 fn main() -> ivm::Result<()> {
     let engine = Engine::start(Config::default().with_workers(2))?;
@@ -39,7 +41,7 @@ fn main() -> ivm::Result<()> {
         customers
             .join(orders)
             .map(|(_customer, (city, cents))| (city, cents))
-            .top_k_by(2, |cents| std::cmp::Reverse(*cents))
+            .top_k_by(2, |cents| Reverse(*cents))
     })?;
 
     let t1 = engine.commit(|tx| {
@@ -72,6 +74,58 @@ fn main() -> ivm::Result<()> {
 
     // The first read is still there.
     assert_eq!(revenue.get(&"Oslo".to_string(), t1)?, vec![(300, 1)]);
+
+    // ----- Plain reads: without multiplicities, checked ---------------------------------------
+
+    // `at` and `get` are exact: every row with its multiplicity. Beside them, plain reads give
+    // what most code wants, and fail with a typed error when the exact answer cannot be said
+    // that way. A keyed view holds one value per key: `value` gives it (`None` for a key it
+    // does not hold), `entries_at` the whole view as `(key, value)` pairs. A key with two
+    // values would be `Error::KeyNotUnique`: the definition is not a function of its key.
+    assert_eq!(revenue.value(&lyon, t2)?, Some(1_000));
+    assert_eq!(revenue.value(&"Oslo".to_string(), t2)?, None);
+    assert_eq!(revenue.entries_at(t2)?, vec![(lyon.clone(), 1_000)]);
+
+    // A global total holds one row, 0 on an empty input (`count` would hold no row at all),
+    // and `rows_at` lists a view's rows without their multiplicities.
+    let order_count = engine.view_over("order_count", &orders, |_, orders| orders.count_total())?;
+    assert_eq!(order_count.rows_at(0)?, vec![0]);
+    assert_eq!(order_count.rows_at(t2)?, vec![3]);
+
+    // `biggest` is sorted by row: Lyon's 300 before its 500. Ranked, row order is rank order.
+    let podium = engine.keyed_view_over("podium", (&customers, &orders), |_, (customers, orders)| {
+        customers
+            .join(orders)
+            .map(|(_customer, (city, cents))| (city, cents))
+            .top_k_by_ranked(2, |cents| Reverse(*cents)) // (city, (rank, cents))
+    })?;
+    assert_eq!(podium.get(&lyon, t2)?, vec![((1, 500), 1), ((2, 300), 1)]);
+
+    // ----- Bags and keys: deleting what is not there ------------------------------------------
+
+    // A bag table is a multiset, not a set of rows with identity: `delete` removes one copy of
+    // a row, and deleting a row the table does not hold (here: an order cancelled twice)
+    // leaves it with multiplicity -1. Operators that decide existence (aggregates, top-k)
+    // ignore it, the exact read shows it, and `rows_at` refuses to list it.
+    let t3 = engine.commit(|tx| tx.delete(&orders, (3, 900)))?;
+    assert_eq!(orders.at(t3)?.last(), Some(&((3, 900), -1)));
+    match orders.rows_at(t3) {
+        Err(Error::NegativeMultiplicity { row, diff: -1, .. }) => assert_eq!(row, "(3, 900)"),
+        other => panic!("expected a negative multiplicity, got {other:?}"),
+    }
+    // Insert the row back to cancel the stray delete.
+    let t4 = engine.commit(|tx| tx.insert(&orders, (3, 900)))?;
+    assert_eq!(orders.rows_at(t4)?, vec![(1, 200), (1, 500), (2, 300)]);
+
+    // Rows with identity belong in a keyed table, keyed by that identity: `delete_key` of a key
+    // that is not there does nothing, so a cancellation that arrives twice is harmless.
+    let orders_by_id = engine.keyed_table::<u32, (u32, u64)>("orders_by_id")?; // id -> order
+    let t5 = engine.commit(|tx| tx.upsert(&orders_by_id, 17, (1, 500)))?;
+    let t6 = engine.commit(|tx| tx.delete_key(&orders_by_id, 17))?;
+    let t7 = engine.commit(|tx| tx.delete_key(&orders_by_id, 17))?; // again: nothing happens
+    assert_eq!(orders_by_id.value(&17, t5)?, Some((1, 500)));
+    assert_eq!(orders_by_id.at(t6)?, vec![]);
+    assert_eq!(orders_by_id.at(t7)?, vec![]);
 
     engine.shutdown();
     println!("tutorial_3: all assertions held");

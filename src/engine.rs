@@ -258,6 +258,14 @@ impl Engine {
     /// Creates the keyed view `name`, whose definition returns `(key, value)` rows; the view is
     /// arranged by key and answers [`KeyedView::get`] and [`KeyedView::range`] without
     /// scanning. Fails like [`view`](Self::view).
+    ///
+    /// A keyed view is expected to hold one value per key (an aggregate per key, a join with a
+    /// keyed table, ...). The engine does not refuse other rows, and the exact reads
+    /// ([`at`](KeyedView::at), [`get`](KeyedView::get), [`range`](KeyedView::range)) show every
+    /// value of a key with its multiplicity; the plain reads [`KeyedView::value`] and
+    /// [`KeyedView::entries_at`] check it, and fail with [`Error::KeyNotUnique`] on a key with
+    /// two values (or a value held twice, or negatively), so a definition that is not a
+    /// function of its key is an error where it is read, not a silently picked value.
     pub fn keyed_view<K, V, F>(&self, name: &str, logic: F) -> Result<KeyedView<K, V>>
     where
         K: Row,

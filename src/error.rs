@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::time::Time;
+use crate::time::{Diff, Time};
 
 /// Everything that can go wrong when using an [`Engine`](crate::Engine) or its handles.
 ///
@@ -99,6 +99,37 @@ pub enum Error {
         requested: Time,
         /// How long the read waited.
         waited: Duration,
+    },
+    /// A read that lists rows without multiplicities ([`View::rows_at`](crate::View::rows_at),
+    /// [`Table::rows_at`](crate::Table::rows_at)) met a row with a negative multiplicity, which
+    /// cannot be listed: a bag table's row deleted more often than it was inserted (or a view
+    /// of one). Read it with `at` to see the multiplicities, or delete only rows the table holds.
+    NegativeMultiplicity {
+        /// The table or view that was read.
+        name: String,
+        /// The row, as `Debug` prints it (at most 64 characters, then an ellipsis).
+        row: String,
+        /// Its multiplicity (negative).
+        diff: Diff,
+        /// The time the read asked for.
+        time: Time,
+    },
+    /// A read of one value per key ([`KeyedView::value`](crate::KeyedView::value),
+    /// [`KeyedView::entries_at`](crate::KeyedView::entries_at)) found a key with something
+    /// other than one value held once: two values, or a value held twice or a negative number
+    /// of times. The keyed view's definition is not a function of its key; make it give one
+    /// value per key (an aggregate from [`ops`](crate::ops), a key that includes the value), or
+    /// read every value with `get` or `at`.
+    KeyNotUnique {
+        /// The keyed view that was read.
+        name: String,
+        /// The key, as `Debug` prints it (at most 64 characters, then an ellipsis).
+        key: String,
+        /// The key's values with their multiplicities, as `Debug` prints them (at most 64
+        /// characters, then an ellipsis).
+        found: String,
+        /// The time the read asked for.
+        time: Time,
     },
     /// A stored file is damaged: its bytes do not check out at `offset`. Nothing was changed on
     /// disk; restore the file from a backup or move the directory aside.
@@ -240,6 +271,20 @@ impl fmt::Display for Error {
                 "{} was not complete through time {requested} after waiting {waited:?}; that time \
                  may not be committed yet (see Engine::latest), or the workers are behind",
                 describe(name, "the view"),
+            ),
+            Error::NegativeMultiplicity { name, row, diff, time } => write!(
+                f,
+                "{} holds the row {row} with multiplicity {diff} at time {time}, which cannot be \
+                 listed as rows (it was deleted more often than inserted); read it with at(t) to \
+                 see multiplicities, or delete only rows the table holds",
+                describe(name, "the source"),
+            ),
+            Error::KeyNotUnique { name, key, found, time } => write!(
+                f,
+                "{} holds {found} (values with multiplicities) for the key {key} at time {time}, \
+                 not one value; make the definition give one value per key, or read every value \
+                 with get or at",
+                describe(name, "the keyed view"),
             ),
             Error::Corrupted { file, offset, reason } => write!(
                 f,
@@ -387,6 +432,11 @@ impl Error {
 
 /// The longest table or view name, in bytes (the rule itself is in `name.rs`).
 pub(crate) const MAX_NAME_LEN: usize = 255;
+
+/// `value`'s `Debug` form as an error holds it: at most 64 characters, then an ellipsis.
+pub(crate) fn shown_debug(value: &dyn fmt::Debug) -> String {
+    shown(&format!("{value:?}"))
+}
 
 /// `name` as shown in a message: at most 64 characters, then an ellipsis.
 pub(crate) fn shown(name: &str) -> String {

@@ -19,9 +19,11 @@ use crate::error::Error;
 use crate::error::Result;
 use crate::protocol::SourceId;
 use crate::protocol::stats::TraceStats;
-use crate::protocol::wire::ReadKind;
+use crate::protocol::wire::{ReadKind, encode};
+use crate::read::plain::{expand, one_value};
 use crate::row::Row;
-use crate::shard::layout::{KeyedTrace, RowTrace};
+use crate::shard::layout::{KeyedTrace, RowTrace, worker_of};
+use crate::shard::peek::KeySelection;
 use crate::time::{Diff, Time};
 
 /// A bag table of rows of type `T`. Cheap to clone; `Send + Sync`.
@@ -103,6 +105,38 @@ impl<T: Row> Table<T> {
         async move { sorted(rows.await, &name) }
     }
 
+    /// The table's rows at time `t` without multiplicities: each row listed as many times as
+    /// the table holds it, in row order.
+    ///
+    /// Waits and fails like [`at`](Self::at), and with [`Error::NegativeMultiplicity`] if a row
+    /// was deleted more often than it was inserted: a bag is a multiset, so deleting a row it
+    /// does not hold leaves the row with multiplicity `-1`, which [`at`](Self::at) shows and a
+    /// list cannot. (A [`KeyedTable`] has no such rows: `delete_key` of an absent key does
+    /// nothing.)
+    ///
+    /// ```
+    /// # use ivm::{Config, Engine, Error};
+    /// # fn main() -> ivm::Result<()> {
+    /// let engine = Engine::start(Config::default())?;
+    /// let tags = engine.table::<String>("tags")?;
+    /// let t = engine.commit(|tx| tx.insert_all(&tags, ["red".into(), "red".into(), "blue".into()]))?;
+    /// assert_eq!(tags.rows_at(t)?, vec!["blue", "red", "red"]);
+    /// let t = engine.commit(|tx| tx.delete(&tags, "green".into()))?; // not in the table
+    /// assert_eq!(tags.at(t)?[1], ("green".to_string(), -1));
+    /// assert!(matches!(tags.rows_at(t), Err(Error::NegativeMultiplicity { diff: -1, .. })));
+    /// # Ok(()) }
+    /// ```
+    pub fn rows_at(&self, t: Time) -> Result<Vec<T>> {
+        expand(self.at(t)?, &self.name, t)
+    }
+
+    /// Like [`rows_at`](Self::rows_at), as a future; see
+    /// [`View::at_async`](crate::View::at_async).
+    pub fn rows_at_async(&self, t: Time) -> impl Future<Output = Result<Vec<T>>> + Send + use<T> {
+        let (rows, name) = (self.at_async(t), Arc::clone(&self.name));
+        async move { expand(rows.await?, &name, t) }
+    }
+
     /// How much the table's arrangement holds, summed over workers.
     pub fn stats(&self) -> Result<TraceStats> {
         self.core.stats(self.id)
@@ -143,6 +177,44 @@ impl<K: Row, V: Row> KeyedTable<K, V> {
         let rows = self.core.read_rows_async::<((K, V), Diff)>(self.id, t, Targets::All, ReadKind::Rows);
         let name = Arc::clone(&self.name);
         async move { pairs(sorted(rows.await, &name)) }
+    }
+
+    /// The value of `key` at time `t`, or `None` if the table does not hold the key. Only the
+    /// worker that owns `key` is asked, and it seeks straight to the key. Waits and fails like
+    /// [`View::at`](crate::View::at).
+    ///
+    /// ```
+    /// # use ivm::{Config, Engine};
+    /// # fn main() -> ivm::Result<()> {
+    /// let engine = Engine::start(Config::default())?;
+    /// let cities = engine.keyed_table::<u32, String>("cities")?;
+    /// let t = engine.commit(|tx| tx.upsert(&cities, 1, "Lyon".into()))?;
+    /// assert_eq!(cities.value(&1, t)?, Some("Lyon".to_string()));
+    /// assert_eq!(cities.value(&2, t)?, None);
+    /// # Ok(()) }
+    /// ```
+    pub fn value(&self, key: &K, t: Time) -> Result<Option<V>> {
+        let (read, owner) = self.lookup(key);
+        let rows = self.core.read_rows::<((K, V), Diff)>(self.id, t, owner, read, None);
+        one_value(sorted(rows, &self.name)?, &self.name, t)
+    }
+
+    /// Like [`value`](Self::value), as a future; see [`View::at_async`](crate::View::at_async).
+    pub fn value_async(
+        &self,
+        key: &K,
+        t: Time,
+    ) -> impl Future<Output = Result<Option<V>>> + Send + use<K, V> {
+        let (read, owner) = self.lookup(key);
+        let rows = self.core.read_rows_async::<((K, V), Diff)>(self.id, t, owner, read);
+        let name = Arc::clone(&self.name);
+        async move { one_value(sorted(rows.await, &name)?, &name, t) }
+    }
+
+    /// The read of exactly `key`, and the worker that owns it.
+    fn lookup(&self, key: &K) -> (ReadKind, Targets) {
+        let owner = Targets::One(worker_of(key, self.core.peers()));
+        (ReadKind::Keys(encode(&KeySelection::only(key))), owner)
     }
 
     /// How much the table's arrangement holds, summed over workers.

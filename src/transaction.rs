@@ -67,7 +67,10 @@ impl Transaction {
     }
 
     /// Removes one copy of `row` from `table`. Removing a row that is not there leaves a
-    /// negative multiplicity (bag semantics), which views see as such.
+    /// negative multiplicity (bag semantics), which views see as such: the commit does not
+    /// check the table. [`Table::rows_at`](crate::Table::rows_at) catches such a row with
+    /// [`Error::NegativeMultiplicity`]; for rows with an identity, a [`KeyedTable`] and
+    /// [`delete_key`](Self::delete_key) (a no-op for an absent key) avoid it.
     pub fn delete<T: Row>(&mut self, table: &Table<T>, row: T) {
         self.update(table, row, -1);
     }
@@ -96,7 +99,8 @@ impl Transaction {
         }
     }
 
-    /// Removes `key` (and its value) from `table`, if it is there.
+    /// Removes `key` (and its value) from `table`, if it is there; nothing happens if it is
+    /// not.
     pub fn delete_key<K: Row, V: Row>(&mut self, table: &KeyedTable<K, V>, key: K) {
         if let Some(buffer) = self.keyed(table) {
             buffer.insert(key, None);

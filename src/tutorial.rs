@@ -17,7 +17,7 @@
 //! |---|---|---|
 //! | [1. A first view](#1-a-first-view) | `tutorial_1` | an engine, a table, a view, a commit, a read |
 //! | [2. Time](#2-time-past-reads-and-retention) | `tutorial_2` | timestamps, reads at past times, retention, timeouts |
-//! | [3. Keys, joins, operators](#3-keys-joins-and-the-operator-library) | `tutorial_3` | keyed tables and views, joins, [`ops`](crate::ops) |
+//! | [3. Keys, joins, operators](#3-keys-joins-and-the-operator-library) | `tutorial_3` | keyed tables and views, joins, [`ops`](crate::ops), plain reads, bags versus keys |
 //! | [4. Subscribing](#4-subscribing-to-changes) | `tutorial_4` | the stream reading, and why it sums to `at(t)` |
 //! | [5. Batch runs](#5-the-same-definition-as-a-batch-job) | `tutorial_5` | one definition run once over static inputs |
 //! | [6. Durability](#6-a-durable-engine) | `tutorial_6` | a write-ahead log, checkpoints, restarts |
@@ -84,6 +84,39 @@
 //! [`ops`](crate::ops) module adds what applications keep rebuilding on top: outer joins,
 //! per-key aggregates, top-k, semi- and anti-joins, reachability, windows. Every one of them
 //! stays exact when rows are deleted; bring them in with `use ivm::ops::*`.
+//!
+//! ## Plain reads, and bags versus keys
+//!
+//! The reads so far are exact: `at` and `get` answer a multiset, every row with its
+//! multiplicity. Beside them, plain reads answer in the shape most code wants, and check that
+//! the exact answer can be said that way:
+//!
+//! - [`View::rows_at`](crate::View::rows_at) and [`Table::rows_at`](crate::Table::rows_at) list
+//!   each row as often as it is held, in row order;
+//! - [`KeyedView::value`](crate::KeyedView::value) is the one value of a key (`Option<V>`),
+//!   [`KeyedView::entries_at`](crate::KeyedView::entries_at) the whole view as `(key, value)`
+//!   pairs, and [`KeyedTable::value`](crate::KeyedTable::value) a keyed table's value. A keyed
+//!   view is expected to hold one value per key; one whose definition gives a key two values
+//!   makes these reads fail with [`Error::KeyNotUnique`](crate::Error::KeyNotUnique), naming
+//!   the view, the key and what it holds, rather than pick one.
+//!
+//! Two operators make views whose rows read well as they are:
+//! [`count_total`](crate::ops::Total::count_total) and
+//! [`sum_total`](crate::ops::Total::sum_total) hold exactly one row, `0` on an empty input
+//! (differential's `count` has no row there), and
+//! [`top_k_by_ranked`](crate::ops::TopK::top_k_by_ranked) numbers the places of a top-k, so
+//! that rows sort in rank order rather than by value.
+//!
+//! **Deleting what is not there.** A bag table is a multiset, not a set of rows with
+//! identity: [`delete`](crate::Transaction::delete) removes one copy of a row, and deleting a
+//! row the table does not hold leaves that row with multiplicity `-1`. Nothing checks a
+//! delete against the table when it is written (a transaction does not read). The `-1` is not
+//! lost: `at` shows it, operators that decide existence (aggregates, top-k) ignore it, and
+//! `rows_at` fails with [`Error::NegativeMultiplicity`](crate::Error::NegativeMultiplicity)
+//! naming the row, which is how to catch it. When rows have an identity (an order id, a
+//! user), keep them in a keyed table by that identity instead:
+//! [`delete_key`](crate::Transaction::delete_key) of a key that is not there does nothing, so
+//! a deletion that arrives twice is harmless.
 //!
 //! ```rust,no_run
 #![doc = include_str!("../examples/tutorial_3.rs")]
@@ -173,7 +206,8 @@
 //!   without storage a commit never blocks and runs where it is polled;
 //! - `at_async` on [`View`](crate::View::at_async), [`KeyedView`](crate::KeyedView::at_async),
 //!   [`Table`](crate::Table::at_async) and [`KeyedTable`](crate::KeyedTable::at_async), and
-//!   [`KeyedView::get_async`](crate::KeyedView::get_async): they wait for the workers through a
+//!   [`KeyedView::get_async`](crate::KeyedView::get_async), and the plain reads' `rows_at_async`,
+//!   `value_async` and `entries_at_async`: they wait for the workers through a
 //!   waker; dropping the future cancels the read, so your runtime's timeout replaces
 //!   `at_timeout`;
 //! - [`Subscription::into_stream`](crate::Subscription::into_stream): a

@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::protocol::SourceId;
 use crate::protocol::stats::TraceStats;
 use crate::protocol::wire::{ReadKind, encode};
+use crate::read::plain::{entries, expand, one_value};
 use crate::read::subscribe::{SubscribeOptions, Subscription};
 use crate::row::Row;
 use crate::shard::layout::{KeyedTrace, RowTrace, worker_of};
@@ -103,6 +104,39 @@ impl<R: Row> View<R> {
         let rows = self.core.read_rows_async::<(R, Diff)>(self.id, t, Targets::All, ReadKind::Rows);
         let settle = self.settle(t);
         async move { settle.answer_async(rows.await, |_| true).await }
+    }
+
+    /// The view's rows at time `t` without multiplicities: each row listed as many times as
+    /// the view holds it, in row order. For a view of `count`s, `distinct` rows or a
+    /// [`count_total`](crate::ops::Total::count_total), where every row is held once, this is
+    /// [`at`](Self::at) without the `1`s.
+    ///
+    /// Waits and fails like [`at`](Self::at), and with [`Error::NegativeMultiplicity`] if a row
+    /// has a negative multiplicity (a view over a bag table's row deleted more often than it
+    /// was inserted): a list cannot hold it; [`at`](Self::at) shows it.
+    ///
+    /// ```
+    /// use ivm::ops::*;
+    /// # use ivm::{Config, Engine};
+    /// # fn main() -> ivm::Result<()> {
+    /// let engine = Engine::start(Config::default())?;
+    /// let clicks = engine.table::<u32>("clicks")?;
+    /// let pages = engine.view_over("pages", &clicks, |_, clicks| clicks.map(|page| page / 10))?;
+    /// let total = engine.view_over("total", &clicks, |_, clicks| clicks.count_total())?;
+    /// let t = engine.commit(|tx| tx.insert_all(&clicks, [71, 75, 93]))?;
+    /// assert_eq!(pages.at(t)?, vec![(7, 2), (9, 1)]);
+    /// assert_eq!(pages.rows_at(t)?, vec![7, 7, 9]);
+    /// assert_eq!(total.rows_at(t)?, vec![3]);
+    /// # Ok(()) }
+    /// ```
+    pub fn rows_at(&self, t: Time) -> Result<Vec<R>> {
+        expand(self.at(t)?, &self.name, t)
+    }
+
+    /// Like [`rows_at`](Self::rows_at), as a future; see [`at_async`](Self::at_async).
+    pub fn rows_at_async(&self, t: Time) -> impl Future<Output = Result<Vec<R>>> + Send + use<R> {
+        let (rows, name) = (self.at_async(t), Arc::clone(&self.name));
+        async move { expand(rows.await?, &name, t) }
     }
 
     /// How much the view's arrangement holds, summed over workers.
@@ -193,8 +227,7 @@ impl<K: Row, V: Row> KeyedView<K, V> {
     /// The values of `key` at time `t`, sorted, with their multiplicities. Only the worker that
     /// owns `key` is asked, and it seeks straight to the key.
     pub fn get(&self, key: &K, t: Time) -> Result<Vec<(V, Diff)>> {
-        let (keys, owner) = self.lookup(key);
-        Ok(values(self.read(t, keys, owner, None)?))
+        Ok(values(self.key_rows(key, t)?))
     }
 
     /// Like [`get`](Self::get), as a future; see [`View::at_async`].
@@ -206,6 +239,57 @@ impl<K: Row, V: Row> KeyedView<K, V> {
         let (keys, owner) = self.lookup(key);
         let rows = self.read_async(t, keys, owner);
         async move { rows.await.map(values) }
+    }
+
+    /// The one value of `key` at time `t`, or `None` if the view does not hold the key. Only
+    /// the worker that owns `key` is asked, as for [`get`](Self::get).
+    ///
+    /// A keyed view is expected to hold one value per key, and this read checks it: a key with
+    /// two values, or with a value held twice or a negative number of times, fails with
+    /// [`Error::KeyNotUnique`] naming the view, the key and what it holds. Otherwise waits and
+    /// fails like [`at`](Self::at).
+    ///
+    /// ```
+    /// use ivm::ops::*;
+    /// # use ivm::{Config, Engine};
+    /// # fn main() -> ivm::Result<()> {
+    /// let engine = Engine::start(Config::default())?;
+    /// let orders = engine.table::<(String, u64)>("orders")?; // (customer, cents)
+    /// let spend = engine.keyed_view_over("spend", &orders, |_, orders| orders.sum_per_key())?;
+    /// let t = engine.commit(|tx| tx.insert_all(&orders, [("ann".into(), 250), ("ann".into(), 50)]))?;
+    /// assert_eq!(spend.value(&"ann".to_string(), t)?, Some(300));
+    /// assert_eq!(spend.value(&"bob".to_string(), t)?, None);
+    /// // `get` is the exact read: every value, with its multiplicity.
+    /// assert_eq!(spend.get(&"ann".to_string(), t)?, vec![(300, 1)]);
+    /// # Ok(()) }
+    /// ```
+    pub fn value(&self, key: &K, t: Time) -> Result<Option<V>> {
+        one_value(self.key_rows(key, t)?, &self.name, t)
+    }
+
+    /// Like [`value`](Self::value), as a future; see [`View::at_async`].
+    pub fn value_async(
+        &self,
+        key: &K,
+        t: Time,
+    ) -> impl Future<Output = Result<Option<V>>> + Send + use<K, V> {
+        let (keys, owner) = self.lookup(key);
+        let (rows, name) = (self.read_async(t, keys, owner), Arc::clone(&self.name));
+        async move { one_value(rows.await?, &name, t) }
+    }
+
+    /// The view's `(key, value)` pairs at time `t`, one per key, sorted by key: the whole view
+    /// as [`value`](Self::value) sees it, checked the same way (a key with anything other than
+    /// one value held once fails with [`Error::KeyNotUnique`]). Waits and fails otherwise like
+    /// [`at`](Self::at).
+    pub fn entries_at(&self, t: Time) -> Result<Vec<(K, V)>> {
+        entries(self.at(t)?, &self.name, t)
+    }
+
+    /// Like [`entries_at`](Self::entries_at), as a future; see [`View::at_async`].
+    pub fn entries_at_async(&self, t: Time) -> impl Future<Output = Result<Vec<(K, V)>>> + Send + use<K, V> {
+        let (rows, name) = (self.at_async(t), Arc::clone(&self.name));
+        async move { entries(rows.await?, &name, t) }
     }
 
     /// The rows whose key lies in `keys` at time `t`, sorted. Every worker seeks to the start of
@@ -260,14 +344,16 @@ impl<K: Row, V: Row> KeyedView<K, V> {
         async move { settle.answer_async(rows.await, move |(k, _)| keys.contains(k)).await }
     }
 
+    /// The rows of `key` at time `t`, from the worker that owns it.
+    fn key_rows(&self, key: &K, t: Time) -> Result<Vec<((K, V), Diff)>> {
+        let (keys, owner) = self.lookup(key);
+        self.read(t, keys, owner, None)
+    }
+
     /// The selection of exactly `key`, and the worker that owns it.
     fn lookup(&self, key: &K) -> (KeySelection<K>, Targets) {
         let owner = Targets::One(worker_of(key, self.core.peers()));
-        let keys = KeySelection::Range(
-            std::ops::Bound::Included(key.clone()),
-            std::ops::Bound::Included(key.clone()),
-        );
-        (keys, owner)
+        (KeySelection::only(key), owner)
     }
 
     fn settle(&self, t: Time) -> Settle<(K, V)> {

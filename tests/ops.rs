@@ -232,22 +232,55 @@ fn mean_per_key_matches_the_oracle() {
 
 // ----- top-k --------------------------------------------------------------------------------
 
-/// The first `k` copies of each group's present values in `order` (then by value).
+/// The first `k` copies of each group's present values in `order` (then by value), best
+/// first.
+fn top_k_places<O: Ord>(
+    log: &Log<(u8, (u8, u8))>,
+    t: Time,
+    k: usize,
+    order: impl Fn(&(u8, u8)) -> O,
+) -> BTreeMap<u8, Vec<(u8, u8)>> {
+    let mut by_group: BTreeMap<u8, Vec<(u8, u8)>> = BTreeMap::new();
+    for ((group, value), m) in log.present(t) {
+        by_group.entry(group).or_default().extend((0..m).map(|_| value));
+    }
+    for copies in by_group.values_mut() {
+        copies.sort_by(|x, y| order(x).cmp(&order(y)).then(x.cmp(y)));
+        copies.truncate(k);
+    }
+    by_group
+}
+
+/// The places of [`top_k_places`] as rows (copies adding up).
 fn top_k_oracle<O: Ord>(
     log: &Log<(u8, (u8, u8))>,
     t: Time,
     k: usize,
     order: impl Fn(&(u8, u8)) -> O,
 ) -> BTreeMap<(u8, (u8, u8)), Diff> {
-    let mut by_group: BTreeMap<u8, Vec<(u8, u8)>> = BTreeMap::new();
-    for ((group, value), m) in log.present(t) {
-        by_group.entry(group).or_default().extend((0..m).map(|_| value));
-    }
     let mut out = BTreeMap::new();
-    for (group, mut copies) in by_group {
-        copies.sort_by(|x, y| order(x).cmp(&order(y)).then(x.cmp(y)));
-        for value in copies.into_iter().take(k) {
+    for (group, places) in top_k_places(log, t, k, order) {
+        for value in places {
             add(&mut out, (group, value), 1);
+        }
+    }
+    out
+}
+
+/// A ranked top-k's value: `(rank, value)`.
+type Place = (usize, (u8, u8));
+
+/// The places of [`top_k_places`] numbered from 1, one row each.
+fn ranked_oracle<O: Ord>(
+    log: &Log<(u8, (u8, u8))>,
+    t: Time,
+    k: usize,
+    order: impl Fn(&(u8, u8)) -> O,
+) -> BTreeMap<(u8, Place), Diff> {
+    let mut out = BTreeMap::new();
+    for (group, places) in top_k_places(log, t, k, order) {
+        for (place, value) in places.into_iter().enumerate() {
+            add(&mut out, (group, (place + 1, value)), 1);
         }
     }
     out
@@ -276,6 +309,132 @@ fn top_k_by_breaks_ties_by_the_whole_row() {
         |a, _| a.top_k_by(2, |(rank, _)| Reverse(*rank)),
         |a, _, t| top_k_oracle(a, t, 2, |(rank, _)| Reverse(*rank)),
     );
+}
+
+#[test]
+fn top_k_ranked_numbers_the_places_of_top_k() {
+    for k in [1, 3] {
+        check(
+            "top_k_ranked",
+            Input::new(ranked),
+            unused(),
+            move |a, _| a.top_k_ranked(k),
+            move |a, _, t| ranked_oracle(a, t, k, |_| ()),
+        );
+    }
+}
+
+#[test]
+fn top_k_by_ranked_numbers_the_places_of_top_k_by() {
+    check(
+        "top_k_by_ranked",
+        Input::new(ranked),
+        unused(),
+        |a, _| a.top_k_by_ranked(2, |(rank, _)| Reverse(*rank)),
+        |a, _, t| ranked_oracle(a, t, 2, |(rank, _)| Reverse(*rank)),
+    );
+}
+
+#[test]
+fn a_ranked_top_k_reads_in_rank_order_and_moves_up_when_the_top_row_goes() {
+    for workers in common_ops::WORKERS {
+        let engine = Engine::start(Config::default().with_workers(workers)).unwrap();
+        let scores = engine.table::<(char, u32)>("scores").unwrap();
+        let best = engine
+            .keyed_view_over("best", &scores, |_, scores| scores.top_k_by_ranked(3, |score| Reverse(*score)))
+            .unwrap();
+        let t = engine
+            .commit(|tx| tx.insert_all(&scores, [('a', 5), ('a', 9), ('a', 7), ('a', 9), ('a', 1)]))
+            .unwrap();
+        // Best first, whatever the value order; the two copies of 9 fill two places.
+        assert_eq!(
+            best.get(&'a', t).unwrap(),
+            vec![((1, 9), 1), ((2, 9), 1), ((3, 7), 1)],
+            "{workers} workers"
+        );
+        let t = engine.commit(|tx| tx.delete(&scores, ('a', 9))).unwrap();
+        assert_eq!(
+            best.get(&'a', t).unwrap(),
+            vec![((1, 9), 1), ((2, 7), 1), ((3, 5), 1)],
+            "{workers} workers"
+        );
+        let t = engine.commit(|tx| tx.delete(&scores, ('a', 9))).unwrap();
+        assert_eq!(
+            best.get(&'a', t).unwrap(),
+            vec![((1, 7), 1), ((2, 5), 1), ((3, 1), 1)],
+            "{workers} workers"
+        );
+        let t = engine.commit(|tx| tx.delete(&scores, ('a', 7))).unwrap();
+        assert_eq!(best.get(&'a', t).unwrap(), vec![((1, 5), 1), ((2, 1), 1)], "{workers} workers");
+        // The plain read of the ranked rows is the ranking itself.
+        let t = engine.commit(|tx| tx.insert(&scores, ('b', 3))).unwrap();
+        let ranking: Vec<(char, usize, u32)> =
+            best.at(t).unwrap().into_iter().map(|((key, (rank, score)), _)| (key, rank, score)).collect();
+        assert_eq!(ranking, vec![('a', 1, 5), ('a', 2, 1), ('b', 1, 3)]);
+        engine.shutdown();
+    }
+}
+
+// ----- totals -------------------------------------------------------------------------------
+
+#[test]
+fn count_total_matches_the_oracle() {
+    check(
+        "count_total",
+        Input::new(pair),
+        unused(),
+        |a, _| a.count_total(),
+        |a, _, t| BTreeMap::from([(a.present(t).values().sum::<Diff>(), 1)]),
+    );
+}
+
+#[test]
+fn sum_total_matches_the_oracle() {
+    check(
+        "sum_total",
+        Input::new(item),
+        unused(),
+        |a, _| a.sum_total(),
+        |a, _, t| {
+            BTreeMap::from([(a.present(t).iter().map(|(v, m)| i128::from(*v) * *m as i128).sum::<i128>(), 1)])
+        },
+    );
+}
+
+#[test]
+fn totals_are_zero_on_an_empty_input_and_return_to_zero_when_it_empties() {
+    for workers in common_ops::WORKERS {
+        let engine = Engine::start(Config::default().with_workers(workers)).unwrap();
+        let amounts = engine.table::<i64>("amounts").unwrap();
+        let count = engine.view_over("count", &amounts, |_, amounts| amounts.count_total()).unwrap();
+        let sum = engine.view_over("sum", &amounts, |_, amounts| amounts.sum_total()).unwrap();
+        let totals = |t: Time| (count.at(t).unwrap(), sum.at(t).unwrap());
+        assert_eq!(totals(0), (vec![(0, 1)], vec![(0, 1)]), "{workers} workers");
+        let t1 = engine.commit(|tx| tx.insert_all(&amounts, (-20..=30).chain([7, 7]))).unwrap();
+        assert_eq!(totals(t1), (vec![(53, 1)], vec![(269, 1)]), "{workers} workers");
+        // Values that sum to zero: one row, 0, counted.
+        let t2 = engine
+            .commit(|tx| {
+                tx.update(&amounts, 7, -2);
+                (21..=30).for_each(|v| tx.delete(&amounts, v));
+            })
+            .unwrap();
+        assert_eq!(totals(t2), (vec![(41, 1)], vec![(0, 1)]), "{workers} workers");
+        // Everything deleted: back to 0, not to no row.
+        let t3 = engine.commit(|tx| (-20..=20).for_each(|v| tx.delete(&amounts, v))).unwrap();
+        assert_eq!(totals(t3), (vec![(0, 1)], vec![(0, 1)]), "{workers} workers");
+        // A stray deletion leaves a -1 in the table; totals count present rows only.
+        let t4 = engine.commit(|tx| tx.delete(&amounts, 99)).unwrap();
+        assert_eq!(totals(t4), (vec![(0, 1)], vec![(0, 1)]), "{workers} workers");
+        let t5 = engine.commit(|tx| tx.insert_all(&amounts, [4, 4])).unwrap();
+        assert_eq!(totals(t5), (vec![(2, 1)], vec![(8, 1)]), "{workers} workers");
+        // A view created late shows the same history, zeros included.
+        let late = engine.view_over("late", &amounts, |_, amounts| amounts.count_total()).unwrap();
+        for (t, expected) in [(0, 0), (t1, 53), (t3, 0), (t5, 2)] {
+            assert_eq!(late.rows_at(t).unwrap(), vec![expected], "time {t}, {workers} workers");
+        }
+        engine.shutdown();
+    }
 }
 
 // ----- reachability -------------------------------------------------------------------------

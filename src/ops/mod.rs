@@ -9,7 +9,9 @@
 //! | [`left_join`](OuterJoin::left_join), [`full_join`](OuterJoin::full_join) | `(K, V1)`, `(K, V2)` | `(K, (V1, Option<V2>))`, `(K, (Option<V1>, Option<V2>))` | `outer_join.rs` |
 //! | [`semi_join`](SemiJoin::semi_join), [`anti_join`](SemiJoin::anti_join) | `(K, V)`, `K` | `(K, V)` | `semi_join.rs` |
 //! | [`count_per_key`](Aggregate::count_per_key), [`sum_per_key`](Aggregate::sum_per_key), [`min_per_key`](Aggregate::min_per_key), [`max_per_key`](Aggregate::max_per_key), [`mean_per_key`](Aggregate::mean_per_key) | `(K, V)` | `(K, result)` | `aggregate.rs` |
+//! | [`count_total`](Total::count_total), [`sum_total`](Total::sum_total) | `V` | one result, `0` when empty | `total.rs` |
 //! | [`top_k`](TopK::top_k), [`top_k_by`](TopK::top_k_by) | `(K, V)` | `(K, V)` | `top_k.rs` |
+//! | [`top_k_ranked`](TopK::top_k_ranked), [`top_k_by_ranked`](TopK::top_k_by_ranked) | `(K, V)` | `(K, (rank, V))` | `top_k.rs` |
 //! | [`reachable`] | edges `(N, N)`, roots `N` | `N` | `reach.rs` |
 //! | [`tumbling_window`](Windows::tumbling_window), [`hopping_window`](Windows::hopping_window) | `D` | `(window start, D)` | `window.rs` |
 //! | [`temporal_filter`](TemporalFilter::temporal_filter) | `D` | `D` | `temporal.rs` |
@@ -83,6 +85,7 @@ mod reach;
 mod semi_join;
 mod temporal;
 mod top_k;
+mod total;
 mod window;
 
 use differential_dataflow::VecCollection;
@@ -100,4 +103,5 @@ pub use reach::reachable;
 pub use semi_join::SemiJoin;
 pub use temporal::TemporalFilter;
 pub use top_k::TopK;
+pub use total::Total;
 pub use window::Windows;

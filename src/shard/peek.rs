@@ -137,6 +137,13 @@ pub(crate) enum KeySelection<K> {
     Range(Bound<K>, Bound<K>),
 }
 
+impl<K: Ord + Clone> KeySelection<K> {
+    /// Exactly `key`.
+    pub(crate) fn only(key: &K) -> Self {
+        KeySelection::Range(Bound::Included(key.clone()), Bound::Included(key.clone()))
+    }
+}
+
 impl<K: Ord> KeySelection<K> {
     fn start(&self) -> Option<&K> {
         match self {
