@@ -267,8 +267,8 @@ impl Coordinator {
                     let (name, kind, built) = (name.clone(), Arc::clone(&kind), built.clone());
                     state.send(worker, Command::Create { id, name, kind, history, built })?;
                 }
-                let (noun, row) = (kind.noun().to_string(), kind.row().shape());
                 let receiver = remote.map(|(request, receiver)| {
+                    let (noun, row) = (kind.noun().to_string(), kind.row().shape());
                     (Control::Create { request, id, name, kind: noun, row }, (request, receiver))
                 });
                 let (control, receiver) = receiver.unzip();
