@@ -171,6 +171,10 @@ pub enum Error {
         /// error's [`source`](std::error::Error::source).
         error: IoError,
     },
+    /// A file could not be read into rows, or rows could not be laid out as a file (the `files`
+    /// feature): the file, and where known the row and column, and what is wrong. A load that
+    /// fails this way loaded nothing.
+    File(FileError),
     /// The configuration is invalid; the message says which setting and why.
     InvalidConfig(String),
     /// The engine was shut down (explicitly or because its last `Engine` handle was dropped).
@@ -306,6 +310,7 @@ impl fmt::Display for Error {
                 dir.display()
             ),
             Error::Io { context, error } => write!(f, "I/O error while {context}: {error}"),
+            Error::File(error) => error.fmt(f),
             Error::InvalidConfig(message) => write!(f, "invalid configuration: {message}"),
             Error::Shutdown => write!(
                 f,
@@ -401,6 +406,66 @@ impl Eq for IoError {}
 impl fmt::Display for IoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+/// Where in a file something went wrong, and what: the payload of [`Error::File`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FileError {
+    /// The file (or, for a layout problem met before any file, the folder or file to be written).
+    pub path: std::path::PathBuf,
+    /// The data row, counted from 1 in the file (a CSV header line is not a data row), where
+    /// the problem is in one row.
+    pub row: Option<u64>,
+    /// The column, where the problem is in one column.
+    pub column: Option<String>,
+    /// What is wrong.
+    pub problem: FileProblem,
+}
+
+/// What is wrong with a file, in an [`Error::File`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FileProblem {
+    /// The file is not a readable file of its format: truncated, corrupt, not Parquet, a CSV
+    /// record with the wrong number of fields, text that is not UTF-8.
+    Malformed(String),
+    /// The row type needs a column the file does not have.
+    MissingColumn,
+    /// A column holds a type that cannot be read as the row type's field.
+    WrongType {
+        /// The Arrow type the row type's field is written as.
+        expected: String,
+        /// The column's type in the file.
+        found: String,
+    },
+    /// A value that cannot be read as the row type's field: out of range, not a number, a null
+    /// where the field is not an `Option`.
+    BadValue(String),
+    /// The row type cannot be laid out as columns: a type serde cannot describe, an enum with
+    /// data (Arrow unions have no Parquet form), a column name used twice.
+    Layout(String),
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(row) = self.row {
+            write!(f, ", row {row}")?;
+        }
+        if let Some(column) = &self.column {
+            write!(f, ", column {column:?}")?;
+        }
+        match &self.problem {
+            FileProblem::Malformed(why) => write!(f, ": not a readable file ({why})"),
+            FileProblem::MissingColumn => write!(f, ": the column is missing; the row type needs it"),
+            FileProblem::WrongType { expected, found } => {
+                write!(f, ": the column holds {found}, which cannot be read as {expected}")
+            }
+            FileProblem::BadValue(why) => write!(f, ": {why}"),
+            FileProblem::Layout(why) => write!(f, ": the row type cannot be laid out as columns ({why})"),
+        }
     }
 }
 

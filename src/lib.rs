@@ -202,6 +202,8 @@
 //!
 //! - `async`: [`SubscriptionStream`] is also a `futures_core::Stream`. The async calls
 //!   themselves (`commit_async`, `at_async`, `.next().await`) need no feature.
+//! - `files`: [`files`], views and tables written as Parquet (at a time, or as change
+//!   streams) and tables loaded from Parquet and CSV, for DuckDB, Polars and other batch tools.
 //! - `testing`: [`testing::check`], which compares a view's live, streamed and batch readings
 //!   in your own tests.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -217,6 +219,8 @@ mod coordinator;
 mod definition;
 mod engine;
 mod error;
+#[cfg(feature = "files")]
+pub mod files;
 mod inputs;
 mod name;
 pub mod ops;
@@ -240,7 +244,7 @@ pub use cluster::Cluster;
 pub use config::{Config, Durability, Retention};
 pub use definition::{Definition, Views};
 pub use engine::Engine;
-pub use error::{Error, IoError, Result};
+pub use error::{Error, FileError, FileProblem, IoError, Result};
 pub use inputs::Inputs;
 pub use protocol::feed::Batch;
 pub use protocol::stats::TraceStats;

@@ -137,9 +137,41 @@ impl<T: Row> Table<T> {
         async move { expand(rows.await?, &name, t) }
     }
 
+    /// The table's changes through `t`, as `(row, time, diff)` in time order (then row order):
+    /// each commit's writes at its commit time, with the writes older than the retained history
+    /// ([`Engine::since`](crate::Engine::since)) summed at `since`. Summing the updates with
+    /// `time <= s` gives [`at(s)`](Self::at) for every retained `s <= t`: this is what a batch
+    /// job needs to recompute any view at those times (see
+    /// [`BatchInputs::table_updates`](crate::batch::BatchInputs::table_updates)). Waits and
+    /// fails like [`at`](Self::at).
+    ///
+    /// ```
+    /// # use ivm::{Config, Engine};
+    /// # fn main() -> ivm::Result<()> {
+    /// let engine = Engine::start(Config::default())?;
+    /// let numbers = engine.table::<u64>("numbers")?;
+    /// let t1 = engine.commit(|tx| tx.insert(&numbers, 7))?;
+    /// let t2 = engine.commit(|tx| tx.delete(&numbers, 7))?;
+    /// assert_eq!(numbers.history_at(t2)?, vec![(7, t1, 1), (7, t2, -1)]);
+    /// # Ok(()) }
+    /// ```
+    pub fn history_at(&self, t: Time) -> Result<Vec<(T, Time, Diff)>> {
+        let updates =
+            self.core.read_rows::<(T, Time, Diff)>(self.id, t, Targets::All, ReadKind::History, None);
+        in_time_order(updates, &self.name)
+    }
+
     /// How much the table's arrangement holds, summed over workers.
     pub fn stats(&self) -> Result<TraceStats> {
         self.core.stats(self.id)
+    }
+
+    /// Like [`at`](Self::at), with the rows in the order the workers answered (each worker's
+    /// share sorted): for readers that do not need the order, such as a file export.
+    #[cfg(feature = "files")]
+    pub(crate) fn at_unsorted(&self, t: Time) -> Result<Vec<(T, Diff)>> {
+        let rows = self.core.read_rows::<(T, Diff)>(self.id, t, Targets::All, ReadKind::Rows, None);
+        rows.map_err(|error| error.reading(&self.name))
     }
 
     fn at_inner(&self, t: Time, timeout: Option<Duration>) -> Result<Vec<(T, Diff)>> {
@@ -169,6 +201,14 @@ impl<K: Row, V: Row> KeyedTable<K, V> {
     pub fn at(&self, t: Time) -> Result<Vec<(K, V)>> {
         let rows = self.core.read_rows::<((K, V), Diff)>(self.id, t, Targets::All, ReadKind::Rows, None);
         pairs(sorted(rows, &self.name))
+    }
+
+    /// The table's pairs at `t` with their multiplicities (one), in the order the workers
+    /// answered: for readers that do not need the order, such as a file export.
+    #[cfg(feature = "files")]
+    pub(crate) fn at_unsorted(&self, t: Time) -> Result<Vec<((K, V), Diff)>> {
+        let rows = self.core.read_rows::<((K, V), Diff)>(self.id, t, Targets::All, ReadKind::Rows, None);
+        rows.map_err(|error| error.reading(&self.name))
     }
 
     /// Like [`at`](Self::at), as a future that waits for the workers without blocking a
@@ -217,6 +257,18 @@ impl<K: Row, V: Row> KeyedTable<K, V> {
         (ReadKind::Keys(encode(&KeySelection::only(key))), owner)
     }
 
+    /// The table's changes through `t`, as `((key, value), time, diff)` in time order: an
+    /// upsert that replaces a value is its old pair at `-1` and its new pair at `+1`. As
+    /// [`Table::history_at`]: writes older than the retained history are summed at `since`, and
+    /// summing up to any retained `s <= t` gives [`at(s)`](Self::at). Waits and fails like
+    /// [`at`](Self::at).
+    #[allow(clippy::type_complexity, reason = "the update triple of a pair, spelt out for the docs")]
+    pub fn history_at(&self, t: Time) -> Result<Vec<((K, V), Time, Diff)>> {
+        let updates =
+            self.core.read_rows::<((K, V), Time, Diff)>(self.id, t, Targets::All, ReadKind::History, None);
+        in_time_order(updates, &self.name)
+    }
+
     /// How much the table's arrangement holds, summed over workers.
     pub fn stats(&self) -> Result<TraceStats> {
         self.core.stats(self.id)
@@ -229,6 +281,14 @@ fn sorted<R: Ord>(rows: Result<Vec<(R, Diff)>>, name: &str) -> Result<Vec<(R, Di
     let mut rows = rows.map_err(|error| error.reading(name))?;
     rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Ok(rows)
+}
+
+/// A table's history in time order, then row order (each worker's answer is in time order, not
+/// their concatenation), or the read's error naming the table.
+fn in_time_order<R: Ord>(updates: Result<Vec<(R, Time, Diff)>>, name: &str) -> Result<Vec<(R, Time, Diff)>> {
+    let mut updates = updates.map_err(|error| error.reading(name))?;
+    updates.sort_unstable_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    Ok(updates)
 }
 
 /// A keyed table's pairs (each with multiplicity one).

@@ -162,6 +162,14 @@ impl<R: Row> View<R> {
         self.settle(t).answer(rows, |_| true)
     }
 
+    /// Like [`at`](Self::at), with the rows in the order the workers answered (each worker's
+    /// share sorted): for readers that do not need the order, such as a file export.
+    #[cfg(feature = "files")]
+    pub(crate) fn at_unsorted(&self, t: Time) -> Result<Vec<(R, Diff)>> {
+        let rows = self.core.read_rows::<(R, Diff)>(self.id, t, Targets::All, ReadKind::Rows, None);
+        self.settle(t).answer_unsorted(rows, |_| true)
+    }
+
     fn settle(&self, t: Time) -> Settle<R> {
         Settle {
             core: Arc::clone(&self.core),
@@ -299,6 +307,15 @@ impl<K: Row, V: Row> KeyedView<K, V> {
         self.read(t, keys, Targets::All, None)
     }
 
+    /// Like [`at`](Self::at), with the rows in the order the workers answered; see
+    /// [`View::at_unsorted`].
+    #[cfg(feature = "files")]
+    #[allow(clippy::type_complexity, reason = "the pair and its multiplicity, as `at` returns them")]
+    pub(crate) fn at_unsorted(&self, t: Time) -> Result<Vec<((K, V), Diff)>> {
+        let rows = self.core.read_rows::<((K, V), Diff)>(self.id, t, Targets::All, ReadKind::Rows, None);
+        self.settle(t).answer_unsorted(rows, |_| true)
+    }
+
     /// How much the view's arrangement holds, summed over workers.
     pub fn stats(&self) -> Result<TraceStats> {
         self.core.stats(self.id)
@@ -382,7 +399,18 @@ struct Settle<R: 'static> {
 
 impl<R: Row> Settle<R> {
     fn answer(self, rows: Result<Vec<(R, Diff)>>, keep: impl Fn(&R) -> bool) -> Result<Vec<(R, Diff)>> {
-        match rows.map(sorted) {
+        self.answer_unsorted(rows.map(sorted), keep)
+    }
+
+    /// Like [`answer`](Self::answer), leaving the workers' rows in the order they came: each
+    /// worker's share sorted, the shares one after another (a read older than memory comes
+    /// sorted).
+    fn answer_unsorted(
+        self,
+        rows: Result<Vec<(R, Diff)>>,
+        keep: impl Fn(&R) -> bool,
+    ) -> Result<Vec<(R, Diff)>> {
+        match rows {
             Err(compacted @ Error::Compacted { .. }) => {
                 from_files(&self.core, &self.definition, self.t, compacted)
                     .map(|rows| rows.into_iter().filter(|(row, _)| keep(row)).collect())

@@ -87,6 +87,10 @@ impl Coordinator {
         let cancelled = Arc::new(AtomicBool::new(false));
         let expected = self.sequence(|state| {
             let placement = targets.place(state.workers(), self.role.remote_workers());
+            if matches!(read, ReadKind::Visit(_)) && placement.others > 0 {
+                let detail = "a visiting read needs every worker in this process".to_string();
+                return Err(Error::ClusterMismatch { process: 0, detail });
+            }
             let remote = match placement.others {
                 0 => None,
                 remaining => {

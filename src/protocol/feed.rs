@@ -102,7 +102,7 @@ impl<D: Row> Feed<D> {
 
     /// Keeps every unread update at its own time: summing up to any `t` is exact, whenever
     /// the subscriber reads, and unread updates grow with the number of changes.
-    #[cfg(feature = "testing")]
+    #[cfg(any(feature = "testing", feature = "files"))]
     pub(crate) fn keep_times(self) -> Self {
         self.lock().bounded = false;
         self
@@ -323,7 +323,7 @@ mod tests {
         assert_eq!(got, expected);
     }
 
-    #[cfg(feature = "testing")]
+    #[cfg(any(feature = "testing", feature = "files"))]
     #[test]
     fn a_feed_that_keeps_times_sums_exactly_at_every_time() {
         let feed = Feed::<u32>::new(1, 0, false, None).keep_times();

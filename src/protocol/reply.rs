@@ -39,6 +39,18 @@ impl Reply {
         }
     }
 
+    /// Sends a worker's answer that is not rows (a visit read's finished sink): only a reader
+    /// in this process can take it.
+    pub(crate) fn send_local(self, answer: Result<Box<dyn Any + Send>>) {
+        match self {
+            Reply::Local(sender) => sender.send(answer),
+            remote @ Reply::Remote { .. } => {
+                let detail = "a visiting read was sent to another process".to_string();
+                remote.fail(crate::error::Error::ClusterMismatch { process: 0, detail });
+            }
+        }
+    }
+
     /// Answers with an error instead of rows.
     pub(crate) fn fail(self, error: crate::error::Error) {
         self.send::<()>(Err(error));

@@ -40,6 +40,24 @@ pub(crate) enum ReadKind {
     Keys(Vec<u8>),
     /// Every `(row, time, diff)` through the time, for batch runs.
     History,
+    /// Every `(row, diff)`, handed by reference to a sink that the worker holding the rows makes
+    /// and finishes: for readers that encode rows without copying them (file exports). Answered
+    /// in this process only; it never crosses to another.
+    #[serde(skip)]
+    #[cfg_attr(not(feature = "files"), allow(dead_code, reason = "only file exports visit"))]
+    Visit(Visitor),
+}
+
+/// What a [`ReadKind::Visit`] read carries: the sink factory, type-erased (its type names the
+/// source's key and value types; see `shard::peek::SinkFactory`). Public only to be named by
+/// `files::Source`, in a private module.
+#[derive(Clone)]
+pub struct Visitor(pub(crate) std::sync::Arc<dyn std::any::Any + Send + Sync>);
+
+impl std::fmt::Debug for Visitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Visitor")
+    }
 }
 
 /// One worker's answer to request `request`.

@@ -33,7 +33,7 @@ pub struct SubscribeOptions {
     no_snapshot: bool,
     until: Option<Time>,
     /// Unread updates keep their times (no memory bound): for `ivm::testing`'s checker.
-    #[cfg(feature = "testing")]
+    #[cfg(any(feature = "testing", feature = "files"))]
     exact: bool,
 }
 
@@ -64,7 +64,7 @@ impl SubscribeOptions {
 
     /// Unread updates keep their own times, however far the reader falls behind: the summed
     /// stream is exact at every time, and memory grows with the unread changes.
-    #[cfg(feature = "testing")]
+    #[cfg(any(feature = "testing", feature = "files"))]
     pub(crate) fn exact(mut self) -> Self {
         self.exact = true;
         self
@@ -118,7 +118,7 @@ impl<D: Row> Subscription<D> {
         let start = Start { as_of: options.as_of, snapshot };
         let (id, feed) = core.subscribe(source, view, start, &mut |peers, as_of| {
             let feed = Feed::new(peers, as_of, snapshot, options.until);
-            #[cfg(feature = "testing")]
+            #[cfg(any(feature = "testing", feature = "files"))]
             let feed = if options.exact { feed.keep_times() } else { feed };
             let feed = Arc::new(feed);
             let receiver = Box::new(FeedReceiver { feed: Arc::clone(&feed) });

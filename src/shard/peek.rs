@@ -20,7 +20,7 @@ use super::layout::{KeyedTrace, Layout, RowTrace};
 use crate::error::{Error, Result};
 use crate::protocol::SourceId;
 use crate::protocol::reply::Reply;
-use crate::protocol::wire::{ReadKind, WireError, decode};
+use crate::protocol::wire::{ReadKind, Visitor, WireError, decode};
 use crate::row::Row;
 use crate::time::{Diff, Time};
 
@@ -102,6 +102,70 @@ impl<R: Row> PeekReader for RowsRead<R> {
 
     fn fail(self: Box<Self>, error: Error) {
         self.reply.fail(error);
+    }
+}
+
+/// Receives the rows of a [`ReadKind::Visit`] read, by reference, on the worker that holds
+/// them: `(key, value, multiplicity)` at the read's time, a row source's rows as `(row, &())`.
+/// Public only to be named by `files`, in a private module.
+pub trait RowSink<K, V> {
+    /// One row and its multiplicity (never zero).
+    fn push(&mut self, key: &K, value: &V, diff: Diff);
+    /// The worker's answer to the reader.
+    fn finish(self: Box<Self>) -> Box<dyn Any + Send>;
+}
+
+/// Makes each worker's sink: what a [`Visitor`](crate::protocol::wire::Visitor) holds for a
+/// source whose trace has keys `K` and values `V`.
+pub type SinkFactory<K, V> = Arc<dyn Fn() -> Box<dyn RowSink<K, V>> + Send + Sync>;
+
+/// Reads every row of a shard at a time into a sink.
+pub(crate) struct VisitRead<Tr, K, V> {
+    reply: Reply,
+    factory: SinkFactory<K, V>,
+    trace: PhantomData<fn() -> Tr>,
+}
+
+impl<Tr, K: 'static, V: 'static> PeekReader for VisitRead<Tr, K, V>
+where
+    Tr: TraceReader<Time = Time, Batch: Navigable> + 'static,
+    for<'a> BatchCursor<Tr>:
+        Cursor<Key<'a> = &'a K, Val<'a> = &'a V, TimeGat<'a> = &'a Time, DiffGat<'a> = &'a Diff>,
+{
+    fn read(self: Box<Self>, trace: &mut dyn Any, time: Time) {
+        let trace = trace.downcast_mut::<Tr>().expect("reader matches the source type");
+        let mut sink = (self.factory)();
+        read_at(trace, time, None, |key: &K, value: &V, diff| {
+            sink.push(key, value, diff);
+            true
+        });
+        self.reply.send_local(Ok(sink.finish()));
+    }
+
+    fn fail(self: Box<Self>, error: Error) {
+        self.reply.fail(error);
+    }
+}
+
+/// The reader of a visit read, if `visitor` holds a sink factory for keys `K` and values `V`.
+fn visit_reader<Tr: 'static, K: 'static, V: 'static>(
+    visitor: &Visitor,
+    reply: Reply,
+) -> Option<Box<dyn PeekReader>>
+where
+    VisitRead<Tr, K, V>: PeekReader,
+{
+    match visitor.0.downcast_ref::<SinkFactory<K, V>>() {
+        Some(factory) => {
+            Some(Box::new(VisitRead { reply, factory: Arc::clone(factory), trace: PhantomData }))
+        }
+        None => {
+            reply.fail(Error::ClusterMismatch {
+                process: 0,
+                detail: "a visit read of another row type".into(),
+            });
+            None
+        }
     }
 }
 
@@ -228,6 +292,7 @@ impl<R: Row> Readable for RowTrace<R> {
         match read {
             ReadKind::Rows => Some(Box::new(RowsRead::<R> { reply, rows: PhantomData })),
             ReadKind::History => Some(Box::new(HistoryRead::<Self> { reply, trace: PhantomData })),
+            ReadKind::Visit(visitor) => visit_reader::<Self, R, ()>(visitor, reply),
             ReadKind::Keys(_) => {
                 let detail = "a keyed read of a source that is not keyed".to_string();
                 reply.fail(Error::ClusterMismatch { process: 0, detail });
@@ -248,6 +313,7 @@ impl<K: Row, V: Row> Readable for KeyedTrace<K, V> {
     fn reader(read: &ReadKind, reply: Reply) -> Option<Box<dyn PeekReader>> {
         let keys = match read {
             ReadKind::History => return Some(Box::new(HistoryRead::<Self> { reply, trace: PhantomData })),
+            ReadKind::Visit(visitor) => return visit_reader::<Self, K, V>(visitor, reply),
             ReadKind::Rows => KeySelection::All,
             ReadKind::Keys(bytes) => match decode(bytes) {
                 Ok(keys) => keys,
