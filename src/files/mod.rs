@@ -62,6 +62,7 @@ mod encode;
 mod export;
 mod load;
 mod parquet_file;
+mod row_group;
 mod sources;
 
 pub use change_files::{ChangeFile, ChangeFiles, ChangeOptions, change_files};

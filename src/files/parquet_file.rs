@@ -8,11 +8,14 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{FieldRef, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::ArrowRowGroupWriterFactory;
 use parquet::basic::{Compression as Codec, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
 
 use crate::error::{Error, FileError, FileProblem, Result};
 use crate::files::columns::LayoutError;
+use crate::files::row_group::RowGroup;
 
 /// How Parquet files are written: compression, row group size, and the names of the columns a
 /// change or history file adds to the row's.
@@ -122,11 +125,16 @@ pub struct Written {
     pub bytes: u64,
 }
 
-/// One Parquet file being written under a hidden name beside its final one.
+/// One Parquet file being written under a hidden name beside its final one, a row group at a
+/// time, each row group's columns encoded in parallel ([`RowGroup`]).
 pub(crate) struct ParquetFile {
-    /// Taken by `finish`.
-    writer: Option<ArrowWriter<File>>,
+    writer: SerializedFileWriter<File>,
+    factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
+    /// The row group being filled.
+    group: Option<RowGroup>,
+    groups: usize,
+    row_group_rows: usize,
     partial: PathBuf,
     path: PathBuf,
     rows: u64,
@@ -144,18 +152,55 @@ impl ParquetFile {
         let file =
             File::create(&partial).map_err(|e| Error::io(format!("creating {}", partial.display()), e))?;
         let schema = Arc::new(Schema::new(fields));
-        let writer = ArrowWriter::try_new(file, Arc::clone(&schema), Some(options.properties()))
+        // `ArrowWriter` records the Arrow schema in the file's metadata (so readers get back
+        // unsigned integers and the like); its parts then write row groups column by column.
+        let (writer, factory) = ArrowWriter::try_new(file, Arc::clone(&schema), Some(options.properties()))
+            .and_then(ArrowWriter::into_serialized_writer)
             .map_err(|e| layout_error(path, LayoutError { column: None, message: e.to_string() }))?;
-        Ok(ParquetFile { writer: Some(writer), schema, partial, path: path.to_path_buf(), rows: 0 })
+        Ok(ParquetFile {
+            writer,
+            factory,
+            schema,
+            group: None,
+            groups: 0,
+            row_group_rows: options.row_group_rows,
+            partial,
+            path: path.to_path_buf(),
+            rows: 0,
+        })
     }
 
     /// Appends rows given as one array per column.
     pub(crate) fn append(&mut self, columns: Vec<ArrayRef>) -> Result<()> {
+        // Checks the arrays against the schema (types, lengths), as a record batch does.
         let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)
             .map_err(|e| layout_error(&self.path, LayoutError { column: None, message: e.to_string() }))?;
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
         self.rows += batch.num_rows() as u64;
-        let Some(writer) = self.writer.as_mut() else { return Ok(()) };
-        writer.write(&batch).map_err(|e| parquet_io(&self.path, e))
+        let group = match self.group.as_mut() {
+            Some(group) => group,
+            None => {
+                let group =
+                    RowGroup::start(&self.factory, self.groups).map_err(|e| parquet_io(&self.path, e))?;
+                self.group.insert(group)
+            }
+        };
+        group.write(self.schema.fields(), batch.columns()).map_err(|e| parquet_io(&self.path, e))?;
+        if group.rows() >= self.row_group_rows {
+            self.close_group()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the row group being filled, if any.
+    fn close_group(&mut self) -> Result<()> {
+        if let Some(group) = self.group.take() {
+            group.finish(&mut self.writer).map_err(|e| parquet_io(&self.path, e))?;
+            self.groups += 1;
+        }
+        Ok(())
     }
 
     /// Appends every chunk, each encoded by `encode` on a helper thread while the one before it
@@ -188,8 +233,9 @@ impl ParquetFile {
     /// Finishes the file: footer written, synced, renamed to its final name. Returns its rows
     /// and bytes.
     pub(crate) fn finish(mut self) -> Result<(PathBuf, u64, u64)> {
-        let Some(writer) = self.writer.take() else { return Ok((self.path.clone(), self.rows, 0)) };
-        let file = writer.into_inner().map_err(|e| parquet_io(&self.path, e))?;
+        self.close_group()?;
+        self.writer.finish().map_err(|e| parquet_io(&self.path, e))?;
+        let file = self.writer.inner();
         file.sync_all().map_err(|e| Error::io(format!("syncing {}", self.partial.display()), e))?;
         let bytes = file.metadata().map_err(|e| Error::io("writing a Parquet file", e))?.len();
         std::fs::rename(&self.partial, &self.path)
