@@ -14,10 +14,16 @@ use parquet::arrow::arrow_writer::{
 use parquet::errors::{ParquetError, Result};
 use parquet::file::writer::SerializedFileWriter;
 
+/// A leaf column's data, numbered by its place among the file's leaves.
+type Leaf = (usize, ArrowLeafColumn);
+
+/// What a column thread gives back: each of its leaves' finished chunk, numbered.
+type Chunks = Result<Vec<(usize, ArrowColumnChunk)>>;
+
 /// The threads of a row group: each owns some of its column writers (leaf `i` goes to thread
 /// `i % threads`) and encodes the leaves sent to it.
 pub(crate) struct RowGroup {
-    threads: Vec<(Sender<(usize, ArrowLeafColumn)>, JoinHandle<Result<Vec<(usize, ArrowColumnChunk)>>>)>,
+    threads: Vec<(Sender<Leaf>, JoinHandle<Chunks>)>,
     rows: usize,
 }
 
@@ -33,7 +39,7 @@ impl RowGroup {
         }
         let mut threads = Vec::with_capacity(count);
         for mut writers in owned {
-            let (send, receive) = channel::<(usize, ArrowLeafColumn)>();
+            let (send, receive) = channel::<Leaf>();
             let thread = std::thread::Builder::new()
                 .name("ivm-parquet".into())
                 .spawn(move || {
