@@ -171,7 +171,7 @@ impl Part {
                 let Some(value) = index.and_then(|index| record.get(index)) else {
                     return Err(LayoutError {
                         column: Some(field.name().clone()),
-                        message: "missing".into(),
+                        message: "the record has no value for this column".into(),
                     });
                 };
                 csv::StringRecord::from(vec![value])

@@ -227,12 +227,10 @@ fn mismatch(path: &Path, mismatch: Mismatch) -> Error {
     })
 }
 
+/// A value of row `row` that could not be read as the row type's field. (A column missing
+/// from the header line is found before any row is read.)
 fn bad_value(path: &Path, row: Option<u64>, error: LayoutError) -> Error {
-    let problem = if error.message == "missing" {
-        FileProblem::MissingColumn
-    } else {
-        FileProblem::BadValue(error.message)
-    };
+    let problem = FileProblem::BadValue(error.message);
     Error::File(FileError { path: path.to_path_buf(), row, column: error.column, problem })
 }
 
