@@ -367,6 +367,12 @@ fn change_files_resume_after_stops_and_restarts_without_a_gap_or_a_duplicate() {
     std::fs::remove_file(&files[1].path).unwrap();
     let error = ChangeFiles::open(&large, &changes, ChangeOptions::default()).unwrap_err();
     assert!(matches!(&error, Error::File(FileError { path, .. }) if *path == files[2].path), "{error}");
+    // A file whose name gives an empty interval is refused too (resuming from it would start
+    // before time 0).
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(empty.path().join(format!("changes-{:020}-{:020}.parquet", 0, 0)), b"").unwrap();
+    let error = ChangeFiles::open(&large, empty.path(), ChangeOptions::default()).unwrap_err();
+    assert!(matches!(&error, Error::File(FileError { problem: FileProblem::Malformed(_), .. })), "{error}");
     engine.shutdown();
 }
 

@@ -84,7 +84,8 @@ impl ChangeOptions {
 /// [`Error::Compacted`].
 ///
 /// Every change keeps its own commit time, however far the writer falls behind (the
-/// subscription is exact, not bounded: it holds what is not yet written).
+/// subscription is exact, not bounded: it holds what is not yet written). A folder has one
+/// writer at a time: two would write the same intervals.
 pub struct ChangeFiles<S: Changing> {
     folder: PathBuf,
     columns: Columns<S::Shape>,
@@ -212,7 +213,7 @@ impl<S: Changing> ChangeFiles<S> {
 
 /// The complete [`ChangeFiles`] files in `folder`, in time order. Fails with [`Error::File`] if
 /// they do not follow each other (a file missing between two), naming the first file after
-/// the gap.
+/// the gap, or if a name gives an empty interval.
 pub fn change_files(folder: impl AsRef<Path>) -> Result<Vec<ChangeFile>> {
     let folder = folder.as_ref();
     let entries =
@@ -225,6 +226,17 @@ pub fn change_files(folder: impl AsRef<Path>) -> Result<Vec<ChangeFile>> {
         }
     }
     files.sort_by_key(|file| file.lower);
+    if let Some(empty) = files.iter().find(|file| file.upper <= file.lower) {
+        return Err(Error::File(FileError {
+            path: empty.path.clone(),
+            row: None,
+            column: None,
+            problem: FileProblem::Malformed(format!(
+                "a change file's interval must not be empty, but this one is [{}, {})",
+                empty.lower, empty.upper
+            )),
+        }));
+    }
     for pair in files.windows(2) {
         if pair[1].lower != pair[0].upper {
             return Err(Error::File(FileError {
