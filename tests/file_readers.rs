@@ -201,8 +201,9 @@ fn files_duckdb_writes_load_into_a_table_equal_to_what_duckdb_holds() {
     let folder = tempfile::tempdir().unwrap();
     let dir = folder.path();
     // DuckDB makes a table of 50,000 random orders (INTEGER ids, nulls among the notes) and
-    // writes it as one Parquet file, a folder of Parquet files and a CSV file; it prints its
-    // rows.
+    // writes it as one Parquet file, a folder of Parquet files partitioned by shop (once with
+    // the shop in the files too, once only in the folder names, as DuckDB does by default) and
+    // a CSV file; it prints its rows.
     let printed = python(WRITE_ORDERS, &[dir]);
     let held: Vec<String> = sorted(
         printed
@@ -219,6 +220,7 @@ fn files_duckdb_writes_load_into_a_table_equal_to_what_duckdb_holds() {
         for (name, path, csv) in [
             ("from_parquet", dir.join("orders.parquet"), false),
             ("from_folder", dir.join("folder"), false),
+            ("from_hive_folder", dir.join("hive"), false),
             ("from_csv", dir.join("orders.csv"), true),
         ] {
             let table: Table<Order> = engine.table(name).unwrap();
@@ -248,6 +250,7 @@ con.execute("""
     FROM range(50000) t(i)""")
 con.execute(f"COPY orders TO '{d}/orders.parquet' (FORMAT parquet)")
 con.execute(f"COPY orders TO '{d}/folder' (FORMAT parquet, PARTITION_BY (shop), WRITE_PARTITION_COLUMNS true)")
+con.execute(f"COPY orders TO '{d}/hive' (FORMAT parquet, PARTITION_BY (shop))")
 con.execute(f"COPY orders TO '{d}/orders.csv' (FORMAT csv, HEADER true)")
 cursor = con.execute("SELECT id, shop, cents, note FROM orders")
 for row in cursor.fetchall():

@@ -253,6 +253,26 @@ fn writes_that_cannot_be_made_are_typed_errors_and_leave_no_file() {
         matches!(&error, Error::Io { error, .. } if error.kind() == std::io::ErrorKind::AlreadyExists),
         "{error}"
     );
+    // The folder loads back whole: the shop comes from the folder names.
+    let back = engine.table::<Order>("back").unwrap();
+    let loaded = load_parquet(&back, folder.path().join("p")).unwrap();
+    assert_eq!(back.at(loaded.time).unwrap(), orders.at(t).unwrap());
+    // A partition value that is not of the field's type is a bad value, named by column.
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    struct Located {
+        country: String,
+        shop: u32,
+    }
+    let places = engine.table::<WithCountry>("places").unwrap();
+    let t = engine.commit(|tx| tx.insert(&places, WithCountry { id: 1, country: "FR".into() })).unwrap();
+    write_parquet_partitioned(&places, t, folder.path().join("q"), "id", &options).unwrap();
+    std::fs::rename(folder.path().join("q/id=1"), folder.path().join("q/shop=x")).unwrap();
+    let located = engine.table::<Located>("located").unwrap();
+    let error = load_parquet(&located, folder.path().join("q")).unwrap_err();
+    assert!(
+        matches!(&error, Error::File(FileError { column: Some(c), problem: FileProblem::BadValue(_), .. }) if c == "shop"),
+        "{error}"
+    );
 
     // Reads before the retained history fail as reads do.
     let short = Engine::start(Config::default().with_retention(Retention::LastCommits(1))).unwrap();

@@ -4,13 +4,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, UInt32Array, UInt64Array};
-use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::FieldRef;
 use hashbrown::HashMap;
 
 use crate::error::{Error, FileError, FileProblem, Result, shown_debug};
 use crate::files::columns::Columns;
 use crate::files::encode::Encoded;
+use crate::files::hive;
 use crate::files::parquet_file::{ParquetFile, ParquetOptions, Written, layout_error, sync_folder};
 use crate::files::sources::{Input, Source};
 use crate::time::{Diff, Time};
@@ -127,7 +127,7 @@ pub fn write_parquet_partitioned<S: Source>(
     let mut files: HashMap<String, ParquetFile> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
     for mut arrays in arrays {
-        let keys = partition_values(&arrays[by]).map_err(|e| layout_error(folder, e))?;
+        let keys = hive::values(&arrays[by]).map_err(|e| layout_error(folder, plain(e)))?;
         arrays.remove(by);
         let batch = RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(kept.clone())), arrays)
             .map_err(|e| layout_error(folder, plain(e)))?;
@@ -252,38 +252,6 @@ fn staging_folder(folder: &Path) -> Result<PathBuf> {
     Ok(staging)
 }
 
-/// Each value of `array` as a Hive partition folder's value.
-fn partition_values(
-    array: &ArrayRef,
-) -> std::result::Result<Vec<String>, crate::files::columns::LayoutError> {
-    let formatter = ArrayFormatter::try_new(array.as_ref(), &FormatOptions::default()).map_err(plain)?;
-    Ok((0..array.len())
-        .map(|i| {
-            if array.is_null(i) {
-                "__HIVE_DEFAULT_PARTITION__".to_string()
-            } else {
-                escape(&formatter.value(i).to_string())
-            }
-        })
-        .collect())
-}
-
-/// `value` with the characters Hive escapes written as `%XX`.
-fn escape(value: &str) -> String {
-    let mut escaped = String::with_capacity(value.len());
-    for c in value.chars() {
-        if c.is_control() || "/\\=%:#?*\"'<>|^[]{}".contains(c) {
-            let mut bytes = [0; 4];
-            for byte in c.encode_utf8(&mut bytes).bytes() {
-                escaped.push_str(&format!("%{byte:02X}"));
-            }
-        } else {
-            escaped.push(c);
-        }
-    }
-    escaped
-}
-
 /// An Arrow error as a layout problem.
 fn plain(error: arrow_schema::ArrowError) -> crate::files::columns::LayoutError {
     crate::files::columns::LayoutError { column: None, message: error.to_string() }
@@ -292,13 +260,6 @@ fn plain(error: arrow_schema::ArrowError) -> crate::files::columns::LayoutError 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn partition_values_escape_what_would_break_a_path() {
-        assert_eq!(escape("Lyon"), "Lyon");
-        assert_eq!(escape("a/b=c%"), "a%2Fb%3Dc%25");
-        assert_eq!(escape("é\n"), "é%0A");
-    }
 
     #[test]
     fn rows_held_twice_are_listed_twice_in_chunks() {

@@ -2,14 +2,17 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::FieldRef;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{Error, FileError, FileProblem, Result};
 use crate::files::columns::{Columns, LayoutError, Shape};
 use crate::files::conform::{Mismatch, check_schema, conform};
+use crate::files::hive;
 use crate::files::parquet_file::layout_error;
 use crate::files::sources::Input;
 use crate::time::Time;
@@ -66,7 +69,10 @@ impl CsvOptions {
 /// it: a bag table gets each row inserted, a keyed table each `(key, value)` upserted.
 ///
 /// Columns are found by name (others are not read), and a column whose type differs from the
-/// field's but converts (an `INTEGER` for an `i64`, a `LargeUtf8` for a `String`) is cast.
+/// field's but converts (an `INTEGER` for an `i64`, a `LargeUtf8` for a `String`) is cast. In a
+/// folder partitioned as Hive does (`shop=Lyon/part-0.parquet`, as
+/// [`write_parquet_partitioned`](crate::files::write_parquet_partitioned), DuckDB and Spark
+/// write), a column the files lack is taken from the folder names, parsed as the field's type.
 /// Files are read a row group at a time: beyond the transaction's rows, memory holds one
 /// batch. Any problem (a file that is not Parquet or is truncated, a missing column, a column
 /// of the wrong type, a value that does not fit, a null where the field is not an `Option`)
@@ -78,7 +84,8 @@ pub fn load_parquet<S: Input>(table: &S, path: impl AsRef<Path>) -> Result<Loade
     let mut transaction = table.transaction();
     let mut rows = 0;
     for file in &files {
-        rows += read_parquet(table, &columns, file, &mut transaction)?;
+        let partitions = hive::partitions_of(path.as_ref(), file);
+        rows += read_parquet(table, &columns, file, &partitions, &mut transaction)?;
     }
     Ok(Loaded { files, rows, time: transaction.commit()? })
 }
@@ -100,15 +107,23 @@ pub fn load_csv<S: Input>(table: &S, path: impl AsRef<Path>, options: &CsvOption
     Ok(Loaded { files, rows, time: transaction.commit()? })
 }
 
+/// Reads one Parquet file into `into`. A column the file lacks is taken from its Hive folder
+/// (`partitions`), if one names it.
 fn read_parquet<S: Input>(
     table: &S,
     columns: &Columns<S::Shape>,
     path: &Path,
+    partitions: &[(String, Option<String>)],
     into: &mut Transaction,
 ) -> Result<u64> {
     let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| malformed(path, e))?;
-    check_schema(builder.schema(), columns.fields()).map_err(|m| mismatch(path, m))?;
+    let in_file = builder.schema().fields().iter().map(|field| field.name().clone()).collect::<Vec<_>>();
+    let (from_folders, from_file): (Vec<FieldRef>, Vec<FieldRef>) =
+        columns.fields().iter().cloned().partition(|field| {
+            !in_file.contains(field.name()) && partitions.iter().any(|(c, _)| c == field.name())
+        });
+    check_schema(builder.schema(), &from_file).map_err(|m| mismatch(path, m))?;
     let wanted: Vec<usize> = columns
         .fields()
         .iter()
@@ -120,6 +135,7 @@ fn read_parquet<S: Input>(
     let mut next_row = 1;
     for batch in reader {
         let batch: RecordBatch = batch.map_err(|e| malformed(path, e))?;
+        let batch = with_partitions(batch, &from_folders, partitions).map_err(|m| mismatch(path, m))?;
         let arrays = conform(&batch, columns.fields(), next_row).map_err(|m| mismatch(path, m))?;
         for row in decode(columns, &arrays, next_row, path)? {
             table.write(into, row);
@@ -127,6 +143,35 @@ fn read_parquet<S: Input>(
         next_row += batch.num_rows() as u64;
     }
     Ok(next_row - 1)
+}
+
+/// `batch` with a column for each of `fields`, every row holding its partition's value.
+fn with_partitions(
+    batch: RecordBatch,
+    fields: &[FieldRef],
+    partitions: &[(String, Option<String>)],
+) -> std::result::Result<RecordBatch, Mismatch> {
+    if fields.is_empty() {
+        return Ok(batch);
+    }
+    let (schema, mut arrays, rows) = (batch.schema(), batch.columns().to_vec(), batch.num_rows());
+    let mut all: Vec<FieldRef> = schema.fields().iter().cloned().collect();
+    for field in fields {
+        let value =
+            partitions.iter().find(|(column, _)| column == field.name()).and_then(|(_, v)| v.as_deref());
+        let column = hive::column(field, value, rows).map_err(|error| Mismatch {
+            row: None,
+            column: field.name().clone(),
+            problem: FileProblem::BadValue(format!("the partition folder's value {value:?}: {error}")),
+        })?;
+        all.push(Arc::clone(field));
+        arrays.push(column);
+    }
+    RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(all)), arrays).map_err(|error| Mismatch {
+        row: None,
+        column: fields[0].name().clone(),
+        problem: FileProblem::BadValue(error.to_string()),
+    })
 }
 
 /// The rows of `arrays`; if one does not decode (a string that names no variant of an enum),

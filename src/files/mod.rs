@@ -60,6 +60,7 @@ mod columns;
 mod conform;
 mod encode;
 mod export;
+mod hive;
 mod load;
 mod parquet_file;
 mod row_group;
