@@ -35,7 +35,8 @@ pub struct LayoutError {
 }
 
 impl LayoutError {
-    fn new(message: impl ToString) -> LayoutError {
+    /// A problem that no one column is to blame for.
+    pub(crate) fn new(message: impl ToString) -> LayoutError {
         LayoutError { column: None, message: message.to_string() }
     }
 }

@@ -7,8 +7,8 @@ use arrow_array::{ArrayRef, Int64Array, RecordBatch, UInt32Array, UInt64Array};
 use arrow_schema::FieldRef;
 use hashbrown::HashMap;
 
-use crate::error::{Error, FileError, FileProblem, Result, shown_debug};
-use crate::files::columns::Columns;
+use crate::error::{Error, FileError, FileProblem, Result};
+use crate::files::columns::{Columns, LayoutError};
 use crate::files::encode::Encoded;
 use crate::files::hive;
 use crate::files::parquet_file::{ParquetFile, ParquetOptions, Written, layout_error, sync_folder};
@@ -80,7 +80,7 @@ fn arrays_at<S: Source>(
                 return Err(Error::NegativeMultiplicity { name: name.to_string(), row, diff, time: t });
             }
             if let Some(message) = encoded.error {
-                return Err(layout_error(path, crate::files::columns::LayoutError { column: None, message }));
+                return Err(layout_error(path, LayoutError::new(message)));
             }
             chunks.extend(encoded.chunks);
         }
@@ -127,17 +127,17 @@ pub fn write_parquet_partitioned<S: Source>(
     let mut files: HashMap<String, ParquetFile> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
     for mut arrays in arrays {
-        let keys = hive::values(&arrays[by]).map_err(|e| layout_error(folder, plain(e)))?;
+        let keys = hive::values(&arrays[by]).map_err(|e| layout_error(folder, LayoutError::new(e)))?;
         arrays.remove(by);
         let batch = RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(kept.clone())), arrays)
-            .map_err(|e| layout_error(folder, plain(e)))?;
+            .map_err(|e| layout_error(folder, LayoutError::new(e)))?;
         let mut groups: HashMap<&str, Vec<u32>> = HashMap::new();
         for (i, key) in keys.iter().enumerate() {
             groups.entry(key.as_str()).or_default().push(i as u32);
         }
         for (key, indices) in groups {
             let part = arrow_select::take::take_record_batch(&batch, &UInt32Array::from(indices))
-                .map_err(|e| layout_error(folder, plain(e)))?;
+                .map_err(|e| layout_error(folder, LayoutError::new(e)))?;
             if !files.contains_key(key) {
                 let dir = staging.join(format!("{column}={key}"));
                 std::fs::create_dir_all(&dir)
@@ -198,7 +198,7 @@ pub fn write_history<S: Input>(
 pub(crate) fn change_arrays<S: crate::files::columns::Shape>(
     columns: &Columns<S>,
     updates: &[(S::Row, Time, Diff)],
-) -> std::result::Result<Vec<ArrayRef>, crate::files::columns::LayoutError> {
+) -> std::result::Result<Vec<ArrayRef>, LayoutError> {
     let rows: Vec<&S::Row> = updates.iter().map(|(row, _, _)| row).collect();
     let mut arrays = columns.encode(&rows)?;
     arrays.push(Arc::new(UInt64Array::from_iter_values(updates.iter().map(|(_, time, _)| *time))));
@@ -210,8 +210,7 @@ pub(crate) fn change_arrays<S: crate::files::columns::Shape>(
 /// an error.
 fn listed<R: std::fmt::Debug>(rows: Vec<(R, Diff)>, name: &str, time: Time) -> Result<Vec<(R, Diff)>> {
     if let Some((row, diff)) = rows.iter().find(|(_, diff)| *diff < 0) {
-        let row = shown_debug(row);
-        return Err(Error::NegativeMultiplicity { name: name.to_string(), row, diff: *diff, time });
+        return Err(crate::read::plain::negative(row, *diff, name, time));
     }
     Ok(rows)
 }
@@ -250,11 +249,6 @@ fn staging_folder(folder: &Path) -> Result<PathBuf> {
     }
     std::fs::create_dir_all(&staging).map_err(|e| Error::io(format!("creating {}", staging.display()), e))?;
     Ok(staging)
-}
-
-/// An Arrow error as a layout problem.
-fn plain(error: arrow_schema::ArrowError) -> crate::files::columns::LayoutError {
-    crate::files::columns::LayoutError { column: None, message: error.to_string() }
 }
 
 #[cfg(test)]

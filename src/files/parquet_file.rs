@@ -156,7 +156,7 @@ impl ParquetFile {
         // unsigned integers and the like); its parts then write row groups column by column.
         let (writer, factory) = ArrowWriter::try_new(file, Arc::clone(&schema), Some(options.properties()))
             .and_then(ArrowWriter::into_serialized_writer)
-            .map_err(|e| layout_error(path, LayoutError { column: None, message: e.to_string() }))?;
+            .map_err(|e| layout_error(path, LayoutError::new(e)))?;
         Ok(ParquetFile {
             writer,
             factory,
@@ -174,7 +174,7 @@ impl ParquetFile {
     pub(crate) fn append(&mut self, columns: Vec<ArrayRef>) -> Result<()> {
         // Checks the arrays against the schema (types, lengths), as a record batch does.
         let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)
-            .map_err(|e| layout_error(&self.path, LayoutError { column: None, message: e.to_string() }))?;
+            .map_err(|e| layout_error(&self.path, LayoutError::new(e)))?;
         if batch.num_rows() == 0 {
             return Ok(());
         }
@@ -279,8 +279,8 @@ fn parquet_io(path: &Path, error: parquet::errors::ParquetError) -> Error {
     match error {
         parquet::errors::ParquetError::External(inner) => match inner.downcast::<std::io::Error>() {
             Ok(io) => Error::io(format!("writing {}", path.display()), *io),
-            Err(other) => layout_error(path, LayoutError { column: None, message: other.to_string() }),
+            Err(other) => layout_error(path, LayoutError::new(other)),
         },
-        other => layout_error(path, LayoutError { column: None, message: other.to_string() }),
+        other => layout_error(path, LayoutError::new(other)),
     }
 }

@@ -24,12 +24,17 @@ pub(crate) fn expand<R: Debug + Clone>(rows: Vec<(R, Diff)>, name: &str, time: T
     let mut listed = Vec::with_capacity(rows.len());
     for (row, diff) in rows {
         let Ok(copies) = usize::try_from(diff) else {
-            let row = shown_debug(&row);
-            return Err(Error::NegativeMultiplicity { name: name.to_string(), row, diff, time });
+            return Err(negative(&row, diff, name, time));
         };
         listed.extend(std::iter::repeat_n(row, copies));
     }
     Ok(listed)
+}
+
+/// The error of a read of `name` at `time` that holds `row` a negative number (`diff`) of
+/// times, where a list of rows was asked for.
+pub(crate) fn negative(row: &dyn Debug, diff: Diff, name: &str, time: Time) -> Error {
+    Error::NegativeMultiplicity { name: name.to_string(), row: shown_debug(row), diff, time }
 }
 
 /// The `(key, value)` rows of keyed source `name`'s read at `time` (sorted by key, then value)
