@@ -231,6 +231,8 @@ mod row;
 mod shape;
 mod shard;
 mod source;
+#[cfg(feature = "sql")]
+pub mod sql;
 mod table;
 #[cfg(feature = "testing")]
 pub mod testing;

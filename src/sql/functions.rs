@@ -1,0 +1,379 @@
+//! The scalar functions SQL can call: their names, the types they take and give, and what
+//! they compute. Every function gives `NULL` when an argument is `NULL` (`CONCAT`, which skips
+//! them, aside).
+
+use serde::{Deserialize, Serialize};
+
+use crate::sql::error::EvalError;
+use crate::sql::types::SqlType;
+use crate::sql::value::{Date, MICROS_PER_DAY, Timestamp, Value};
+
+/// A scalar function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Function {
+    Lower,
+    Upper,
+    Length,
+    Substring,
+    Trim,
+    Ltrim,
+    Rtrim,
+    Replace,
+    Concat,
+    Position,
+    Left,
+    Right,
+    Reverse,
+    StartsWith,
+    Abs,
+    Round,
+    Floor,
+    Ceil,
+    Sqrt,
+    Power,
+    Sign,
+    Greatest,
+    Least,
+    NullIf,
+    /// `EXTRACT(field FROM date or timestamp)` with the field as the first argument (text).
+    Extract,
+    /// `DATE_TRUNC('unit', timestamp)`.
+    DateTrunc,
+}
+
+impl Function {
+    /// The function called `name` with arguments of `args`' types, and its result type;
+    /// `Err` says why not.
+    pub(crate) fn bind(name: &str, args: &[SqlType]) -> Result<(Function, SqlType), String> {
+        use Function as F;
+        use SqlType as T;
+        let text_like = |t: &SqlType| matches!(t, T::Text | T::Null);
+        let numeric = |t: &SqlType| t.is_numeric() || *t == T::Null;
+        let count = |range: std::ops::RangeInclusive<usize>| {
+            if range.contains(&args.len()) {
+                Ok(())
+            } else {
+                Err(format!("{name} takes {range:?} arguments, got {}", args.len()))
+            }
+        };
+        let name = name.to_ascii_lowercase();
+        let (function, result) = match name.as_str() {
+            "lower" | "upper" | "trim" | "ltrim" | "rtrim" | "reverse" => {
+                count(1..=1)?;
+                let f = match name.as_str() {
+                    "lower" => F::Lower,
+                    "upper" => F::Upper,
+                    "trim" => F::Trim,
+                    "ltrim" => F::Ltrim,
+                    "rtrim" => F::Rtrim,
+                    _ => F::Reverse,
+                };
+                (f, T::Text)
+            }
+            "length" | "char_length" | "character_length" => (F::Length, T::Int),
+            "substr" | "substring" => {
+                count(2..=3)?;
+                (F::Substring, T::Text)
+            }
+            "replace" => {
+                count(3..=3)?;
+                (F::Replace, T::Text)
+            }
+            "concat" => (F::Concat, T::Text),
+            "strpos" | "position" | "instr" => {
+                count(2..=2)?;
+                (F::Position, T::Int)
+            }
+            "left" => (F::Left, T::Text),
+            "right" => (F::Right, T::Text),
+            "starts_with" => (F::StartsWith, T::Bool),
+            "abs" | "round" | "floor" | "ceil" | "ceiling" | "sign" => {
+                count(if name == "round" { 1..=2 } else { 1..=1 })?;
+                if !numeric(&args[0]) {
+                    return Err(format!("{name} takes a number, not {}", args[0]));
+                }
+                let f = match name.as_str() {
+                    "abs" => F::Abs,
+                    "round" => F::Round,
+                    "floor" => F::Floor,
+                    "ceil" | "ceiling" => F::Ceil,
+                    _ => F::Sign,
+                };
+                (f, if args[0] == T::Null { T::Int } else { args[0] })
+            }
+            "sqrt" | "power" | "pow" => {
+                count(if name == "sqrt" { 1..=1 } else { 2..=2 })?;
+                (if name == "sqrt" { F::Sqrt } else { F::Power }, T::Double)
+            }
+            "greatest" | "least" | "nullif" => {
+                count(if name == "nullif" { 2..=2 } else { 1..=usize::MAX })?;
+                let common = args.iter().try_fold(T::Null, |a, b| a.common(*b));
+                let common = common.ok_or_else(|| format!("{name} takes arguments of one type"))?;
+                let f = match name.as_str() {
+                    "greatest" => F::Greatest,
+                    "least" => F::Least,
+                    _ => F::NullIf,
+                };
+                (f, common)
+            }
+            "date_trunc" => {
+                count(2..=2)?;
+                (F::DateTrunc, T::Timestamp)
+            }
+            "extract" | "date_part" => {
+                count(2..=2)?;
+                (F::Extract, T::Int)
+            }
+            _ => return Err(format!("unknown function {name}")),
+        };
+        let wants_text = matches!(
+            function,
+            F::Lower
+                | F::Upper
+                | F::Length
+                | F::Substring
+                | F::Trim
+                | F::Ltrim
+                | F::Rtrim
+                | F::Replace
+                | F::Position
+                | F::Left
+                | F::Right
+                | F::Reverse
+                | F::StartsWith
+        );
+        if wants_text && !args.first().is_some_and(text_like) {
+            return Err(format!("{name} takes text, not {}", args.first().map_or(T::Null, |t| *t)));
+        }
+        Ok((function, result))
+    }
+
+    /// Applies the function to argument values (already cast to the types it was bound with).
+    pub(crate) fn call(self, args: Vec<Value>) -> Result<Value, EvalError> {
+        use Function as F;
+        if self == F::Concat {
+            return Ok(Value::Text(args.iter().filter(|v| !v.is_null()).map(|v| v.to_string()).collect()));
+        }
+        if self == F::NullIf {
+            return Ok(if args[0].sql_cmp(&args[1]) == Some(std::cmp::Ordering::Equal) {
+                Value::Null
+            } else {
+                args[0].clone()
+            });
+        }
+        if matches!(self, F::Greatest | F::Least) {
+            let present = args.into_iter().filter(|v| !v.is_null());
+            let pick = if self == F::Greatest { present.max() } else { present.min() };
+            return Ok(pick.unwrap_or(Value::Null));
+        }
+        if args.iter().any(Value::is_null) {
+            return Ok(Value::Null);
+        }
+        let invalid = |message: &str| EvalError::InvalidArgument {
+            function: format!("{self:?}").to_lowercase(),
+            message: message.into(),
+        };
+        let text = |i: usize| match &args[i] {
+            Value::Text(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let int = |i: usize| match &args[i] {
+            Value::Int(v) => Ok(*v),
+            other => Err(invalid(&format!("expected an integer, got {other}"))),
+        };
+        let double = |i: usize| match &args[i] {
+            Value::Int(v) => *v as f64,
+            Value::Double(d) => d.get(),
+            Value::Decimal(d) => d.to_f64(),
+            _ => f64::NAN,
+        };
+        Ok(match self {
+            F::Lower => Value::Text(text(0).to_lowercase()),
+            F::Upper => Value::Text(text(0).to_uppercase()),
+            F::Length => Value::Int(text(0).chars().count() as i64),
+            F::Trim => Value::Text(text(0).trim().to_string()),
+            F::Ltrim => Value::Text(text(0).trim_start().to_string()),
+            F::Rtrim => Value::Text(text(0).trim_end().to_string()),
+            F::Reverse => Value::Text(text(0).chars().rev().collect()),
+            F::Substring => {
+                // 1-based start; a start before 1 eats into the length, as in PostgreSQL.
+                let start = int(1)?;
+                let chars: Vec<char> = text(0).chars().collect();
+                let end = match args.get(2) {
+                    Some(_) => {
+                        let length = int(2)?;
+                        if length < 0 {
+                            return Err(invalid("negative substring length"));
+                        }
+                        start.saturating_add(length)
+                    }
+                    None => i64::MAX,
+                };
+                let from = (start.max(1) - 1) as usize;
+                let to = (end.max(1) - 1).min(chars.len() as i64) as usize;
+                Value::Text(if from < to { chars[from..to].iter().collect() } else { String::new() })
+            }
+            F::Replace => Value::Text(text(0).replace(&text(1), &text(2))),
+            F::Position => Value::Int(match text(0).find(&text(1)) {
+                Some(byte) => text(0)[..byte].chars().count() as i64 + 1,
+                None => 0,
+            }),
+            F::Left | F::Right => {
+                let chars: Vec<char> = text(0).chars().collect();
+                let n = int(1)?;
+                let len = chars.len() as i64;
+                let keep = if n >= 0 { n.min(len) } else { (len + n).max(0) } as usize;
+                Value::Text(if self == F::Left {
+                    chars[..keep].iter().collect()
+                } else {
+                    chars[chars.len() - keep..].iter().collect()
+                })
+            }
+            F::StartsWith => Value::Bool(text(0).starts_with(&text(1))),
+            F::Abs => match &args[0] {
+                Value::Int(v) => Value::Int(v.checked_abs().ok_or(EvalError::Overflow)?),
+                Value::Decimal(d) => Value::Decimal(
+                    crate::sql::value::Decimal::new(d.units().abs(), d.scale()).ok_or(EvalError::Overflow)?,
+                ),
+                _ => Value::double(double(0).abs()),
+            },
+            F::Sign => match &args[0] {
+                Value::Int(v) => Value::Int(v.signum()),
+                Value::Decimal(d) => {
+                    Value::Decimal(crate::sql::value::Decimal::from_int(d.units().signum() as i64))
+                }
+                _ => Value::double(if double(0) == 0.0 { 0.0 } else { double(0).signum() }),
+            },
+            F::Round | F::Floor | F::Ceil => {
+                let digits = if args.len() > 1 { int(1)? } else { 0 };
+                match &args[0] {
+                    Value::Int(v) => Value::Int(*v),
+                    Value::Decimal(d) if self == F::Round => {
+                        let scale = u8::try_from(digits.clamp(0, i64::from(d.scale()))).unwrap_or(0);
+                        let rounded = d.rescale(scale).ok_or(EvalError::Overflow)?;
+                        Value::Decimal(rounded.rescale(d.scale()).ok_or(EvalError::Overflow)?)
+                    }
+                    Value::Decimal(d) => {
+                        let factor = 10i128.pow(u32::from(d.scale()));
+                        let whole = d.units().div_euclid(factor)
+                            + i128::from(self == F::Ceil && d.units().rem_euclid(factor) != 0);
+                        Value::Decimal(
+                            crate::sql::value::Decimal::new(whole * factor, d.scale())
+                                .ok_or(EvalError::Overflow)?,
+                        )
+                    }
+                    _ => {
+                        let factor = 10f64.powi(digits.clamp(-300, 300) as i32);
+                        let x = double(0) * factor;
+                        Value::double(
+                            match self {
+                                F::Round => x.round(),
+                                F::Floor => x.floor(),
+                                _ => x.ceil(),
+                            } / factor,
+                        )
+                    }
+                }
+            }
+            F::Sqrt if double(0) < 0.0 => return Err(invalid("square root of a negative number")),
+            F::Sqrt => Value::double(double(0).sqrt()),
+            F::Power => Value::double(double(0).powf(double(1))),
+            F::Extract => {
+                extract(&text(0).to_ascii_lowercase(), &args[1]).ok_or_else(|| invalid("unknown field"))?
+            }
+            F::DateTrunc => {
+                let micros = match &args[1] {
+                    Value::Timestamp(t) => t.0,
+                    Value::Date(d) => i64::from(d.0) * MICROS_PER_DAY,
+                    _ => return Err(invalid("expected a date or timestamp")),
+                };
+                let t = Timestamp(micros);
+                let (year, month, _) = t.date().ymd();
+                let unit = text(0).to_ascii_lowercase();
+                let truncated = match unit.as_str() {
+                    "year" => Date::from_ymd(year, 1, 1).map(|d| i64::from(d.0) * MICROS_PER_DAY),
+                    "month" => Date::from_ymd(year, month, 1).map(|d| i64::from(d.0) * MICROS_PER_DAY),
+                    "day" => Some(micros - t.time_of_day()),
+                    "hour" => Some(micros - micros.rem_euclid(3_600_000_000)),
+                    "minute" => Some(micros - micros.rem_euclid(60_000_000)),
+                    "second" => Some(micros - micros.rem_euclid(1_000_000)),
+                    _ => None,
+                };
+                Value::Timestamp(Timestamp(truncated.ok_or_else(|| invalid("unknown unit"))?))
+            }
+            F::Concat | F::NullIf | F::Greatest | F::Least => unreachable!("handled above"),
+        })
+    }
+}
+
+/// A field of a date or timestamp, as `EXTRACT` gives it.
+fn extract(field: &str, value: &Value) -> Option<Value> {
+    let (date, micros) = match value {
+        Value::Date(d) => (*d, 0),
+        Value::Timestamp(t) => (t.date(), t.time_of_day()),
+        _ => return None,
+    };
+    let (year, month, day) = date.ymd();
+    Some(Value::Int(match field {
+        "year" => i64::from(year),
+        "month" => i64::from(month),
+        "day" => i64::from(day),
+        "hour" => micros / 3_600_000_000,
+        "minute" => micros / 60_000_000 % 60,
+        "second" => micros / 1_000_000 % 60,
+        "dow" => i64::from((date.0 + 4).rem_euclid(7)),
+        "doy" => i64::from(date.0 - Date::from_ymd(year, 1, 1)?.0 + 1),
+        "epoch" => i64::from(date.0) * 86_400 + micros / 1_000_000,
+        _ => return None,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(name: &str, args: Vec<Value>) -> Result<Value, EvalError> {
+        let types: Vec<SqlType> = args
+            .iter()
+            .map(|v| match v {
+                Value::Int(_) => SqlType::Int,
+                Value::Text(_) => SqlType::Text,
+                Value::Double(_) => SqlType::Double,
+                Value::Timestamp(_) => SqlType::Timestamp,
+                _ => SqlType::Null,
+            })
+            .collect();
+        Function::bind(name, &types).unwrap().0.call(args)
+    }
+
+    fn text(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+
+    #[test]
+    fn string_functions_count_characters_not_bytes() {
+        assert_eq!(call("length", vec![text("héllo")]), Ok(Value::Int(5)));
+        assert_eq!(call("substr", vec![text("héllo"), Value::Int(2), Value::Int(3)]), Ok(text("éll")));
+        assert_eq!(call("substr", vec![text("hello"), Value::Int(0), Value::Int(2)]), Ok(text("h")));
+        assert_eq!(call("strpos", vec![text("héllo"), text("l")]), Ok(Value::Int(3)));
+        assert_eq!(call("right", vec![text("hello"), Value::Int(2)]), Ok(text("lo")));
+        assert_eq!(call("concat", vec![text("a"), Value::Null, Value::Int(1)]), Ok(text("a1")));
+        assert_eq!(call("upper", vec![Value::Null]), Ok(Value::Null));
+    }
+
+    #[test]
+    fn numeric_and_date_functions() {
+        assert_eq!(call("round", vec![Value::double(2.345), Value::Int(2)]), Ok(Value::double(2.35)));
+        assert_eq!(call("abs", vec![Value::Int(i64::MIN)]), Err(EvalError::Overflow));
+        assert!(call("sqrt", vec![Value::double(-1.0)]).is_err());
+        let t = Value::Timestamp(Timestamp::parse("2024-03-05 06:07:08").unwrap());
+        assert_eq!(call("extract", vec![text("month"), t.clone()]), Ok(Value::Int(3)));
+        assert_eq!(call("extract", vec![text("dow"), t.clone()]), Ok(Value::Int(2)));
+        assert_eq!(
+            call("date_trunc", vec![text("month"), t]).map(|v| v.to_string()),
+            Ok("2024-03-01 00:00:00".into())
+        );
+        assert!(Function::bind("no_such_function", &[]).is_err());
+        assert!(Function::bind("lower", &[SqlType::Int]).is_err());
+    }
+}

@@ -1,0 +1,551 @@
+//! Plans onto differential dataflow: each plan node becomes operators over collections of
+//! [`SqlRow`]s, beside a collection of the [`EvalError`]s its rows met.
+//!
+//! Errors travel as data (as in Materialize): a row whose expression fails becomes an error
+//! row instead, the errors of every input are carried up, and the view holds both. A view is
+//! then correct for every row it could compute, and its reads fail only while an error is in it.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use differential_dataflow::lattice::Lattice;
+use differential_dataflow::operators::iterate::Iterate;
+use differential_dataflow::{AsCollection, VecCollection};
+use timely::dataflow::Scope;
+use timely::dataflow::operators::vec::ToStream;
+use timely::order::Product;
+use timely::progress::Timestamp;
+
+use crate::definition::Views;
+use crate::sql::error::EvalError;
+use crate::sql::plan::{AggregateCall, AggregateFunction, JoinKind, Plan, SetOp, SortKey};
+use crate::sql::scalar::Scalar;
+use crate::sql::source::{Computed, Source};
+use crate::sql::value::{Decimal, SqlRow, Value};
+use crate::time::{Diff, Time};
+
+/// A collection in a scope of time `T`.
+pub(crate) type Rows<'s, T, D> = VecCollection<'s, T, D, Diff>;
+
+/// What a scope's timestamps must be for the operators a plan uses.
+pub(crate) trait Times: Timestamp + Lattice + Ord {}
+
+impl<T: Timestamp + Lattice + Ord> Times for T {}
+
+/// A lowered plan: its rows and the errors met computing them.
+pub(crate) struct Lowered<'s, T: Times> {
+    pub(crate) rows: Rows<'s, T, SqlRow>,
+    pub(crate) errors: Rows<'s, T, EvalError>,
+}
+
+/// Where a plan's leaves come from: the definition's scope (tables and views through
+/// [`Views`]), or the loop of a `WITH RECURSIVE` (its sources entered, and the rows so far).
+trait Env<'s, T: Times> {
+    fn scope(&self) -> Scope<'s, T>;
+    fn scan(&self, source: &Arc<Source>) -> Lowered<'s, T>;
+    fn recurse(&self, id: usize) -> Rows<'s, T, SqlRow>;
+    fn recursive(&self, plan: &Plan) -> Lowered<'s, T>;
+}
+
+/// Builds `plan` in `views`' scope.
+pub(crate) fn lower<'s>(plan: &Plan, views: &Views<'s>) -> Lowered<'s, Time> {
+    lower_in(plan, &Outer { views })
+}
+
+/// The definition's own scope.
+struct Outer<'a, 's> {
+    views: &'a Views<'s>,
+}
+
+impl<'s> Env<'s, Time> for Outer<'_, 's> {
+    fn scope(&self) -> Scope<'s, Time> {
+        self.views.scope()
+    }
+
+    fn scan(&self, source: &Arc<Source>) -> Lowered<'s, Time> {
+        let (rows, errors) = source.read(self.views);
+        Lowered { rows, errors: errors.unwrap_or_else(|| constant(self.scope(), Vec::new())) }
+    }
+
+    fn recurse(&self, _id: usize) -> Rows<'s, Time, SqlRow> {
+        unreachable!("the binder puts a recursive reference only inside its step")
+    }
+
+    /// `WITH RECURSIVE`: the base, then the step over the rows so far, to a fixed point. The
+    /// loop carries rows and errors together (as `Computed`), so that errors leave it too.
+    fn recursive(&self, plan: &Plan) -> Lowered<'s, Time> {
+        let Plan::Recursive { id, base, step, distinct, .. } = plan else { unreachable!("a recursive plan") };
+        let base = lower_in(base, self);
+        let mut sources = Vec::new();
+        scans(step, &mut sources);
+        let outer: Vec<(Arc<Source>, Lowered<'s, Time>)> = sources
+            .into_iter()
+            .map(|s| {
+                let lowered = self.scan(&s);
+                (s, lowered)
+            })
+            .collect();
+        let start = base.rows.map(Computed::Row);
+        let (id, step, distinct) = (*id, step.as_ref().clone(), *distinct);
+        let result = start.clone().iterate(move |scope, so_far| {
+            let sources = outer
+                .into_iter()
+                .map(|(s, l)| (s, Lowered { rows: l.rows.enter(scope), errors: l.errors.enter(scope) }))
+                .collect();
+            let inner = Inner {
+                scope,
+                id,
+                so_far: so_far.flat_map(|c| match c {
+                    Computed::Row(row) => Some(row),
+                    Computed::Error(_) => None,
+                }),
+                sources,
+            };
+            let step = lower_in(&step, &inner);
+            let next = start
+                .enter(scope)
+                .concat(step.rows.map(Computed::Row))
+                .concat(step.errors.map(Computed::Error));
+            if distinct {
+                next.threshold_named("SqlRecursiveDistinct", |_, m| Diff::from(*m > 0))
+            } else {
+                next
+            }
+        });
+        let rows = result.clone().flat_map(|c| match c {
+            Computed::Row(row) => Some(row),
+            Computed::Error(_) => None,
+        });
+        let errors = result.flat_map(|c| match c {
+            Computed::Row(_) => None,
+            Computed::Error(error) => Some(error),
+        });
+        Lowered { rows, errors: base.errors.concat(errors) }
+    }
+}
+
+/// The time inside the loop of a `WITH RECURSIVE`: the commit time and the round.
+type Round = Product<Time, u64>;
+
+/// The loop of a `WITH RECURSIVE`.
+struct Inner<'s> {
+    scope: Scope<'s, Round>,
+    id: usize,
+    so_far: Rows<'s, Round, SqlRow>,
+    sources: Vec<(Arc<Source>, Lowered<'s, Round>)>,
+}
+
+impl<'s> Env<'s, Round> for Inner<'s> {
+    fn scope(&self) -> Scope<'s, Round> {
+        self.scope
+    }
+
+    fn scan(&self, source: &Arc<Source>) -> Lowered<'s, Round> {
+        let (_, lowered) = self
+            .sources
+            .iter()
+            .find(|(s, _)| Arc::ptr_eq(s, source))
+            .expect("every source of the step entered");
+        Lowered { rows: lowered.rows.clone(), errors: lowered.errors.clone() }
+    }
+
+    fn recurse(&self, id: usize) -> Rows<'s, Round, SqlRow> {
+        assert_eq!(id, self.id, "the binder refuses nested recursion");
+        self.so_far.clone()
+    }
+
+    fn recursive(&self, _plan: &Plan) -> Lowered<'s, Round> {
+        unreachable!("the binder refuses WITH RECURSIVE inside a recursive step")
+    }
+}
+
+/// The sources `plan` scans, each once.
+fn scans(plan: &Plan, found: &mut Vec<Arc<Source>>) {
+    if let Plan::Scan { source, .. } = plan
+        && !found.iter().any(|s| Arc::ptr_eq(s, source))
+    {
+        found.push(Arc::clone(source));
+    }
+    plan.inputs().into_iter().for_each(|input| scans(input, found));
+}
+
+/// `rows` from the start of time, each held once across the workers.
+fn constant<'s, T: Times, D: differential_dataflow::Data>(
+    scope: Scope<'s, T>,
+    rows: Vec<D>,
+) -> Rows<'s, T, D> {
+    let (index, peers) = (scope.index(), scope.peers());
+    let mine: Vec<(D, T, Diff)> = rows
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % peers == index)
+        .map(|(_, row)| (row, T::minimum(), 1))
+        .collect();
+    mine.to_stream(scope).as_collection()
+}
+
+fn lower_in<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
+    match plan {
+        Plan::Scan { source, .. } => env.scan(source),
+        Plan::Constant { rows, .. } => {
+            Lowered { rows: constant(env.scope(), rows.clone()), errors: constant(env.scope(), Vec::new()) }
+        }
+        Plan::Filter { input, predicate } => {
+            let input = lower_in(input, env);
+            let predicate = predicate.clone();
+            let results = input.rows.flat_map(move |row| match predicate.holds(&row) {
+                Ok(true) => Some(Ok(row)),
+                Ok(false) => None,
+                Err(error) => Some(Err(error)),
+            });
+            split(results, input.errors)
+        }
+        Plan::Project { input, exprs, .. } => {
+            let input = lower_in(input, env);
+            let exprs = exprs.clone();
+            let results = input.rows.map(move |row| evaluate(&exprs, &row));
+            split(results, input.errors)
+        }
+        Plan::Join { kind, left, right, left_keys, right_keys, residual } => join(
+            *kind,
+            lower_in(left, env),
+            lower_in(right, env),
+            (left_keys, right_keys),
+            residual.clone(),
+            (left.width(), right.width()),
+        ),
+        Plan::Aggregate { input, group, aggregates, .. } => {
+            aggregate(env.scope(), lower_in(input, env), group, aggregates)
+        }
+        Plan::Distinct { input } => {
+            let input = lower_in(input, env);
+            Lowered { rows: present(input.rows), errors: input.errors }
+        }
+        Plan::Set { op, all, left, right } => {
+            let (left, right) = (lower_in(left, env), lower_in(right, env));
+            let errors = left.errors.concat(right.errors);
+            let rows = match (op, all) {
+                (SetOp::Union, true) => left.rows.concat(right.rows),
+                (SetOp::Union, false) => present(left.rows.concat(right.rows)),
+                (SetOp::Except, true) => except_all(left.rows, right.rows),
+                (SetOp::Except, false) => except_all(present(left.rows), present(right.rows)),
+                (SetOp::Intersect, true) => {
+                    // min(l, r) = l - max(0, l - r).
+                    left.rows.clone().concat(except_all(left.rows, right.rows).negate())
+                }
+                (SetOp::Intersect, false) => {
+                    let left = present(left.rows);
+                    left.clone().concat(except_all(left, present(right.rows)).negate())
+                }
+            };
+            Lowered { rows, errors }
+        }
+        Plan::TopK { input, partition, order, offset, limit } => {
+            let input = lower_in(input, env);
+            if limit.is_none() && *offset == 0 {
+                return input;
+            }
+            top_k(input, partition, order, *offset, *limit)
+        }
+        Plan::Recursive { .. } => env.recursive(plan),
+        Plan::Recurse { id, .. } => {
+            Lowered { rows: env.recurse(*id), errors: constant(env.scope(), Vec::new()) }
+        }
+    }
+}
+
+/// Each expression of `exprs` over `row`.
+fn evaluate(exprs: &[Scalar], row: &[Value]) -> Result<SqlRow, EvalError> {
+    exprs.iter().map(|e| e.eval(row)).collect()
+}
+
+/// Rows and errors apart; `errors` are the inputs' errors, carried up.
+fn split<'s, T: Times>(
+    results: Rows<'s, T, Result<SqlRow, EvalError>>,
+    errors: Rows<'s, T, EvalError>,
+) -> Lowered<'s, T> {
+    let rows = results.clone().flat_map(Result::ok);
+    let new_errors = results.flat_map(Result::err);
+    Lowered { rows, errors: errors.concat(new_errors) }
+}
+
+/// Each present row once.
+fn present<'s, T: Times, D: differential_dataflow::ExchangeData + differential_dataflow::Hashable>(
+    rows: Rows<'s, T, D>,
+) -> Rows<'s, T, D> {
+    rows.threshold_named("SqlDistinct", |_, m| Diff::from(*m > 0))
+}
+
+/// `max(0, left - right)` per row.
+fn except_all<'s, T: Times>(left: Rows<'s, T, SqlRow>, right: Rows<'s, T, SqlRow>) -> Rows<'s, T, SqlRow> {
+    left.concat(right.negate()).threshold_named("SqlExcept", |_, m| (*m).max(0))
+}
+
+/// A join of `kind` on `left_keys = right_keys` and `residual`.
+fn join<'s, T: Times>(
+    kind: JoinKind,
+    left: Lowered<'s, T>,
+    right: Lowered<'s, T>,
+    (left_keys, right_keys): (&[Scalar], &[Scalar]),
+    residual: Option<Scalar>,
+    (left_width, right_width): (usize, usize),
+) -> Lowered<'s, T> {
+    let errors = left.errors.concat(right.errors);
+    let keyed = |rows: Rows<'s, T, SqlRow>, keys: &[Scalar]| {
+        let keys = keys.to_vec();
+        // A `NULL` key equals nothing: such rows find no partner.
+        let results = rows.flat_map(move |row| match evaluate(&keys, &row) {
+            Ok(key) if key.iter().any(Value::is_null) => None,
+            Ok(key) => Some(Ok((key, row))),
+            Err(error) => Some(Err(error)),
+        });
+        (results.clone().flat_map(Result::ok), results.flat_map(Result::err))
+    };
+    let (left_keyed, left_key_errors) = keyed(left.rows.clone(), left_keys);
+    let (right_keyed, right_key_errors) = keyed(right.rows.clone(), right_keys);
+    let pairs = left_keyed.join(right_keyed).map(|(_key, (mut l, r))| {
+        let width = l.len();
+        l.extend(r);
+        (l, width)
+    });
+    let results = pairs.flat_map(move |(row, width)| match residual.as_ref().map(|r| r.holds(&row)) {
+        None | Some(Ok(true)) => Some(Ok((row, width))),
+        Some(Ok(false)) => None,
+        Some(Err(error)) => Some(Err(error)),
+    });
+    let matched = results.clone().flat_map(Result::ok);
+    let errors =
+        errors.concat(left_key_errors).concat(right_key_errors).concat(results.flat_map(Result::err));
+    // The left (right) rows that found a partner, each once.
+    let matched_left = || present(matched.clone().map(|(row, width)| row[..width].to_vec()));
+    let matched_right = || present(matched.clone().map(|(row, width)| row[width..].to_vec()));
+    // `partnered` is a set (each row once), so differential's semi- and anti-join are exact.
+    let unmatched = |rows: Rows<'s, T, SqlRow>, partnered: Rows<'s, T, SqlRow>| {
+        rows.map(|row| (row, ())).antijoin(partnered).map(|(row, ())| row)
+    };
+    let pairs = || matched.clone().map(|(row, _)| row);
+    let rows = match kind {
+        JoinKind::Inner => pairs(),
+        JoinKind::Semi => left.rows.map(|row| (row, ())).semijoin(matched_left()).map(|(row, ())| row),
+        JoinKind::Anti => unmatched(left.rows, matched_left()),
+        JoinKind::Left | JoinKind::Right | JoinKind::Full => {
+            let mut rows = pairs();
+            if kind != JoinKind::Right {
+                let padded = unmatched(left.rows, matched_left()).map(move |mut row| {
+                    row.extend(std::iter::repeat_n(Value::Null, right_width));
+                    row
+                });
+                rows = rows.concat(padded);
+            }
+            if kind != JoinKind::Left {
+                let padded = unmatched(right.rows, matched_right()).map(move |row| {
+                    let mut padded = vec![Value::Null; left_width];
+                    padded.extend(row);
+                    padded
+                });
+                rows = rows.concat(padded);
+            }
+            rows
+        }
+    };
+    Lowered { rows, errors }
+}
+
+/// `GROUP BY group` computing `aggregates`; with no group, one row even over no input.
+fn aggregate<'s, T: Times>(
+    scope: Scope<'s, T>,
+    input: Lowered<'s, T>,
+    group: &[Scalar],
+    aggregates: &[AggregateCall],
+) -> Lowered<'s, T> {
+    let (group, calls) = (group.to_vec(), aggregates.to_vec());
+    let arguments: Vec<Option<Scalar>> = calls.iter().map(|c| c.argument.clone()).collect();
+    let global = group.is_empty();
+    let prepared = input.rows.map(move |row| {
+        let key = evaluate(&group, &row)?;
+        let args = arguments
+            .iter()
+            .map(|a| a.as_ref().map_or(Ok(Value::Null), |a| a.eval(&row)))
+            .collect::<Result<SqlRow, _>>()?;
+        Ok::<_, EvalError>((key, args))
+    });
+    let errors = input.errors.concat(prepared.clone().flat_map(Result::err));
+    let reduce_calls = Arc::new(calls.clone());
+    let results = prepared.flat_map(Result::ok).reduce_named("SqlAggregate", move |_key, values, output| {
+        output.push((compute(&reduce_calls, values), 1));
+    });
+    let results = results.map(|(mut key, computed)| {
+        computed.map(|values| {
+            key.extend(values);
+            key
+        })
+    });
+    let mut lowered = split(results, errors);
+    if global {
+        // The row of no input: `COUNT` 0, the others `NULL`; present only while there is none.
+        let empty: SqlRow = calls
+            .iter()
+            .map(|c| match c.function {
+                AggregateFunction::CountRows | AggregateFunction::Count => Value::Int(0),
+                _ => Value::Null,
+            })
+            .collect();
+        let default = constant(scope, vec![empty.clone()]);
+        let shadow =
+            present(lowered.rows.clone().map(|_| SqlRow::new())).map(move |_| empty.clone()).negate();
+        lowered.rows = lowered.rows.concat(default).concat(shadow);
+    }
+    lowered
+}
+
+/// The aggregates of one group, from its argument rows and their multiplicities.
+fn compute(calls: &[AggregateCall], values: &[(&SqlRow, Diff)]) -> Result<SqlRow, EvalError> {
+    calls
+        .iter()
+        .enumerate()
+        .map(|(i, call)| {
+            // This aggregate's non-NULL arguments with their multiplicities (all rows for COUNT(*)).
+            let present =
+                values.iter().filter(|(args, m)| *m > 0 && (call.argument.is_none() || !args[i].is_null()));
+            let arguments: Vec<(&Value, Diff)> = if call.distinct {
+                // The argument rows are sorted by their first argument, not this one.
+                let mut seen: Vec<&Value> = present.map(|(args, _)| &args[i]).collect();
+                seen.sort();
+                seen.dedup();
+                seen.into_iter().map(|v| (v, 1)).collect()
+            } else {
+                present.map(|(args, m)| (&args[i], *m)).collect()
+            };
+            let count: i64 = arguments.iter().map(|(_, m)| *m as i64).sum();
+            Ok(match call.function {
+                AggregateFunction::CountRows | AggregateFunction::Count => Value::Int(count),
+                AggregateFunction::Min => {
+                    arguments.iter().map(|(v, _)| *v).min().cloned().unwrap_or(Value::Null)
+                }
+                AggregateFunction::Max => {
+                    arguments.iter().map(|(v, _)| *v).max().cloned().unwrap_or(Value::Null)
+                }
+                AggregateFunction::Sum if count == 0 => Value::Null,
+                AggregateFunction::Sum => sum(&arguments)?,
+                AggregateFunction::Avg if count == 0 => Value::Null,
+                AggregateFunction::Avg => {
+                    let total: f64 = arguments
+                        .iter()
+                        .map(|(v, m)| {
+                            *m as f64
+                                * match v {
+                                    Value::Int(i) => *i as f64,
+                                    Value::Double(d) => d.get(),
+                                    Value::Decimal(d) => d.to_f64(),
+                                    _ => 0.0,
+                                }
+                        })
+                        .sum();
+                    Value::double(total / count as f64)
+                }
+            })
+        })
+        .collect()
+}
+
+/// The sum of values with multiplicities, exact for integers and decimals.
+fn sum(arguments: &[(&Value, Diff)]) -> Result<Value, EvalError> {
+    match arguments[0].0 {
+        Value::Int(_) => {
+            let total: i128 = arguments
+                .iter()
+                .map(|(v, m)| if let Value::Int(i) = v { i128::from(*i) * *m as i128 } else { 0 })
+                .sum();
+            Ok(Value::Int(i64::try_from(total).map_err(|_| EvalError::Overflow)?))
+        }
+        Value::Decimal(first) => {
+            let scale = first.scale();
+            let mut total: i128 = 0;
+            for (v, m) in arguments {
+                if let Value::Decimal(d) = v {
+                    let units = d.rescale(scale).ok_or(EvalError::Overflow)?.units();
+                    total = units
+                        .checked_mul(*m as i128)
+                        .and_then(|u| total.checked_add(u))
+                        .ok_or(EvalError::Overflow)?;
+                }
+            }
+            Ok(Value::Decimal(Decimal::new(total, scale).ok_or(EvalError::Overflow)?))
+        }
+        _ => {
+            // `reduce` gives the values sorted, so the sum does not depend on arrival order.
+            let total: f64 = arguments
+                .iter()
+                .map(|(v, m)| if let Value::Double(d) = v { d.get() * *m as f64 } else { 0.0 })
+                .sum();
+            Ok(Value::double(total))
+        }
+    }
+}
+
+/// The first `limit` rows after `offset` of each partition, in `order` (ties broken by the row).
+fn top_k<'s, T: Times>(
+    input: Lowered<'s, T>,
+    partition: &[Scalar],
+    order: &[SortKey],
+    offset: usize,
+    limit: Option<usize>,
+) -> Lowered<'s, T> {
+    let (partition, order) = (partition.to_vec(), order.to_vec());
+    let directions: Arc<Vec<(bool, bool)>> =
+        Arc::new(order.iter().map(|k| (k.descending, k.nulls_first)).collect());
+    let keys: Vec<Scalar> = order.iter().map(|k| k.expr.clone()).collect();
+    let prepared = input
+        .rows
+        .map(move |row| Ok::<_, EvalError>((evaluate(&partition, &row)?, (evaluate(&keys, &row)?, row))));
+    let errors = input.errors.concat(prepared.clone().flat_map(Result::err));
+    let rows = prepared.flat_map(Result::ok).reduce_named("SqlTopK", move |_key, values, output| {
+        let mut sorted: Vec<&(SqlRow, SqlRow)> = Vec::new();
+        for (value, m) in values {
+            sorted.extend(std::iter::repeat_n(*value, (*m).max(0) as usize));
+        }
+        sorted.sort_by(|a, b| compare(&directions, &a.0, &b.0).then_with(|| a.1.cmp(&b.1)));
+        let taken = sorted.into_iter().skip(offset).take(limit.unwrap_or(usize::MAX));
+        for (_, row) in taken {
+            output.push((row.clone(), 1));
+        }
+    });
+    Lowered { rows: rows.map(|(_partition, row)| row), errors }
+}
+
+/// SQL's order of two lists of the values of `order`'s keys.
+pub(crate) fn compare_keys(order: &[SortKey], a: &[Value], b: &[Value]) -> Ordering {
+    let directions: Vec<(bool, bool)> = order.iter().map(|k| (k.descending, k.nulls_first)).collect();
+    compare(&directions, a, b)
+}
+
+/// SQL's order of two lists of sort values: each ascending or descending, `NULL`s first or last.
+fn compare(directions: &[(bool, bool)], a: &[Value], b: &[Value]) -> Ordering {
+    for ((descending, nulls_first), (x, y)) in directions.iter().zip(a.iter().zip(b)) {
+        let order = match (x.is_null(), y.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => {
+                if *nulls_first {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (false, true) => {
+                if *nulls_first {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
+            (false, false) => {
+                let order = x.sql_cmp(y).unwrap_or(Ordering::Equal);
+                if *descending { order.reverse() } else { order }
+            }
+        };
+        if order != Ordering::Equal {
+            return order;
+        }
+    }
+    Ordering::Equal
+}

@@ -1,0 +1,239 @@
+//! Logical plans: what the binder makes of a query, and what `lower.rs` builds a dataflow from.
+//!
+//! Every plan node produces rows of a fixed list of columns ([`Plan::columns`]); expressions
+//! inside a node read its input's columns by position.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::sql::scalar::Scalar;
+use crate::sql::source::Source;
+use crate::sql::types::SqlType;
+use crate::sql::value::SqlRow;
+
+/// One output column of a plan: its name (for `SELECT *` and the result's header), the table
+/// name or alias it can be qualified with, and its type.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Column {
+    pub(crate) name: String,
+    pub(crate) qualifier: Option<String>,
+    pub(crate) ty: SqlType,
+}
+
+/// How a join keeps rows that find no partner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum JoinKind {
+    Inner,
+    Left,
+    Right,
+    Full,
+    /// The left rows that have a partner (`EXISTS`, `IN`), each once.
+    Semi,
+    /// The left rows that have none (`NOT EXISTS`).
+    Anti,
+}
+
+/// An aggregate function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AggregateFunction {
+    /// `COUNT(*)`.
+    CountRows,
+    Count,
+    Sum,
+    Min,
+    Max,
+    Avg,
+}
+
+/// One aggregate of a `GROUP BY`: the function, its argument (a column of the aggregate's
+/// input), `DISTINCT`, and its result type.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct AggregateCall {
+    pub(crate) function: AggregateFunction,
+    pub(crate) argument: Option<Scalar>,
+    pub(crate) distinct: bool,
+    pub(crate) ty: SqlType,
+}
+
+/// One `ORDER BY` key.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct SortKey {
+    pub(crate) expr: Scalar,
+    pub(crate) descending: bool,
+    pub(crate) nulls_first: bool,
+}
+
+/// A set operation between two inputs of the same columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SetOp {
+    Union,
+    Except,
+    Intersect,
+}
+
+/// A logical plan.
+#[derive(Clone, Debug)]
+pub(crate) enum Plan {
+    /// Every row of a table or view.
+    Scan {
+        source: Arc<Source>,
+        columns: Vec<Column>,
+    },
+    /// Fixed rows (`VALUES`, or a `SELECT` without `FROM`).
+    Constant {
+        rows: Vec<SqlRow>,
+        columns: Vec<Column>,
+    },
+    Filter {
+        input: Box<Plan>,
+        predicate: Scalar,
+    },
+    /// The rows of `exprs` evaluated over each input row.
+    Project {
+        input: Box<Plan>,
+        exprs: Vec<Scalar>,
+        columns: Vec<Column>,
+    },
+    /// A join on `left_keys = right_keys` (pairwise, `NULL` never equal) and `residual` (over
+    /// the left columns followed by the right ones). Output: left columns then right ones
+    /// (only the left ones for semi- and anti-joins).
+    Join {
+        kind: JoinKind,
+        left: Box<Plan>,
+        right: Box<Plan>,
+        left_keys: Vec<Scalar>,
+        right_keys: Vec<Scalar>,
+        residual: Option<Scalar>,
+    },
+    /// `GROUP BY group` with `aggregates`. Output: the group's values, then the aggregates. With
+    /// no group (`global`), one row even over no input.
+    Aggregate {
+        input: Box<Plan>,
+        group: Vec<Scalar>,
+        aggregates: Vec<AggregateCall>,
+        columns: Vec<Column>,
+    },
+    /// Each distinct row once.
+    Distinct {
+        input: Box<Plan>,
+    },
+    /// `UNION`, `EXCEPT` or `INTERSECT`, `ALL` (multisets) or not (sets).
+    Set {
+        op: SetOp,
+        all: bool,
+        left: Box<Plan>,
+        right: Box<Plan>,
+    },
+    /// The first `limit` rows after `offset` in `order`, per distinct `partition` value
+    /// (`ORDER BY ... LIMIT`, or `ROW_NUMBER() OVER (PARTITION BY ...) <= n`).
+    TopK {
+        input: Box<Plan>,
+        partition: Vec<Scalar>,
+        order: Vec<SortKey>,
+        offset: usize,
+        limit: Option<usize>,
+    },
+    /// `WITH RECURSIVE name AS (base UNION [ALL] step)`: `step` reads the rows so far through
+    /// `Plan::Recurse` of this `id`; iterated to its fixed point.
+    Recursive {
+        id: usize,
+        base: Box<Plan>,
+        step: Box<Plan>,
+        distinct: bool,
+        columns: Vec<Column>,
+    },
+    /// The rows so far of the recursive query `id` (only inside its `step`).
+    Recurse {
+        id: usize,
+        columns: Vec<Column>,
+    },
+}
+
+impl Plan {
+    /// The plan's output columns.
+    pub(crate) fn columns(&self) -> Vec<Column> {
+        match self {
+            Plan::Scan { columns, .. }
+            | Plan::Constant { columns, .. }
+            | Plan::Project { columns, .. }
+            | Plan::Aggregate { columns, .. }
+            | Plan::Recursive { columns, .. }
+            | Plan::Recurse { columns, .. } => columns.clone(),
+            Plan::Filter { input, .. } | Plan::Distinct { input } | Plan::TopK { input, .. } => {
+                input.columns()
+            }
+            Plan::Set { left, .. } => left.columns(),
+            Plan::Join { kind: JoinKind::Semi | JoinKind::Anti, left, .. } => left.columns(),
+            Plan::Join { left, right, .. } => {
+                let mut columns = left.columns();
+                columns.extend(right.columns());
+                columns
+            }
+        }
+    }
+
+    /// The number of output columns.
+    pub(crate) fn width(&self) -> usize {
+        self.columns().len()
+    }
+
+    /// The plan as `EXPLAIN` shows it: one node per line, inputs indented below.
+    pub(crate) fn explain(&self) -> String {
+        let mut out = String::new();
+        self.explain_into(&mut out, 0);
+        out
+    }
+
+    fn explain_into(&self, out: &mut String, depth: usize) {
+        let pad = "  ".repeat(depth);
+        let line = match self {
+            Plan::Scan { source, .. } => format!("Scan {}", source.name()),
+            Plan::Constant { rows, .. } => format!("Constant ({} rows)", rows.len()),
+            Plan::Filter { predicate, .. } => format!("Filter {predicate:?}"),
+            Plan::Project { exprs, .. } => format!("Project {exprs:?}"),
+            Plan::Join { kind, left_keys, right_keys, residual, .. } => {
+                format!("Join {kind:?} on {left_keys:?} = {right_keys:?}, residual {residual:?}")
+            }
+            Plan::Aggregate { group, aggregates, .. } => {
+                let calls: Vec<String> =
+                    aggregates.iter().map(|a| format!("{:?}({:?})", a.function, a.argument)).collect();
+                format!("Aggregate by {group:?}: {}", calls.join(", "))
+            }
+            Plan::Distinct { .. } => "Distinct".to_string(),
+            Plan::Set { op, all, .. } => format!("{op:?}{}", if *all { " ALL" } else { "" }),
+            Plan::TopK { partition, order, offset, limit, .. } => {
+                format!("TopK per {partition:?} by {order:?} offset {offset} limit {limit:?}")
+            }
+            Plan::Recursive { id, distinct, .. } => {
+                format!("Recursive #{id}{}", if *distinct { " (distinct)" } else { "" })
+            }
+            Plan::Recurse { id, .. } => format!("Recurse #{id}"),
+        };
+        out.push_str(&pad);
+        out.push_str(&line);
+        out.push('\n');
+        for input in self.inputs() {
+            input.explain_into(out, depth + 1);
+        }
+    }
+
+    /// The plan's inputs.
+    pub(crate) fn inputs(&self) -> Vec<&Plan> {
+        match self {
+            Plan::Scan { .. } | Plan::Constant { .. } | Plan::Recurse { .. } => vec![],
+            Plan::Filter { input, .. }
+            | Plan::Project { input, .. }
+            | Plan::Aggregate { input, .. }
+            | Plan::Distinct { input }
+            | Plan::TopK { input, .. } => vec![input],
+            Plan::Join { left, right, .. } | Plan::Set { left, right, .. } => vec![left, right],
+            Plan::Recursive { base, step, .. } => vec![base, step],
+        }
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.explain())
+    }
+}

@@ -1,0 +1,402 @@
+//! Bound scalar expressions: columns by position, typed operators, and their evaluation over a
+//! row with SQL's three-valued logic.
+//!
+//! The binder (`bind/expr.rs`) resolves names and types and inserts the casts that make both
+//! sides of an operator one type, so evaluation only meets values of the types it expects.
+
+use std::cmp::Ordering;
+
+use serde::{Deserialize, Serialize};
+
+use crate::sql::error::EvalError;
+use crate::sql::functions::Function;
+use crate::sql::types::{SqlType, cast};
+use crate::sql::value::{Date, Decimal, Value};
+
+/// A binary operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    /// `IS DISTINCT FROM` (`NULL`s equal, never `NULL`).
+    Distinct,
+    /// `IS NOT DISTINCT FROM`.
+    NotDistinct,
+    And,
+    Or,
+    Concat,
+}
+
+/// A bound scalar expression.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) enum Scalar {
+    /// The value of the row's column at this position.
+    Column(usize),
+    Literal(Value),
+    Not(Box<Scalar>),
+    Negate(Box<Scalar>),
+    Binary(BinaryOp, Box<Scalar>, Box<Scalar>),
+    /// `IS NULL` (or `IS NOT NULL` when the flag is set).
+    IsNull(Box<Scalar>, bool),
+    /// `CASE WHEN c THEN v ... ELSE e END` (a `CASE x WHEN` is bound to equalities).
+    Case(Vec<(Scalar, Scalar)>, Box<Scalar>),
+    Cast(Box<Scalar>, SqlType),
+    /// `expr [NOT] [I]LIKE pattern`: (expr, pattern, negated, case-insensitive).
+    Like(Box<Scalar>, Box<Scalar>, bool, bool),
+    /// `expr [NOT] IN (list)`.
+    InList(Box<Scalar>, Vec<Scalar>, bool),
+    Call(Function, Vec<Scalar>),
+    /// The first argument that is not `NULL`.
+    Coalesce(Vec<Scalar>),
+}
+
+impl Scalar {
+    pub(crate) fn literal(value: Value) -> Scalar {
+        Scalar::Literal(value)
+    }
+
+    pub(crate) fn binary(op: BinaryOp, left: Scalar, right: Scalar) -> Scalar {
+        Scalar::Binary(op, Box::new(left), Box::new(right))
+    }
+
+    /// Calls `f` with every column position the expression reads.
+    pub(crate) fn visit_columns(&self, f: &mut dyn FnMut(usize)) {
+        match self {
+            Scalar::Column(c) => f(*c),
+            Scalar::Literal(_) => {}
+            Scalar::Not(e) | Scalar::Negate(e) | Scalar::IsNull(e, _) | Scalar::Cast(e, _) => {
+                e.visit_columns(f)
+            }
+            Scalar::Binary(_, a, b) | Scalar::Like(a, b, _, _) => {
+                a.visit_columns(f);
+                b.visit_columns(f);
+            }
+            Scalar::Case(whens, otherwise) => {
+                whens.iter().for_each(|(c, v)| {
+                    c.visit_columns(f);
+                    v.visit_columns(f);
+                });
+                otherwise.visit_columns(f);
+            }
+            Scalar::InList(e, list, _) => {
+                e.visit_columns(f);
+                list.iter().for_each(|e| e.visit_columns(f));
+            }
+            Scalar::Call(_, args) | Scalar::Coalesce(args) => args.iter().for_each(|e| e.visit_columns(f)),
+        }
+    }
+
+    /// The expression with every column position `c` replaced by `map(c)`.
+    pub(crate) fn remap(&self, map: &dyn Fn(usize) -> usize) -> Scalar {
+        let remap = |e: &Scalar| Box::new(e.remap(map));
+        match self {
+            Scalar::Column(c) => Scalar::Column(map(*c)),
+            Scalar::Literal(v) => Scalar::Literal(v.clone()),
+            Scalar::Not(e) => Scalar::Not(remap(e)),
+            Scalar::Negate(e) => Scalar::Negate(remap(e)),
+            Scalar::IsNull(e, negated) => Scalar::IsNull(remap(e), *negated),
+            Scalar::Cast(e, t) => Scalar::Cast(remap(e), *t),
+            Scalar::Binary(op, a, b) => Scalar::Binary(*op, remap(a), remap(b)),
+            Scalar::Like(a, b, negated, insensitive) => {
+                Scalar::Like(remap(a), remap(b), *negated, *insensitive)
+            }
+            Scalar::Case(whens, otherwise) => Scalar::Case(
+                whens.iter().map(|(c, v)| (c.remap(map), v.remap(map))).collect(),
+                remap(otherwise),
+            ),
+            Scalar::InList(e, list, negated) => {
+                Scalar::InList(remap(e), list.iter().map(|e| e.remap(map)).collect(), *negated)
+            }
+            Scalar::Call(func, args) => Scalar::Call(*func, args.iter().map(|e| e.remap(map)).collect()),
+            Scalar::Coalesce(args) => Scalar::Coalesce(args.iter().map(|e| e.remap(map)).collect()),
+        }
+    }
+
+    /// The value of the expression for `row`.
+    pub(crate) fn eval(&self, row: &[Value]) -> Result<Value, EvalError> {
+        Ok(match self {
+            Scalar::Column(c) => row[*c].clone(),
+            Scalar::Literal(v) => v.clone(),
+            Scalar::Not(e) => match e.eval(row)? {
+                Value::Bool(b) => Value::Bool(!b),
+                _ => Value::Null,
+            },
+            Scalar::Negate(e) => match e.eval(row)? {
+                Value::Int(i) => Value::Int(i.checked_neg().ok_or(EvalError::Overflow)?),
+                Value::Double(d) => Value::double(-d.get()),
+                Value::Decimal(d) => {
+                    Value::Decimal(Decimal::new(-d.units(), d.scale()).ok_or(EvalError::Overflow)?)
+                }
+                _ => Value::Null,
+            },
+            Scalar::IsNull(e, negated) => Value::Bool(e.eval(row)?.is_null() != *negated),
+            Scalar::Cast(e, t) => cast(e.eval(row)?, *t)?,
+            Scalar::Binary(BinaryOp::And, a, b) => match a.eval(row)? {
+                Value::Bool(false) => Value::Bool(false),
+                left => match (left, b.eval(row)?) {
+                    (_, Value::Bool(false)) => Value::Bool(false),
+                    (Value::Bool(true), Value::Bool(true)) => Value::Bool(true),
+                    _ => Value::Null,
+                },
+            },
+            Scalar::Binary(BinaryOp::Or, a, b) => match a.eval(row)? {
+                Value::Bool(true) => Value::Bool(true),
+                left => match (left, b.eval(row)?) {
+                    (_, Value::Bool(true)) => Value::Bool(true),
+                    (Value::Bool(false), Value::Bool(false)) => Value::Bool(false),
+                    _ => Value::Null,
+                },
+            },
+            Scalar::Binary(op, a, b) => binary(*op, a.eval(row)?, b.eval(row)?)?,
+            Scalar::Like(e, pattern, negated, insensitive) => match (e.eval(row)?, pattern.eval(row)?) {
+                (Value::Text(text), Value::Text(pattern)) => {
+                    let matched = if *insensitive {
+                        like(&text.to_lowercase(), &pattern.to_lowercase())
+                    } else {
+                        like(&text, &pattern)
+                    };
+                    Value::Bool(matched != *negated)
+                }
+                _ => Value::Null,
+            },
+            Scalar::Case(whens, otherwise) => {
+                for (condition, value) in whens {
+                    if condition.eval(row)? == Value::Bool(true) {
+                        return value.eval(row);
+                    }
+                }
+                otherwise.eval(row)?
+            }
+            Scalar::InList(e, list, negated) => {
+                let value = e.eval(row)?;
+                if value.is_null() {
+                    return Ok(Value::Null);
+                }
+                let mut saw_null = false;
+                for item in list {
+                    match value.sql_cmp(&item.eval(row)?) {
+                        Some(Ordering::Equal) => return Ok(Value::Bool(!negated)),
+                        None => saw_null = true,
+                        Some(_) => {}
+                    }
+                }
+                if saw_null { Value::Null } else { Value::Bool(*negated) }
+            }
+            Scalar::Call(func, args) => {
+                let values = args.iter().map(|a| a.eval(row)).collect::<Result<Vec<_>, _>>()?;
+                func.call(values)?
+            }
+            Scalar::Coalesce(args) => {
+                for arg in args {
+                    let value = arg.eval(row)?;
+                    if !value.is_null() {
+                        return Ok(value);
+                    }
+                }
+                Value::Null
+            }
+        })
+    }
+
+    /// True if the expression is `TRUE` for `row` (`NULL` and `FALSE` are not), as `WHERE`,
+    /// `HAVING` and `ON` decide.
+    pub(crate) fn holds(&self, row: &[Value]) -> Result<bool, EvalError> {
+        Ok(self.eval(row)? == Value::Bool(true))
+    }
+}
+
+/// A binary operator applied to two values of the types the binder made them.
+fn binary(op: BinaryOp, a: Value, b: Value) -> Result<Value, EvalError> {
+    use BinaryOp as B;
+    match op {
+        B::Distinct | B::NotDistinct => {
+            let same = match (a.is_null(), b.is_null()) {
+                (true, true) => true,
+                (false, false) => a.sql_cmp(&b) == Some(Ordering::Equal),
+                _ => false,
+            };
+            return Ok(Value::Bool(same == (op == B::NotDistinct)));
+        }
+        _ if a.is_null() || b.is_null() => return Ok(Value::Null),
+        B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq => {
+            let Some(order) = a.sql_cmp(&b) else { return Ok(Value::Null) };
+            return Ok(Value::Bool(match op {
+                B::Eq => order == Ordering::Equal,
+                B::NotEq => order != Ordering::Equal,
+                B::Lt => order == Ordering::Less,
+                B::LtEq => order != Ordering::Greater,
+                B::Gt => order == Ordering::Greater,
+                _ => order != Ordering::Less,
+            }));
+        }
+        _ => {}
+    }
+    Ok(match (op, a, b) {
+        (B::Concat, a, b) => Value::Text(format!("{a}{b}")),
+        (op, Value::Int(x), Value::Int(y)) => Value::Int(
+            match op {
+                B::Add => x.checked_add(y),
+                B::Sub => x.checked_sub(y),
+                B::Mul => x.checked_mul(y),
+                B::Div if y == 0 => return Err(EvalError::DivisionByZero),
+                B::Div => x.checked_div(y),
+                B::Mod if y == 0 => return Err(EvalError::DivisionByZero),
+                B::Mod => x.checked_rem(y),
+                _ => unreachable!("the binder gives integers only arithmetic"),
+            }
+            .ok_or(EvalError::Overflow)?,
+        ),
+        (op, Value::Double(x), Value::Double(y)) => {
+            let (x, y) = (x.get(), y.get());
+            Value::double(match op {
+                B::Add => x + y,
+                B::Sub => x - y,
+                B::Mul => x * y,
+                B::Div if y == 0.0 => return Err(EvalError::DivisionByZero),
+                B::Div => x / y,
+                B::Mod if y == 0.0 => return Err(EvalError::DivisionByZero),
+                B::Mod => x % y,
+                _ => unreachable!("the binder gives doubles only arithmetic"),
+            })
+        }
+        (op, Value::Decimal(x), Value::Decimal(y)) => Value::Decimal(decimal(op, x, y)?),
+        (B::Add, Value::Date(d), Value::Int(days)) | (B::Add, Value::Int(days), Value::Date(d)) => {
+            Value::Date(shift(d, days)?)
+        }
+        (B::Sub, Value::Date(d), Value::Int(days)) => {
+            Value::Date(shift(d, days.checked_neg().ok_or(EvalError::Overflow)?)?)
+        }
+        (B::Sub, Value::Date(a), Value::Date(b)) => Value::Int(i64::from(a.0) - i64::from(b.0)),
+        _ => unreachable!("the binder only pairs values of matching types"),
+    })
+}
+
+fn shift(date: Date, days: i64) -> Result<Date, EvalError> {
+    let days = i64::from(date.0).checked_add(days).ok_or(EvalError::Overflow)?;
+    Ok(Date(i32::try_from(days).map_err(|_| EvalError::Overflow)?))
+}
+
+/// Decimal arithmetic, exact: sums at the larger scale, products at the sum of the scales,
+/// quotients at the larger scale plus 6 digits (rounded half away from zero).
+fn decimal(op: BinaryOp, x: Decimal, y: Decimal) -> Result<Decimal, EvalError> {
+    let scale = x.scale().max(y.scale());
+    let (a, b) = match (x.rescale(scale), y.rescale(scale)) {
+        (Some(a), Some(b)) => (a.units(), b.units()),
+        _ => return Err(EvalError::Overflow),
+    };
+    let result = match op {
+        BinaryOp::Add => a.checked_add(b).and_then(|u| Decimal::new(u, scale)),
+        BinaryOp::Sub => a.checked_sub(b).and_then(|u| Decimal::new(u, scale)),
+        BinaryOp::Mul => x
+            .units()
+            .checked_mul(y.units())
+            .and_then(|u| Decimal::new(u, x.scale().checked_add(y.scale()).filter(|s| *s <= 38)?)),
+        BinaryOp::Div | BinaryOp::Mod if b == 0 => return Err(EvalError::DivisionByZero),
+        BinaryOp::Mod => Decimal::new(a % b, scale),
+        BinaryOp::Div => {
+            let out = scale.saturating_add(6).min(38);
+            // a / b with `out` digits: a * 10^out / b, rounded.
+            10i128.checked_pow(u32::from(out)).and_then(|f| a.checked_mul(f)).and_then(|n| {
+                let (q, r) = (n / b, n % b);
+                let q = if r.abs() * 2 >= b.abs() { q + n.signum() * b.signum() } else { q };
+                Decimal::new(q, out)
+            })
+        }
+        _ => unreachable!("the binder gives decimals only arithmetic"),
+    };
+    result.ok_or(EvalError::Overflow)
+}
+
+/// SQL's `LIKE`: `%` matches any run of characters, `_` one character, `\` escapes the next.
+pub(crate) fn like(text: &str, pattern: &str) -> bool {
+    let text: Vec<char> = text.chars().collect();
+    let pattern: Vec<char> = pattern.chars().collect();
+    // Positions in the text reachable after each pattern element: a set, kept as flags.
+    let mut reachable = vec![false; text.len() + 1];
+    reachable[0] = true;
+    let mut p = 0;
+    while p < pattern.len() {
+        let mut next = vec![false; text.len() + 1];
+        match pattern[p] {
+            '%' => {
+                let first = reachable.iter().position(|r| *r);
+                if let Some(first) = first {
+                    next[first..].iter_mut().for_each(|n| *n = true);
+                }
+            }
+            c => {
+                let (literal, any) = if c == '\\' && p + 1 < pattern.len() {
+                    p += 1;
+                    (pattern[p], false)
+                } else {
+                    (c, c == '_')
+                };
+                for i in 0..text.len() {
+                    if reachable[i] && (any || text[i] == literal) {
+                        next[i + 1] = true;
+                    }
+                }
+            }
+        }
+        reachable = next;
+        p += 1;
+    }
+    reachable[text.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(c: usize) -> Box<Scalar> {
+        Box::new(Scalar::Column(c))
+    }
+
+    #[test]
+    fn like_matches_percent_underscore_and_escapes() {
+        assert!(like("hello", "h%o"));
+        assert!(like("hello", "%"));
+        assert!(like("", "%"));
+        assert!(like("hello", "h_llo"));
+        assert!(!like("hello", "h_lo"));
+        assert!(like("50%", "50\\%"));
+        assert!(!like("500", "50\\%"));
+        assert!(like("abcabc", "%bc%bc"));
+    }
+
+    #[test]
+    fn three_valued_logic_follows_sql() {
+        let and = Scalar::Binary(BinaryOp::And, column(0), column(1));
+        let or = Scalar::Binary(BinaryOp::Or, column(0), column(1));
+        let (t, f, n) = (Value::Bool(true), Value::Bool(false), Value::Null);
+        assert_eq!(and.eval(&[n.clone(), f.clone()]), Ok(f.clone()));
+        assert_eq!(and.eval(&[n.clone(), t.clone()]), Ok(n.clone()));
+        assert_eq!(or.eval(&[n.clone(), t.clone()]), Ok(t.clone()));
+        assert_eq!(or.eval(&[n.clone(), f.clone()]), Ok(n.clone()));
+        let in_list =
+            Scalar::InList(column(0), vec![Scalar::Literal(Value::Int(1)), Scalar::Literal(n.clone())], true);
+        assert_eq!(in_list.eval(&[Value::Int(2)]), Ok(n.clone()));
+        assert_eq!(in_list.eval(&[Value::Int(1)]), Ok(f));
+    }
+
+    #[test]
+    fn arithmetic_fails_with_typed_errors() {
+        let div = Scalar::Binary(BinaryOp::Div, column(0), column(1));
+        assert_eq!(div.eval(&[Value::Int(1), Value::Int(0)]), Err(EvalError::DivisionByZero));
+        assert_eq!(div.eval(&[Value::Int(7), Value::Int(2)]), Ok(Value::Int(3)));
+        let add = Scalar::Binary(BinaryOp::Add, column(0), column(1));
+        assert_eq!(add.eval(&[Value::Int(i64::MAX), Value::Int(1)]), Err(EvalError::Overflow));
+        let x = Value::Decimal(Decimal::parse("1.00").unwrap());
+        let y = Value::Decimal(Decimal::parse("3").unwrap());
+        assert_eq!(div.eval(&[x, y]).map(|v| v.to_string()), Ok("0.33333333".into()));
+    }
+}

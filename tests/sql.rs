@@ -1,0 +1,387 @@
+//! The `sql` feature: statements, transactions, reads at a time, subscriptions, definitions
+//! kept with the data, Rust rows in and out, and typed errors. (Query results are checked
+//! against DuckDB in `sql_oracle.rs`.)
+
+use std::time::Duration;
+
+use ivm::sql::{EvalError, Outcome, Sql, SqlError, SqlType, Value};
+use ivm::{Config, Durability, Engine, Retention};
+
+fn sql() -> (Engine, Sql) {
+    let engine = Engine::start(Config::default().with_workers(2)).unwrap();
+    let sql = Sql::open(&engine).unwrap();
+    (engine, sql)
+}
+
+fn time_of(outcome: Outcome) -> u64 {
+    match outcome {
+        Outcome::Changed { time: Some(t), .. } | Outcome::Committed(Some(t)) => t,
+        other => panic!("not a commit: {other:?}"),
+    }
+}
+
+#[test]
+fn a_view_defined_in_sql_is_maintained_and_read_at_past_times() {
+    let (_engine, sql) = sql();
+    sql.execute("CREATE TABLE bids (auction BIGINT, price BIGINT)").unwrap();
+    sql.execute("CREATE VIEW best AS SELECT auction, MAX(price) AS price FROM bids GROUP BY auction")
+        .unwrap();
+    let Outcome::Changed { time: Some(t), rows: 3 } =
+        sql.execute("INSERT INTO bids VALUES (1, 10), (1, 30), (2, 5)").unwrap()
+    else {
+        panic!("not a commit")
+    };
+    sql.execute("DELETE FROM bids WHERE price = 30").unwrap();
+    let then = sql.query(&format!("SELECT * FROM best AS OF {t}")).unwrap();
+    assert_eq!(then.decode::<(i64, i64)>().unwrap(), vec![(1, 30), (2, 5)]);
+    let now = sql.query("SELECT * FROM best").unwrap();
+    assert_eq!(now.decode::<(i64, i64)>().unwrap(), vec![(1, 10), (2, 5)]);
+    assert_eq!(now.names(), ["auction", "price"]);
+    assert_eq!(now.types(), [SqlType::Int, SqlType::Int]);
+}
+
+#[test]
+fn a_transaction_commits_at_one_time_and_a_rollback_writes_nothing() {
+    let (engine, sql) = sql();
+    sql.execute("CREATE TABLE t (k BIGINT PRIMARY KEY, v TEXT)").unwrap();
+    let mut connection = sql.connection();
+    assert!(matches!(connection.execute("BEGIN").unwrap(), Outcome::Began));
+    assert!(matches!(
+        connection.execute("INSERT INTO t VALUES (1, 'a')").unwrap(),
+        Outcome::Changed { rows: 1, time: None }
+    ));
+    // The transaction's next statement sees the first one's row.
+    assert!(matches!(
+        connection.execute("UPDATE t SET v = 'b' WHERE k = 1").unwrap(),
+        Outcome::Changed { rows: 1, time: None }
+    ));
+    let before = engine.latest().unwrap();
+    let t = time_of(connection.execute("COMMIT").unwrap());
+    assert!(t > before);
+    assert_eq!(
+        sql.query(&format!("SELECT * FROM t AS OF {t}")).unwrap().decode::<(i64, String)>().unwrap(),
+        vec![(1, "b".into())]
+    );
+    // The update's intermediate row was never visible.
+    assert!(sql.query(&format!("SELECT * FROM t AS OF {}", t - 1)).unwrap().is_empty());
+
+    connection.execute("BEGIN; DELETE FROM t; INSERT INTO t VALUES (2, 'c')").unwrap();
+    assert!(matches!(connection.execute("ROLLBACK").unwrap(), Outcome::RolledBack));
+    assert_eq!(engine.latest().unwrap(), t);
+    assert_eq!(sql.query("SELECT k FROM t").unwrap().decode::<i64>().unwrap(), vec![1]);
+
+    assert!(matches!(connection.execute("COMMIT"), Err(SqlError::Transaction(_))));
+    connection.execute("BEGIN").unwrap();
+    assert!(matches!(connection.execute("BEGIN"), Err(SqlError::Transaction(_))));
+    assert!(matches!(connection.execute("CREATE TABLE u (a BIGINT)"), Err(SqlError::Transaction(_))));
+    connection.execute("ROLLBACK").unwrap();
+    // `execute` refuses to leave a transaction open, and rolls it back.
+    assert!(matches!(sql.execute("BEGIN; INSERT INTO t VALUES (5, 'x')"), Err(SqlError::Transaction(_))));
+    assert_eq!(sql.query("SELECT COUNT(*) FROM t").unwrap().decode::<i64>().unwrap(), vec![1]);
+}
+
+#[test]
+fn a_failing_statement_in_a_transaction_leaves_the_earlier_ones_and_none_of_its_own() {
+    let (_engine, sql) = sql();
+    sql.execute("CREATE TABLE t (k BIGINT PRIMARY KEY, v BIGINT NOT NULL)").unwrap();
+    let mut connection = sql.connection();
+    connection.execute("BEGIN; INSERT INTO t VALUES (1, 10), (2, 20)").unwrap();
+    // The second row of this insert breaks the key: the first must not stay either.
+    assert!(matches!(
+        connection.execute("INSERT INTO t VALUES (3, 30), (1, 40)"),
+        Err(SqlError::Constraint(_))
+    ));
+    // A division by zero in the third row: the first two updates are dropped with it.
+    connection.execute("INSERT INTO t VALUES (0, 0)").unwrap();
+    assert!(matches!(
+        connection.execute("UPDATE t SET v = 100 / v"),
+        Err(SqlError::Eval { error: EvalError::DivisionByZero, .. })
+    ));
+    connection.execute("COMMIT").unwrap();
+    let rows = sql.query("SELECT k, v FROM t ORDER BY k").unwrap().decode::<(i64, i64)>().unwrap();
+    assert_eq!(rows, vec![(0, 0), (1, 10), (2, 20)]);
+}
+
+#[test]
+fn keys_and_not_null_are_enforced_and_a_refused_write_writes_nothing() {
+    let (engine, sql) = sql();
+    sql.execute("CREATE TABLE t (k BIGINT, name TEXT NOT NULL, PRIMARY KEY (k))").unwrap();
+    let t = time_of(sql.execute("INSERT INTO t VALUES (1, 'a'), (2, 'b')").unwrap());
+    let refused = [
+        "INSERT INTO t VALUES (3, 'c'), (1, 'again')",
+        "INSERT INTO t VALUES (4, 'd'), (4, 'e')",
+        "INSERT INTO t VALUES (5, NULL)",
+        "INSERT INTO t VALUES (NULL, 'f')",
+        "UPDATE t SET k = 2 WHERE k = 1",
+        "UPDATE t SET name = NULL",
+    ];
+    for statement in refused {
+        assert!(matches!(sql.execute(statement), Err(SqlError::Constraint(_))), "{statement}");
+    }
+    assert_eq!(engine.latest().unwrap(), t, "a refused statement committed");
+    // Keys can move: every row's old key goes before the new ones arrive.
+    sql.execute("UPDATE t SET k = k + 1").unwrap();
+    assert_eq!(
+        sql.query("SELECT * FROM t").unwrap().decode::<(i64, String)>().unwrap(),
+        vec![(2, "a".into()), (3, "b".into())]
+    );
+    assert!(matches!(sql.execute("INSERT INTO t (k) VALUES (9)"), Err(SqlError::Constraint(_))));
+    assert!(matches!(sql.execute("INSERT INTO t VALUES (9)"), Err(SqlError::Constraint(_))));
+}
+
+#[test]
+fn unknown_names_wrong_types_and_unsupported_constructs_are_typed_errors_with_positions() {
+    let (_engine, sql) = sql();
+    sql.execute("CREATE TABLE t (a BIGINT, b TEXT)").unwrap();
+    match sql.execute("SELECT a FROM nowhere") {
+        Err(SqlError::UnknownTable { name, at }) => {
+            assert_eq!((name.as_str(), at.line, at.column), ("nowhere", 1, 15))
+        }
+        other => panic!("{other:?}"),
+    }
+    match sql.execute("SELECT a,\n       c FROM t") {
+        Err(SqlError::UnknownColumn { name, at }) => {
+            assert_eq!((name.as_str(), at.line, at.column), ("c", 2, 8))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(sql.execute("SELECT a + b FROM t"), Err(SqlError::Type { .. })));
+    assert!(matches!(sql.execute("SELECT a FROM t WHERE b"), Err(SqlError::Type { .. })));
+    assert!(matches!(sql.execute("INSERT INTO t VALUES ('x', 'y')"), Err(SqlError::Type { .. })));
+    assert!(matches!(
+        sql.execute("SELECT a FROM t x JOIN t y ON x.a = y.a"),
+        Err(SqlError::AmbiguousColumn { .. })
+    ));
+    assert!(matches!(sql.execute("SELECT a, COUNT(*) FROM t"), Err(SqlError::Type { .. })));
+    assert!(matches!(sql.execute("SELECT LAG(a) OVER () FROM t"), Err(SqlError::Unsupported { .. })));
+    assert!(matches!(sql.execute("SELEC 1"), Err(SqlError::Parse { .. })));
+    assert!(matches!(sql.execute("DROP TABLE t"), Err(SqlError::Unsupported { .. })));
+    assert!(matches!(
+        sql.execute("CREATE TABLE t (a BIGINT)"),
+        Err(SqlError::Engine(ivm::Error::DuplicateName { .. }))
+    ));
+    assert!(matches!(sql.execute("CREATE TABLE IF NOT EXISTS t (a BIGINT)"), Ok(Outcome::Created { .. })));
+    assert!(matches!(sql.execute("CREATE TABLE u (a GEOMETRY)"), Err(SqlError::Unsupported { .. })));
+    assert!(matches!(sql.execute("SUBSCRIBE t"), Err(SqlError::UnknownTable { .. })));
+    let future = sql.engine().latest().unwrap() + 5;
+    assert!(matches!(
+        sql.execute(&format!("SELECT * FROM t AS OF {future}")),
+        Err(SqlError::FutureTime { .. })
+    ));
+}
+
+#[test]
+fn a_row_that_cannot_be_computed_fails_reads_of_its_view_only_until_it_goes() {
+    let (_engine, sql) = sql();
+    sql.execute("CREATE TABLE t (a BIGINT, b BIGINT)").unwrap();
+    sql.execute("CREATE VIEW ratio AS SELECT a / b AS r FROM t").unwrap();
+    sql.execute("CREATE VIEW total AS SELECT SUM(a) AS s FROM t").unwrap();
+    let mut changes = sql.subscribe("SUBSCRIBE ratio").unwrap();
+    sql.execute("INSERT INTO t VALUES (6, 3), (1, 0)").unwrap();
+    match sql.query("SELECT * FROM ratio") {
+        Err(SqlError::Eval { view, error: EvalError::DivisionByZero }) => assert_eq!(view, "ratio"),
+        other => panic!("{other:?}"),
+    }
+    // An ad-hoc query meets the same error; the other view keeps serving.
+    assert!(matches!(
+        sql.query("SELECT a / b FROM t"),
+        Err(SqlError::Eval { error: EvalError::DivisionByZero, .. })
+    ));
+    assert_eq!(sql.query("SELECT * FROM total").unwrap().decode::<i64>().unwrap(), vec![7]);
+    sql.execute("DELETE FROM t WHERE b = 0").unwrap();
+    assert_eq!(sql.query("SELECT * FROM ratio").unwrap().decode::<i64>().unwrap(), vec![2]);
+    // The subscription delivered the error as it came and went, beside the rows.
+    let mut errors = 0isize;
+    let mut rows = 0isize;
+    while rows != 1 || errors != 0 {
+        let batch = changes.next_timeout(Duration::from_secs(30)).unwrap().unwrap();
+        errors += batch.errors.iter().map(|(_, _, d)| d).sum::<isize>();
+        rows += batch.updates.iter().map(|(_, _, d)| d).sum::<isize>();
+        assert!(errors >= 0);
+    }
+    let overflow = sql.query("SELECT 9223372036854775807 + a FROM t");
+    assert!(matches!(overflow, Err(SqlError::Eval { error: EvalError::Overflow, .. })));
+}
+
+#[test]
+fn tables_and_views_made_by_sql_come_back_with_their_data_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        || Config::default().with_workers(2).with_storage(dir.path()).with_durability(Durability::Buffered);
+    let (t, before) = {
+        let engine = Engine::start(config()).unwrap();
+        let sql = Sql::open(&engine).unwrap();
+        sql.execute("CREATE TABLE orders (id BIGINT PRIMARY KEY, customer TEXT, cents BIGINT)").unwrap();
+        sql.execute("CREATE TABLE notes (body TEXT)").unwrap();
+        sql.execute(
+            "CREATE VIEW spend AS SELECT customer, SUM(cents) AS cents FROM orders GROUP BY customer",
+        )
+        .unwrap();
+        sql.execute("CREATE VIEW big AS SELECT customer FROM spend WHERE cents > 100").unwrap();
+        let t = time_of(sql.execute("INSERT INTO orders VALUES (1, 'ada', 250), (2, 'bob', 75)").unwrap());
+        sql.execute("INSERT INTO notes VALUES ('hello')").unwrap();
+        sql.execute("UPDATE orders SET cents = 50 WHERE id = 1").unwrap();
+        let before = sql.query("SELECT * FROM spend").unwrap();
+        engine.shutdown();
+        (t, before)
+    };
+    let engine = Engine::start(config()).unwrap();
+    let sql = Sql::open(&engine).unwrap();
+    let names: Vec<String> = sql.names().into_iter().map(|(name, _)| name).collect();
+    assert_eq!(names, ["big", "notes", "orders", "spend"]);
+    assert_eq!(sql.query("SELECT * FROM spend").unwrap().rows(), before.rows());
+    assert_eq!(
+        sql.query(&format!("SELECT * FROM big AS OF {t}")).unwrap().decode::<String>().unwrap(),
+        vec!["ada".to_string()]
+    );
+    assert!(sql.query("SELECT * FROM big").unwrap().is_empty());
+    // The reopened tables take writes, and the keys they held are still theirs.
+    assert!(matches!(sql.execute("INSERT INTO orders VALUES (2, 'eve', 1)"), Err(SqlError::Constraint(_))));
+    sql.execute("INSERT INTO orders VALUES (3, 'eve', 500)").unwrap();
+    assert_eq!(sql.query("SELECT * FROM big").unwrap().decode::<String>().unwrap(), vec!["eve".to_string()]);
+}
+
+#[test]
+fn reads_before_the_retained_history_are_refused() {
+    let engine = Engine::start(Config::default().with_retention(Retention::LastCommits(1))).unwrap();
+    let sql = Sql::open(&engine).unwrap();
+    sql.execute("CREATE TABLE t (a BIGINT)").unwrap();
+    sql.execute("CREATE VIEW v AS SELECT a FROM t").unwrap();
+    let first = time_of(sql.execute("INSERT INTO t VALUES (1)").unwrap());
+    sql.execute("INSERT INTO t VALUES (2)").unwrap();
+    sql.execute("INSERT INTO t VALUES (3)").unwrap();
+    for query in [format!("SELECT * FROM v AS OF {first}"), format!("SELECT a + 1 FROM t AS OF {first}")] {
+        assert!(matches!(sql.query(&query), Err(SqlError::Engine(ivm::Error::Compacted { .. }))), "{query}");
+    }
+}
+
+#[test]
+fn a_subscription_sums_to_the_view_at_each_time() {
+    let (_engine, sql) = sql();
+    sql.execute("CREATE TABLE t (g TEXT, n BIGINT)").unwrap();
+    sql.execute("CREATE VIEW c AS SELECT g, COUNT(*) AS k FROM t GROUP BY g").unwrap();
+    let mut changes = sql.subscribe("SUBSCRIBE TO c").unwrap();
+    assert_eq!(changes.names(), ["g", "k"]);
+    let mut times = Vec::new();
+    for statement in [
+        "INSERT INTO t VALUES ('a', 1), ('b', 2)",
+        "INSERT INTO t VALUES ('a', 3)",
+        "DELETE FROM t WHERE g = 'b'",
+    ] {
+        times.push(time_of(sql.execute(statement).unwrap()));
+    }
+    // Every change up to the last commit, then the sum up to each time.
+    let last = *times.last().unwrap();
+    let mut updates = Vec::new();
+    let mut upper = 0;
+    while upper <= last {
+        let batch = changes.next_timeout(Duration::from_secs(30)).unwrap().unwrap();
+        updates.extend(batch.updates);
+        upper = batch.upper;
+    }
+    for t in times {
+        let mut held: Vec<(Vec<Value>, isize)> = Vec::new();
+        for (row, _, diff) in updates.iter().filter(|(_, time, _)| *time <= t) {
+            match held.iter_mut().find(|(r, _)| r == row) {
+                Some((_, d)) => *d += diff,
+                None => held.push((row.clone(), *diff)),
+            }
+        }
+        let mut summed: Vec<Vec<Value>> =
+            held.iter().filter(|(_, d)| *d > 0).map(|(r, _)| r.clone()).collect();
+        summed.sort();
+        let read = sql.query(&format!("SELECT * FROM c AS OF {t}")).unwrap();
+        assert_eq!(summed, read.rows(), "at {t}");
+    }
+    // A subscription from a past time starts with the view as it was then.
+    let mut later = sql.subscribe(&format!("SUBSCRIBE c AS OF {}", upper - 1)).unwrap();
+    let snapshot = later.next_timeout(Duration::from_secs(30)).unwrap().unwrap();
+    assert_eq!(snapshot.updates.len(), 1);
+}
+
+#[test]
+fn decimals_dates_and_timestamps_round_trip_and_compute() {
+    let (_engine, sql) = sql();
+    sql.execute("CREATE TABLE sales (day DATE, at TIMESTAMP, amount DECIMAL(10, 2), note TEXT)").unwrap();
+    sql.execute(
+        "INSERT INTO sales VALUES ('2024-02-28', '2024-02-28 10:30:00', 10.25, 'a'), \
+         ('2024-02-29', '2024-02-29 23:59:59.5', 0.75, NULL), (DATE '2024-03-01', '2024-03-01', 100, 'c')",
+    )
+    .unwrap();
+    let totals = sql
+        .query(
+            "SELECT EXTRACT(MONTH FROM day) AS m, SUM(amount) AS total, COUNT(note) AS notes FROM sales \
+             WHERE day >= '2024-02-29' OR amount > 10 GROUP BY EXTRACT(MONTH FROM day) ORDER BY m",
+        )
+        .unwrap();
+    assert_eq!(totals.rows()[0][1].to_string(), "11.00");
+    assert_eq!(totals.rows()[1][1].to_string(), "100.00");
+    let shown = sql.query("SELECT day + 1 AS next, date_trunc('hour', at) AS hour, amount * 2 AS twice FROM sales ORDER BY day LIMIT 1").unwrap();
+    let cells: Vec<String> = shown.rows()[0].iter().map(ToString::to_string).collect();
+    assert_eq!(cells, ["2024-02-29", "2024-02-28 10:00:00", "20.50"]);
+    assert!(matches!(
+        sql.execute("INSERT INTO sales VALUES ('2024-02-30', NULL, 1, NULL)"),
+        Err(SqlError::Constraint(_))
+    ));
+}
+
+#[test]
+fn explain_shows_the_plan() {
+    let (_engine, sql) = sql();
+    sql.execute("CREATE TABLE a (k BIGINT, x BIGINT); CREATE TABLE b (k BIGINT, y BIGINT)").unwrap();
+    let Outcome::Plan(plan) = sql
+        .execute("EXPLAIN SELECT a.k, SUM(y) FROM a JOIN b ON a.k = b.k WHERE x > 1 GROUP BY a.k")
+        .unwrap()
+    else {
+        panic!("no plan")
+    };
+    assert!(plan.contains("Aggregate"), "{plan}");
+    assert!(plan.contains("Join Inner"), "{plan}");
+    assert!(plan.contains("Scan a") && plan.contains("Scan b"), "{plan}");
+}
+
+#[test]
+fn rust_tables_exposed_to_sql_mix_with_sql_views_and_rows_come_back_as_structs() {
+    #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+    struct Reading {
+        sensor: u32,
+        celsius: i64,
+        label: Option<String>,
+    }
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Hottest {
+        label: Option<String>,
+        top: i64,
+    }
+    let engine = Engine::start(Config::default()).unwrap();
+    let readings = engine.table::<Reading>("readings").unwrap();
+    let sql = Sql::builder(&engine).table(&readings).open().unwrap();
+    sql.execute("CREATE TABLE places (sensor BIGINT PRIMARY KEY, place TEXT)").unwrap();
+    sql.execute(
+        "CREATE VIEW hottest AS SELECT label, MAX(celsius) AS top FROM readings JOIN places ON readings.sensor = places.sensor \
+         GROUP BY label",
+    )
+    .unwrap();
+    engine
+        .commit(|tx| {
+            tx.insert(&readings, Reading { sensor: 1, celsius: 20, label: Some("in".into()) });
+            tx.insert(&readings, Reading { sensor: 1, celsius: 25, label: Some("in".into()) });
+            tx.insert(&readings, Reading { sensor: 2, celsius: 30, label: None });
+        })
+        .unwrap();
+    sql.execute("INSERT INTO places VALUES (1, 'kitchen'), (2, 'garden')").unwrap();
+    let hottest: Vec<Hottest> = sql.query("SELECT * FROM hottest ORDER BY top").unwrap().decode().unwrap();
+    assert_eq!(
+        hottest,
+        vec![Hottest { label: Some("in".into()), top: 25 }, Hottest { label: None, top: 30 }]
+    );
+    // A Rust view reads the SQL view, as any view.
+    let hot = engine.open_view::<ivm::sql::Computed>("hottest").unwrap();
+    assert_eq!(hot.rows_at(engine.latest().unwrap()).unwrap().len(), 2);
+    assert!(matches!(
+        sql.execute("INSERT INTO readings VALUES (1, 2, 'x')"),
+        Err(SqlError::Unsupported { .. })
+    ));
+    let pairs = engine.table::<(u32, u32)>("pairs").unwrap();
+    assert!(matches!(Sql::builder(&engine).table(&pairs).open(), Err(SqlError::Unsupported { .. })));
+}
