@@ -23,6 +23,7 @@
 //! | [6. Durability](#6-a-durable-engine) | `tutorial_6` | a write-ahead log, checkpoints, restarts |
 //! | [7. A cluster](#7-a-clustered-subscribed-engine) | `tutorial_7` | the same program on several processes |
 //! | [8. From async code](#8-from-async-code) | `async` | `commit_async`, `at_async`, `.next().await` on tokio |
+//! | [9. In SQL](#9-in-sql) | `sql` (feature `sql`) | tables and views in SQL, transactions, `AS OF`, `SUBSCRIBE`, Rust rows in and out |
 //!
 //! # 1. A first view
 //!
@@ -222,4 +223,31 @@
 //!
 //! ```rust,no_run
 #![doc = include_str!("../examples/async.rs")]
+//! ```
+//!
+//! # 9. In SQL
+//!
+//! With the `sql` feature, [`ivm::sql`](crate::sql) defines tables and views in SQL on the
+//! same engine: an SQL table is an engine table (a keyed one with a `PRIMARY KEY`), an SQL view
+//! an engine view whose definition is the query, lowered onto differential dataflow. So
+//! everything the chapters above showed holds for them: a view is kept once and read at any
+//! retained time (`SELECT ... AS OF t`), subscribed to (`SUBSCRIBE view`, whose changes sum to
+//! the view), run as a batch (an ad-hoc `SELECT` is one, over the tables as of its time), kept
+//! on disk with its definition (reopen the directory and `Sql::open` brings the tables and
+//! views back).
+//!
+//! Writes are `INSERT`, `UPDATE` and `DELETE`, each its own transaction or grouped by `BEGIN
+//! ... COMMIT` on a [`Connection`](crate::sql::Connection). Results decode into your own types
+//! through serde ([`SqlRows::decode`](crate::sql::SqlRows::decode)); a Rust table whose rows
+//! have named fields can be read by SQL views ([`Sql::builder`](crate::sql::Sql::builder)).
+//! Every failure is a typed [`SqlError`](crate::sql::SqlError), with the line and column of the
+//! name or construct at fault; a row a view cannot compute (a division by zero) is an error of
+//! that view until the row goes, and the engine keeps serving every other view.
+//!
+//! This program (`cargo run --release --features sql --example sql`) is a shop again, in SQL;
+//! `cargo run --release --features sql --example shell` is an interactive shell to try your own.
+//!
+#![cfg_attr(feature = "sql", doc = "```rust,no_run")]
+#![cfg_attr(not(feature = "sql"), doc = "```rust,ignore")]
+#![doc = include_str!("../examples/sql.rs")]
 //! ```

@@ -385,3 +385,72 @@ fn rust_tables_exposed_to_sql_mix_with_sql_views_and_rows_come_back_as_structs()
     let pairs = engine.table::<(u32, u32)>("pairs").unwrap();
     assert!(matches!(Sql::builder(&engine).table(&pairs).open(), Err(SqlError::Unsupported { .. })));
 }
+
+#[test]
+fn a_scalar_subquery_of_more_than_one_row_is_an_error_of_the_rows_that_use_it() {
+    let (_engine, sql) = sql();
+    sql.execute("CREATE TABLE t (a BIGINT)").unwrap();
+    sql.execute("CREATE VIEW v AS SELECT a, (SELECT MAX(a) FROM t) - a AS below_top FROM t").unwrap();
+    sql.execute("CREATE VIEW w AS SELECT a, (SELECT a FROM t WHERE a > 1) AS big FROM t").unwrap();
+    sql.execute("INSERT INTO t VALUES (1), (3)").unwrap();
+    assert_eq!(
+        sql.query("SELECT * FROM v ORDER BY a").unwrap().decode::<(i64, i64)>().unwrap(),
+        vec![(1, 2), (3, 0)]
+    );
+    assert_eq!(
+        sql.query("SELECT * FROM w ORDER BY a").unwrap().decode::<(i64, i64)>().unwrap(),
+        vec![(1, 3), (3, 3)]
+    );
+    sql.execute("INSERT INTO t VALUES (5)").unwrap();
+    assert!(matches!(
+        sql.query("SELECT * FROM w"),
+        Err(SqlError::Eval { error: EvalError::MoreThanOneRow, .. })
+    ));
+    // An empty subquery is NULL.
+    let none = sql.query("SELECT (SELECT a FROM t WHERE a > 100) AS x").unwrap();
+    assert_eq!(none.rows(), [vec![Value::Null]]);
+    assert!(matches!(sql.query("SELECT (SELECT a, a FROM t)"), Err(SqlError::Type { .. })));
+    assert!(matches!(sql.query("SELECT COUNT(*), (SELECT 1) FROM t"), Err(SqlError::Unsupported { .. })));
+}
+
+#[test]
+fn row_number_numbers_each_partition_and_a_bound_on_it_is_a_top_k() {
+    let (_engine, sql) = sql();
+    sql.execute("CREATE TABLE laps (track TEXT, secs BIGINT)").unwrap();
+    sql.execute(
+        "CREATE VIEW podium AS SELECT track, secs, place FROM \
+         (SELECT track, secs, ROW_NUMBER() OVER (PARTITION BY track ORDER BY secs) AS place FROM laps) AS p \
+         WHERE place <= 2",
+    )
+    .unwrap();
+    let Outcome::Plan(plan) = sql.execute("EXPLAIN SELECT * FROM podium").unwrap() else { panic!() };
+    assert!(plan.contains("Scan podium"), "{plan}");
+    let Outcome::Plan(plan) = sql
+        .execute("EXPLAIN SELECT * FROM (SELECT secs, ROW_NUMBER() OVER (ORDER BY secs) AS n FROM laps) AS p WHERE n < 3")
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(plan.contains("limit 2, numbered"), "the bound became the top-k's limit: {plan}");
+    sql.execute("INSERT INTO laps VALUES ('spa', 75), ('spa', 71), ('spa', 80), ('monza', 90)").unwrap();
+    let podium = sql.query("SELECT * FROM podium ORDER BY track, place").unwrap();
+    assert_eq!(
+        podium.decode::<(String, i64, i64)>().unwrap(),
+        vec![("monza".into(), 90, 1), ("spa".into(), 71, 1), ("spa".into(), 75, 2)]
+    );
+    sql.execute("DELETE FROM laps WHERE secs = 71").unwrap();
+    let all =
+        sql.query("SELECT secs, ROW_NUMBER() OVER (ORDER BY secs DESC) AS n FROM laps ORDER BY n").unwrap();
+    assert_eq!(all.decode::<(i64, i64)>().unwrap(), vec![(90, 1), (80, 2), (75, 3)]);
+}
+
+#[test]
+fn as_of_goes_at_the_end_of_a_query_and_anywhere_else_is_an_error() {
+    let (_engine, sql) = sql();
+    sql.execute("CREATE TABLE t (a BIGINT)").unwrap();
+    let t = time_of(sql.execute("INSERT INTO t VALUES (1)").unwrap());
+    sql.execute("INSERT INTO t VALUES (2)").unwrap();
+    assert_eq!(sql.query(&format!("SELECT a FROM t ORDER BY a AS OF {t}")).unwrap().len(), 1);
+    let misplaced = sql.query(&format!("SELECT a FROM t AS OF {t} ORDER BY a"));
+    assert!(matches!(misplaced, Err(SqlError::Parse { .. })), "{misplaced:?}");
+}

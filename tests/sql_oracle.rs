@@ -66,6 +66,10 @@ const SHAPES: &[&str] = &[
      SELECT x FROM reach",
     "WITH RECURSIVE walk(x, depth) AS (SELECT a, 0 FROM r WHERE b = 1 UNION ALL \
      SELECT s.k, walk.depth + 1 FROM walk JOIN s ON s.a = walk.x WHERE walk.depth < 3) SELECT x, depth FROM walk",
+    "SELECT a, b, c, rn FROM (SELECT a, b, c, ROW_NUMBER() OVER (PARTITION BY a ORDER BY b DESC NULLS LAST, c NULLS FIRST) \
+     AS rn FROM r) AS ranked WHERE rn <= 2",
+    "SELECT a, b FROM r WHERE b > (SELECT AVG(b) FROM r)",
+    "SELECT k, (SELECT COUNT(*) FROM r) AS total, (SELECT MAX(d) FROM s) - d AS gap FROM s",
 ];
 
 /// The random values of a column.

@@ -39,6 +39,9 @@ pub(crate) enum Function {
     Extract,
     /// `DATE_TRUNC('unit', timestamp)`.
     DateTrunc,
+    /// A scalar subquery's value, from `(value, rows)`: an error if it had more than one row.
+    /// Not callable by name.
+    OneRow,
 }
 
 impl Function {
@@ -151,6 +154,12 @@ impl Function {
     /// Applies the function to argument values (already cast to the types it was bound with).
     pub(crate) fn call(self, args: Vec<Value>) -> Result<Value, EvalError> {
         use Function as F;
+        if self == F::OneRow {
+            return match args[1] {
+                Value::Int(rows) if rows > 1 => Err(EvalError::MoreThanOneRow),
+                _ => Ok(args[0].clone()),
+            };
+        }
         if self == F::Concat {
             return Ok(Value::Text(args.iter().filter(|v| !v.is_null()).map(|v| v.to_string()).collect()));
         }
@@ -301,7 +310,7 @@ impl Function {
                 };
                 Value::Timestamp(Timestamp(truncated.ok_or_else(|| invalid("unknown unit"))?))
             }
-            F::Concat | F::NullIf | F::Greatest | F::Least => unreachable!("handled above"),
+            F::Concat | F::NullIf | F::Greatest | F::Least | F::OneRow => unreachable!("handled above"),
         })
     }
 }

@@ -240,12 +240,12 @@ fn lower_in<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
             };
             Lowered { rows, errors }
         }
-        Plan::TopK { input, partition, order, offset, limit } => {
+        Plan::TopK { input, partition, order, offset, limit, numbered } => {
             let input = lower_in(input, env);
-            if limit.is_none() && *offset == 0 {
+            if limit.is_none() && *offset == 0 && !numbered {
                 return input;
             }
-            top_k(input, partition, order, *offset, *limit)
+            top_k(input, partition, order, (*offset, *limit), *numbered)
         }
         Plan::Recursive { .. } => env.recursive(plan),
         Plan::Recurse { id, .. } => {
@@ -483,13 +483,14 @@ fn sum(arguments: &[(&Value, Diff)]) -> Result<Value, EvalError> {
     }
 }
 
-/// The first `limit` rows after `offset` of each partition, in `order` (ties broken by the row).
+/// The first `limit` rows after `offset` of each partition, in `order` (ties broken by the
+/// row), each with its place appended if `numbered`.
 fn top_k<'s, T: Times>(
     input: Lowered<'s, T>,
     partition: &[Scalar],
     order: &[SortKey],
-    offset: usize,
-    limit: Option<usize>,
+    (offset, limit): (usize, Option<usize>),
+    numbered: bool,
 ) -> Lowered<'s, T> {
     let (partition, order) = (partition.to_vec(), order.to_vec());
     let directions: Arc<Vec<(bool, bool)>> =
@@ -506,8 +507,12 @@ fn top_k<'s, T: Times>(
         }
         sorted.sort_by(|a, b| compare(&directions, &a.0, &b.0).then_with(|| a.1.cmp(&b.1)));
         let taken = sorted.into_iter().skip(offset).take(limit.unwrap_or(usize::MAX));
-        for (_, row) in taken {
-            output.push((row.clone(), 1));
+        for (place, (_, row)) in taken.enumerate() {
+            let mut row = row.clone();
+            if numbered {
+                row.push(Value::Int(offset as i64 + place as i64 + 1));
+            }
+            output.push((row, 1));
         }
     });
     Lowered { rows: rows.map(|(_partition, row)| row), errors }

@@ -125,13 +125,15 @@ pub(crate) enum Plan {
         right: Box<Plan>,
     },
     /// The first `limit` rows after `offset` in `order`, per distinct `partition` value
-    /// (`ORDER BY ... LIMIT`, or `ROW_NUMBER() OVER (PARTITION BY ...) <= n`).
+    /// (`ORDER BY ... LIMIT`); `numbered`, each with its place (from 1) as one more column
+    /// (`ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...)`, limited by a `<= n` on it).
     TopK {
         input: Box<Plan>,
         partition: Vec<Scalar>,
         order: Vec<SortKey>,
         offset: usize,
         limit: Option<usize>,
+        numbered: bool,
     },
     /// `WITH RECURSIVE name AS (base UNION [ALL] step)`: `step` reads the rows so far through
     /// `Plan::Recurse` of this `id`; iterated to its fixed point.
@@ -159,6 +161,11 @@ impl Plan {
             | Plan::Aggregate { columns, .. }
             | Plan::Recursive { columns, .. }
             | Plan::Recurse { columns, .. } => columns.clone(),
+            Plan::TopK { input, numbered: true, .. } => {
+                let mut columns = input.columns();
+                columns.push(Column { name: "row_number".into(), qualifier: None, ty: SqlType::Int });
+                columns
+            }
             Plan::Filter { input, .. } | Plan::Distinct { input } | Plan::TopK { input, .. } => {
                 input.columns()
             }
@@ -186,23 +193,45 @@ impl Plan {
 
     fn explain_into(&self, out: &mut String, depth: usize) {
         let pad = "  ".repeat(depth);
+        let list = |items: &[Scalar]| items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        let keys = |order: &[SortKey]| {
+            order
+                .iter()
+                .map(|k| {
+                    let direction = if k.descending { " DESC" } else { "" };
+                    let nulls = if k.nulls_first { " NULLS FIRST" } else { " NULLS LAST" };
+                    format!("{}{direction}{nulls}", k.expr)
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let line = match self {
             Plan::Scan { source, .. } => format!("Scan {}", source.name()),
             Plan::Constant { rows, .. } => format!("Constant ({} rows)", rows.len()),
-            Plan::Filter { predicate, .. } => format!("Filter {predicate:?}"),
-            Plan::Project { exprs, .. } => format!("Project {exprs:?}"),
+            Plan::Filter { predicate, .. } => format!("Filter {predicate}"),
+            Plan::Project { exprs, .. } => format!("Project {}", list(exprs)),
             Plan::Join { kind, left_keys, right_keys, residual, .. } => {
-                format!("Join {kind:?} on {left_keys:?} = {right_keys:?}, residual {residual:?}")
+                let residual = residual.as_ref().map(|r| format!(" and {r}")).unwrap_or_default();
+                format!("Join {kind:?} on ({}) = ({}){residual}", list(left_keys), list(right_keys))
             }
             Plan::Aggregate { group, aggregates, .. } => {
-                let calls: Vec<String> =
-                    aggregates.iter().map(|a| format!("{:?}({:?})", a.function, a.argument)).collect();
-                format!("Aggregate by {group:?}: {}", calls.join(", "))
+                let calls: Vec<String> = aggregates
+                    .iter()
+                    .map(|a| {
+                        let distinct = if a.distinct { "DISTINCT " } else { "" };
+                        let argument = a.argument.as_ref().map_or("*".to_string(), ToString::to_string);
+                        format!("{:?}({distinct}{argument})", a.function)
+                    })
+                    .collect();
+                format!("Aggregate by ({}): {}", list(group), calls.join(", "))
             }
             Plan::Distinct { .. } => "Distinct".to_string(),
             Plan::Set { op, all, .. } => format!("{op:?}{}", if *all { " ALL" } else { "" }),
-            Plan::TopK { partition, order, offset, limit, .. } => {
-                format!("TopK per {partition:?} by {order:?} offset {offset} limit {limit:?}")
+            Plan::TopK { partition, order, offset, limit, numbered, .. } => {
+                let limit = limit.map(|l| format!(" limit {l}")).unwrap_or_default();
+                let offset = if *offset > 0 { format!(" offset {offset}") } else { String::new() };
+                let numbered = if *numbered { ", numbered" } else { "" };
+                format!("TopK per ({}) by ({}){offset}{limit}{numbered}", list(partition), keys(order))
             }
             Plan::Recursive { id, distinct, .. } => {
                 format!("Recursive #{id}{}", if *distinct { " (distinct)" } else { "" })

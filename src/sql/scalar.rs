@@ -5,6 +5,7 @@
 //! sides of an operator one type, so evaluation only meets values of the types it expects.
 
 use std::cmp::Ordering;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -211,6 +212,77 @@ impl Scalar {
     /// `HAVING` and `ON` decide.
     pub(crate) fn holds(&self, row: &[Value]) -> Result<bool, EvalError> {
         Ok(self.eval(row)? == Value::Bool(true))
+    }
+}
+
+impl fmt::Display for BinaryOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Mod => "%",
+            BinaryOp::Eq => "=",
+            BinaryOp::NotEq => "<>",
+            BinaryOp::Lt => "<",
+            BinaryOp::LtEq => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::GtEq => ">=",
+            BinaryOp::Distinct => "IS DISTINCT FROM",
+            BinaryOp::NotDistinct => "IS NOT DISTINCT FROM",
+            BinaryOp::And => "AND",
+            BinaryOp::Or => "OR",
+            BinaryOp::Concat => "||",
+        })
+    }
+}
+
+/// An expression as `EXPLAIN` shows it: input columns as `#0`, `#1`...
+impl fmt::Display for Scalar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |f: &mut fmt::Formatter<'_>, items: &[Scalar]| {
+            let shown: Vec<String> = items.iter().map(ToString::to_string).collect();
+            f.write_str(&shown.join(", "))
+        };
+        match self {
+            Scalar::Column(c) => write!(f, "#{c}"),
+            Scalar::Literal(Value::Text(s)) => write!(f, "'{}'", s.replace('\'', "''")),
+            Scalar::Literal(v) => write!(f, "{v}"),
+            Scalar::Not(e) => write!(f, "NOT {e}"),
+            Scalar::Negate(e) => write!(f, "-{e}"),
+            Scalar::Binary(op, a, b) => write!(f, "({a} {op} {b})"),
+            Scalar::IsNull(e, false) => write!(f, "{e} IS NULL"),
+            Scalar::IsNull(e, true) => write!(f, "{e} IS NOT NULL"),
+            Scalar::Case(whens, otherwise) => {
+                f.write_str("CASE")?;
+                for (c, v) in whens {
+                    write!(f, " WHEN {c} THEN {v}")?;
+                }
+                write!(f, " ELSE {otherwise} END")
+            }
+            Scalar::Cast(e, t) => write!(f, "CAST({e} AS {t})"),
+            Scalar::Like(e, p, negated, insensitive) => {
+                let not = if *negated { "NOT " } else { "" };
+                let like = if *insensitive { "ILIKE" } else { "LIKE" };
+                write!(f, "{e} {not}{like} {p}")
+            }
+            Scalar::InList(e, items, negated) => {
+                write!(f, "{e} {}IN (", if *negated { "NOT " } else { "" })?;
+                list(f, items)?;
+                f.write_str(")")
+            }
+            Scalar::Call(function, args) => {
+                write!(f, "{}(", format!("{function:?}").to_lowercase())?;
+                list(f, args)?;
+                f.write_str(")")
+            }
+            Scalar::Coalesce(args) => {
+                f.write_str("coalesce(")?;
+                list(f, args)?;
+                f.write_str(")")
+            }
+        }
     }
 }
 

@@ -94,15 +94,21 @@ fn strip_as_of(mut tokens: Vec<TokenWithSpan>) -> SqlResult<(Vec<TokenWithSpan>,
     let significant: Vec<usize> = (0..tokens.len())
         .filter(|i| !matches!(tokens[*i].token, Token::Whitespace(_) | Token::EOF))
         .collect();
-    if let [.., as_, of, t] = significant.as_slice()
-        && is_keyword(&tokens[*as_], Keyword::AS)
-        && is_keyword(&tokens[*of], Keyword::OF)
-    {
-        let time = time(&tokens[*t])?;
-        tokens.truncate(*as_);
-        return Ok((tokens, Some(time)));
+    let as_of = significant.windows(2).position(|pair| {
+        is_keyword(&tokens[pair[0]], Keyword::AS) && is_keyword(&tokens[pair[1]], Keyword::OF)
+    });
+    match as_of {
+        None => Ok((tokens, None)),
+        Some(at) if at + 3 == significant.len() => {
+            let time = time(&tokens[significant[at + 2]])?;
+            tokens.truncate(significant[at]);
+            Ok((tokens, Some(time)))
+        }
+        Some(at) => Err(SqlError::Parse {
+            message: "AS OF goes at the end of a query (after ORDER BY and LIMIT)".into(),
+            at: Position::of(tokens[significant[at]].span),
+        }),
     }
-    Ok((tokens, None))
 }
 
 fn subscribe(tokens: &[&TokenWithSpan]) -> SqlResult<Statement> {

@@ -12,6 +12,7 @@ use sqlparser::ast::{
     UnaryOperator,
 };
 
+use crate::sql::bind::find::{aggregate_function, has_aggregate};
 use crate::sql::bind::scope::{Scope, normalize};
 use crate::sql::error::{Position, SqlError, SqlResult};
 use crate::sql::functions::Function;
@@ -31,33 +32,6 @@ pub(crate) struct Grouping<'a> {
     pub(crate) group: Vec<(String, Option<usize>, SqlType)>,
     /// The aggregate calls met so far; the k-th is output column `group.len() + k`.
     pub(crate) calls: RefCell<Vec<AggregateCall>>,
-}
-
-/// The name of an aggregate function, if `name` is one.
-pub(crate) fn aggregate_function(name: &str) -> Option<AggregateFunction> {
-    Some(match name {
-        "count" => AggregateFunction::Count,
-        "sum" => AggregateFunction::Sum,
-        "min" => AggregateFunction::Min,
-        "max" => AggregateFunction::Max,
-        "avg" | "mean" => AggregateFunction::Avg,
-        _ => return None,
-    })
-}
-
-/// True if `expr` calls an aggregate function (outside a subquery).
-pub(crate) fn has_aggregate(expr: &Expr) -> bool {
-    let mut found = false;
-    let _ = ast::visit_expressions(expr, |e| {
-        if let Expr::Function(f) = e
-            && f.over.is_none()
-            && aggregate_function(&f.name.to_string().to_lowercase()).is_some()
-        {
-            found = true;
-        }
-        std::ops::ControlFlow::<()>::Continue(())
-    });
-    found
 }
 
 /// Binds expressions over a scope.
@@ -293,7 +267,23 @@ impl ExprBinder<'_> {
                 Ok((Scalar::Call(function, vec![value.0]), ty))
             }
             Expr::Function(function) => self.function(function, expr),
-            Expr::Subquery(_) | Expr::Exists { .. } | Expr::In { .. } => unsupported(
+            Expr::Subquery(_) if self.grouping.is_none() => {
+                match self.scope.subqueries.iter().find(|(text, _)| *text == expr.to_string()) {
+                    Some((_, value)) => {
+                        let count = Scalar::Column(value + 1);
+                        Ok((
+                            Scalar::Call(Function::OneRow, vec![Scalar::Column(*value), count]),
+                            self.scope.columns[*value].ty,
+                        ))
+                    }
+                    None => unsupported("a correlated scalar subquery", expr),
+                }
+            }
+            Expr::Subquery(_) => unsupported(
+                "a scalar subquery in the select list of an aggregate query (it may be in WHERE)",
+                expr,
+            ),
+            Expr::Exists { .. } | Expr::In { .. } => unsupported(
                 "a subquery here (IN, NOT IN, EXISTS and NOT EXISTS are supported as conditions of WHERE)",
                 expr,
             ),

@@ -11,12 +11,14 @@ use sqlparser::ast::{
     Select, SelectItem, SetExpr, SetOperator, SetQuantifier, Spanned, TableFactor, TableWithJoins,
 };
 
-use crate::sql::bind::expr::{ExprBinder, Grouping, Typed, coerce, has_aggregate};
+use crate::sql::bind::expr::{ExprBinder, Grouping, Typed, coerce};
+use crate::sql::bind::find::{has_aggregate, scalar_subqueries};
 use crate::sql::bind::scope::{Scope, Tables, normalize, object_name};
 use crate::sql::error::{Position, SqlError, SqlResult};
-use crate::sql::plan::{Column, JoinKind, Plan, SetOp, SortKey};
+use crate::sql::plan::{AggregateCall, AggregateFunction, Column, JoinKind, Plan, SetOp, SortKey};
 use crate::sql::scalar::{BinaryOp, Scalar};
 use crate::sql::types::SqlType;
+use crate::sql::value::Value;
 
 /// A bound query: its plan, and the order its rows are shown in (an `ORDER BY` without
 /// `LIMIT`, which a maintained view, a collection, does not keep).
@@ -30,6 +32,9 @@ pub(crate) struct Bound {
 
 /// The qualifier of the hidden columns that hold `ORDER BY` keys the select list lacks.
 const ORDER_KEY: &str = "#order";
+
+/// The qualifier of the column of a `ROW_NUMBER()`, which `*` does not show.
+const WINDOW: &str = "#window";
 
 impl Bound {
     /// The plan without its hidden `ORDER BY` columns.
@@ -136,8 +141,14 @@ impl<'a> QueryBinder<'a> {
         if limit.is_none() && offset == 0 {
             return Ok(Bound { plan, order, visible });
         }
-        let plan =
-            Plan::TopK { input: Box::new(plan), partition: Vec::new(), order: order.clone(), offset, limit };
+        let plan = Plan::TopK {
+            input: Box::new(plan),
+            partition: Vec::new(),
+            order: order.clone(),
+            offset,
+            limit,
+            numbered: false,
+        };
         Ok(Bound { plan, order, visible })
     }
 
@@ -347,16 +358,36 @@ impl<'a> QueryBinder<'a> {
         // FROM, with the WHERE conditions that fit pushed into its joins.
         let mut conditions = Vec::new();
         let mut subqueries = Vec::new();
+        let mut scalar = Vec::new();
         for condition in select.selection.iter().flat_map(conjuncts) {
             if is_subquery_condition(condition) {
                 subqueries.push(condition)
+            } else if !scalar_subqueries(condition).is_empty() {
+                scalar.push(condition)
             } else {
                 conditions.push(condition)
             }
         }
-        let (mut plan, scope) = self.from(&select.from, &conditions)?;
+        let (mut plan, mut scope) = self.from(&select.from, &conditions)?;
         for condition in subqueries {
             plan = self.subquery_condition(plan, &scope, condition)?;
+        }
+        // Scalar subqueries (of WHERE and the select list), each joined to every row as its
+        // one value; then the conditions that use them.
+        let mut found: Vec<(String, Query)> = scalar.iter().flat_map(|c| scalar_subqueries(c)).collect();
+        for item in &select.projection {
+            if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item {
+                found.extend(scalar_subqueries(e));
+            }
+        }
+        for (text, query) in found {
+            if !scope.subqueries.iter().any(|(t, _)| *t == text) {
+                (plan, scope) = self.scalar_subquery(plan, scope, text, &query)?;
+            }
+        }
+        for condition in scalar {
+            let predicate = ExprBinder { scope: &scope, grouping: None }.boolean(condition)?;
+            plan = Plan::Filter { input: Box::new(plan), predicate };
         }
 
         let items = &select.projection;
@@ -369,8 +400,9 @@ impl<'a> QueryBinder<'a> {
         let (plan, visible) = if grouped {
             self.aggregate(plan, &scope, select, order)?
         } else {
+            let (plan, scope, rank) = self.numbered(plan, scope, items)?;
             let binder = ExprBinder { scope: &scope, grouping: None };
-            let (mut exprs, mut columns) = self.projection(&binder, &scope, items)?;
+            let (mut exprs, mut columns) = self.projection(&binder, &scope, items, rank)?;
             let visible = columns.len();
             hidden_keys(&binder, order, &mut exprs, &mut columns)?;
             (Plan::Project { input: Box::new(plan), exprs, columns }, visible)
@@ -388,17 +420,126 @@ impl<'a> QueryBinder<'a> {
     }
 
     /// The select list over `scope`: its expressions and output columns.
+    /// `plan` with the value of an uncorrelated scalar subquery joined to each row: its
+    /// smallest value and its number of rows, which an error makes of more than one.
+    fn scalar_subquery(
+        &self,
+        plan: Plan,
+        mut scope: Scope,
+        text: String,
+        query: &Query,
+    ) -> SqlResult<(Plan, Scope)> {
+        let sub = self.bind(query)?.visible_plan();
+        let columns = sub.columns();
+        let [column] = columns.as_slice() else {
+            return Err(SqlError::Type {
+                message: "a scalar subquery must select one column".into(),
+                at: Position::of(query.span()),
+            });
+        };
+        let ty = column.ty;
+        let calls = vec![
+            AggregateCall {
+                function: AggregateFunction::Min,
+                argument: Some(Scalar::Column(0)),
+                distinct: false,
+                ty,
+            },
+            AggregateCall {
+                function: AggregateFunction::CountRows,
+                argument: None,
+                distinct: false,
+                ty: SqlType::Int,
+            },
+        ];
+        let hidden = |ty| Column { name: text.clone(), qualifier: Some("#subquery".into()), ty };
+        let one = Plan::Aggregate {
+            input: Box::new(sub),
+            group: Vec::new(),
+            aggregates: calls,
+            columns: vec![hidden(ty), hidden(SqlType::Int)],
+        };
+        let value = scope.columns.len();
+        scope.columns.extend(one.columns());
+        scope.subqueries.push((text, value));
+        let plan = Plan::Join {
+            kind: JoinKind::Inner,
+            left: Box::new(plan),
+            right: Box::new(one),
+            left_keys: vec![],
+            right_keys: vec![],
+            residual: None,
+        };
+        Ok((plan, scope))
+    }
+
+    /// `plan` with the place of each row in the window of the select list's `ROW_NUMBER()
+    /// OVER (PARTITION BY ... ORDER BY ...)` appended, if it has one: the plan, its scope, and
+    /// the place's column.
+    fn numbered(
+        &self,
+        plan: Plan,
+        scope: Scope,
+        items: &[SelectItem],
+    ) -> SqlResult<(Plan, Scope, Option<usize>)> {
+        let windows: Vec<(&ast::WindowSpec, &Expr)> = items
+            .iter()
+            .filter_map(|item| match item {
+                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                    row_number(e).map(|w| (w, e))
+                }
+                _ => None,
+            })
+            .collect();
+        let Some((spec, expr)) = windows.first() else { return Ok((plan, scope, None)) };
+        if windows.iter().any(|(w, _)| w != spec) || spec.window_frame.is_some() || spec.window_name.is_some()
+        {
+            return unsupported(
+                "window functions other than one ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...)",
+                *expr,
+            );
+        }
+        let binder = ExprBinder { scope: &scope, grouping: None };
+        let partition = spec.partition_by.iter().map(|e| Ok(binder.bind(e)?.0)).collect::<SqlResult<_>>()?;
+        let order = spec
+            .order_by
+            .iter()
+            .map(|key| {
+                let descending = matches!(key.options.sort, Some(ast::OrderBySort::Desc));
+                Ok(SortKey {
+                    expr: binder.bind(&key.expr)?.0,
+                    descending,
+                    nulls_first: key.options.nulls_first.unwrap_or(descending),
+                })
+            })
+            .collect::<SqlResult<_>>()?;
+        let rank = scope.columns.len();
+        let plan =
+            Plan::TopK { input: Box::new(plan), partition, order, offset: 0, limit: None, numbered: true };
+        let mut scope = scope;
+        scope.columns.push(Column {
+            name: "row_number".into(),
+            qualifier: Some(WINDOW.into()),
+            ty: SqlType::Int,
+        });
+        Ok((plan, scope, Some(rank)))
+    }
+
     fn projection(
         &self,
         binder: &ExprBinder<'_>,
         scope: &Scope,
         items: &[SelectItem],
+        rank: Option<usize>,
     ) -> SqlResult<(Vec<Scalar>, Vec<Column>)> {
         let (mut exprs, mut columns) = (Vec::new(), Vec::new());
         for item in items {
             match item {
                 SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => {
-                    let (scalar, ty) = binder.bind(expr)?;
+                    let (scalar, ty) = match (row_number(expr), rank) {
+                        (Some(_), Some(rank)) => (Scalar::Column(rank), SqlType::Int),
+                        _ => binder.bind(expr)?,
+                    };
                     let name = match item {
                         SelectItem::ExprWithAlias { alias, .. } => normalize(alias),
                         _ => output_name(expr),
@@ -491,7 +632,7 @@ impl<'a> QueryBinder<'a> {
         let grouping = Grouping { input: scope, group, calls: RefCell::new(Vec::new()) };
         let after = Scope::default();
         let binder = ExprBinder { scope: &after, grouping: Some(&grouping) };
-        let (mut exprs, mut output) = self.projection(&binder, &after, &select.projection)?;
+        let (mut exprs, mut output) = self.projection(&binder, &after, &select.projection, None)?;
         let visible = output.len();
         hidden_keys(&binder, order, &mut exprs, &mut output)?;
         let having = select.having.as_ref().map(|h| binder.boolean(h)).transpose()?;
@@ -546,7 +687,7 @@ impl<'a> QueryBinder<'a> {
                 if let Some(condition) = slot.as_ref().filter(|c| touched(c).iter().eq([i].iter())) {
                     let shift = offsets[i];
                     let predicate = condition.remap(&|c| c - shift);
-                    plan = Plan::Filter { input: Box::new(plan), predicate };
+                    plan = Plan::Filter { input: Box::new(limit_rank(plan, &predicate)), predicate };
                     *slot = None;
                 }
             }
@@ -889,6 +1030,56 @@ impl<'a> QueryBinder<'a> {
         let mut all = residual;
         all.push(matches);
         Ok(anti(plan, left_keys, right_keys, and_all(all)))
+    }
+}
+
+/// The window of `expr` if it is `ROW_NUMBER() OVER (...)`.
+fn row_number(expr: &Expr) -> Option<&ast::WindowSpec> {
+    match expr {
+        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("row_number") => match &f.over {
+            Some(ast::WindowType::WindowSpec(spec)) => Some(spec),
+            _ => None,
+        },
+        Expr::Nested(inner) => row_number(inner),
+        _ => None,
+    }
+}
+
+/// `plan` with a numbered top-k under it limited when `predicate` keeps only its first places
+/// (`rn <= 3`, `rn < 4`, `rn = 1` on its `ROW_NUMBER()` column): the filter stays, but the
+/// top-k keeps no more rows per partition than it lets through.
+fn limit_rank(plan: Plan, predicate: &Scalar) -> Plan {
+    let (column, limit) = match predicate {
+        Scalar::Binary(op, a, b) => match (op, a.as_ref(), b.as_ref()) {
+            (BinaryOp::LtEq, Scalar::Column(c), Scalar::Literal(Value::Int(k))) if *k >= 0 => {
+                (*c, *k as usize)
+            }
+            (BinaryOp::Lt, Scalar::Column(c), Scalar::Literal(Value::Int(k))) if *k >= 1 => {
+                (*c, *k as usize - 1)
+            }
+            (BinaryOp::Eq, Scalar::Column(c), Scalar::Literal(Value::Int(1))) => (*c, 1),
+            _ => return plan,
+        },
+        _ => return plan,
+    };
+    set_limit(plan, column, limit)
+}
+
+fn set_limit(plan: Plan, column: usize, limit: usize) -> Plan {
+    match plan {
+        Plan::Project { input, exprs, columns } => {
+            let input = match exprs.get(column) {
+                Some(Scalar::Column(inner)) => Box::new(set_limit(*input, *inner, limit)),
+                _ => input,
+            };
+            Plan::Project { input, exprs, columns }
+        }
+        Plan::TopK { input, partition, order, offset, limit: None, numbered: true }
+            if column == input.width() =>
+        {
+            Plan::TopK { input, partition, order, offset, limit: Some(limit), numbered: true }
+        }
+        other => other,
     }
 }
 

@@ -36,11 +36,14 @@ pub(crate) fn object_name(name: &ObjectName) -> SqlResult<String> {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Scope {
     pub(crate) columns: Vec<Column>,
+    /// The scalar subqueries joined to the rows, by their text: the column of the value (the
+    /// next one holds how many rows the subquery had).
+    pub(crate) subqueries: Vec<(String, usize)>,
 }
 
 impl Scope {
     pub(crate) fn new(columns: Vec<Column>) -> Scope {
-        Scope { columns }
+        Scope { columns, subqueries: Vec::new() }
     }
 
     /// The position of the column `name`, qualified by `qualifier` if given.
@@ -60,15 +63,22 @@ impl Scope {
         }
     }
 
-    /// The positions of the columns of table `qualifier` (`t.*`), or of every column (`*`).
+    /// The positions of the columns of table `qualifier` (`t.*`), or of every column (`*`);
+    /// never the binder's own (qualified `#...`: hidden sort keys, row numbers).
     pub(crate) fn star(&self, qualifier: Option<&str>) -> Vec<usize> {
         (0..self.columns.len())
-            .filter(|i| qualifier.is_none_or(|q| self.columns[*i].qualifier.as_deref() == Some(q)))
+            .filter(|i| {
+                let own = self.columns[*i].qualifier.as_deref();
+                !own.is_some_and(|o| o.starts_with('#')) && qualifier.is_none_or(|q| own == Some(q))
+            })
             .collect()
     }
 
     /// This scope's columns followed by `other`'s.
     pub(crate) fn join(&self, other: &Scope) -> Scope {
-        Scope { columns: self.columns.iter().chain(&other.columns).cloned().collect() }
+        Scope {
+            columns: self.columns.iter().chain(&other.columns).cloned().collect(),
+            subqueries: Vec::new(),
+        }
     }
 }
