@@ -147,7 +147,13 @@ fn unknown_names_wrong_types_and_unsupported_constructs_are_typed_errors_with_po
     }
     assert!(matches!(sql.execute("SELECT a + b FROM t"), Err(SqlError::Type { .. })));
     assert!(matches!(sql.execute("SELECT a FROM t WHERE b"), Err(SqlError::Type { .. })));
-    assert!(matches!(sql.execute("INSERT INTO t VALUES ('x', 'y')"), Err(SqlError::Type { .. })));
+    assert!(matches!(sql.execute("INSERT INTO t VALUES ('x', 'y')"), Err(SqlError::Constraint(_))));
+    assert!(matches!(sql.execute("INSERT INTO t VALUES (true, 'y')"), Err(SqlError::Type { .. })));
+    assert!(matches!(
+        sql.execute("CREATE EXTERNAL TABLE e (a INT) STORED AS PARQUET LOCATION 'e.parquet'"),
+        Err(SqlError::Unsupported { .. })
+    ));
+    sql.execute("INSERT INTO t VALUES ('12', 'from text')").unwrap();
     assert!(matches!(
         sql.execute("SELECT a FROM t x JOIN t y ON x.a = y.a"),
         Err(SqlError::AmbiguousColumn { .. })
@@ -220,6 +226,11 @@ fn tables_and_views_made_by_sql_come_back_with_their_data_after_a_restart() {
         sql.execute("CREATE VIEW big AS SELECT customer FROM spend WHERE cents > 100").unwrap();
         let t = time_of(sql.execute("INSERT INTO orders VALUES (1, 'ada', 250), (2, 'bob', 75)").unwrap());
         sql.execute("INSERT INTO notes VALUES ('hello')").unwrap();
+        // A table made from a query: its rows are written once, not again at each reopen.
+        sql.execute(
+            "CREATE TABLE copied (body TEXT NOT NULL, k BIGINT PRIMARY KEY) AS SELECT body, 7 FROM notes",
+        )
+        .unwrap();
         sql.execute("UPDATE orders SET cents = 50 WHERE id = 1").unwrap();
         let before = sql.query("SELECT * FROM spend").unwrap();
         engine.shutdown();
@@ -228,7 +239,12 @@ fn tables_and_views_made_by_sql_come_back_with_their_data_after_a_restart() {
     let engine = Engine::start(config()).unwrap();
     let sql = Sql::open(&engine).unwrap();
     let names: Vec<String> = sql.names().into_iter().map(|(name, _)| name).collect();
-    assert_eq!(names, ["big", "notes", "orders", "spend"]);
+    assert_eq!(names, ["big", "copied", "notes", "orders", "spend"]);
+    assert_eq!(
+        sql.query("SELECT * FROM copied").unwrap().decode::<(String, i64)>().unwrap(),
+        vec![("hello".to_string(), 7)]
+    );
+    assert!(matches!(sql.execute("INSERT INTO copied VALUES (NULL, 8)"), Err(SqlError::Constraint(_))));
     assert_eq!(sql.query("SELECT * FROM spend").unwrap().rows(), before.rows());
     assert_eq!(
         sql.query(&format!("SELECT * FROM big AS OF {t}")).unwrap().decode::<String>().unwrap(),
@@ -453,4 +469,21 @@ fn as_of_goes_at_the_end_of_a_query_and_anywhere_else_is_an_error() {
     assert_eq!(sql.query(&format!("SELECT a FROM t ORDER BY a AS OF {t}")).unwrap().len(), 1);
     let misplaced = sql.query(&format!("SELECT a FROM t AS OF {t} ORDER BY a"));
     assert!(matches!(misplaced, Err(SqlError::Parse { .. })), "{misplaced:?}");
+}
+
+#[test]
+fn create_table_as_takes_the_query_s_columns_or_the_declared_ones() {
+    let (_engine, sql) = sql();
+    sql.execute("CREATE TABLE t AS VALUES (1, 'a'), (2, NULL)").unwrap();
+    let rows = sql.query("SELECT * FROM t").unwrap();
+    assert_eq!(rows.names(), ["column1", "column2"]);
+    assert_eq!(rows.types(), [SqlType::Int, SqlType::Text]);
+    sql.execute("CREATE TABLE u (id DOUBLE, name TEXT) AS SELECT column1, column2 FROM t").unwrap();
+    assert_eq!(sql.query("SELECT id FROM u ORDER BY id").unwrap().decode::<f64>().unwrap(), vec![1.0, 2.0]);
+    // A query that fails creates nothing.
+    assert!(sql.execute("CREATE TABLE w AS SELECT nope FROM t").is_err());
+    assert!(matches!(sql.execute("SELECT * FROM w"), Err(SqlError::UnknownTable { .. })));
+    assert!(matches!(sql.execute("CREATE TABLE x (a BIGINT) AS SELECT 1, 2"), Err(SqlError::Constraint(_))));
+    sql.execute("CREATE TABLE x (a BIGINT) AS SELECT 1").unwrap();
+    assert_eq!(sql.query("SELECT a FROM x").unwrap().decode::<i64>().unwrap(), vec![1]);
 }

@@ -190,17 +190,37 @@ impl Sql {
         };
         let (name, created) = name;
         if created && keep.is_some() {
-            catalog.keep(&self.engine, statement.to_string())?;
+            // A table is kept as its columns alone (a `CREATE TABLE ... AS` query ran once);
+            // a view as its statement.
+            let text = match catalog.get(&name) {
+                Some(Entry::Table(table)) => ddl(&name, table),
+                _ => statement.to_string(),
+            };
+            catalog.keep(&self.engine, text)?;
         }
         Ok(Outcome::Created { kind, name })
     }
 
     /// `CREATE TABLE`: its name, and false for `IF NOT EXISTS` of a table that exists.
+    /// With `AS query`, the query's rows are the table's first rows, written in the same
+    /// commit's wake (a failing query creates nothing).
     fn create_table(&self, catalog: &mut Catalog, create: &ast::CreateTable) -> SqlResult<(String, bool)> {
         let at = Position::of(create.name.span());
         let name = object_name(&create.name)?;
-        if create.query.is_some() || create.like.is_some() || create.clone.is_some() {
-            return Err(SqlError::Unsupported { what: "CREATE TABLE ... AS, LIKE or CLONE".into(), at });
+        if create.like.is_some() || create.clone.is_some() {
+            return Err(SqlError::Unsupported { what: "CREATE TABLE ... LIKE or CLONE".into(), at });
+        }
+        if create.external || create.location.is_some() || create.file_format.is_some() {
+            return Err(SqlError::Unsupported {
+                what: "CREATE EXTERNAL TABLE (tables hold their own rows; load files with ivm::files)".into(),
+                at,
+            });
+        }
+        if create.temporary || create.global.is_some() || create.transient || create.volatile {
+            return Err(SqlError::Unsupported {
+                what: "TEMPORARY, GLOBAL, TRANSIENT or VOLATILE tables".into(),
+                at,
+            });
         }
         if catalog.contains(&name) {
             if create.if_not_exists {
@@ -208,9 +228,22 @@ impl Sql {
             }
             return Err(SqlError::Engine(crate::Error::DuplicateName { name, existing: "table" }));
         }
+        let first = match &create.query {
+            Some(query) => Some(self.select_in(catalog, query, None)?),
+            None => None,
+        };
         let mut columns = Vec::new();
         let mut not_null = Vec::new();
         let mut key = Vec::new();
+        if create.columns.is_empty()
+            && let Some(rows) = &first
+        {
+            for (column, ty) in rows.names.iter().zip(&rows.types) {
+                let ty = if *ty == SqlType::Null { SqlType::Text } else { *ty };
+                columns.push(Column { name: column.clone(), qualifier: None, ty });
+                not_null.push(false);
+            }
+        }
         for (i, def) in create.columns.iter().enumerate() {
             let Some(ty) = SqlType::of(&def.data_type) else {
                 return Err(SqlError::Unsupported {
@@ -264,6 +297,14 @@ impl Sql {
             }
         }
         key.sort_unstable();
+        // The query's rows are checked before anything is made.
+        let first = match first {
+            Some(rows) => {
+                let targets: Vec<usize> = (0..columns.len()).collect();
+                Some(self.conform_rows(&name, (&columns, &not_null), rows, &targets, at)?)
+            }
+            None => None,
+        };
         let storage = if key.is_empty() {
             Storage::Bag(self.engine.table::<SqlRow>(&name)?)
         } else {
@@ -275,7 +316,13 @@ impl Sql {
                 Source::Keyed { name: name.clone(), table: table.clone(), key: key.clone() }
             }
         };
-        catalog.insert(name.clone(), Entry::Table(SqlTable { columns, not_null, storage }), source);
+        let table = SqlTable { columns, not_null, storage };
+        if let Some(rows) = first {
+            let mut pending = Pending::default();
+            pending.insert(&self.engine, &name, &table, rows)?;
+            pending.commit(&self.engine)?;
+        }
+        catalog.insert(name.clone(), Entry::Table(table), source);
         Ok((name, true))
     }
 
@@ -316,7 +363,13 @@ impl Sql {
 
     /// A query's rows at `as_of` (the latest commit by default).
     fn select(&self, query: &ast::Query, as_of: Option<Time>) -> SqlResult<SqlRows> {
-        let Bound { plan, order, visible } = QueryBinder::new(&*self.catalog()).bind(query)?;
+        let catalog = self.catalog();
+        self.select_in(&catalog, query, as_of)
+    }
+
+    /// [`select`](Self::select) with the catalog already held.
+    fn select_in(&self, catalog: &Catalog, query: &ast::Query, as_of: Option<Time>) -> SqlResult<SqlRows> {
+        let Bound { plan, order, visible } = QueryBinder::new(catalog).bind(query)?;
         let latest = self.engine.latest()?;
         let time = as_of.unwrap_or(latest);
         if time > latest {
@@ -424,31 +477,46 @@ impl Sql {
                 .collect::<SqlResult<_>>()?
         };
         let rows = self.select(source, None)?;
+        let shape = (table.columns.as_slice(), table.not_null.as_slice());
+        let conformed = self.conform_rows(&table_name, shape, rows, &targets, Position::of(source.span()))?;
+        pending.insert(&self.engine, &table_name, &table, conformed)
+    }
+
+    /// A query's rows as rows of `table`, each value in column `targets[i]` (the others
+    /// `NULL`), checked against the table's types and `NOT NULL`s.
+    fn conform_rows(
+        &self,
+        table_name: &str,
+        (columns, not_null): (&[Column], &[bool]),
+        rows: SqlRows,
+        targets: &[usize],
+        at: Position,
+    ) -> SqlResult<Vec<SqlRow>> {
         if rows.names.len() != targets.len() {
             return Err(SqlError::Constraint(format!(
-                "INSERT into {table_name} gives {} values for {} columns",
+                "{table_name} is given {} values for {} columns",
                 rows.names.len(),
                 targets.len()
             )));
         }
-        for (ty, target) in rows.types.iter().zip(&targets) {
-            let column = &table.columns[*target];
+        for (ty, target) in rows.types.iter().zip(targets) {
+            let column = &columns[*target];
             if !assignable(*ty, column.ty) {
                 return Err(SqlError::Type {
                     message: format!("{table_name}.{} is {}, the value {ty}", column.name, column.ty),
-                    at: Position::of(source.span()),
+                    at,
                 });
             }
         }
         let mut conformed = Vec::new();
         for values in rows.rows {
-            let mut row = vec![crate::sql::value::Value::Null; table.columns.len()];
-            for (value, target) in values.into_iter().zip(&targets) {
+            let mut row = vec![crate::sql::value::Value::Null; columns.len()];
+            for (value, target) in values.into_iter().zip(targets) {
                 row[*target] = value;
             }
-            conformed.push(Pending::conform(&table_name, &table, row)?);
+            conformed.push(Pending::conform(table_name, (columns, not_null), row)?);
         }
-        pending.insert(&self.engine, &table_name, &table, conformed)
+        Ok(conformed)
     }
 
     /// `UPDATE` (with `assignments`) or `DELETE` (without) of the rows of a table that meet
@@ -508,13 +576,31 @@ impl Sql {
                 for (position, value) in &sets {
                     new[*position] = value.eval(&row).map_err(eval_error)?;
                 }
-                let new = Pending::conform(&table_name, &table, new)?;
+                let new = Pending::conform(&table_name, (&table.columns, &table.not_null), new)?;
                 moved.extend(std::iter::repeat_n(new, multiplicity as usize));
             }
         }
         pending.insert(&self.engine, &table_name, &table, moved)?;
         Ok(count)
     }
+}
+
+/// A table's `CREATE TABLE` statement from its columns, as the definitions table keeps it.
+fn ddl(name: &str, table: &SqlTable) -> String {
+    let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+    let mut parts: Vec<String> = table
+        .columns
+        .iter()
+        .zip(&table.not_null)
+        .map(|(c, not_null)| {
+            format!("{} {}{}", quote(&c.name), c.ty, if *not_null { " NOT NULL" } else { "" })
+        })
+        .collect();
+    if let Storage::Keyed { key, .. } = &table.storage {
+        let key: Vec<String> = key.iter().map(|k| quote(&table.columns[*k].name)).collect();
+        parts.push(format!("PRIMARY KEY ({})", key.join(", ")));
+    }
+    format!("CREATE TABLE {} ({})", quote(name), parts.join(", "))
 }
 
 /// The definition of a view over `plan`: its rows, and its errors beside them.

@@ -205,15 +205,16 @@ pub(crate) fn cast(value: Value, to: SqlType) -> Result<Value, EvalError> {
 }
 
 /// True if a value of type `from` may be stored in a column of type `to` without an explicit
-/// `CAST` (an `INSERT`, an `UPDATE ... SET`): the same type, `NULL`, a wider number, or a text
-/// literal for a date or timestamp (checked when cast).
+/// `CAST` (an `INSERT`, an `UPDATE ... SET`): the same type, `NULL`, a wider number, or text
+/// for any type (`'2024-01-01'` for a date, `'NaN'` for a double; a text that does not parse
+/// is refused when the row is written, naming the column).
 pub(crate) fn assignable(from: SqlType, to: SqlType) -> bool {
     from == to
         || from == SqlType::Null
+        || from == SqlType::Text
         || (from == SqlType::Int && to.is_numeric())
         || (matches!(from, SqlType::Decimal(_)) && matches!(to, SqlType::Decimal(_) | SqlType::Double))
         || (from == SqlType::Double && matches!(to, SqlType::Decimal(_)))
-        || (from == SqlType::Text && matches!(to, SqlType::Date | SqlType::Timestamp))
         || (from == SqlType::Date && to == SqlType::Timestamp)
 }
 

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::engine::Engine;
 use crate::sql::catalog::{SqlTable, Storage};
 use crate::sql::error::{SqlError, SqlResult};
+use crate::sql::plan::Column;
 use crate::sql::source::{assemble, split};
 use crate::sql::types::cast;
 use crate::sql::value::SqlRow;
@@ -60,17 +61,21 @@ impl Pending {
 
     /// `row` checked against `table`'s columns: each value cast to its column's type, no `NULL`
     /// in a `NOT NULL` column.
-    pub(crate) fn conform(name: &str, table: &SqlTable, row: SqlRow) -> SqlResult<SqlRow> {
-        if row.len() != table.columns.len() {
+    pub(crate) fn conform(
+        name: &str,
+        (columns, not_null): (&[Column], &[bool]),
+        row: SqlRow,
+    ) -> SqlResult<SqlRow> {
+        if row.len() != columns.len() {
             return Err(SqlError::Constraint(format!(
                 "{name} has {} columns, the row {}",
-                table.columns.len(),
+                columns.len(),
                 row.len()
             )));
         }
         row.into_iter()
-            .zip(&table.columns)
-            .zip(&table.not_null)
+            .zip(columns)
+            .zip(not_null)
             .map(|((value, column), not_null)| {
                 if value.is_null() && *not_null {
                     return Err(SqlError::Constraint(format!("{name}.{} is NOT NULL", column.name)));
