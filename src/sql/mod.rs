@@ -17,7 +17,7 @@
 //! let Outcome::Changed { time: Some(t), .. } = sql.execute("UPDATE orders SET cents = 0 WHERE id = 3")? else {
 //!     unreachable!()
 //! };
-//! let spend = sql.query(&format!("SELECT * FROM spend AS OF {t} ORDER BY customer"))?;
+//! let spend = sql.query(&format!("SELECT * FROM spend ORDER BY customer AS OF {t}"))?;
 //! println!("{spend}");
 //! assert_eq!(spend.decode::<(String, i64, i64)>()?, vec![("ada".into(), 2, 250), ("bob".into(), 1, 75)]);
 //! // The subscription saw the same, as changes.
