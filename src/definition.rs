@@ -89,6 +89,23 @@ impl<R: Row> Definition<R> {
     }
 }
 
+/// `rows` in `scope` from its first time, each held once across the workers (each worker keeps
+/// every `peers`-th): [`Views::constant`], and constants inside loops (`ivm::sql`'s
+/// `WITH RECURSIVE`), whose time is not the engine's.
+pub(crate) fn constant_in<'s, T: timely::progress::Timestamp, R: differential_dataflow::Data>(
+    scope: Scope<'s, T>,
+    rows: impl IntoIterator<Item = R>,
+) -> VecCollection<'s, T, R, Diff> {
+    let (index, peers) = (scope.index(), scope.peers());
+    let mine: Vec<(R, T, Diff)> = rows
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % peers == index)
+        .map(|(_, row)| (row, T::minimum(), 1))
+        .collect();
+    mine.to_stream(scope).as_collection()
+}
+
 /// What a view definition reads from: the engine's tables and earlier views, as differential
 /// collections in the view's dataflow scope.
 ///
@@ -139,14 +156,7 @@ impl<'s> Views<'s> {
     /// its reads at future times answer at once, and its subscriptions have nothing to deliver
     /// after the snapshot (one empty batch reaching to `Time::MAX`, then no more batches).
     pub fn constant<R: Row>(&self, rows: impl IntoIterator<Item = R>) -> VecCollection<'s, Time, R, Diff> {
-        let (index, peers) = (self.scope.index(), self.scope.peers());
-        let mine: Vec<(R, Time, Diff)> = rows
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| i % peers == index)
-            .map(|(_, row)| (row, 0, 1))
-            .collect();
-        mine.to_stream(self.scope).as_collection()
+        constant_in(self.scope, rows)
     }
 
     /// True in a batch run, where earlier views are run again from their definitions instead

@@ -8,15 +8,14 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
+use differential_dataflow::VecCollection;
 use differential_dataflow::lattice::Lattice;
 use differential_dataflow::operators::iterate::Iterate;
-use differential_dataflow::{AsCollection, VecCollection};
 use timely::dataflow::Scope;
-use timely::dataflow::operators::vec::ToStream;
 use timely::order::Product;
 use timely::progress::Timestamp;
 
-use crate::definition::Views;
+use crate::definition::{Views, constant_in};
 use crate::sql::error::EvalError;
 use crate::sql::plan::{AggregateCall, AggregateFunction, JoinKind, Plan, SetOp, SortKey};
 use crate::sql::scalar::Scalar;
@@ -64,7 +63,7 @@ impl<'s> Env<'s, Time> for Outer<'_, 's> {
 
     fn scan(&self, source: &Arc<Source>) -> Lowered<'s, Time> {
         let (rows, errors) = source.read(self.views);
-        Lowered { rows, errors: errors.unwrap_or_else(|| constant(self.scope(), Vec::new())) }
+        Lowered { rows, errors: errors.unwrap_or_else(|| no_errors(self.scope())) }
     }
 
     fn recurse(&self, _id: usize) -> Rows<'s, Time, SqlRow> {
@@ -92,34 +91,15 @@ impl<'s> Env<'s, Time> for Outer<'_, 's> {
                 .into_iter()
                 .map(|(s, l)| (s, Lowered { rows: l.rows.enter(scope), errors: l.errors.enter(scope) }))
                 .collect();
-            let inner = Inner {
-                scope,
-                id,
-                so_far: so_far.flat_map(|c| match c {
-                    Computed::Row(row) => Some(row),
-                    Computed::Error(_) => None,
-                }),
-                sources,
-            };
+            let inner = Inner { scope, id, so_far: so_far.flat_map(Computed::row), sources };
             let step = lower_in(&step, &inner);
             let next = start
                 .enter(scope)
                 .concat(step.rows.map(Computed::Row))
                 .concat(step.errors.map(Computed::Error));
-            if distinct {
-                next.threshold_named("SqlRecursiveDistinct", |_, m| Diff::from(*m > 0))
-            } else {
-                next
-            }
+            if distinct { present(next) } else { next }
         });
-        let rows = result.clone().flat_map(|c| match c {
-            Computed::Row(row) => Some(row),
-            Computed::Error(_) => None,
-        });
-        let errors = result.flat_map(|c| match c {
-            Computed::Row(_) => None,
-            Computed::Error(error) => Some(error),
-        });
+        let (rows, errors) = (result.clone().flat_map(Computed::row), result.flat_map(Computed::error));
         Lowered { rows, errors: base.errors.concat(errors) }
     }
 }
@@ -174,21 +154,19 @@ fn constant<'s, T: Times, D: differential_dataflow::Data>(
     scope: Scope<'s, T>,
     rows: Vec<D>,
 ) -> Rows<'s, T, D> {
-    let (index, peers) = (scope.index(), scope.peers());
-    let mine: Vec<(D, T, Diff)> = rows
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| i % peers == index)
-        .map(|(_, row)| (row, T::minimum(), 1))
-        .collect();
-    mine.to_stream(scope).as_collection()
+    constant_in(scope, rows)
+}
+
+/// No errors.
+fn no_errors<'s, T: Times>(scope: Scope<'s, T>) -> Rows<'s, T, EvalError> {
+    constant(scope, Vec::new())
 }
 
 fn lower_in<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
     match plan {
         Plan::Scan { source, .. } => env.scan(source),
         Plan::Constant { rows, .. } => {
-            Lowered { rows: constant(env.scope(), rows.clone()), errors: constant(env.scope(), Vec::new()) }
+            Lowered { rows: constant(env.scope(), rows.clone()), errors: no_errors(env.scope()) }
         }
         Plan::Filter { input, predicate } => {
             let input = lower_in(input, env);
@@ -248,9 +226,7 @@ fn lower_in<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
             top_k(input, partition, order, (*offset, *limit), *numbered)
         }
         Plan::Recursive { .. } => env.recursive(plan),
-        Plan::Recurse { id, .. } => {
-            Lowered { rows: env.recurse(*id), errors: constant(env.scope(), Vec::new()) }
-        }
+        Plan::Recurse { id, .. } => Lowered { rows: env.recurse(*id), errors: no_errors(env.scope()) },
     }
 }
 
@@ -259,13 +235,19 @@ fn evaluate(exprs: &[Scalar], row: &[Value]) -> Result<SqlRow, EvalError> {
     exprs.iter().map(|e| e.eval(row)).collect()
 }
 
+/// Results apart: the values, and the errors.
+fn apart<'s, T: Times, D: differential_dataflow::Data>(
+    results: Rows<'s, T, Result<D, EvalError>>,
+) -> (Rows<'s, T, D>, Rows<'s, T, EvalError>) {
+    (results.clone().flat_map(Result::ok), results.flat_map(Result::err))
+}
+
 /// Rows and errors apart; `errors` are the inputs' errors, carried up.
 fn split<'s, T: Times>(
     results: Rows<'s, T, Result<SqlRow, EvalError>>,
     errors: Rows<'s, T, EvalError>,
 ) -> Lowered<'s, T> {
-    let rows = results.clone().flat_map(Result::ok);
-    let new_errors = results.flat_map(Result::err);
+    let (rows, new_errors) = apart(results);
     Lowered { rows, errors: errors.concat(new_errors) }
 }
 
@@ -299,7 +281,7 @@ fn join<'s, T: Times>(
             Ok(key) => Some(Ok((key, row))),
             Err(error) => Some(Err(error)),
         });
-        (results.clone().flat_map(Result::ok), results.flat_map(Result::err))
+        apart(results)
     };
     let (left_keyed, left_key_errors) = keyed(left.rows.clone(), left_keys);
     let (right_keyed, right_key_errors) = keyed(right.rows.clone(), right_keys);
@@ -313,9 +295,8 @@ fn join<'s, T: Times>(
         Some(Ok(false)) => None,
         Some(Err(error)) => Some(Err(error)),
     });
-    let matched = results.clone().flat_map(Result::ok);
-    let errors =
-        errors.concat(left_key_errors).concat(right_key_errors).concat(results.flat_map(Result::err));
+    let (matched, residual_errors) = apart(results);
+    let errors = errors.concat(left_key_errors).concat(right_key_errors).concat(residual_errors);
     // The left (right) rows that found a partner, each once.
     let matched_left = || present(matched.clone().map(|(row, width)| row[..width].to_vec()));
     let matched_right = || present(matched.clone().map(|(row, width)| row[width..].to_vec()));
@@ -369,9 +350,10 @@ fn aggregate<'s, T: Times>(
             .collect::<Result<SqlRow, _>>()?;
         Ok::<_, EvalError>((key, args))
     });
-    let errors = input.errors.concat(prepared.clone().flat_map(Result::err));
+    let (prepared, prepare_errors) = apart(prepared);
+    let errors = input.errors.concat(prepare_errors);
     let reduce_calls = Arc::new(calls.clone());
-    let results = prepared.flat_map(Result::ok).reduce_named("SqlAggregate", move |_key, values, output| {
+    let results = prepared.reduce_named("SqlAggregate", move |_key, values, output| {
         output.push((compute(&reduce_calls, values), 1));
     });
     let results = results.map(|(mut key, computed)| {
@@ -493,19 +475,18 @@ fn top_k<'s, T: Times>(
     numbered: bool,
 ) -> Lowered<'s, T> {
     let (partition, order) = (partition.to_vec(), order.to_vec());
-    let directions: Arc<Vec<(bool, bool)>> =
-        Arc::new(order.iter().map(|k| (k.descending, k.nulls_first)).collect());
     let keys: Vec<Scalar> = order.iter().map(|k| k.expr.clone()).collect();
     let prepared = input
         .rows
         .map(move |row| Ok::<_, EvalError>((evaluate(&partition, &row)?, (evaluate(&keys, &row)?, row))));
-    let errors = input.errors.concat(prepared.clone().flat_map(Result::err));
-    let rows = prepared.flat_map(Result::ok).reduce_named("SqlTopK", move |_key, values, output| {
+    let (prepared, prepare_errors) = apart(prepared);
+    let errors = input.errors.concat(prepare_errors);
+    let rows = prepared.reduce_named("SqlTopK", move |_key, values, output| {
         let mut sorted: Vec<&(SqlRow, SqlRow)> = Vec::new();
         for (value, m) in values {
             sorted.extend(std::iter::repeat_n(*value, (*m).max(0) as usize));
         }
-        sorted.sort_by(|a, b| compare(&directions, &a.0, &b.0).then_with(|| a.1.cmp(&b.1)));
+        sorted.sort_by(|a, b| compare_keys(&order, &a.0, &b.0).then_with(|| a.1.cmp(&b.1)));
         let taken = sorted.into_iter().skip(offset).take(limit.unwrap_or(usize::MAX));
         for (place, (_, row)) in taken.enumerate() {
             let mut row = row.clone();
@@ -518,34 +499,19 @@ fn top_k<'s, T: Times>(
     Lowered { rows: rows.map(|(_partition, row)| row), errors }
 }
 
-/// SQL's order of two lists of the values of `order`'s keys.
+/// SQL's order of two lists of the values of `order`'s keys: each ascending or descending,
+/// `NULL`s first or last.
 pub(crate) fn compare_keys(order: &[SortKey], a: &[Value], b: &[Value]) -> Ordering {
-    let directions: Vec<(bool, bool)> = order.iter().map(|k| (k.descending, k.nulls_first)).collect();
-    compare(&directions, a, b)
-}
-
-/// SQL's order of two lists of sort values: each ascending or descending, `NULL`s first or last.
-fn compare(directions: &[(bool, bool)], a: &[Value], b: &[Value]) -> Ordering {
-    for ((descending, nulls_first), (x, y)) in directions.iter().zip(a.iter().zip(b)) {
+    for (key, (x, y)) in order.iter().zip(a.iter().zip(b)) {
         let order = match (x.is_null(), y.is_null()) {
             (true, true) => Ordering::Equal,
-            (true, false) => {
-                if *nulls_first {
-                    Ordering::Less
-                } else {
-                    Ordering::Greater
-                }
-            }
-            (false, true) => {
-                if *nulls_first {
-                    Ordering::Greater
-                } else {
-                    Ordering::Less
-                }
-            }
+            (true, false) if key.nulls_first => Ordering::Less,
+            (true, false) => Ordering::Greater,
+            (false, true) if key.nulls_first => Ordering::Greater,
+            (false, true) => Ordering::Less,
             (false, false) => {
                 let order = x.sql_cmp(y).unwrap_or(Ordering::Equal);
-                if *descending { order.reverse() } else { order }
+                if key.descending { order.reverse() } else { order }
             }
         };
         if order != Ordering::Equal {

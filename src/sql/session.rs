@@ -123,7 +123,7 @@ impl Sql {
                     "stored definition {sequence} is not a statement: {text}"
                 )));
             };
-            sql.define(&statement, None)?;
+            sql.define(&statement, false)?;
             sql.catalog().replayed(sequence);
         }
         Ok(sql)
@@ -179,9 +179,9 @@ impl Sql {
         self.catalog.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Makes the table or view of a `CREATE` statement; keeps its text unless `keep` is `None`
-    /// (a replay).
-    fn define(&self, statement: &ast::Statement, keep: Option<&str>) -> SqlResult<Outcome> {
+    /// Makes the table or view of a `CREATE` statement; keeps its definition if `keep` (not in
+    /// a replay).
+    fn define(&self, statement: &ast::Statement, keep: bool) -> SqlResult<Outcome> {
         let mut catalog = self.catalog();
         let (kind, name) = match statement {
             ast::Statement::CreateTable(create) => ("table", self.create_table(&mut catalog, create)?),
@@ -189,7 +189,7 @@ impl Sql {
             _ => unreachable!("only CREATE statements are definitions"),
         };
         let (name, created) = name;
-        if created && keep.is_some() {
+        if created && keep {
             // A table is kept as its columns alone (a `CREATE TABLE ... AS` query ran once);
             // a view as its statement.
             let text = match catalog.get(&name) {
@@ -376,19 +376,15 @@ impl Sql {
             return Err(SqlError::FutureTime { requested: time, latest });
         }
         let columns = plan.columns();
-        let computed = match direct_view(&plan) {
-            Some(view) => view.at(time)?,
-            None => batch::run(
-                &definition(plan),
-                &BatchInputs::from_engine(&self.engine, time)?,
-                self.engine.workers(),
-            )?,
+        // A read of a whole view names the view in its errors; any other query is `query`.
+        let (computed, name) = match direct_view(&plan) {
+            Some(view) => (view.at(time)?, view.name().to_string()),
+            None => {
+                let inputs = BatchInputs::from_engine(&self.engine, time)?;
+                (batch::run(&definition(plan), &inputs, self.engine.workers())?, "query".to_string())
+            }
         };
-        let view = match direct_view_name(query) {
-            Some(name) => name,
-            None => "query".to_string(),
-        };
-        let mut rows = expand(&view, computed, &order)?;
+        let mut rows = expand(&name, computed, &order)?;
         rows.iter_mut().for_each(|row| row.truncate(visible));
         let columns = &columns[..visible];
         Ok(SqlRows {
@@ -630,19 +626,6 @@ fn direct_view(plan: &Plan) -> Option<&crate::view::View<Computed>> {
     }
 }
 
-/// The name of the one table or view a query reads, for its errors.
-fn direct_view_name(query: &ast::Query) -> Option<String> {
-    let ast::SetExpr::Select(select) = query.body.as_ref() else { return None };
-    match select.from.as_slice() {
-        [ast::TableWithJoins { relation: ast::TableFactor::Table { name, .. }, joins }]
-            if joins.is_empty() =>
-        {
-            object_name(name).ok()
-        }
-        _ => None,
-    }
-}
-
 /// Rows held `diff` times, each repeated, in `order` (or by value); the first error the view
 /// holds fails the read.
 fn expand(view: &str, computed: Vec<(Computed, Diff)>, order: &[SortKey]) -> SqlResult<Vec<SqlRow>> {
@@ -720,11 +703,11 @@ impl<'a> Connection<'a> {
 
     fn run(&mut self, statement: Statement) -> SqlResult<Outcome> {
         let sql = self.sql;
-        let (statement, as_of, text) = match statement {
+        let (statement, as_of) = match statement {
             Statement::Subscribe { view, as_of, at } => {
                 return Ok(Outcome::Subscribed(sql.subscribe_view(&view, as_of, at)?));
             }
-            Statement::Parsed { statement, as_of, text } => (statement, as_of, text),
+            Statement::Parsed { statement, as_of } => (statement, as_of),
         };
         match statement.as_ref() {
             ast::Statement::Query(query) => Ok(Outcome::Rows(sql.select(query, as_of)?)),
@@ -732,7 +715,7 @@ impl<'a> Connection<'a> {
                 if self.in_transaction() {
                     return Err(SqlError::Transaction("CREATE inside a transaction".into()));
                 }
-                sql.define(&statement, Some(&text))
+                sql.define(&statement, true)
             }
             ast::Statement::Insert(_) | ast::Statement::Update(_) | ast::Statement::Delete(_) => {
                 self.lock();

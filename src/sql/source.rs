@@ -25,6 +25,24 @@ pub enum Computed {
     Error(EvalError),
 }
 
+impl Computed {
+    /// The row, if this is one.
+    pub(crate) fn row(self) -> Option<SqlRow> {
+        match self {
+            Computed::Row(row) => Some(row),
+            Computed::Error(_) => None,
+        }
+    }
+
+    /// The error, if this is one.
+    pub(crate) fn error(self) -> Option<EvalError> {
+        match self {
+            Computed::Row(_) => None,
+            Computed::Error(error) => Some(error),
+        }
+    }
+}
+
 /// Rows in a definition's scope.
 pub(crate) type Rows<'s, D> = VecCollection<'s, Time, D, Diff>;
 
@@ -71,15 +89,7 @@ impl Source {
             }
             Source::View { view, .. } => {
                 let computed = views.view(view);
-                let rows = computed.clone().flat_map(|c| match c {
-                    Computed::Row(row) => Some(row),
-                    Computed::Error(_) => None,
-                });
-                let errors = computed.flat_map(|c| match c {
-                    Computed::Row(_) => None,
-                    Computed::Error(error) => Some(error),
-                });
-                (rows, Some(errors))
+                (computed.clone().flat_map(Computed::row), Some(computed.flat_map(Computed::error)))
             }
             Source::Rust { read, .. } => {
                 let results = read(views);

@@ -15,7 +15,7 @@ use crate::time::Time;
 #[derive(Debug)]
 pub(crate) enum Statement {
     /// A statement of sqlparser's grammar; for a query, the time of its `AS OF`.
-    Parsed { statement: Box<ast::Statement>, as_of: Option<Time>, text: String },
+    Parsed { statement: Box<ast::Statement>, as_of: Option<Time> },
     /// `SUBSCRIBE [TO] view [AS OF t]`.
     Subscribe { view: String, as_of: Option<Time>, at: Position },
 }
@@ -42,7 +42,6 @@ pub(crate) fn parse(text: &str) -> SqlResult<Vec<Statement>> {
         }
         let start = Position::of(significant[0].span);
         let (chunk, as_of) = strip_as_of(chunk)?;
-        let source: String = chunk.iter().map(|t| t.token.to_string()).collect();
         let statement = Parser::new(&dialect)
             .with_tokens_with_locations(with_eof(chunk))
             .parse_statement()
@@ -53,11 +52,7 @@ pub(crate) fn parse(text: &str) -> SqlResult<Vec<Statement>> {
                 at: start,
             });
         }
-        statements.push(Statement::Parsed {
-            statement: Box::new(statement),
-            as_of,
-            text: source.trim().to_string(),
-        });
+        statements.push(Statement::Parsed { statement: Box::new(statement), as_of });
     }
     Ok(statements)
 }
