@@ -24,10 +24,11 @@ usage: cargo bench -p ivm-benches --bench nexmark -- [options]
   --batch N      events per transaction of the live run (default 40000; try 1000 and 1)
   --workers LIST worker counts to run, comma separated (default 1)
   --queries LIST queries to run, comma separated, e.g. q0,q3 (default: all)
-  --modes LIST   systems to run, comma separated, from live,bare,bare_arranged,batch,
+  --modes LIST   systems to run, comma separated, from live,sql,bare,bare_arranged,batch,
                  recompute,duckdb
                  (default: all but duckdb, which needs a nexmark-duckdb feature and has
-                 SQL for q0,q1,q2,q3,q17,q22 only)
+                 SQL for q0,q1,q2,q3,q17,q22 only; sql runs the queries written in
+                 ivm's SQL, see BENCHMARKS.md)
   --seed N       number of the first event; the generator is a pure function of it (default 0)
   --out DIR      where the JSON report, the SVG chart and row dumps go (default target/nexmark)
   --smoke        100000 events in 1000-event transactions, all queries, 1 and 2 workers:
@@ -42,6 +43,8 @@ memory are its own. The run fails (exit code 1) if any two systems disagree on a
 pub enum Mode {
     /// `ivm` engine, transactions committed, a subscriber reading the view.
     Live,
+    /// The same, with the view written in SQL (`ivm::sql`), for the queries that have SQL.
+    Sql,
     /// The same definition as differential dataflow by hand.
     Bare,
     /// The same, with the engine's shape: inputs and result arranged and kept.
@@ -56,13 +59,14 @@ pub enum Mode {
 
 impl Mode {
     /// Every mode, in the order they run.
-    pub const ALL: [Mode; 6] =
-        [Mode::Live, Mode::Bare, Mode::BareArranged, Mode::Batch, Mode::Recompute, Mode::Duckdb];
+    pub const ALL: [Mode; 7] =
+        [Mode::Live, Mode::Sql, Mode::Bare, Mode::BareArranged, Mode::Batch, Mode::Recompute, Mode::Duckdb];
 
     /// The mode's name on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             Mode::Live => "live",
+            Mode::Sql => "sql",
             Mode::Bare => "bare",
             Mode::BareArranged => "bare_arranged",
             Mode::Batch => "batch",
@@ -73,7 +77,7 @@ impl Mode {
 
     fn parse(name: &str) -> Result<Mode, String> {
         Mode::ALL.into_iter().find(|mode| mode.name() == name).ok_or_else(|| {
-            format!("unknown mode `{name}` (live, bare, bare_arranged, batch, recompute, duckdb)")
+            format!("unknown mode `{name}` (live, sql, bare, bare_arranged, batch, recompute, duckdb)")
         })
     }
 
@@ -201,7 +205,7 @@ struct Explicit {
 
 /// The modes run without `--modes`. DuckDB runs only when asked for.
 fn default_modes() -> Vec<Mode> {
-    vec![Mode::Live, Mode::Bare, Mode::BareArranged, Mode::Batch, Mode::Recompute]
+    vec![Mode::Live, Mode::Sql, Mode::Bare, Mode::BareArranged, Mode::Batch, Mode::Recompute]
 }
 
 /// A positive number.

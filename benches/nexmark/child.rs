@@ -10,7 +10,7 @@ use crate::measure::memory_kib;
 use crate::model::{self, Event};
 use crate::outcome::{LINE_PREFIX, Outcome};
 use crate::query::Query;
-use crate::{bare, batch_run, live, recompute};
+use crate::{bare, batch_run, live, recompute, sql_live};
 
 /// The queries `duckdb.rs` has SQL for.
 const DUCKDB_QUERIES: [&str; 6] = ["q0", "q1", "q2", "q3", "q17", "q22"];
@@ -30,7 +30,7 @@ impl Input {
     fn generate(options: &ChildOptions) -> Input {
         let events = model::generate(options.events as usize, options.seed);
         let tail = match options.mode {
-            Mode::Live => {
+            Mode::Live | Mode::Sql => {
                 let count = live::TAIL_BATCH * live::TAIL_TRANSACTIONS;
                 model::generate(count as usize, options.seed + options.events)
             }
@@ -50,6 +50,20 @@ pub fn main(options: &ChildOptions) -> Result<(), String> {
 
 /// Finds the query by name and runs it.
 fn dispatch(options: &ChildOptions) -> Result<Outcome, String> {
+    if options.mode == Mode::Sql {
+        macro_rules! run_sql_if_named {
+            ($query:ty) => {
+                if options.query == <$query as Query>::NAME {
+                    return finish::<$query>(
+                        sql_live::run::<$query>(&Input::generate(options), options)?,
+                        options,
+                    );
+                }
+            };
+        }
+        crate::for_each_sql_query!(run_sql_if_named);
+        return Err(format!("query `{}` has no SQL in the harness", options.query));
+    }
     macro_rules! run_if_named {
         ($query:ty) => {
             if options.query == <$query as Query>::NAME {
@@ -66,11 +80,17 @@ fn run<Q: Query>(options: &ChildOptions) -> Result<Outcome, String> {
     let input = Input::generate(options);
     let outcome = match options.mode {
         Mode::Live => live::run::<Q>(&input, options),
+        Mode::Sql => unreachable!("dispatched to sql_live"),
         Mode::Bare | Mode::BareArranged => bare::run::<Q>(input, options),
         Mode::Batch => batch_run::run::<Q>(&input, options),
         Mode::Recompute => recompute::run::<Q>(&input, options),
         Mode::Duckdb => duckdb_run::<Q>(&input, options),
     }?;
+    finish::<Q>(outcome, options)
+}
+
+/// The outcome with what identifies the run.
+fn finish<Q: Query>(outcome: Outcome, options: &ChildOptions) -> Result<Outcome, String> {
     Ok(Outcome {
         query: Q::NAME.to_string(),
         mode: options.mode.name().to_string(),
@@ -89,6 +109,18 @@ fn duckdb_run<Q: Query>(input: &Input, options: &ChildOptions) -> Result<Outcome
 #[cfg(not(feature = "nexmark-duckdb-linked"))]
 fn duckdb_run<Q: Query>(_input: &Input, _options: &ChildOptions) -> Result<Outcome, String> {
     Err("this build has no DuckDB: build with --features nexmark-duckdb".into())
+}
+
+/// Whether the query named `query` is written in `ivm`'s SQL too.
+pub fn sql_has(query: &str) -> bool {
+    let mut found = false;
+    macro_rules! find {
+        ($query:ty) => {
+            found |= <$query as Query>::NAME == query;
+        };
+    }
+    crate::for_each_sql_query!(find);
+    found
 }
 
 /// Whether the harness has DuckDB SQL for the query named `query`.

@@ -12,11 +12,13 @@
 //! the final state and timed the same way: the cost of one small transaction on a big state,
 //! which the harness sets against one full recomputation.
 
+use std::fmt::Debug;
+use std::hash::Hash;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
-use ivm::{Config, Engine, Retention, SubscribeOptions, Time, Transaction, View};
+use ivm::{Batch, Config, Diff, Engine, Retention, Row, SubscribeOptions, Subscription, Time, Transaction};
 
 use crate::answer::{self, Answer};
 use crate::args::ChildOptions;
@@ -37,36 +39,94 @@ enum Held {
     Reached { upper: Time, at: Instant },
     /// The fingerprint of every change before `upper`.
     Summed { upper: Time, answer: Answer },
+    /// It stopped: the subscription failed, or a change could not be read.
+    Failed(String),
+}
+
+/// A view's changes as the subscriber thread reads them: a Rust view's [`Subscription`], or an
+/// SQL view's (`crate::sql_live`).
+pub trait Changes: Send + 'static {
+    /// One batch of changes.
+    type Batch: Send;
+
+    /// The next complete batch; `None` once the subscription has ended.
+    fn next_batch(&mut self) -> Option<Result<Self::Batch, String>>;
+
+    /// The first time `batch` does not cover.
+    fn upper(batch: &Self::Batch) -> Time;
+
+    /// Adds `batch`'s changes to `answer`.
+    fn add(&self, batch: Self::Batch, answer: &mut Answer) -> Result<(), String>;
+}
+
+impl<R: Row> Changes for Subscription<R> {
+    type Batch = Batch<R>;
+
+    fn next_batch(&mut self) -> Option<Result<Batch<R>, String>> {
+        self.next().map(|batch| batch.map_err(|e| e.to_string()))
+    }
+
+    fn upper(batch: &Batch<R>) -> Time {
+        batch.upper
+    }
+
+    fn add(&self, batch: Batch<R>, answer: &mut Answer) -> Result<(), String> {
+        for (row, _time, diff) in &batch.updates {
+            answer.add(row, *diff);
+        }
+        Ok(())
+    }
 }
 
 /// Runs query `Q` live.
 pub fn run<Q: Query>(input: &Input, options: &ChildOptions) -> Result<Outcome, String> {
-    let config = Config::default().with_workers(options.workers).with_retention(Retention::LastCommits(1));
-    let engine = Engine::start(config).map_err(|e| format!("engine start: {e}"))?;
-    let result = drive::<Q>(&engine, input, options);
-    engine.shutdown();
-    result
+    with_engine(options, |engine, tables| {
+        let view = engine.view_from(Q::NAME, &Q::definition(tables)).map_err(failed("view"))?;
+        let subscription = view.subscribe_with(SubscribeOptions::default()).map_err(failed("subscribe"))?;
+        let at = |t| view.at(t).map_err(|e| format!("view.at({t}): {e}"));
+        drive(engine, tables, input, options, at, subscription)
+    })
 }
 
-fn drive<Q: Query>(engine: &Engine, input: &Input, options: &ChildOptions) -> Result<Outcome, String> {
-    fn failed(what: &'static str) -> impl Fn(ivm::Error) -> String {
-        move |e| format!("{what}: {e}")
-    }
+/// Starts an engine like the live run's, with the three tables, and runs `body` on it.
+pub fn with_engine(
+    options: &ChildOptions,
+    body: impl FnOnce(&Engine, &Tables) -> Result<Outcome, String>,
+) -> Result<Outcome, String> {
+    let config = Config::default().with_workers(options.workers).with_retention(Retention::LastCommits(1));
+    let engine = Engine::start(config).map_err(|e| format!("engine start: {e}"))?;
     let tables = Tables {
         persons: engine.table("persons").map_err(failed("table"))?,
         auctions: engine.table("auctions").map_err(failed("table"))?,
         bids: engine.table("bids").map_err(failed("table"))?,
     };
-    let view = engine.view_from(Q::NAME, &Q::definition(&tables)).map_err(failed("view"))?;
-    let subscription = view.subscribe_with(SubscribeOptions::default()).map_err(failed("subscribe"))?;
+    let result = body(&engine, &tables);
+    engine.shutdown();
+    result
+}
+
+/// An engine error as the harness's message, saying what failed.
+pub fn failed(what: &'static str) -> impl Fn(ivm::Error) -> String {
+    move |e| format!("{what}: {e}")
+}
+
+/// The timed loop, over a view read with `at` and subscribed to through `changes`.
+pub fn drive<R: Ord + Hash + Debug>(
+    engine: &Engine,
+    tables: &Tables,
+    input: &Input,
+    options: &ChildOptions,
+    at: impl Fn(Time) -> Result<Vec<(R, Diff)>, String>,
+    changes: impl Changes,
+) -> Result<Outcome, String> {
     let (held_tx, held) = crossbeam_channel::unbounded();
-    let subscriber = spawn_subscriber(subscription, held_tx);
+    let subscriber = spawn_subscriber(changes, held_tx);
 
     let (cpu, started) = (cpu_seconds(), Instant::now());
     let mut latencies = Vec::new();
     let mut last = 0;
     for chunk in input.events.chunks(options.batch as usize) {
-        let (t, latency) = transaction(engine, &tables, chunk, &held)?;
+        let (t, latency) = transaction(engine, tables, chunk, &held)?;
         latencies.push(latency.as_secs_f64());
         last = t;
     }
@@ -74,9 +134,9 @@ fn drive<Q: Query>(engine: &Engine, input: &Input, options: &ChildOptions) -> Re
     let cpu_seconds = cpu_seconds() - cpu;
     let peak_kib = memory_kib().0;
 
-    let (view_answer, rows, dumped) = read_view(&view, last, options)?;
+    let (view_answer, rows, dumped) = read_view(at(last)?, options)?;
     let summed = summed_through(&held, last)?;
-    let tail = tail(engine, &tables, &input.tail, &held)?;
+    let tail = tail(engine, tables, &input.tail, &held)?;
     engine.shutdown();
     let _ = subscriber.join();
     Ok(Outcome {
@@ -98,19 +158,26 @@ fn drive<Q: Query>(engine: &Engine, input: &Input, options: &ChildOptions) -> Re
 }
 
 /// The subscriber: reports each batch held, then its running fingerprint.
-fn spawn_subscriber<R: ivm::Row>(subscription: ivm::Subscription<R>, held: Sender<Held>) -> JoinHandle<()> {
+fn spawn_subscriber<C: Changes>(mut changes: C, held: Sender<Held>) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let mut answer = Answer::default();
-        for batch in subscription {
-            let Ok(batch) = batch else { return };
-            let at = Instant::now();
-            if held.send(Held::Reached { upper: batch.upper, at }).is_err() {
+        while let Some(batch) = changes.next_batch() {
+            let batch = match batch {
+                Ok(batch) => batch,
+                Err(message) => {
+                    let _ = held.send(Held::Failed(format!("subscription: {message}")));
+                    return;
+                }
+            };
+            let (upper, at) = (C::upper(&batch), Instant::now());
+            if held.send(Held::Reached { upper, at }).is_err() {
                 return;
             }
-            for (row, _time, diff) in &batch.updates {
-                answer.add(row, *diff);
+            if let Err(message) = changes.add(batch, &mut answer) {
+                let _ = held.send(Held::Failed(message));
+                return;
             }
-            if held.send(Held::Summed { upper: batch.upper, answer }).is_err() {
+            if held.send(Held::Summed { upper, answer }).is_err() {
                 return;
             }
         }
@@ -132,6 +199,7 @@ fn transaction(
             Ok(Held::Reached { upper, at }) if upper > t => {
                 return Ok((t, at.saturating_duration_since(called)));
             }
+            Ok(Held::Failed(message)) => return Err(message),
             Ok(_) => {}
             Err(_) => return Err(format!("the subscriber did not get time {t} within 10 minutes")),
         }
@@ -150,13 +218,13 @@ fn insert(tx: &mut Transaction, tables: &Tables, events: &[Event]) {
     tx.insert_all(&tables.bids, bids);
 }
 
-/// The view at `t`: its fingerprint, its number of rows, and whether it was dumped.
-fn read_view<R: ivm::Row>(
-    view: &View<R>,
-    t: Time,
+/// The view's rows at the last commit: their fingerprint, their number, and whether they were
+/// dumped.
+fn read_view<R: Ord + Hash + Debug>(
+    rows: Vec<(R, Diff)>,
     options: &ChildOptions,
 ) -> Result<(Answer, u64, bool), String> {
-    let rows = answer::consolidate(view.at(t).map_err(|e| format!("view.at({t}): {e}"))?);
+    let rows = answer::consolidate(rows);
     let dumped = match &options.dump {
         Some(path) => answer::dump(&rows, path).map_err(|e| format!("dump {}: {e}", path.display()))?,
         None => false,
@@ -169,6 +237,7 @@ fn summed_through(held: &Receiver<Held>, t: Time) -> Result<Answer, String> {
     loop {
         match held.recv_timeout(Duration::from_secs(600)) {
             Ok(Held::Summed { upper, answer }) if upper > t => return Ok(answer),
+            Ok(Held::Failed(message)) => return Err(message),
             Ok(_) => {}
             Err(_) => return Err(format!("the subscriber did not sum time {t} within 10 minutes")),
         }

@@ -38,6 +38,7 @@ mod query;
 mod recompute;
 mod report;
 mod runner;
+mod sql_live;
 
 use std::process::ExitCode;
 

@@ -8,6 +8,7 @@
 
 use differential_dataflow::VecCollection;
 use ivm::{Definition, Diff, Row, Table, Time, Views};
+use serde::de::DeserializeOwned;
 
 use crate::model::{Auction, Bid, Person};
 
@@ -65,4 +66,18 @@ pub trait Query: 'static {
         let tables = tables.clone();
         Definition::new(move |views| Self::logic(tables.streams(views)))
     }
+}
+
+/// A Nexmark query that can also be written in `ivm`'s SQL (the `sql` mode): the same result,
+/// from a view defined by [`SqlQuery::SQL`] over the engine's Rust tables exposed to SQL as
+/// `persons`, `auctions` and `bids` (their columns are the fields of [`crate::model`]).
+pub trait SqlQuery: Query {
+    /// The view's `SELECT`.
+    const SQL: &'static str;
+
+    /// A row of the SQL view as SQL returns it (decoded by column position).
+    type Flat: DeserializeOwned + Send + 'static;
+
+    /// That row as the query's output row, which the Rust view computes.
+    fn unflatten(flat: Self::Flat) -> Self::Out;
 }

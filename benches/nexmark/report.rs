@@ -50,6 +50,10 @@ pub struct Summary {
     pub workers: usize,
     /// Live throughput, events/s per worker.
     pub live: Option<f64>,
+    /// Live throughput with the view written in SQL, events/s per worker.
+    pub sql: Option<f64>,
+    /// sql / live throughput (target ≥ 0.8).
+    pub sql_over_live: Option<f64>,
     /// Bare differential throughput, events/s per worker.
     pub bare: Option<f64>,
     /// Bare differential in the engine's shape (inputs and result arranged), events/s per worker.
@@ -140,12 +144,15 @@ fn summarize(options: &Options, outcomes: &[Outcome]) -> Vec<Summary> {
             }
             let final_seconds = recompute.and_then(|r| r.recompute_final_seconds);
             let live_throughput = live.map(Outcome::throughput_per_worker);
+            let sql_throughput = find("sql", workers).map(Outcome::throughput_per_worker);
             let bare_throughput = bare.map(Outcome::throughput_per_worker);
             let arranged_throughput = find("bare_arranged", workers).map(Outcome::throughput_per_worker);
             rows.push(Summary {
                 query: query.to_string(),
                 workers,
                 live: live_throughput,
+                sql: sql_throughput,
+                sql_over_live: sql_throughput.zip(live_throughput).map(|(s, l)| s / l),
                 bare: bare_throughput,
                 bare_arranged: arranged_throughput,
                 recompute: recompute.map(|r| r.events as f64 / r.seconds),
@@ -182,6 +189,8 @@ fn print_table(options: &Options, machine: &Machine, summary: &[Summary]) {
     );
     let header = [
         "ivm ev/s",
+        "sql ev/s",
+        "/ivm",
         "bare ev/s",
         "/bare",
         "arr ev/s",
@@ -198,7 +207,7 @@ fn print_table(options: &Options, machine: &Machine, summary: &[Summary]) {
         "/peer",
         "mem/p",
     ];
-    let widths = [10, 10, 6, 10, 6, 8, 9, 8, 9, 9, 8, 8, 7, 8, 6, 6];
+    let widths = [10, 10, 6, 10, 6, 10, 6, 8, 9, 8, 9, 9, 8, 8, 7, 8, 6, 6];
     let mut line = format!("{:<5} {:>2}", "query", "w");
     for (name, width) in header.iter().zip(widths) {
         line += &format!(" {name:>width$}");
@@ -206,10 +215,12 @@ fn print_table(options: &Options, machine: &Machine, summary: &[Summary]) {
     println!("{line}");
     for row in summary {
         println!(
-            "{:<5} {:>2} {:>10} {:>10} {:>6} {:>10} {:>6} {:>8} {:>9} {:>8} {:>9} {:>9} {:>8} {:>8} {:>7} {:>8} {:>6} {:>6}",
+            "{:<5} {:>2} {:>10} {:>10} {:>6} {:>10} {:>6} {:>10} {:>6} {:>8} {:>9} {:>8} {:>9} {:>9} {:>8} {:>8} {:>7} {:>8} {:>6} {:>6}",
             row.query,
             row.workers,
             count(row.live),
+            count(row.sql),
+            fixed(row.sql_over_live, 2),
             count(row.bare),
             fixed(row.live_over_bare, 2),
             count(row.bare_arranged),
@@ -228,7 +239,7 @@ fn print_table(options: &Options, machine: &Machine, summary: &[Summary]) {
         );
     }
     println!(
-        "ev/s are per worker; /bare = ivm/bare throughput (target >= {:.2}); arr = bare differential with \
+        "ev/s are per worker; sql = the live run with the view in SQL, /ivm = sql/ivm throughput (target >= 0.8); /bare = ivm/bare throughput (target >= {:.2}); arr = bare differential with \
          the engine's shape (inputs and result arranged), /arr = ivm/that; speedup = one full recompute \
          of the final state / one live transaction; 1k spdup = the same for a 1,000-event transaction on the \
          final state (target >= {}); /peer = throughput vs the peer (target >= {}); mem/p = peak vs the \

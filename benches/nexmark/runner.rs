@@ -132,7 +132,9 @@ fn plan<'a>(queries: &'a [String], options: &Options) -> Vec<Run<'a>> {
     for query in queries {
         for (i, &workers) in options.workers.iter().enumerate() {
             for &mode in &options.modes {
-                if mode == Mode::Duckdb && !child::duckdb_has(query) {
+                if (mode == Mode::Duckdb && !child::duckdb_has(query))
+                    || (mode == Mode::Sql && !child::sql_has(query))
+                {
                     continue;
                 }
                 if !mode.single_threaded() {

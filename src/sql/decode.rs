@@ -11,11 +11,12 @@ use crate::sql::value::Value;
 
 /// Decodes each row of `rows` (of columns `names`) as a `T`.
 pub(crate) fn decode<T: DeserializeOwned>(names: &[String], rows: &[Vec<Value>]) -> SqlResult<Vec<T>> {
-    rows.iter()
-        .map(|row| {
-            T::deserialize(RowDeserializer { names, row }).map_err(|e| SqlError::Decode(e.to_string()))
-        })
-        .collect()
+    rows.iter().map(|row| decode_row(names, row)).collect()
+}
+
+/// Decodes one row (of columns `names`) as a `T`.
+pub(crate) fn decode_row<T: DeserializeOwned>(names: &[String], row: &[Value]) -> SqlResult<T> {
+    T::deserialize(RowDeserializer { names, row }).map_err(|e| SqlError::Decode(e.to_string()))
 }
 
 /// One row, read as a struct, tuple, sequence, map or single value.

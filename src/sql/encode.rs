@@ -58,9 +58,10 @@ fn sql_type(format: &Format) -> Option<SqlType> {
     })
 }
 
-/// `row` as SQL values, field by field.
-pub(crate) fn values_of<T: Serialize>(row: &T) -> Result<SqlRow, EvalError> {
-    row.serialize(RowSerializer)
+/// `row` as SQL values, field by field; with `needed`, only the fields it marks, the others
+/// `NULL` (their text is never copied).
+pub(crate) fn columns_of_row<T: Serialize>(row: &T, needed: Option<&[bool]>) -> Result<SqlRow, EvalError> {
+    row.serialize(RowSerializer { needed })
         .map_err(|e| EvalError::InvalidArgument { function: "expose".into(), message: e.0 })
 }
 
@@ -86,13 +87,18 @@ fn refuse<T>(what: &str) -> Result<T, EncodeError> {
     Err(EncodeError(format!("{what} cannot be an SQL value")))
 }
 
-/// A struct, as its fields' values.
-struct RowSerializer;
+/// A struct, as its fields' values (those `needed` marks, if given; `NULL` for the others).
+struct RowSerializer<'n> {
+    needed: Option<&'n [bool]>,
+}
 
 /// The fields of one struct.
-struct Fields(SqlRow);
+struct Fields<'n> {
+    row: SqlRow,
+    needed: Option<&'n [bool]>,
+}
 
-impl SerializeStruct for Fields {
+impl SerializeStruct for Fields<'_> {
     type Ok = SqlRow;
     type Error = EncodeError;
 
@@ -101,12 +107,13 @@ impl SerializeStruct for Fields {
         _key: &'static str,
         value: &V,
     ) -> Result<(), EncodeError> {
-        self.0.push(value.serialize(ValueSerializer)?);
+        let wanted = self.needed.is_none_or(|needed| needed.get(self.row.len()).copied().unwrap_or(true));
+        self.row.push(if wanted { value.serialize(ValueSerializer)? } else { Value::Null });
         Ok(())
     }
 
     fn end(self) -> Result<SqlRow, EncodeError> {
-        Ok(self.0)
+        Ok(self.row)
     }
 }
 
@@ -166,7 +173,7 @@ macro_rules! refuse_compound {
     };
 }
 
-impl ser::Serializer for RowSerializer {
+impl<'n> ser::Serializer for RowSerializer<'n> {
     type Ok = SqlRow;
     type Error = EncodeError;
     type SerializeSeq = Impossible<SqlRow, EncodeError>;
@@ -174,11 +181,11 @@ impl ser::Serializer for RowSerializer {
     type SerializeTupleStruct = Impossible<SqlRow, EncodeError>;
     type SerializeTupleVariant = Impossible<SqlRow, EncodeError>;
     type SerializeMap = Impossible<SqlRow, EncodeError>;
-    type SerializeStruct = Fields;
+    type SerializeStruct = Fields<'n>;
     type SerializeStructVariant = Impossible<SqlRow, EncodeError>;
 
-    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Fields, EncodeError> {
-        Ok(Fields(Vec::with_capacity(len)))
+    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Fields<'n>, EncodeError> {
+        Ok(Fields { row: Vec::with_capacity(len), needed: self.needed })
     }
 
     refuse_compound!(SqlRow, "a row of");
@@ -310,19 +317,23 @@ mod tests {
                 ("admin".into(), SqlType::Bool)
             ]
         );
-        let row = values_of(&Person { id: 7, name: "ada".into(), score: None, admin: true }).unwrap();
+        let person = Person { id: 7, name: "ada".into(), score: None, admin: true };
+        let row = columns_of_row(&person, None).unwrap();
         assert_eq!(row, vec![Value::Int(7), Value::Text("ada".into()), Value::Null, Value::Bool(true)]);
+        // Only the columns a query reads: the others are NULL.
+        let row = columns_of_row(&person, Some(&[false, true, false, true])).unwrap();
+        assert_eq!(row, vec![Value::Null, Value::Text("ada".into()), Value::Null, Value::Bool(true)]);
     }
 
     #[test]
     fn rows_without_named_fields_are_refused() {
         assert!(matches!(columns_of::<(u32, String)>("pairs"), Err(SqlError::Unsupported { .. })));
         assert!(columns_of::<Vec<u32>>("lists").is_err());
-        assert!(values_of(&(1u32, 2u32)).is_err());
+        assert!(columns_of_row(&(1u32, 2u32), None).is_err());
         #[derive(serde::Serialize, serde::Deserialize)]
         struct Big {
             n: u64,
         }
-        assert!(values_of(&Big { n: u64::MAX }).is_err());
+        assert!(columns_of_row(&Big { n: u64::MAX }, None).is_err());
     }
 }

@@ -6,19 +6,20 @@ use std::sync::Arc;
 use crate::engine::Engine;
 use crate::row::Row;
 use crate::sql::catalog::Entry;
-use crate::sql::encode::{columns_of, values_of};
+use crate::sql::encode::{columns_of, columns_of_row};
 use crate::sql::error::SqlResult;
 use crate::sql::session::Sql;
-use crate::sql::source::Source;
+use crate::sql::source::{ReadRows, Source};
 use crate::table::Table;
 use crate::view::View;
 
 /// Opens an [`Sql`] with Rust tables and views it can read (from [`Sql::builder`]).
 ///
 /// A Rust row type is exposed by its serde derive: a struct with named fields, each a boolean,
-/// an integer (a `u64` above `i64::MAX` is an error of that row), a float, a string, bytes, or an
-/// option of one; the columns are its fields, lower-cased, in order. SQL reads them and never
-/// writes them.
+/// an integer (a `u64` above `i64::MAX` is an error of that row, in the queries that read that
+/// column), a float, a string, bytes, or an option of one; the columns are its fields,
+/// lower-cased, in order. SQL reads them and never writes them; a query converts only the
+/// columns it reads.
 ///
 /// ```
 /// use ivm::{Config, Engine};
@@ -60,16 +61,22 @@ impl SqlBuilder<'_> {
     /// Exposes the Rust table `table` under its name.
     pub fn table<T: Row>(self, table: &Table<T>) -> Self {
         let handle = table.clone();
-        self.expose::<T>(table.name(), Arc::new(move |views| views.table(&handle).map(|row| values_of(&row))))
+        let read: Arc<ReadRows> = Arc::new(move |views, needed| {
+            views.table(&handle).map(move |row| columns_of_row(&row, needed.as_deref()))
+        });
+        self.expose::<T>(table.name(), read)
     }
 
     /// Exposes the Rust view `view` under its name.
     pub fn view<T: Row>(self, view: &View<T>) -> Self {
         let handle = view.clone();
-        self.expose::<T>(view.name(), Arc::new(move |views| views.view(&handle).map(|row| values_of(&row))))
+        let read: Arc<ReadRows> = Arc::new(move |views, needed| {
+            views.view(&handle).map(move |row| columns_of_row(&row, needed.as_deref()))
+        });
+        self.expose::<T>(view.name(), read)
     }
 
-    fn expose<T: Row>(mut self, name: &str, read: Arc<crate::sql::source::ReadRows>) -> Self {
+    fn expose<T: Row>(mut self, name: &str, read: Arc<ReadRows>) -> Self {
         if let Ok(exposed) = &mut self.exposed {
             match columns_of::<T>(name) {
                 Ok(columns) => {

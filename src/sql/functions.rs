@@ -39,6 +39,8 @@ pub(crate) enum Function {
     Extract,
     /// `DATE_TRUNC('unit', timestamp)`.
     DateTrunc,
+    /// `EPOCH_MS(bigint)`: the timestamp that many milliseconds after 1970-01-01 (DuckDB's).
+    EpochMs,
     /// A scalar subquery's value, from `(value, rows)`: an error if it had more than one row.
     /// Not callable by name.
     OneRow,
@@ -126,6 +128,13 @@ impl Function {
             "extract" | "date_part" => {
                 count(2..=2)?;
                 (F::Extract, T::Int)
+            }
+            "epoch_ms" => {
+                count(1..=1)?;
+                if !matches!(args[0], T::Int | T::Null) {
+                    return Err(format!("{name} takes an integer (milliseconds), not {}", args[0]));
+                }
+                (F::EpochMs, T::Timestamp)
             }
             _ => return Err(format!("unknown function {name}")),
         };
@@ -310,6 +319,7 @@ impl Function {
                 };
                 Value::Timestamp(Timestamp(truncated.ok_or_else(|| invalid("unknown unit"))?))
             }
+            F::EpochMs => Value::Timestamp(Timestamp(int(0)?.checked_mul(1_000).ok_or(EvalError::Overflow)?)),
             F::Concat | F::NullIf | F::Greatest | F::Least | F::OneRow => unreachable!("handled above"),
         })
     }
@@ -382,6 +392,12 @@ mod tests {
             call("date_trunc", vec![text("month"), t]).map(|v| v.to_string()),
             Ok("2024-03-01 00:00:00".into())
         );
+        assert_eq!(
+            call("epoch_ms", vec![Value::Int(1_709_618_828_123)]).map(|v| v.to_string()),
+            Ok("2024-03-05 06:07:08.123".into())
+        );
+        assert_eq!(call("epoch_ms", vec![Value::Int(i64::MAX)]), Err(EvalError::Overflow));
+        assert!(Function::bind("epoch_ms", &[SqlType::Text]).is_err());
         assert!(Function::bind("no_such_function", &[]).is_err());
         assert!(Function::bind("lower", &[SqlType::Int]).is_err());
     }

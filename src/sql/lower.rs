@@ -18,8 +18,9 @@ use timely::progress::Timestamp;
 use crate::definition::{Views, constant_in};
 use crate::sql::error::EvalError;
 use crate::sql::plan::{AggregateCall, AggregateFunction, JoinKind, Plan, SetOp, SortKey};
+use crate::sql::prune::{prune, read_by};
 use crate::sql::scalar::Scalar;
-use crate::sql::source::{Computed, Source};
+use crate::sql::source::{Computed, Needed, Source, apart};
 use crate::sql::value::{Decimal, SqlRow, Value};
 use crate::time::{Diff, Time};
 
@@ -41,14 +42,15 @@ pub(crate) struct Lowered<'s, T: Times> {
 /// [`Views`]), or the loop of a `WITH RECURSIVE` (its sources entered, and the rows so far).
 trait Env<'s, T: Times> {
     fn scope(&self) -> Scope<'s, T>;
-    fn scan(&self, source: &Arc<Source>) -> Lowered<'s, T>;
+    /// `source`'s rows; with `needed`, the columns it does not mark may be `NULL`.
+    fn scan(&self, source: &Arc<Source>, needed: Option<Needed>) -> Lowered<'s, T>;
     fn recurse(&self, id: usize) -> Rows<'s, T, SqlRow>;
     fn recursive(&self, plan: &Plan) -> Lowered<'s, T>;
 }
 
-/// Builds `plan` in `views`' scope.
+/// Builds `plan` in `views`' scope, each scan narrowed to the columns the plan reads.
 pub(crate) fn lower<'s>(plan: &Plan, views: &Views<'s>) -> Lowered<'s, Time> {
-    lower_in(plan, &Outer { views })
+    lower_in(&prune(plan), &Outer { views })
 }
 
 /// The definition's own scope.
@@ -61,8 +63,8 @@ impl<'s> Env<'s, Time> for Outer<'_, 's> {
         self.views.scope()
     }
 
-    fn scan(&self, source: &Arc<Source>) -> Lowered<'s, Time> {
-        let (rows, errors) = source.read(self.views);
+    fn scan(&self, source: &Arc<Source>, needed: Option<Needed>) -> Lowered<'s, Time> {
+        let (rows, errors) = source.read(self.views, needed);
         Lowered { rows, errors: errors.unwrap_or_else(|| no_errors(self.scope())) }
     }
 
@@ -80,7 +82,7 @@ impl<'s> Env<'s, Time> for Outer<'_, 's> {
         let outer: Vec<(Arc<Source>, Lowered<'s, Time>)> = sources
             .into_iter()
             .map(|s| {
-                let lowered = self.scan(&s);
+                let lowered = self.scan(&s, None);
                 (s, lowered)
             })
             .collect();
@@ -99,7 +101,7 @@ impl<'s> Env<'s, Time> for Outer<'_, 's> {
                 .concat(step.errors.map(Computed::Error));
             if distinct { present(next) } else { next }
         });
-        let (rows, errors) = (result.clone().flat_map(Computed::row), result.flat_map(Computed::error));
+        let (rows, errors) = apart(result, Computed::into_result);
         Lowered { rows, errors: base.errors.concat(errors) }
     }
 }
@@ -120,7 +122,8 @@ impl<'s> Env<'s, Round> for Inner<'s> {
         self.scope
     }
 
-    fn scan(&self, source: &Arc<Source>) -> Lowered<'s, Round> {
+    /// Every source of the step was entered whole, before the loop.
+    fn scan(&self, source: &Arc<Source>, _needed: Option<Needed>) -> Lowered<'s, Round> {
         let (_, lowered) = self
             .sources
             .iter()
@@ -164,7 +167,7 @@ fn no_errors<'s, T: Times>(scope: Scope<'s, T>) -> Rows<'s, T, EvalError> {
 
 fn lower_in<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
     match plan {
-        Plan::Scan { source, .. } => env.scan(source),
+        Plan::Scan { source, .. } => env.scan(source, None),
         Plan::Constant { rows, .. } => {
             Lowered { rows: constant(env.scope(), rows.clone()), errors: no_errors(env.scope()) }
         }
@@ -179,9 +182,25 @@ fn lower_in<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
             split(results, input.errors)
         }
         Plan::Project { input, exprs, .. } => {
-            let input = lower_in(input, env);
-            let exprs = exprs.clone();
-            let results = input.rows.map(move |row| evaluate(&exprs, &row));
+            // A filter below the projection runs in the same operator.
+            let (input, predicate) = match input.as_ref() {
+                Plan::Filter { input, predicate } => (input, Some(predicate.clone())),
+                _ => (input, None),
+            };
+            let input = match input.as_ref() {
+                // A Rust source converts only the columns the projection reads.
+                Plan::Scan { source, .. } => {
+                    let read = read_by(exprs.iter().chain(&predicate), input.width());
+                    env.scan(source, Some(read.into()))
+                }
+                _ => lower_in(input, env),
+            };
+            let projection = Projection::new(exprs);
+            let results = input.rows.flat_map(move |row| match predicate.as_ref().map(|p| p.holds(&row)) {
+                None | Some(Ok(true)) => Some(projection.apply(row)),
+                Some(Ok(false)) => None,
+                Some(Err(error)) => Some(Err(error)),
+            });
             split(results, input.errors)
         }
         Plan::Join { kind, left, right, left_keys, right_keys, residual } => join(
@@ -230,16 +249,54 @@ fn lower_in<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
     }
 }
 
+/// A `SELECT` list over input rows: each expression evaluated, except that a column the list
+/// names once, alone, is moved out of the input row instead of copied (a row's text is then
+/// never copied by a projection that keeps it).
+struct Projection {
+    exprs: Vec<Scalar>,
+    /// For each expression, the input column it moves, if it does.
+    moves: Vec<Option<usize>>,
+}
+
+impl Projection {
+    fn new(exprs: &[Scalar]) -> Projection {
+        let mut uses = std::collections::HashMap::<usize, usize>::new();
+        for expr in exprs {
+            expr.visit_columns(&mut |column| *uses.entry(column).or_default() += 1);
+        }
+        let moves = exprs
+            .iter()
+            .map(|expr| match expr {
+                Scalar::Column(column) if uses[column] == 1 => Some(*column),
+                _ => None,
+            })
+            .collect();
+        Projection { exprs: exprs.to_vec(), moves }
+    }
+
+    fn apply(&self, mut row: SqlRow) -> Result<SqlRow, EvalError> {
+        self.exprs
+            .iter()
+            .zip(&self.moves)
+            .map(|(expr, moves)| match moves {
+                // No other expression reads this column, so taking it leaves them their inputs.
+                Some(column) => Ok(std::mem::replace(&mut row[*column], Value::Null)),
+                None => expr.eval(&row),
+            })
+            .collect()
+    }
+}
+
 /// Each expression of `exprs` over `row`.
 fn evaluate(exprs: &[Scalar], row: &[Value]) -> Result<SqlRow, EvalError> {
     exprs.iter().map(|e| e.eval(row)).collect()
 }
 
 /// Results apart: the values, and the errors.
-fn apart<'s, T: Times, D: differential_dataflow::Data>(
+fn results_apart<'s, T: Times, D: differential_dataflow::Data>(
     results: Rows<'s, T, Result<D, EvalError>>,
 ) -> (Rows<'s, T, D>, Rows<'s, T, EvalError>) {
-    (results.clone().flat_map(Result::ok), results.flat_map(Result::err))
+    apart(results, |result| result)
 }
 
 /// Rows and errors apart; `errors` are the inputs' errors, carried up.
@@ -247,7 +304,7 @@ fn split<'s, T: Times>(
     results: Rows<'s, T, Result<SqlRow, EvalError>>,
     errors: Rows<'s, T, EvalError>,
 ) -> Lowered<'s, T> {
-    let (rows, new_errors) = apart(results);
+    let (rows, new_errors) = results_apart(results);
     Lowered { rows, errors: errors.concat(new_errors) }
 }
 
@@ -281,7 +338,7 @@ fn join<'s, T: Times>(
             Ok(key) => Some(Ok((key, row))),
             Err(error) => Some(Err(error)),
         });
-        apart(results)
+        results_apart(results)
     };
     let (left_keyed, left_key_errors) = keyed(left.rows.clone(), left_keys);
     let (right_keyed, right_key_errors) = keyed(right.rows.clone(), right_keys);
@@ -295,7 +352,7 @@ fn join<'s, T: Times>(
         Some(Ok(false)) => None,
         Some(Err(error)) => Some(Err(error)),
     });
-    let (matched, residual_errors) = apart(results);
+    let (matched, residual_errors) = results_apart(results);
     let errors = errors.concat(left_key_errors).concat(right_key_errors).concat(residual_errors);
     // The left (right) rows that found a partner, each once.
     let matched_left = || present(matched.clone().map(|(row, width)| row[..width].to_vec()));
@@ -350,7 +407,7 @@ fn aggregate<'s, T: Times>(
             .collect::<Result<SqlRow, _>>()?;
         Ok::<_, EvalError>((key, args))
     });
-    let (prepared, prepare_errors) = apart(prepared);
+    let (prepared, prepare_errors) = results_apart(prepared);
     let errors = input.errors.concat(prepare_errors);
     let reduce_calls = Arc::new(calls.clone());
     let results = prepared.reduce_named("SqlAggregate", move |_key, values, output| {
@@ -479,7 +536,7 @@ fn top_k<'s, T: Times>(
     let prepared = input
         .rows
         .map(move |row| Ok::<_, EvalError>((evaluate(&partition, &row)?, (evaluate(&keys, &row)?, row))));
-    let (prepared, prepare_errors) = apart(prepared);
+    let (prepared, prepare_errors) = results_apart(prepared);
     let errors = input.errors.concat(prepare_errors);
     let rows = prepared.reduce_named("SqlTopK", move |_key, values, output| {
         let mut sorted: Vec<&(SqlRow, SqlRow)> = Vec::new();

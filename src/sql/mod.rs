@@ -55,6 +55,7 @@ mod expose;
 mod functions;
 mod lower;
 mod plan;
+mod prune;
 mod rows;
 mod scalar;
 mod session;

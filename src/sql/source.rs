@@ -4,8 +4,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use differential_dataflow::VecCollection;
+use differential_dataflow::{AsCollection, VecCollection};
 use serde::{Deserialize, Serialize};
+use timely::dataflow::operators::vec::Partition;
+use timely::progress::Timestamp;
 
 use crate::definition::Views;
 use crate::sql::error::EvalError;
@@ -34,21 +36,47 @@ impl Computed {
         }
     }
 
-    /// The error, if this is one.
-    pub(crate) fn error(self) -> Option<EvalError> {
+    /// The row, or the error.
+    pub(crate) fn into_result(self) -> Result<SqlRow, EvalError> {
         match self {
-            Computed::Row(_) => None,
-            Computed::Error(error) => Some(error),
+            Computed::Row(row) => Ok(row),
+            Computed::Error(error) => Err(error),
         }
     }
+}
+
+/// Each record of `mixed` into one of two collections by what `route` makes of it: the `Ok`
+/// ones and the `Err` ones (rows and errors, mostly). Each record is moved to the one
+/// collection it belongs to, where two `flat_map`s over a shared stream would copy every row.
+pub(crate) fn apart<'s, T, D, A, B>(
+    mixed: VecCollection<'s, T, D, Diff>,
+    route: impl Fn(D) -> Result<A, B> + 'static,
+) -> (VecCollection<'s, T, A, Diff>, VecCollection<'s, T, B, Diff>)
+where
+    T: Timestamp,
+    D: Clone + 'static,
+    A: Clone + 'static,
+    B: Clone + 'static,
+{
+    let mut parts = mixed.inner.partition(2, move |(data, time, diff)| {
+        let result = route(data);
+        (u64::from(result.is_err()), (result, time, diff))
+    });
+    let errors = parts.pop().expect("two parts").as_collection().flat_map(Result::err);
+    let values = parts.pop().expect("two parts").as_collection().flat_map(Result::ok);
+    (values, errors)
 }
 
 /// Rows in a definition's scope.
 pub(crate) type Rows<'s, D> = VecCollection<'s, Time, D, Diff>;
 
 /// A Rust table's or view's rows as SQL rows (or the error of a row that does not fit), in a
-/// definition's scope.
-pub(crate) type ReadRows = dyn for<'s> Fn(&Views<'s>) -> Rows<'s, Result<SqlRow, EvalError>> + Send + Sync;
+/// definition's scope; with a mask of the columns needed, the others `NULL`.
+pub(crate) type ReadRows =
+    dyn for<'s> Fn(&Views<'s>, Option<Needed>) -> Rows<'s, Result<SqlRow, EvalError>> + Send + Sync;
+
+/// Which columns of a source a query reads (`true` for each one it does).
+pub(crate) type Needed = Arc<[bool]>;
 
 /// A table or view a query reads.
 pub(crate) enum Source {
@@ -79,8 +107,14 @@ impl Source {
         }
     }
 
-    /// The source's rows, and (for a view) the errors it holds, in `views`' scope.
-    pub(crate) fn read<'s>(&self, views: &Views<'s>) -> (Rows<'s, SqlRow>, Option<Rows<'s, EvalError>>) {
+    /// The source's rows, and (for a view) the errors it holds, in `views`' scope. With
+    /// `needed`, the columns it does not mark may be `NULL` (a Rust source then never converts
+    /// them).
+    pub(crate) fn read<'s>(
+        &self,
+        views: &Views<'s>,
+        needed: Option<Needed>,
+    ) -> (Rows<'s, SqlRow>, Option<Rows<'s, EvalError>>) {
         match self {
             Source::Table { table, .. } => (views.table(table), None),
             Source::Keyed { table, key, .. } => {
@@ -88,12 +122,12 @@ impl Source {
                 (views.keyed_table(table).map(move |(k, rest)| assemble(&key, k, rest)), None)
             }
             Source::View { view, .. } => {
-                let computed = views.view(view);
-                (computed.clone().flat_map(Computed::row), Some(computed.flat_map(Computed::error)))
+                let (rows, errors) = apart(views.view(view), Computed::into_result);
+                (rows, Some(errors))
             }
             Source::Rust { read, .. } => {
-                let results = read(views);
-                (results.clone().flat_map(Result::ok), Some(results.flat_map(Result::err)))
+                let (rows, errors) = apart(read(views, needed), |result| result);
+                (rows, Some(errors))
             }
         }
     }

@@ -4,12 +4,15 @@
 
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
+
 use crate::protocol::feed::Batch;
 use crate::read::subscribe::Subscription;
+use crate::sql::decode::decode_row;
 use crate::sql::error::{EvalError, SqlResult};
 use crate::sql::source::Computed;
 use crate::sql::types::SqlType;
-use crate::sql::value::SqlRow;
+use crate::sql::value::{SqlRow, Value};
 use crate::time::{Diff, Time};
 
 /// One batch of an SQL view's changes: complete for every time in `lower..upper`.
@@ -47,6 +50,30 @@ impl SqlSubscription {
     /// The view's column types.
     pub fn types(&self) -> &[SqlType] {
         &self.types
+    }
+
+    /// One row of this subscription's batches decoded as `T`, as
+    /// [`SqlRows::decode`](crate::sql::SqlRows::decode) decodes the rows of a query: a struct
+    /// (fields matched to columns by name), a tuple (by position), or for one column its value.
+    /// Fails with [`SqlError::Decode`](crate::sql::SqlError::Decode) when the row does not fit.
+    ///
+    /// ```
+    /// # use ivm::{Config, Engine};
+    /// # use ivm::sql::Sql;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let engine = Engine::start(Config::default())?;
+    /// # let sql = Sql::open(&engine)?;
+    /// sql.execute("CREATE TABLE t (name TEXT, n BIGINT)")?;
+    /// sql.execute("CREATE VIEW big AS SELECT name, n FROM t WHERE n > 10")?;
+    /// let mut changes = sql.subscribe("SUBSCRIBE TO big")?;
+    /// sql.execute("INSERT INTO t VALUES ('ada', 36), ('tim', 9)")?;
+    /// let batch = changes.find(|b| b.as_ref().map_or(true, |b| !b.updates.is_empty())).unwrap()?;
+    /// let (row, _time, diff) = &batch.updates[0];
+    /// assert_eq!((changes.decode::<(String, u32)>(row)?, *diff), (("ada".to_string(), 36), 1));
+    /// # Ok(()) }
+    /// ```
+    pub fn decode<T: DeserializeOwned>(&self, row: &[Value]) -> SqlResult<T> {
+        decode_row(&self.names, row)
     }
 
     /// The next complete batch if one is ready now (see [`Subscription::try_next`](crate::Subscription::try_next)).

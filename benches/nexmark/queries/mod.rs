@@ -55,3 +55,18 @@ macro_rules! for_each_query {
         $run!($crate::queries::q22::Q22);
     };
 }
+
+/// Runs `$run!(Q)` for every query that is also written in `ivm`'s SQL ([`crate::query::SqlQuery`]).
+#[macro_export]
+macro_rules! for_each_sql_query {
+    ($run:ident) => {
+        $run!($crate::queries::q0::Q0);
+        $run!($crate::queries::q1::Q1);
+        $run!($crate::queries::q2::Q2);
+        $run!($crate::queries::q3::Q3);
+        $run!($crate::queries::q4::Q4);
+        $run!($crate::queries::q9::Q9);
+        $run!($crate::queries::q17::Q17);
+        $run!($crate::queries::q20::Q20);
+    };
+}

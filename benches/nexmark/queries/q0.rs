@@ -8,7 +8,7 @@ use differential_dataflow::VecCollection;
 use ivm::{Diff, Time};
 
 use crate::model::Bid;
-use crate::query::{Query, State, Streams};
+use crate::query::{Query, SqlQuery, State, Streams};
 
 /// q0's row: `(auction, bidder, price, date_time, extra)`.
 pub type Out = (u64, u64, u64, u64, String);
@@ -26,6 +26,16 @@ impl Query for Q0 {
 
     fn recompute(state: &State) -> Vec<(Out, Diff)> {
         state.bids.iter().cloned().map(|bid| (row(bid), 1)).collect()
+    }
+}
+
+impl SqlQuery for Q0 {
+    const SQL: &'static str = "SELECT auction, bidder, price, date_time, extra FROM bids";
+
+    type Flat = Out;
+
+    fn unflatten(flat: Self::Flat) -> Out {
+        flat
     }
 }
 

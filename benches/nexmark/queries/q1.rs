@@ -12,7 +12,7 @@ use differential_dataflow::VecCollection;
 use ivm::{Diff, Time};
 
 use crate::model::Bid;
-use crate::query::{Query, State, Streams};
+use crate::query::{Query, SqlQuery, State, Streams};
 
 /// q1's row: `(auction, bidder, price in thousandths of a euro cent, date_time, extra)`.
 pub type Out = (u64, u64, u64, u64, String);
@@ -30,6 +30,16 @@ impl Query for Q1 {
 
     fn recompute(state: &State) -> Vec<(Out, Diff)> {
         state.bids.iter().cloned().map(|bid| (row(bid), 1)).collect()
+    }
+}
+
+impl SqlQuery for Q1 {
+    const SQL: &'static str = "SELECT auction, bidder, 908 * price, date_time, extra FROM bids";
+
+    type Flat = Out;
+
+    fn unflatten(flat: Self::Flat) -> Out {
+        flat
     }
 }
 

@@ -32,7 +32,7 @@ use ivm::{Diff, Time};
 
 use super::calendar::{day, format_day};
 use super::q15::price_rank;
-use crate::query::{Query, State, Streams};
+use crate::query::{Query, SqlQuery, State, Streams};
 
 /// The aggregates of one group: `(total_bids, rank1_bids, rank2_bids, rank3_bids, min_price,
 /// max_price, avg_price, sum_price)`.
@@ -63,6 +63,22 @@ impl Query for Q17 {
             groups.entry((bid.auction, day(bid.date_time))).or_default().push(bid.price);
         }
         groups.into_iter().map(|((auction, day), prices)| (row(auction, day, scan(&prices)), 1)).collect()
+    }
+}
+
+impl SqlQuery for Q17 {
+    const SQL: &'static str = "SELECT auction, day, COUNT(*), \
+           SUM(CASE WHEN price < 10000 THEN 1 ELSE 0 END), \
+           SUM(CASE WHEN price >= 10000 AND price < 1000000 THEN 1 ELSE 0 END), \
+           SUM(CASE WHEN price >= 1000000 THEN 1 ELSE 0 END), \
+           MIN(price), MAX(price), SUM(price) / COUNT(*), SUM(price) \
+         FROM (SELECT auction, CAST(CAST(EPOCH_MS(date_time) AS DATE) AS TEXT) AS day, price FROM bids) AS b \
+         GROUP BY auction, day";
+
+    type Flat = Out;
+
+    fn unflatten(flat: Self::Flat) -> Out {
+        flat
     }
 }
 

@@ -10,7 +10,7 @@
 use differential_dataflow::VecCollection;
 use ivm::{Diff, Time};
 
-use crate::query::{Query, State, Streams};
+use crate::query::{Query, SqlQuery, State, Streams};
 
 /// q2's row: `(auction, price)`.
 pub type Out = (u64, u64);
@@ -29,6 +29,16 @@ impl Query for Q2 {
     fn recompute(state: &State) -> Vec<(Out, Diff)> {
         let rows = state.bids.iter().filter(|bid| selected(bid.auction));
         rows.map(|bid| ((bid.auction, bid.price), 1)).collect()
+    }
+}
+
+impl SqlQuery for Q2 {
+    const SQL: &'static str = "SELECT auction, price FROM bids WHERE auction % 123 = 0";
+
+    type Flat = Out;
+
+    fn unflatten(flat: Self::Flat) -> Out {
+        flat
     }
 }
 

@@ -23,7 +23,7 @@ use ivm::{Diff, Time};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Auction, Bid};
-use crate::query::{Query, State, Streams};
+use crate::query::{Query, SqlQuery, State, Streams};
 
 /// The category the query keeps.
 const CATEGORY: u64 = 10;
@@ -73,6 +73,19 @@ impl Query for Q20 {
             }
         }
         out
+    }
+}
+
+impl SqlQuery for Q20 {
+    const SQL: &'static str = "SELECT b.auction, b.bidder, b.price, b.channel, b.url, b.date_time AS bid_date_time, \
+           b.extra AS bid_extra, a.item_name, a.description, a.initial_bid, a.reserve, \
+           a.date_time AS auction_date_time, a.expires, a.seller, a.category, a.extra AS auction_extra \
+         FROM bids AS b JOIN auctions AS a ON b.auction = a.id WHERE a.category = 10";
+
+    type Flat = Out;
+
+    fn unflatten(flat: Self::Flat) -> Out {
+        flat
     }
 }
 

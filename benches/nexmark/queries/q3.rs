@@ -16,7 +16,7 @@ use hashbrown::HashMap;
 use ivm::{Diff, Time};
 
 use crate::model::{Auction, Person};
-use crate::query::{Query, State, Streams};
+use crate::query::{Query, SqlQuery, State, Streams};
 
 /// q3's row: `(name, city, state, auction id)`.
 pub type Out = (String, String, String, u64);
@@ -47,6 +47,17 @@ impl Query for Q3 {
             }
         }
         rows
+    }
+}
+
+impl SqlQuery for Q3 {
+    const SQL: &'static str = "SELECT p.name, p.city, p.state, a.id FROM auctions AS a JOIN persons AS p ON a.seller = p.id \
+         WHERE a.category = 10 AND p.state IN ('or', 'id', 'ca')";
+
+    type Flat = Out;
+
+    fn unflatten(flat: Self::Flat) -> Out {
+        flat
     }
 }
 

@@ -32,7 +32,7 @@ use hashbrown::HashMap;
 use ivm::{Diff, Time};
 
 use crate::queries::q9::{recompute_winners, winning_bids};
-use crate::query::{Query, State, Streams};
+use crate::query::{Query, SqlQuery, State, Streams};
 
 /// q4's row: `(category, average winning price)`.
 pub type Out = (u64, u64);
@@ -64,6 +64,21 @@ impl Query for Q4 {
             .into_iter()
             .filter_map(|(category, (sum, count))| average(sum, count).map(|avg| (category, avg)));
         rows.map(|row| (row, 1)).collect()
+    }
+}
+
+impl SqlQuery for Q4 {
+    const SQL: &'static str = "SELECT category, SUM(final) / COUNT(*) FROM ( \
+           SELECT a.id, a.category, MAX(b.price) AS final \
+           FROM auctions AS a JOIN bids AS b ON a.id = b.auction \
+           WHERE b.date_time BETWEEN a.date_time AND a.expires \
+           GROUP BY a.id, a.category \
+         ) AS q GROUP BY category";
+
+    type Flat = Out;
+
+    fn unflatten(flat: Self::Flat) -> Out {
+        flat
     }
 }
 

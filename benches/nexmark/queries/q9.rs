@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Auction, Bid};
 use crate::queries::text::Text;
-use crate::query::{Query, State, Streams};
+use crate::query::{Query, SqlQuery, State, Streams};
 
 /// q9's row: the auction, then `(auction, bidder, price, bid date_time, bid extra)`.
 pub type Out = (Auction, (u64, u64, u64, u64, String));
@@ -75,6 +75,37 @@ impl Query for Q9 {
             (auction.clone(), (auction.id, bidder, price, date_time, extra))
         });
         rows.map(|row| (row, 1)).collect()
+    }
+}
+
+impl SqlQuery for Q9 {
+    const SQL: &'static str = "SELECT id, item_name, description, initial_bid, reserve, date_time, expires, seller, category, \
+                extra, auction, bidder, price, bid_date_time, bid_extra \
+         FROM ( \
+           SELECT a.*, b.auction, b.bidder, b.price, b.date_time AS bid_date_time, b.extra AS bid_extra, \
+             ROW_NUMBER() OVER (PARTITION BY a.id ORDER BY b.price DESC, b.date_time, b.bidder, b.extra) AS rownum \
+           FROM auctions AS a JOIN bids AS b ON a.id = b.auction \
+           WHERE b.date_time BETWEEN a.date_time AND a.expires \
+         ) AS w WHERE rownum <= 1";
+
+    type Flat = (u64, String, String, u64, u64, u64, u64, u64, u64, String, u64, u64, u64, u64, String);
+
+    fn unflatten(flat: Self::Flat) -> Out {
+        let (id, item_name, description, initial_bid, reserve, date_time, expires, seller, category, extra) =
+            (flat.0, flat.1, flat.2, flat.3, flat.4, flat.5, flat.6, flat.7, flat.8, flat.9);
+        let auction = Auction {
+            id,
+            item_name,
+            description,
+            initial_bid,
+            reserve,
+            date_time,
+            expires,
+            seller,
+            category,
+            extra,
+        };
+        (auction, (flat.10, flat.11, flat.12, flat.13, flat.14))
     }
 }
 
