@@ -514,6 +514,13 @@ fn as_of_goes_at_the_end_of_a_query_and_anywhere_else_is_an_error() {
     assert_eq!(sql.query(&format!("SELECT a FROM t ORDER BY a AS OF {t}")).unwrap().len(), 1);
     let misplaced = sql.query(&format!("SELECT a FROM t AS OF {t} ORDER BY a"));
     assert!(matches!(misplaced, Err(SqlError::Parse { .. })), "{misplaced:?}");
+    // A column or table named `of` is not an `AS OF`.
+    let aliased =
+        sql.query(&format!("SELECT a AS of FROM t AS of WHERE of.a = 1 ORDER BY of AS OF {t}")).unwrap();
+    assert_eq!((aliased.names(), aliased.decode::<i64>().unwrap()), (&["of".to_string()][..], vec![1]));
+    assert_eq!(sql.query("SELECT a AS of FROM t ORDER BY of").unwrap().decode::<i64>().unwrap(), vec![1, 2]);
+    let not_a_time = sql.query("SELECT a FROM t AS OF now()");
+    assert!(matches!(not_a_time, Err(SqlError::Parse { .. })), "{not_a_time:?}");
 }
 
 #[test]

@@ -37,6 +37,9 @@ const SHAPES: &[&str] = &[
      COUNT(DISTINCT c) AS dc FROM r GROUP BY a",
     "SELECT COUNT(*) AS n, SUM(b) AS s, MAX(c) AS m FROM r",
     "SELECT a, SUM(b) AS s FROM r GROUP BY a HAVING COUNT(*) > 1",
+    // Counts and integer sums only: kept as running totals (sql/sums.rs), NULLs included.
+    "SELECT a, COUNT(*) AS n, COUNT(b) AS nb, SUM(b) AS sb, AVG(b) AS ab FROM r GROUP BY a",
+    "SELECT COUNT(b) AS nb, SUM(b) AS sb, AVG(b) AS ab FROM r",
     "SELECT DISTINCT a, c FROM r",
     "SELECT r.a, r.b, s.k, s.d FROM r JOIN s ON r.a = s.a",
     "SELECT r.a, r.b, s.k FROM r LEFT JOIN s ON r.a = s.a AND s.d > 0.5",

@@ -21,6 +21,7 @@ use crate::sql::plan::{AggregateCall, AggregateFunction, JoinKind, Plan, SetOp, 
 use crate::sql::prune::{prune, read_by};
 use crate::sql::scalar::Scalar;
 use crate::sql::source::{Computed, Needed, Source, apart};
+use crate::sql::sums;
 use crate::sql::value::{Decimal, SqlRow, Value};
 use crate::time::{Diff, Time};
 
@@ -410,9 +411,22 @@ fn aggregate<'s, T: Times>(
     let (prepared, prepare_errors) = results_apart(prepared);
     let errors = input.errors.concat(prepare_errors);
     let reduce_calls = Arc::new(calls.clone());
-    let results = prepared.reduce_named("SqlAggregate", move |_key, values, output| {
-        output.push((compute(&reduce_calls, values), 1));
-    });
+    let results = if sums::additive(&calls) {
+        // Counts and integer sums as differences: one running total per group.
+        let row_calls = Arc::clone(&reduce_calls);
+        prepared.explode(move |(key, args)| Some(((key, ()), sums::of_row(&row_calls, &args)))).reduce_named(
+            "SqlSums",
+            move |_key, totals, output| {
+                if let Some(values) = totals.first().and_then(|(_, t)| sums::values(&reduce_calls, t)) {
+                    output.push((values, 1));
+                }
+            },
+        )
+    } else {
+        prepared.reduce_named("SqlAggregate", move |_key, values, output| {
+            output.push((compute(&reduce_calls, values), 1));
+        })
+    };
     let results = results.map(|(mut key, computed)| {
         computed.map(|values| {
             key.extend(values);
@@ -543,8 +557,17 @@ fn top_k<'s, T: Times>(
         for (value, m) in values {
             sorted.extend(std::iter::repeat_n(*value, (*m).max(0) as usize));
         }
-        sorted.sort_by(|a, b| compare_keys(&order, &a.0, &b.0).then_with(|| a.1.cmp(&b.1)));
-        let taken = sorted.into_iter().skip(offset).take(limit.unwrap_or(usize::MAX));
+        let compare = |a: &&(SqlRow, SqlRow), b: &&(SqlRow, SqlRow)| {
+            compare_keys(&order, &a.0, &b.0).then_with(|| a.1.cmp(&b.1))
+        };
+        // Only the first `wanted` rows are sorted: a top 1 of a large group is one pass.
+        let wanted = offset.saturating_add(limit.unwrap_or(usize::MAX));
+        if wanted < sorted.len() {
+            sorted.select_nth_unstable_by(wanted, compare);
+            sorted.truncate(wanted);
+        }
+        sorted.sort_by(compare);
+        let taken = sorted.into_iter().skip(offset);
         for (place, (_, row)) in taken.enumerate() {
             let mut row = row.clone();
             if numbered {

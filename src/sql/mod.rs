@@ -62,6 +62,7 @@ mod session;
 mod source;
 mod statement;
 mod subscription;
+mod sums;
 mod types;
 mod value;
 mod write;

@@ -46,13 +46,14 @@ pub(crate) enum AggregateFunction {
 }
 
 /// One aggregate of a `GROUP BY`: the function, its argument (a column of the aggregate's
-/// input), `DISTINCT`, and its result type.
+/// input), `DISTINCT`, its result type, and its argument's type (`BIGINT` for `COUNT(*)`).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct AggregateCall {
     pub(crate) function: AggregateFunction,
     pub(crate) argument: Option<Scalar>,
     pub(crate) distinct: bool,
     pub(crate) ty: SqlType,
+    pub(crate) input: SqlType,
 }
 
 /// One `ORDER BY` key.

@@ -70,6 +70,34 @@ fn is_keyword(token: &TokenWithSpan, keyword: Keyword) -> bool {
     matches!(&token.token, Token::Word(w) if w.quote_style.is_none() && w.keyword == keyword)
 }
 
+/// True for a token that may follow an alias: a comma, a closing parenthesis, or a keyword
+/// that starts the next clause or join.
+fn follows_alias(token: &TokenWithSpan) -> bool {
+    const NEXT: [Keyword; 20] = [
+        Keyword::FROM,
+        Keyword::WHERE,
+        Keyword::GROUP,
+        Keyword::HAVING,
+        Keyword::ORDER,
+        Keyword::LIMIT,
+        Keyword::OFFSET,
+        Keyword::JOIN,
+        Keyword::INNER,
+        Keyword::LEFT,
+        Keyword::RIGHT,
+        Keyword::FULL,
+        Keyword::CROSS,
+        Keyword::NATURAL,
+        Keyword::ON,
+        Keyword::USING,
+        Keyword::UNION,
+        Keyword::EXCEPT,
+        Keyword::INTERSECT,
+        Keyword::WINDOW,
+    ];
+    matches!(token.token, Token::Comma | Token::RParen) || NEXT.iter().any(|k| is_keyword(token, *k))
+}
+
 /// A time written after `AS OF`.
 fn time(token: &TokenWithSpan) -> SqlResult<Time> {
     match &token.token {
@@ -89,8 +117,11 @@ fn strip_as_of(mut tokens: Vec<TokenWithSpan>) -> SqlResult<(Vec<TokenWithSpan>,
     let significant: Vec<usize> = (0..tokens.len())
         .filter(|i| !matches!(tokens[*i].token, Token::Whitespace(_) | Token::EOF))
         .collect();
-    let as_of = significant.windows(2).position(|pair| {
-        is_keyword(&tokens[pair[0]], Keyword::AS) && is_keyword(&tokens[pair[1]], Keyword::OF)
+    // `AS OF` followed by what may follow an alias is an alias named `of` (`SELECT a AS of
+    // FROM t`); any other `AS OF` is ours, in its place at the end or misplaced.
+    let as_of = significant.windows(2).enumerate().position(|(at, pair)| {
+        let alias = significant.get(at + 2).is_some_and(|i| follows_alias(&tokens[*i]));
+        is_keyword(&tokens[pair[0]], Keyword::AS) && is_keyword(&tokens[pair[1]], Keyword::OF) && !alias
     });
     match as_of {
         None => Ok((tokens, None)),

@@ -507,9 +507,11 @@ impl ExprBinder<'_> {
             });
         };
         let input = ExprBinder { scope: grouping.input, grouping: None };
-        let (function, argument, ty) = match (function, args) {
+        let (function, argument, ty, input_ty) = match (function, args) {
             (AggregateFunction::Count, [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)])
-            | (AggregateFunction::Count, []) => (AggregateFunction::CountRows, None, SqlType::Int),
+            | (AggregateFunction::Count, []) => {
+                (AggregateFunction::CountRows, None, SqlType::Int, SqlType::Int)
+            }
             (function, [FunctionArg::Unnamed(FunctionArgExpr::Expr(e))]) => {
                 if has_aggregate(e) {
                     return type_error("aggregate calls cannot be nested", expr);
@@ -523,12 +525,12 @@ impl ExprBinder<'_> {
                     AggregateFunction::Min | AggregateFunction::Max => ty,
                     _ => return type_error(format!("{function:?} cannot take {ty}"), expr),
                 };
-                (function, Some(scalar), result)
+                (function, Some(scalar), result, ty)
             }
             _ => return unsupported(format!("the arguments of {expr}"), expr),
         };
         let mut calls = grouping.calls.borrow_mut();
-        let call = AggregateCall { function, argument, distinct, ty };
+        let call = AggregateCall { function, argument, distinct, ty, input: input_ty };
         let index = match calls.iter().position(|c| *c == call) {
             Some(index) => index,
             None => {

@@ -444,12 +444,14 @@ impl<'a> QueryBinder<'a> {
                 argument: Some(Scalar::Column(0)),
                 distinct: false,
                 ty,
+                input: ty,
             },
             AggregateCall {
                 function: AggregateFunction::CountRows,
                 argument: None,
                 distinct: false,
                 ty: SqlType::Int,
+                input: SqlType::Int,
             },
         ];
         let hidden = |ty| Column { name: text.clone(), qualifier: Some("#subquery".into()), ty };

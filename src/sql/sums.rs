@@ -1,0 +1,166 @@
+//! `COUNT`, and `SUM` and `AVG` of integers, kept as differences: each input row adds its
+//! counts and values to its group's running totals, so a change costs the same whatever the
+//! size of its group, where `reduce` would read the whole group again (a `GROUP BY category`
+//! over millions of rows, at every commit).
+//!
+//! The totals are a difference type of their own ([`Totals`]): differential adds them up as it
+//! consolidates, and a `reduce` over `(group, ())` sees one accumulated value per group, from
+//! which it makes the group's row. Integer sums are exact (`i128`), so the result does not
+//! depend on the order rows arrive in, as it would for doubles; sums of doubles and decimals,
+//! `MIN`, `MAX` and `DISTINCT` aggregates go through `reduce` (`lower.rs`).
+//!
+//! One difference from `reduce`: a row held a negative number of times (which no SQL table
+//! holds) is subtracted here, where `reduce` leaves it out.
+
+use differential_dataflow::difference::{IsZero, Multiply, Semigroup};
+use serde::{Deserialize, Serialize};
+
+use crate::sql::error::EvalError;
+use crate::sql::plan::{AggregateCall, AggregateFunction};
+use crate::sql::types::SqlType;
+use crate::sql::value::{SqlRow, Value};
+use crate::time::Diff;
+
+/// The running totals of one group: the number of rows first, then for each aggregate its
+/// slots (`COUNT(x)`: the non-`NULL` values; `SUM` and `AVG`: their sum and their number).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub(crate) struct Totals(Vec<i128>);
+
+impl IsZero for Totals {
+    fn is_zero(&self) -> bool {
+        self.0.iter().all(|x| *x == 0)
+    }
+}
+
+impl Semigroup for Totals {
+    fn plus_equals(&mut self, rhs: &Self) {
+        if self.0.len() < rhs.0.len() {
+            self.0.resize(rhs.0.len(), 0);
+        }
+        for (total, add) in self.0.iter_mut().zip(&rhs.0) {
+            *total = total.wrapping_add(*add);
+        }
+    }
+}
+
+impl Multiply<Diff> for Totals {
+    type Output = Totals;
+
+    fn multiply(self, rhs: &Diff) -> Totals {
+        Totals(self.0.into_iter().map(|x| x.wrapping_mul(*rhs as i128)).collect())
+    }
+}
+
+/// True if every one of `calls` can be kept as differences.
+pub(crate) fn additive(calls: &[AggregateCall]) -> bool {
+    calls.iter().all(|call| {
+        !call.distinct
+            && match call.function {
+                AggregateFunction::CountRows | AggregateFunction::Count => true,
+                AggregateFunction::Sum | AggregateFunction::Avg => {
+                    matches!(call.input, SqlType::Int | SqlType::Null)
+                }
+                AggregateFunction::Min | AggregateFunction::Max => false,
+            }
+    })
+}
+
+/// One input row's contribution, from its aggregates' arguments (`args[i]` for `calls[i]`).
+pub(crate) fn of_row(calls: &[AggregateCall], args: &[Value]) -> Totals {
+    let mut totals = Vec::with_capacity(1 + 2 * calls.len());
+    totals.push(1);
+    for (call, arg) in calls.iter().zip(args) {
+        let value = match arg {
+            Value::Int(v) => Some(i128::from(*v)),
+            _ => None,
+        };
+        match call.function {
+            AggregateFunction::CountRows => {}
+            AggregateFunction::Count => totals.push(i128::from(!arg.is_null())),
+            _ => totals.extend([value.unwrap_or(0), i128::from(value.is_some())]),
+        }
+    }
+    Totals(totals)
+}
+
+/// The aggregates' values from a group's totals; `None` for a group with no rows.
+pub(crate) fn values(calls: &[AggregateCall], totals: &Totals) -> Option<Result<SqlRow, EvalError>> {
+    let mut slots = totals.0.iter().copied();
+    let rows = slots.next().unwrap_or(0);
+    if rows <= 0 {
+        return None;
+    }
+    let count = |n: i128| i64::try_from(n).map(Value::Int).map_err(|_| EvalError::Overflow);
+    let row = calls
+        .iter()
+        .map(|call| match call.function {
+            AggregateFunction::CountRows => count(rows),
+            AggregateFunction::Count => count(slots.next().unwrap_or(0)),
+            function => {
+                let (sum, present) = (slots.next().unwrap_or(0), slots.next().unwrap_or(0));
+                match function {
+                    _ if present <= 0 => Ok(Value::Null),
+                    AggregateFunction::Avg => Ok(Value::double(sum as f64 / present as f64)),
+                    _ => i64::try_from(sum).map(Value::Int).map_err(|_| EvalError::Overflow),
+                }
+            }
+        })
+        .collect();
+    Some(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(function: AggregateFunction, input: SqlType) -> AggregateCall {
+        let argument =
+            (function != AggregateFunction::CountRows).then_some(crate::sql::scalar::Scalar::Column(0));
+        AggregateCall { function, argument, distinct: false, ty: input, input }
+    }
+
+    #[test]
+    fn totals_add_up_to_the_aggregates_of_the_rows_present() {
+        use AggregateFunction as F;
+        let calls = [
+            call(F::CountRows, SqlType::Int),
+            call(F::Count, SqlType::Int),
+            call(F::Sum, SqlType::Int),
+            call(F::Avg, SqlType::Int),
+        ];
+        let row = |v: Value| of_row(&calls, &[v.clone(), v.clone(), v.clone(), v]);
+        let mut totals = row(Value::Int(4)).multiply(&2);
+        totals.plus_equals(&row(Value::Null));
+        totals.plus_equals(&row(Value::Int(1)));
+        let expected = vec![Value::Int(4), Value::Int(3), Value::Int(9), Value::double(3.0)];
+        assert_eq!(values(&calls, &totals), Some(Ok(expected)));
+        // Take every row away again: no group.
+        let mut gone = totals.clone();
+        gone.plus_equals(&totals.multiply(&-1));
+        assert!(gone.is_zero());
+        assert_eq!(values(&calls, &gone), None);
+        // Only NULLs: COUNT 0, SUM and AVG NULL.
+        let nulls = row(Value::Null);
+        assert_eq!(
+            values(&calls, &nulls),
+            Some(Ok(vec![Value::Int(1), Value::Int(0), Value::Null, Value::Null]))
+        );
+        // A sum beyond BIGINT is an error of its group.
+        let big = row(Value::Int(i64::MAX)).multiply(&2);
+        assert_eq!(values(&calls, &big), Some(Err(EvalError::Overflow)));
+    }
+
+    #[test]
+    fn only_counts_and_integer_sums_are_additive() {
+        use AggregateFunction as F;
+        assert!(additive(&[
+            call(F::CountRows, SqlType::Int),
+            call(F::Sum, SqlType::Int),
+            call(F::Avg, SqlType::Null)
+        ]));
+        assert!(!additive(&[call(F::Sum, SqlType::Double)]));
+        assert!(!additive(&[call(F::Avg, SqlType::Decimal(2))]));
+        assert!(!additive(&[call(F::Max, SqlType::Int)]));
+        assert!(!additive(&[AggregateCall { distinct: true, ..call(F::Count, SqlType::Int) }]));
+    }
+}
