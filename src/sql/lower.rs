@@ -172,6 +172,12 @@ fn lower_in<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
         Plan::Constant { rows, .. } => {
             Lowered { rows: constant(env.scope(), rows.clone()), errors: no_errors(env.scope()) }
         }
+        Plan::Filter { input, predicate } if predicate.infallible() => {
+            let input = lower_in(input, env);
+            let predicate = predicate.clone();
+            let rows = input.rows.filter(move |row| predicate.holds(row) == Ok(true));
+            Lowered { rows, errors: input.errors }
+        }
         Plan::Filter { input, predicate } => {
             let input = lower_in(input, env);
             let predicate = predicate.clone();
@@ -197,6 +203,14 @@ fn lower_in<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
                 _ => lower_in(input, env),
             };
             let projection = Projection::new(exprs);
+            if projection.infallible() && predicate.as_ref().is_none_or(Scalar::infallible) {
+                // Nothing here can fail: no error path.
+                let rows = input.rows.flat_map(move |row| {
+                    let keep = predicate.as_ref().is_none_or(|p| p.holds(&row) == Ok(true));
+                    keep.then(|| projection.apply(row).expect("infallible expressions"))
+                });
+                return Lowered { rows, errors: input.errors };
+            }
             let results = input.rows.flat_map(move |row| match predicate.as_ref().map(|p| p.holds(&row)) {
                 None | Some(Ok(true)) => Some(projection.apply(row)),
                 Some(Ok(false)) => None,
@@ -273,6 +287,11 @@ impl Projection {
             })
             .collect();
         Projection { exprs: exprs.to_vec(), moves }
+    }
+
+    /// True if no expression of the list can fail.
+    fn infallible(&self) -> bool {
+        self.exprs.iter().all(Scalar::infallible)
     }
 
     fn apply(&self, mut row: SqlRow) -> Result<SqlRow, EvalError> {

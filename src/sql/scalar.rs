@@ -96,6 +96,30 @@ impl Scalar {
         }
     }
 
+    /// True if evaluating the expression can never fail: no arithmetic, negation, cast or
+    /// function call anywhere in it (comparisons, logic, `LIKE`, `IN`, `CASE` and `COALESCE`
+    /// of such expressions never fail).
+    pub(crate) fn infallible(&self) -> bool {
+        match self {
+            Scalar::Column(_) | Scalar::Literal(_) => true,
+            Scalar::Negate(_) | Scalar::Cast(..) | Scalar::Call(..) => false,
+            Scalar::Not(e) | Scalar::IsNull(e, _) => e.infallible(),
+            Scalar::Binary(op, a, b) => {
+                let arithmetic = matches!(
+                    op,
+                    BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod
+                );
+                !arithmetic && a.infallible() && b.infallible()
+            }
+            Scalar::Like(a, b, ..) => a.infallible() && b.infallible(),
+            Scalar::Case(whens, otherwise) => {
+                whens.iter().all(|(c, v)| c.infallible() && v.infallible()) && otherwise.infallible()
+            }
+            Scalar::InList(e, list, _) => e.infallible() && list.iter().all(Scalar::infallible),
+            Scalar::Coalesce(args) => args.iter().all(Scalar::infallible),
+        }
+    }
+
     /// The expression with every column position `c` replaced by `map(c)`.
     pub(crate) fn remap(&self, map: &dyn Fn(usize) -> usize) -> Scalar {
         let remap = |e: &Scalar| Box::new(e.remap(map));
@@ -431,6 +455,25 @@ mod tests {
 
     fn column(c: usize) -> Box<Scalar> {
         Box::new(Scalar::Column(c))
+    }
+
+    #[test]
+    fn only_arithmetic_negation_casts_and_calls_can_fail() {
+        let row = [Value::Int(i64::MIN), Value::Int(0), Value::Text("x".into())];
+        let compare = Scalar::Binary(BinaryOp::Lt, column(0), column(1));
+        let divide = Scalar::Binary(BinaryOp::Div, column(0), column(1));
+        let safe =
+            Scalar::Case(vec![(compare.clone(), Scalar::Column(2))], Box::new(Scalar::Literal(Value::Null)));
+        assert!(safe.infallible() && safe.eval(&row).is_ok());
+        let like = Scalar::Like(column(2), Box::new(Scalar::Literal(Value::Text("%".into()))), false, true);
+        assert!(like.infallible() && like.eval(&row).is_ok());
+        // Each form that can fail is known to, and fails on this row.
+        let cast = Scalar::Cast(column(2), SqlType::Int);
+        let negate = Scalar::Negate(column(0));
+        for fallible in [divide.clone(), negate, cast, Scalar::Coalesce(vec![divide])] {
+            assert!(!fallible.infallible(), "{fallible:?}");
+            assert!(fallible.eval(&row).is_err(), "{fallible:?}");
+        }
     }
 
     #[test]
