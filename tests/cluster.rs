@@ -35,9 +35,11 @@ fn cluster_process() {
     let addresses: Vec<String> = std::env::var(ADDRESSES).unwrap().split(',').map(String::from).collect();
     let mode = std::env::var(MODE).unwrap();
     let cluster = Cluster::new(process, addresses).with_connect_timeout(Duration::from_secs(20));
-    let workers = match mode.as_str() {
-        "other-workers" => WORKERS + 1,
-        _ => WORKERS,
+    // A mode ending in `-one` runs with one worker.
+    let (mode, workers) = match mode.strip_suffix("-one") {
+        Some(mode) => (mode.to_string(), 1),
+        None if mode == "other-workers" => (mode, WORKERS + 1),
+        None => (mode, WORKERS),
     };
     let config = Config::default().with_workers(workers).with_cluster(cluster);
     match mode.as_str() {
@@ -333,6 +335,20 @@ fn a_process_that_never_registers_is_named_after_the_peer_timeout() {
     let (config, children) = cluster_of(&["same", "silent"]);
     let cluster = config.cluster().unwrap().clone().with_peer_timeout(Duration::from_secs(2));
     assert_unregistered_table_refused(config.with_cluster(cluster), children, 2, "did not register");
+}
+
+#[test]
+fn a_silent_process_1_is_named_with_one_worker_per_process() {
+    // One worker per process, process 1 silent and process 2 answering: process 1's worker is
+    // the first of the other processes, so a rule off by one there names process 2 or 0.
+    let (config, children) = cluster_of(&["silent-one", "same-one"]);
+    let cluster = config.cluster().unwrap().clone().with_peer_timeout(Duration::from_secs(2));
+    assert_unregistered_table_refused(
+        config.with_workers(1).with_cluster(cluster),
+        children,
+        1,
+        "did not register",
+    );
 }
 
 /// The `panicking` view's logic: on the other processes (not on this one, which stays
