@@ -22,7 +22,7 @@ const PROCESS: &str = "IVM_TEST_CLUSTER_PROCESS";
 const ADDRESSES: &str = "IVM_TEST_CLUSTER_ADDRESSES";
 /// What the copy does: `same` (register like process 0), `other-type`, `other-workers`,
 /// `nothing` (serve without registering), `silent` (connect, then do nothing), `panicking`
-/// (register a view that panics, then serve).
+/// (register a view that panics, then serve), `panicking-keyed` (the same with a keyed view).
 const MODE: &str = "IVM_TEST_CLUSTER_MODE";
 
 const WORKERS: usize = 2;
@@ -78,6 +78,17 @@ fn cluster_process() {
                     assert!(named, "the panic does not name one of process 1's workers: {message}");
                 }
                 other => panic!("serve ended with {other:?}, not the worker's panic"),
+            }
+        }
+        "panicking-keyed" => {
+            let engine = Engine::start(config).unwrap();
+            let numbers = engine.table::<u32>("numbers").unwrap();
+            let _view = engine.keyed_view("fragile", move |v| fragile_by_key(v.table(&numbers))).unwrap();
+            assert!(matches!(engine.serve(), Err(Error::WorkerPanicked { .. })));
+            // Stays up, so that its answers reach process 0 before the connection closes:
+            // process 0 ends it.
+            loop {
+                std::thread::park();
             }
         }
         "silent" => {
@@ -378,6 +389,62 @@ fn a_panic_on_another_process_names_its_worker_by_its_cluster_index() {
         child.ends_cleanly_within(Duration::from_secs(60)),
         "process 1 did not return from serve with its worker's panic, named by the worker's cluster index"
     );
+    drop(engine);
+}
+
+/// Every number, distinct (so spread over every worker), keyed by itself. On the other
+/// processes the first number of 1,000 and up panics, so one worker panics and the others
+/// stay healthy.
+fn fragile_by_key<'s>(
+    numbers: ivm::differential_dataflow::VecCollection<'s, Time, u32, Diff>,
+) -> ivm::differential_dataflow::VecCollection<'s, Time, (u32, u32), Diff> {
+    static PANICKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    numbers.distinct().map(|x| {
+        let first = x >= 1_000 && !PANICKED.swap(true, Ordering::SeqCst);
+        (x, if first { fragile(x) } else { x })
+    })
+}
+
+#[test]
+fn keyed_reads_waiting_on_a_process_whose_worker_panics_end_with_its_panic() {
+    // Keyed reads of a time not yet committed wait on the worker that owns the key: some on
+    // process 1. One of its workers then panics: every read must end with that panic, those
+    // on the panicking worker too (nothing else tells this process: process 1's connections
+    // close cleanly and the process stays up).
+    let (config, mut child) = cluster("panicking-keyed");
+    let engine = Engine::start(config).unwrap();
+    let numbers = engine.table::<u32>("numbers").unwrap();
+    let view = engine
+        .keyed_view("fragile", {
+            let numbers = numbers.clone();
+            move |v| fragile_by_key(v.table(&numbers))
+        })
+        .unwrap();
+    let t = engine.commit(|tx| tx.insert_all(&numbers, 0..16)).unwrap();
+    // Enough keys that each of the four workers owns some.
+    let keys = 64u32;
+    let (answers, answered) = std::sync::mpsc::channel();
+    for key in 0..keys {
+        let (view, answers) = (view.clone(), answers.clone());
+        std::thread::spawn(move || answers.send((key, view.get(&key, t + 1))));
+    }
+    // Every read is waiting on its worker (the stats count them) before anything panics.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while view.stats().unwrap().reads < keys as usize {
+        assert!(Instant::now() < deadline, "the keyed reads never all reached their workers");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = engine.commit(|tx| tx.insert_all(&numbers, 1_000..1_064));
+    for _ in 0..keys {
+        let (key, answer) = answered
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a keyed read waiting on the panicking process was never answered");
+        match answer {
+            Err(Error::WorkerPanicked { message }) if message.contains("fragile view met") => {}
+            other => panic!("the read of key {key} ended with {other:?}, not the worker's panic"),
+        }
+    }
+    child.kill();
     drop(engine);
 }
 

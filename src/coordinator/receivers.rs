@@ -36,10 +36,6 @@ impl Receiver for RowsReceiver {
         self.remaining = self.remaining.saturating_sub(1);
         self.remaining == 0
     }
-
-    fn fail(self: Box<Self>, error: Error) {
-        self.reply.send(Err(error));
-    }
 }
 
 /// Gathers the other processes' shard sizes.
@@ -56,8 +52,6 @@ impl Receiver for StatsReceiver {
         self.remaining = self.remaining.saturating_sub(1);
         self.remaining == 0
     }
-
-    fn fail(self: Box<Self>, _error: Error) {}
 }
 
 /// Gathers acknowledgements (a table or view built, a shutdown), each with its worker.
@@ -76,10 +70,6 @@ impl Receiver for DoneReceiver {
         self.remaining = self.remaining.saturating_sub(1);
         self.remaining == 0
     }
-
-    fn fail(self: Box<Self>, error: Error) {
-        let _ = self.reply.send((0, Err(error)));
-    }
 }
 
 /// Feeds a subscription from the other processes' workers, each under its own index.
@@ -96,10 +86,6 @@ impl<D: Row> Receiver for FeedReceiver<D> {
             }
         }
         self.feed.is_closed()
-    }
-
-    fn fail(self: Box<Self>, _error: Error) {
-        self.feed.end();
     }
 }
 

@@ -79,6 +79,9 @@ pub(crate) enum Body {
     Feed { updates: Vec<u8>, frontier: Option<Time> },
     /// A table or view was built, or the worker stopped.
     Done(Result<(), WireError>),
+    /// Unasked: the sender's engine stopped with this error (a worker of its process panicked),
+    /// so process 0 stops too instead of waiting for answers that will not come.
+    Failed(WireError),
 }
 
 /// An error as it crosses the wire.
@@ -90,6 +93,8 @@ pub(crate) enum WireError {
     },
     /// The process registered something else under this id, or nothing.
     Mismatch(String),
+    /// A worker of the process panicked, with this message.
+    Panicked(String),
     /// Anything else, by its message.
     Other(String),
 }
@@ -100,6 +105,7 @@ impl WireError {
             Error::Compacted { requested, since, .. } => {
                 WireError::Compacted { requested: *requested, since: *since }
             }
+            Error::WorkerPanicked { message } => WireError::Panicked(message.clone()),
             other => WireError::Other(other.to_string()),
         }
     }
@@ -111,6 +117,7 @@ impl WireError {
                 Error::Compacted { name: String::new(), requested, since }
             }
             WireError::Mismatch(detail) => Error::ClusterMismatch { process, detail },
+            WireError::Panicked(message) => Error::WorkerPanicked { message },
             WireError::Other(message) => Error::ClusterMismatch {
                 process,
                 detail: format!("it failed where process 0 did not: {message}"),
@@ -132,9 +139,10 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, 
 
 /// What takes the answers to one request on process 0 (held by its worker 0, which receives
 /// them from the link).
+///
+/// A receiver has no way to fail: if the engine stops first, it is dropped unanswered, and the
+/// caller reads its closed channel (or ended feed) as the engine's terminal error.
 pub(crate) trait Receiver: Send {
     /// Takes one answer from a worker of `process`; true once nothing more is expected.
     fn receive(&mut self, answer: Answer, process: usize) -> bool;
-    /// The engine stopped first.
-    fn fail(self: Box<Self>, error: Error);
 }

@@ -310,6 +310,13 @@ impl<'w> WorkerLoop<'w> {
             Peer::Leader { link, receivers } => {
                 for answer in link.take_answers() {
                     let process = link.process_of(answer.worker);
+                    if let Body::Failed(error) = answer.body {
+                        match error.into_error(process) {
+                            Error::WorkerPanicked { message } => self.health.set_panic_message(message),
+                            other => self.health.fail_with(other),
+                        }
+                        continue;
+                    }
                     let request = answer.request;
                     if let Some(receiver) = receivers.get_mut(&request)
                         && receiver.receive(answer, process)
@@ -401,19 +408,30 @@ impl<'w> WorkerLoop<'w> {
         }
     }
 
-    /// Answers pending reads with the reason the loop ended, and drops every shard.
+    /// Ends what waits on this worker, and drops every shard.
+    ///
+    /// Pending reads and process 0's receivers are dropped unanswered: their callers read a
+    /// closed channel as the engine's terminal error. A process other than 0 whose worker
+    /// panicked tells process 0, which then stops too.
     fn close(&mut self) {
-        let error = self.health.terminal_error();
-        for peek in self.peeks.drain(..) {
-            peek.reader.fail(error.clone());
-        }
+        self.peeks.clear();
         for pending in self.subscriptions.drain(..) {
             pending.subscriber.end();
         }
+        if let Peer::Follower(follower) = &mut self.peer
+            && self.health.is_poisoned()
+            && let error @ Error::WorkerPanicked { .. } = self.health.terminal_error()
+        {
+            // Without this, process 0 would wait for answers that will not come: this
+            // process's connections close cleanly, which reads as no failure there. The
+            // answer leaves only with a step.
+            follower.answer(0, Body::Failed(WireError::from_error(&error)));
+            follower.flush();
+            self.worker.step();
+        }
         if let Peer::Leader { receivers, .. } = &mut self.peer {
-            for (_, receiver) in receivers.drain() {
-                receiver.fail(error.clone());
-            }
+            // Dropped unanswered: each caller reads that as the terminal error.
+            receivers.clear();
         }
         self.registry.borrow_mut().clear();
         self.kinds.clear();
