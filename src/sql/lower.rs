@@ -153,24 +153,16 @@ fn scans(plan: &Plan, found: &mut Vec<Arc<Source>>) {
     plan.inputs().into_iter().for_each(|input| scans(input, found));
 }
 
-/// `rows` from the start of time, each held once across the workers.
-fn constant<'s, T: Times, D: differential_dataflow::Data>(
-    scope: Scope<'s, T>,
-    rows: Vec<D>,
-) -> Rows<'s, T, D> {
-    constant_in(scope, rows)
-}
-
 /// No errors.
 fn no_errors<'s, T: Times>(scope: Scope<'s, T>) -> Rows<'s, T, EvalError> {
-    constant(scope, Vec::new())
+    constant_in(scope, Vec::new())
 }
 
 fn lower_in<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
     match plan {
         Plan::Scan { source, .. } => env.scan(source, None),
         Plan::Constant { rows, .. } => {
-            Lowered { rows: constant(env.scope(), rows.clone()), errors: no_errors(env.scope()) }
+            Lowered { rows: constant_in(env.scope(), rows.clone()), errors: no_errors(env.scope()) }
         }
         Plan::Filter { input, predicate } if predicate.infallible() => {
             let input = lower_in(input, env);
@@ -275,14 +267,20 @@ struct Projection {
 
 impl Projection {
     fn new(exprs: &[Scalar]) -> Projection {
-        let mut uses = std::collections::HashMap::<usize, usize>::new();
+        // How many expressions read each input column.
+        let mut uses = Vec::<usize>::new();
         for expr in exprs {
-            expr.visit_columns(&mut |column| *uses.entry(column).or_default() += 1);
+            expr.visit_columns(&mut |column| {
+                if uses.len() <= column {
+                    uses.resize(column + 1, 0);
+                }
+                uses[column] += 1;
+            });
         }
         let moves = exprs
             .iter()
             .map(|expr| match expr {
-                Scalar::Column(column) if uses[column] == 1 => Some(*column),
+                Scalar::Column(column) if uses[*column] == 1 => Some(*column),
                 _ => None,
             })
             .collect();
@@ -462,7 +460,7 @@ fn aggregate<'s, T: Times>(
                 _ => Value::Null,
             })
             .collect();
-        let default = constant(scope, vec![empty.clone()]);
+        let default = constant_in(scope, vec![empty.clone()]);
         let shadow =
             present(lowered.rows.clone().map(|_| SqlRow::new())).map(move |_| empty.clone()).negate();
         lowered.rows = lowered.rows.concat(default).concat(shadow);
