@@ -506,6 +506,35 @@ fn row_number_numbers_each_partition_and_a_bound_on_it_is_a_top_k() {
 }
 
 #[test]
+fn filter_keeps_the_rows_an_aggregate_sees_and_refuses_what_is_not_a_condition() {
+    let (_engine, sql) = sql();
+    sql.execute("CREATE TABLE bids (day BIGINT, bidder BIGINT, price BIGINT)").unwrap();
+    sql.execute(
+        "CREATE VIEW stats AS SELECT day, COUNT(*) AS bids, COUNT(*) FILTER (WHERE price < 100) AS cheap, \
+         COUNT(DISTINCT bidder) FILTER (WHERE price >= 100) AS big_bidders, \
+         MAX(price) FILTER (WHERE bidder <> 1) AS best_other FROM bids GROUP BY day",
+    )
+    .unwrap();
+    sql.execute("INSERT INTO bids VALUES (1, 1, 50), (1, 1, 500), (1, 2, 700), (1, 2, 900), (2, 1, 10)")
+        .unwrap();
+    let stats = sql.query("SELECT * FROM stats ORDER BY day").unwrap();
+    // Day 2 has no row for which `bidder <> 1`: MAX over nothing is NULL, as with no FILTER.
+    assert_eq!(
+        stats.decode::<(i64, i64, i64, i64, Option<i64>)>().unwrap(),
+        vec![(1, 4, 1, 2, Some(900)), (2, 1, 1, 0, None)]
+    );
+    sql.execute("DELETE FROM bids WHERE price = 900").unwrap();
+    let stats = sql.query("SELECT best_other FROM stats WHERE day = 1").unwrap();
+    assert_eq!(stats.decode::<(i64,)>().unwrap(), vec![(700,)]);
+    let not_a_condition = sql.query("SELECT COUNT(*) FILTER (WHERE price) FROM bids");
+    assert!(matches!(not_a_condition, Err(SqlError::Type { .. })), "{not_a_condition:?}");
+    let nested = sql.query("SELECT COUNT(*) FILTER (WHERE MAX(price) > 1) FROM bids");
+    assert!(matches!(nested, Err(SqlError::Type { .. })), "{nested:?}");
+    let not_an_aggregate = sql.query("SELECT abs(price) FILTER (WHERE price > 1) FROM bids");
+    assert!(matches!(not_an_aggregate, Err(SqlError::Unsupported { .. })), "{not_an_aggregate:?}");
+}
+
+#[test]
 fn as_of_goes_at_the_end_of_a_query_and_anywhere_else_is_an_error() {
     let (_engine, sql) = sql();
     sql.execute("CREATE TABLE t (a BIGINT)").unwrap();

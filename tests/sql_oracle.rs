@@ -40,6 +40,9 @@ const SHAPES: &[&str] = &[
     // Counts and integer sums only: kept as running totals (sql/sums.rs), NULLs included.
     "SELECT a, COUNT(*) AS n, COUNT(b) AS nb, SUM(b) AS sb, AVG(b) AS ab FROM r GROUP BY a",
     "SELECT COUNT(b) AS nb, SUM(b) AS sb, AVG(b) AS ab FROM r",
+    // FILTER, as Nexmark q15 and q16 use it: counts (running totals) and a general aggregate.
+    "SELECT a, COUNT(*) FILTER (WHERE b > 1) AS n, COUNT(DISTINCT c) FILTER (WHERE b <= 1) AS dc, \
+     SUM(b) FILTER (WHERE c LIKE 'x%') AS sb, MAX(c) FILTER (WHERE b IS NULL) AS mc FROM r GROUP BY a",
     "SELECT DISTINCT a, c FROM r",
     "SELECT r.a, r.b, s.k, s.d FROM r JOIN s ON r.a = s.a",
     "SELECT r.a, r.b, s.k FROM r LEFT JOIN s ON r.a = s.a AND s.d > 0.5",

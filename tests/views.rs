@@ -1,6 +1,7 @@
 //! Views: definitions over tables and views, keyed reads, late creation, concurrent readers.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ivm::differential_dataflow::operators::Iterate;
 use ivm::{Config, Definition, Engine, Error};
@@ -62,6 +63,44 @@ fn views_over_views() {
         })
         .unwrap();
     assert_eq!(histogram.at(t).unwrap(), vec![((1, 1), 1), ((2, 2), 1)]);
+}
+
+#[test]
+fn a_view_over_views_imports_them_instead_of_running_their_definitions_again() {
+    // Each definition counts the times it is built: once per worker, when its view is made.
+    // A view over earlier views shares their arrangements, so theirs are not built again.
+    let workers = 2;
+    let engine = Engine::start(Config::default().with_workers(workers)).unwrap();
+    let numbers = engine.table::<u32>("numbers").unwrap();
+    let (evens_built, squares_built) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let evens = engine
+        .view("evens", {
+            let (numbers, built) = (numbers.clone(), Arc::clone(&evens_built));
+            move |v| {
+                built.fetch_add(1, Ordering::SeqCst);
+                v.table(&numbers).filter(|n| n % 2 == 0)
+            }
+        })
+        .unwrap();
+    let squares = engine
+        .keyed_view("squares", {
+            let (numbers, built) = (numbers.clone(), Arc::clone(&squares_built));
+            move |v| {
+                built.fetch_add(1, Ordering::SeqCst);
+                v.table(&numbers).map(|n| (n, n * n))
+            }
+        })
+        .unwrap();
+    let both = engine
+        .view("even_squares", {
+            let (evens, squares) = (evens.clone(), squares.clone());
+            move |v| v.view(&evens).map(|n| (n, ())).join_map(v.keyed_view(&squares), |n, (), sq| (*n, *sq))
+        })
+        .unwrap();
+    let t = engine.commit(|tx| tx.insert_all(&numbers, 1..=4)).unwrap();
+    assert_eq!(both.at(t).unwrap(), vec![((2, 4), 1), ((4, 16), 1)]);
+    assert_eq!(evens_built.load(Ordering::SeqCst), workers, "evens was built again");
+    assert_eq!(squares_built.load(Ordering::SeqCst), workers, "squares was built again");
 }
 
 #[test]

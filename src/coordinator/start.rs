@@ -113,11 +113,10 @@ impl Coordinator {
         };
         {
             let state = coordinator.lock();
-            if state.clock.last() > 0 {
-                // Tables registered from now on start complete through the recovered history.
-                let (upper, since) = (state.clock.last() + 1, state.clock.since());
-                coordinator.dispatch(&state, Operation::Advance { upper, since })?;
-            }
+            // Tables registered from now on start complete through the recovered history (on a
+            // fresh engine, through time 0, where the workers already are).
+            let (upper, since) = (state.clock.last() + 1, state.clock.since());
+            coordinator.dispatch(&state, Operation::Advance { upper, since })?;
         }
         Ok(Arc::new(coordinator))
     }

@@ -66,7 +66,11 @@ macro_rules! for_each_sql_query {
         $run!($crate::queries::q3::Q3);
         $run!($crate::queries::q4::Q4);
         $run!($crate::queries::q9::Q9);
+        $run!($crate::queries::q15::Q15);
+        $run!($crate::queries::q16::Q16);
         $run!($crate::queries::q17::Q17);
+        $run!($crate::queries::q18::Q18);
+        $run!($crate::queries::q19::Q19);
         $run!($crate::queries::q20::Q20);
     };
 }

@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 
 use super::calendar::{day, format_day};
 use crate::model::Bid;
-use crate::query::{Query, State, Streams};
+use crate::query::{Query, SqlQuery, State, Streams};
 
 /// The report's counts. Index 0 of each array is the total; 1, 2 and 3 are the price ranks.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -78,6 +78,49 @@ impl Query for Q15 {
             tallies.entry(day(bid.date_time)).or_default().add(bid);
         }
         tallies.into_iter().map(|(day, tally)| ((format_day(day), tally.counts()), 1)).collect()
+    }
+}
+
+/// q15's twelve counts in SQL, as Nexmark writes them (q16 has the same), for `concat!`.
+macro_rules! counts_sql {
+    () => {
+        "COUNT(*) AS total_bids, \
+         COUNT(*) FILTER (WHERE price < 10000) AS rank1_bids, \
+         COUNT(*) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_bids, \
+         COUNT(*) FILTER (WHERE price >= 1000000) AS rank3_bids, \
+         COUNT(DISTINCT bidder) AS total_bidders, \
+         COUNT(DISTINCT bidder) FILTER (WHERE price < 10000) AS rank1_bidders, \
+         COUNT(DISTINCT bidder) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_bidders, \
+         COUNT(DISTINCT bidder) FILTER (WHERE price >= 1000000) AS rank3_bidders, \
+         COUNT(DISTINCT auction) AS total_auctions, \
+         COUNT(DISTINCT auction) FILTER (WHERE price < 10000) AS rank1_auctions, \
+         COUNT(DISTINCT auction) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_auctions, \
+         COUNT(DISTINCT auction) FILTER (WHERE price >= 1000000) AS rank3_auctions"
+    };
+}
+pub(crate) use counts_sql;
+
+/// In SQL, as Nexmark writes it, with the UTC date for `DATE_FORMAT`.
+impl SqlQuery for Q15 {
+    const SQL: &'static str = concat!(
+        "SELECT CAST(CAST(EPOCH_MS(date_time) AS DATE) AS TEXT) AS day, ",
+        counts_sql!(),
+        " FROM bids GROUP BY CAST(CAST(EPOCH_MS(date_time) AS DATE) AS TEXT)"
+    );
+
+    type Flat = (String, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64);
+
+    fn unflatten(f: Self::Flat) -> Out {
+        (f.0, counts([f.1, f.2, f.3, f.4, f.5, f.6, f.7, f.8, f.9, f.10, f.11, f.12]))
+    }
+}
+
+/// Twelve counts in `SELECT` order (bids, bidders, auctions; each total, then ranks 1 to 3).
+pub fn counts(c: [u64; 12]) -> Counts {
+    Counts {
+        bids: [c[0], c[1], c[2], c[3]],
+        bidders: [c[4], c[5], c[6], c[7]],
+        auctions: [c[8], c[9], c[10], c[11]],
     }
 }
 

@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 
 use super::calendar::{day, format_day, format_minute, minute_of_day};
 use super::q15::{Counts, Entry, Tally, assemble, entries, price_rank};
-use crate::query::{Query, State, Streams};
+use crate::query::{Query, SqlQuery, State, Streams};
 
 /// q16's row: `(channel, day, minute, counts)`.
 pub type Out = (String, String, String, Counts);
@@ -89,6 +89,24 @@ impl Query for Q16 {
 
 /// The kind of [`Entry`] that holds a minute of the day with a bid.
 const MINUTE: u8 = 3;
+
+/// In SQL, as Nexmark writes it, with the UTC date and `HH:mm` for `DATE_FORMAT`.
+impl SqlQuery for Q16 {
+    const SQL: &'static str = concat!(
+        "SELECT channel, CAST(CAST(EPOCH_MS(date_time) AS DATE) AS TEXT) AS day, \
+         MAX(RIGHT('0' || CAST(date_part('hour', EPOCH_MS(date_time)) AS TEXT), 2) || ':' || \
+             RIGHT('0' || CAST(date_part('minute', EPOCH_MS(date_time)) AS TEXT), 2)) AS minute, ",
+        super::q15::counts_sql!(),
+        " FROM bids GROUP BY channel, CAST(CAST(EPOCH_MS(date_time) AS DATE) AS TEXT)"
+    );
+
+    type Flat = (String, String, String, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64);
+
+    fn unflatten(f: Self::Flat) -> Out {
+        let c = [f.3, f.4, f.5, f.6, f.7, f.8, f.9, f.10, f.11, f.12, f.13, f.14];
+        (f.0, f.1, f.2, super::q15::counts(c))
+    }
+}
 
 /// The latest minute among a group's entries (every group with a bid has one).
 fn latest(entries: &[(&Entry, Diff)]) -> u64 {

@@ -21,7 +21,7 @@ use hashbrown::HashMap;
 use ivm::{Diff, Time};
 
 use crate::model::Bid;
-use crate::query::{Query, State, Streams};
+use crate::query::{Query, SqlQuery, State, Streams};
 
 /// q18's row: `(auction, bidder, price, channel, url, date_time, extra)`.
 pub type Out = (u64, u64, u64, String, String, u64, String);
@@ -61,6 +61,23 @@ impl Query for Q18 {
 /// The order of `ORDER BY dateTime`, ties broken by the whole bid.
 fn order(bid: &Bid) -> (u64, &Bid) {
     (bid.date_time, bid)
+}
+
+/// In SQL, with the same ties broken the same way (the ORDER BY spells out the bid's order).
+impl SqlQuery for Q18 {
+    const SQL: &'static str = "SELECT auction, bidder, price, channel, url, date_time, extra \
+         FROM ( \
+           SELECT *, ROW_NUMBER() OVER ( \
+             PARTITION BY bidder, auction \
+             ORDER BY date_time DESC, price DESC, channel DESC, url DESC, extra DESC) AS rank_number \
+           FROM bids \
+         ) AS r WHERE rank_number <= 1";
+
+    type Flat = Out;
+
+    fn unflatten(flat: Self::Flat) -> Out {
+        flat
+    }
 }
 
 fn row(bid: Bid) -> Out {

@@ -21,7 +21,7 @@ use hashbrown::HashMap;
 use ivm::{Diff, Time};
 
 use crate::model::Bid;
-use crate::query::{Query, State, Streams};
+use crate::query::{Query, SqlQuery, State, Streams};
 
 /// How many bids per auction.
 const TOP: usize = 10;
@@ -62,6 +62,23 @@ impl Query for Q19 {
             }
         }
         out
+    }
+}
+
+/// In SQL, with the same ties broken the same way (the ORDER BY spells out the bid's order).
+impl SqlQuery for Q19 {
+    const SQL: &'static str = "SELECT auction, bidder, price, channel, url, date_time, extra, rank_number \
+         FROM ( \
+           SELECT *, ROW_NUMBER() OVER ( \
+             PARTITION BY auction \
+             ORDER BY price DESC, bidder, channel, url, date_time, extra) AS rank_number \
+           FROM bids \
+         ) AS r WHERE rank_number <= 10";
+
+    type Flat = Out;
+
+    fn unflatten(flat: Self::Flat) -> Out {
+        flat
     }
 }
 

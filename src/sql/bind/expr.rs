@@ -439,8 +439,8 @@ impl ExprBinder<'_> {
                 expr,
             );
         }
-        if function.filter.is_some() || !function.within_group.is_empty() {
-            return unsupported("FILTER and WITHIN GROUP", expr);
+        if !function.within_group.is_empty() {
+            return unsupported("WITHIN GROUP", expr);
         }
         let (args, distinct) = match &function.args {
             FunctionArguments::None => (Vec::new(), false),
@@ -458,7 +458,10 @@ impl ExprBinder<'_> {
             }
         };
         if let Some(aggregate) = aggregate_function(&name) {
-            return self.aggregate(aggregate, &args, distinct, expr);
+            return self.aggregate(aggregate, &args, distinct, function.filter.as_deref(), expr);
+        }
+        if function.filter.is_some() {
+            return unsupported(format!("FILTER on {name}, which is not an aggregate function"), expr);
         }
         if distinct {
             return unsupported(format!("DISTINCT in {name}"), expr);
@@ -493,11 +496,15 @@ impl ExprBinder<'_> {
         Ok((Scalar::Call(bound, args), ty))
     }
 
+    /// An aggregate call. `AGG(x) FILTER (WHERE c)` is bound as `AGG(CASE WHEN c THEN x END)`,
+    /// and `COUNT(*) FILTER (WHERE c)` as `COUNT(CASE WHEN c THEN 1 END)`: every aggregate
+    /// skips `NULL`s, so the rows `c` does not hold for count for nothing, as the standard says.
     fn aggregate(
         &self,
         function: AggregateFunction,
         args: &[&FunctionArg],
         distinct: bool,
+        filter: Option<&Expr>,
         expr: &Expr,
     ) -> SqlResult<Typed> {
         let Some(grouping) = self.grouping else {
@@ -507,16 +514,37 @@ impl ExprBinder<'_> {
             });
         };
         let input = ExprBinder { scope: grouping.input, grouping: None };
+        let condition = match filter {
+            Some(condition) if has_aggregate(condition) => {
+                return type_error("a FILTER condition cannot call an aggregate", expr);
+            }
+            Some(condition) => match input.bind(condition)? {
+                (scalar, SqlType::Bool | SqlType::Null) => Some(scalar),
+                (_, ty) => return type_error(format!("a FILTER condition must be BOOLEAN, not {ty}"), expr),
+            },
+            None => None,
+        };
+        let only_where = |value: Scalar| match &condition {
+            Some(condition) => {
+                Scalar::Case(vec![(condition.clone(), value)], Box::new(Scalar::literal(Value::Null)))
+            }
+            None => value,
+        };
         let (function, argument, ty, input_ty) = match (function, args) {
             (AggregateFunction::Count, [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)])
-            | (AggregateFunction::Count, []) => {
-                (AggregateFunction::CountRows, None, SqlType::Int, SqlType::Int)
-            }
+            | (AggregateFunction::Count, []) => match condition {
+                Some(_) => {
+                    let one = only_where(Scalar::literal(Value::Int(1)));
+                    (AggregateFunction::Count, Some(one), SqlType::Int, SqlType::Int)
+                }
+                None => (AggregateFunction::CountRows, None, SqlType::Int, SqlType::Int),
+            },
             (function, [FunctionArg::Unnamed(FunctionArgExpr::Expr(e))]) => {
                 if has_aggregate(e) {
                     return type_error("aggregate calls cannot be nested", expr);
                 }
                 let (scalar, ty) = input.bind(e)?;
+                let scalar = only_where(scalar);
                 let result = match function {
                     AggregateFunction::Count => SqlType::Int,
                     AggregateFunction::Avg if ty.is_numeric() || ty == SqlType::Null => SqlType::Double,
