@@ -22,7 +22,8 @@ const PROCESS: &str = "IVM_TEST_CLUSTER_PROCESS";
 const ADDRESSES: &str = "IVM_TEST_CLUSTER_ADDRESSES";
 /// What the copy does: `same` (register like process 0), `other-type`, `other-workers`,
 /// `nothing` (serve without registering), `silent` (connect, then do nothing), `panicking`
-/// (register a view that panics, then serve), `panicking-keyed` (the same with a keyed view).
+/// (register a view that panics, then serve), `panicking-keyed` (the same with a keyed view),
+/// `stuck` (register a view that blocks its worker, then serve).
 const MODE: &str = "IVM_TEST_CLUSTER_MODE";
 
 const WORKERS: usize = 2;
@@ -67,18 +68,26 @@ fn cluster_process() {
         }
         "panicking" => {
             // Its view panics on rows of 1,000 and up; the panic names the worker by its index in
-            // the cluster (process 1's workers are 2 and 3).
+            // the cluster (process 1's workers are 2 and 3; with one worker per process, 1).
             let engine = Engine::start(config).unwrap();
             let numbers = engine.table::<u32>("numbers").unwrap();
             let _view = engine.view("fragile", move |v| v.table(&numbers).distinct().map(fragile)).unwrap();
             match engine.serve() {
                 Err(Error::WorkerPanicked { message }) => {
-                    let named = (0..WORKERS)
-                        .any(|local| message.starts_with(&format!("worker {}:", WORKERS + local)));
+                    let named = (0..workers)
+                        .any(|local| message.starts_with(&format!("worker {}:", workers * process + local)));
                     assert!(named, "the panic does not name one of process 1's workers: {message}");
                 }
                 other => panic!("serve ended with {other:?}, not the worker's panic"),
             }
+        }
+        "stuck" => {
+            // Its view blocks its worker for good on rows of 1,000 and up: the process stays
+            // connected but its workers never answer again.
+            let engine = Engine::start(config).unwrap();
+            let numbers = engine.table::<u32>("numbers").unwrap();
+            let _view = engine.view("stuck", move |v| v.table(&numbers).distinct().map(stuck)).unwrap();
+            let _ = engine.serve();
         }
         "panicking-keyed" => {
             let engine = Engine::start(config).unwrap();
@@ -371,7 +380,21 @@ fn fragile(x: u32) -> u32 {
 
 #[test]
 fn a_panic_on_another_process_names_its_worker_by_its_cluster_index() {
-    let (config, mut child) = cluster("panicking");
+    let (config, child) = cluster("panicking");
+    panic_on_process_1(config, child);
+}
+
+#[test]
+fn a_process_whose_only_worker_panics_still_returns_from_serve() {
+    // With one worker per process, process 1 has no healthy worker left to tell this process,
+    // which keeps its connections open: process 1 must not wait for them to close.
+    let (config, child) = cluster("panicking-one");
+    panic_on_process_1(config.with_workers(1), child);
+}
+
+/// Runs the `panicking` view with process 1 in `child`, whose workers panic; it must return
+/// from `serve` with the panic, named by the worker's cluster index.
+fn panic_on_process_1(config: Config, mut child: OtherProcess) {
     let engine = Engine::start(config).unwrap();
     let numbers = engine.table::<u32>("numbers").unwrap();
     let _view = engine
@@ -390,6 +413,44 @@ fn a_panic_on_another_process_names_its_worker_by_its_cluster_index() {
         "process 1 did not return from serve with its worker's panic, named by the worker's cluster index"
     );
     drop(engine);
+}
+
+/// The `stuck` view's logic: on the other processes, rows of 1,000 and up block the worker.
+fn stuck(x: u32) -> u32 {
+    while x >= 1_000 && std::env::var(PROCESS).is_ok() {
+        std::thread::park();
+    }
+    x
+}
+
+#[test]
+fn shutdown_returns_when_a_process_never_acknowledges_it() {
+    // Process 1's workers are stuck in a view and its connections stay open: the stop goes
+    // unacknowledged past the peer timeout, and shutdown must then leave the network threads
+    // to end on their own rather than join them (they would wait for process 1 forever).
+    let (config, mut child) = cluster("stuck");
+    let cluster = config.cluster().unwrap().clone().with_peer_timeout(Duration::from_secs(2));
+    let engine = Engine::start(config.with_cluster(cluster)).unwrap();
+    let numbers = engine.table::<u32>("numbers").unwrap();
+    let view = engine
+        .view("stuck", {
+            let numbers = numbers.clone();
+            move |v| v.table(&numbers).distinct().map(stuck)
+        })
+        .unwrap();
+    let t = engine.commit(|tx| tx.insert_all(&numbers, 1_000..1_064)).unwrap();
+    // The commit never completes: process 1's workers are stuck in the view, not just slow to
+    // take the stop.
+    let read = view.at_timeout(t, Duration::from_millis(500));
+    assert!(matches!(read, Err(Error::Timeout { .. })), "{read:?}");
+    let (stopped, stopping) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        engine.shutdown();
+        let _ = stopped.send(());
+    });
+    let outcome = stopping.recv_timeout(Duration::from_secs(60));
+    child.kill();
+    assert!(outcome.is_ok(), "shutdown waited for a process that never acknowledged it");
 }
 
 /// Every number, distinct (so spread over every worker), keyed by itself. On the other

@@ -173,3 +173,30 @@ fn table_stats_count_what_each_table_holds() {
     engine.shutdown();
     assert_eq!(keyed.stats(), Err(Error::Shutdown));
 }
+
+#[test]
+fn a_table_s_history_comes_in_time_order_from_every_worker() {
+    let engine = Engine::start(Config::default().with_workers(2)).unwrap();
+    let numbers = engine.table::<u64>("numbers").unwrap();
+    let prices = engine.keyed_table::<u64, u64>("prices").unwrap();
+    let t1 = engine
+        .commit(|tx| {
+            tx.insert_all(&numbers, [9, 1, 5]);
+            tx.upsert(&prices, 1, 10);
+            tx.upsert(&prices, 2, 20);
+        })
+        .unwrap();
+    let t2 = engine
+        .commit(|tx| {
+            tx.delete(&numbers, 5);
+            tx.upsert(&prices, 1, 11);
+        })
+        .unwrap();
+    // Rows of every worker, ordered by time first, then by row.
+    assert_eq!(numbers.history_at(t2).unwrap(), vec![(1, t1, 1), (5, t1, 1), (9, t1, 1), (5, t2, -1)]);
+    assert_eq!(
+        prices.history_at(t2).unwrap(),
+        vec![((1, 10), t1, 1), ((2, 20), t1, 1), ((1, 10), t2, -1), ((1, 11), t2, 1)]
+    );
+    assert_eq!(numbers.history_at(t1).unwrap(), vec![(1, t1, 1), (5, t1, 1), (9, t1, 1)]);
+}
