@@ -194,6 +194,19 @@ impl OtherProcess {
         false
     }
 
+    /// Waits until the process has written `text` (to stdout or stderr); false if it has not
+    /// after `timeout`.
+    fn has_written_within(&self, text: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if String::from_utf8_lossy(&self.output.lock().unwrap()).contains(text) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
     /// Kills the process and waits for it.
     fn kill(&mut self) {
         let _ = self.child.kill();
@@ -415,9 +428,15 @@ fn panic_on_process_1(config: Config, mut child: OtherProcess) {
     drop(engine);
 }
 
-/// The `stuck` view's logic: on the other processes, rows of 1,000 and up block the worker.
+/// What a process writes once one of its workers is stuck in the `stuck` view.
+const STUCK: &str = "a worker is stuck in the view";
+
+/// The `stuck` view's logic: on the other processes, rows of 1,000 and up block the worker
+/// (after saying so, once).
 fn stuck(x: u32) -> u32 {
+    static SAID: std::sync::Once = std::sync::Once::new();
     while x >= 1_000 && std::env::var(PROCESS).is_ok() {
+        SAID.call_once(|| eprintln!("{STUCK}"));
         std::thread::park();
     }
     x
@@ -439,8 +458,9 @@ fn shutdown_returns_when_a_process_never_acknowledges_it() {
         })
         .unwrap();
     let t = engine.commit(|tx| tx.insert_all(&numbers, 1_000..1_064)).unwrap();
-    // The commit never completes: process 1's workers are stuck in the view, not just slow to
-    // take the stop.
+    // Process 1's workers are stuck in the view, not just slow to take the stop, so the commit
+    // never completes.
+    assert!(child.has_written_within(STUCK, Duration::from_secs(60)), "process 1 never got stuck");
     let read = view.at_timeout(t, Duration::from_millis(500));
     assert!(matches!(read, Err(Error::Timeout { .. })), "{read:?}");
     let (stopped, stopping) = std::sync::mpsc::channel();
