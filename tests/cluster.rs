@@ -113,13 +113,18 @@ fn cluster_process() {
 
 /// `n` free local addresses. They are taken below the range the system hands out for outgoing
 /// connections and `bind(0)` (32768 and up on Linux): a port found free there could be taken
-/// again by another test's connection before the engine binds it. Each test process starts at
-/// its own offset and counts up, checking that each port is free.
+/// again by another test's connection before the engine binds it. Each test process counts up
+/// from the start of a block of its own, chosen by its process id, checking that each port is
+/// free: a port checked free is bound by the engine only later, so two test processes running
+/// side by side (as under `cargo nextest`, one process per test) must not count through the same
+/// ports, which adjacent offsets would.
 fn free_addresses(n: usize) -> Vec<String> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     const FIRST: u32 = 20_000;
     const PORTS: u32 = 12_000;
-    let offset = std::process::id() % PORTS;
+    /// More ports than the tests of one process take.
+    const BLOCK: u32 = 128;
+    let offset = std::process::id() % (PORTS / BLOCK) * BLOCK;
     let mut addresses = Vec::with_capacity(n);
     while addresses.len() < n {
         let step = NEXT.fetch_add(1, Ordering::Relaxed);
