@@ -534,6 +534,73 @@ fn keyed_reads_waiting_on_a_process_whose_worker_panics_end_with_its_panic() {
     drop(engine);
 }
 
+/// In a cluster the workers of the other processes cannot encode their rows into columns
+/// where they are, so an export reads every row back to process 0 and encodes it there: the
+/// files then hold what `at` answers, for every kind of source.
+#[cfg(feature = "files")]
+#[test]
+fn a_cluster_exports_every_kind_of_source_as_at_reads_it() {
+    let (config, mut child) = cluster("same");
+    let clustered = Setup::with_config(config);
+    let mut random = Gen::new(12);
+    let (mut model, mut last) = (Inputs::default(), 0);
+    for txn in (0..24).map(|_| Txn::arbitrary(&mut random)) {
+        last = clustered.commit(&txn, &mut model, last);
+    }
+    let folder = tempfile::tempdir().unwrap();
+    let back = Engine::start(Config::default()).unwrap();
+
+    let orders = back.table::<(u8, u8)>("orders").unwrap();
+    let t = exported(&clustered.orders, last, &orders, folder.path());
+    assert!(!clustered.orders.at(last).unwrap().is_empty());
+    assert_eq!(orders.at(t).unwrap(), clustered.orders.at(last).unwrap());
+
+    let prices = back.keyed_table::<u8, u8>("prices").unwrap();
+    let t = exported(&clustered.prices, last, &prices, folder.path());
+    assert!(!clustered.prices.at(last).unwrap().is_empty());
+    assert_eq!(prices.at(t).unwrap(), clustered.prices.at(last).unwrap());
+
+    let join = back.table::<(u8, u8, u8)>("join").unwrap();
+    let t = exported(&clustered.join, last, &join, folder.path());
+    assert!(!clustered.join.at(last).unwrap().is_empty());
+    assert_eq!(join.at(t).unwrap(), clustered.join.at(last).unwrap());
+
+    let aggregate = back.keyed_table::<u8, (isize, isize)>("aggregate").unwrap();
+    let t = exported(&clustered.aggregate, last, &aggregate, folder.path());
+    let expected: Vec<(u8, (isize, isize))> = clustered
+        .aggregate
+        .at(last)
+        .unwrap()
+        .into_iter()
+        .map(|(pair, diff)| {
+            assert_eq!(diff, 1);
+            pair
+        })
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(aggregate.at(t).unwrap(), expected);
+
+    back.shutdown();
+    clustered.engine.shutdown();
+    assert!(child.ends_cleanly(), "process 1 must end cleanly on shutdown");
+}
+
+/// Writes `source` as of `t` to a Parquet file in `folder`, loads the file into `into` and
+/// returns the time of the load.
+#[cfg(feature = "files")]
+fn exported<S, I>(source: &S, t: Time, into: &I, folder: &std::path::Path) -> Time
+where
+    S: ivm::files::Source,
+    I: ivm::files::Input<Row = S::Row>,
+{
+    use ivm::files::{ParquetOptions, load_parquet, write_parquet};
+    let path = folder.join(format!("{}.parquet", source.source_name()));
+    let written = write_parquet(source, t, &path, &ParquetOptions::default()).unwrap();
+    let loaded = load_parquet(into, &path).unwrap();
+    assert_eq!(loaded.rows, written.rows);
+    loaded.time
+}
+
 #[test]
 fn a_table_the_serving_process_never_registered_is_a_mismatch_at_once() {
     let (config, child) = cluster("nothing");
