@@ -140,7 +140,7 @@ fn free_addresses(n: usize) -> Vec<String> {
 /// output is kept, not mixed into this test's: it is shown only if the test fails.
 fn spawn(process: usize, addresses: &[String], mode: &str) -> OtherProcess {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["cluster_process", "--exact", "--nocapture", "--test-threads=1"])
+        .args([test_name("cluster_process").as_str(), "--exact", "--nocapture", "--test-threads=1"])
         .env(PROCESS, process.to_string())
         .env(ADDRESSES, addresses.join(","))
         .env(MODE, mode)
@@ -705,4 +705,13 @@ fn processes_with_other_tables_are_refused() {
     }
     engine.shutdown();
     assert!(child.ends_cleanly());
+}
+
+/// The name the test harness knows `test`, a test of this file, by: this file is a test binary
+/// of its own, and also a module of `tests/suite.rs`, whose tests are named by their module.
+fn test_name(test: &str) -> String {
+    match module_path!().split_once("::") {
+        Some((_, module)) => format!("{module}::{test}"),
+        None => test.to_string(),
+    }
 }

@@ -64,7 +64,13 @@ fn crash_cycles(cycles: u64) {
     let mut acknowledged = 0;
     for cycle in 0..cycles {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                test_name("crash_child").as_str(),
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(DIR_VAR, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -132,4 +138,13 @@ fn acknowledged_commits_survive_sigkill() {
 #[ignore]
 fn acknowledged_commits_survive_many_sigkills() {
     crash_cycles(500);
+}
+
+/// The name the test harness knows `test`, a test of this file, by: this file is a test binary
+/// of its own, and also a module of `tests/suite.rs`, whose tests are named by their module.
+fn test_name(test: &str) -> String {
+    match module_path!().split_once("::") {
+        Some((_, module)) => format!("{module}::{test}"),
+        None => test.to_string(),
+    }
 }

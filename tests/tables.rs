@@ -107,7 +107,7 @@ fn bulk_inserts_split_across_workers_keep_every_row() {
     let rows = table.at(t).unwrap();
     assert_eq!(rows.len(), 20_000);
     assert!(rows.iter().all(|(_, diff)| *diff == 1));
-    assert_eq!(rows.iter().map(|((_, i), _)| *i).sum::<u64>(), (0..20_000u64).sum());
+    assert_eq!(rows.iter().map(|((_, i), _)| *i).sum::<u64>(), (0..20_000u64).sum::<u64>());
 }
 
 #[test]
