@@ -34,6 +34,7 @@
 
 use std::any::Any;
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::fmt;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -122,15 +123,25 @@ pub struct Views<'s> {
     scope: Scope<'s, Time>,
     sources: Box<dyn Sources>,
     error: RefCell<Option<Error>>,
+    /// The sources imported so far: what the catalog records as read by the view.
+    reads: RefCell<BTreeSet<SourceId>>,
 }
 
 impl<'s> Views<'s> {
     pub(crate) fn new(scope: Scope<'s, Time>, sources: Box<dyn Sources>) -> Self {
-        Views { scope, sources, error: RefCell::new(None) }
+        Views { scope, sources, error: RefCell::new(None), reads: RefCell::default() }
     }
 
     pub(crate) fn into_error(self) -> Option<Error> {
         self.error.into_inner()
+    }
+
+    /// What the definition did: the sources it read, or the first error it met.
+    pub(crate) fn into_reads(self) -> Result<BTreeSet<SourceId>, Error> {
+        match self.error.into_inner() {
+            Some(error) => Err(error),
+            None => Ok(self.reads.into_inner()),
+        }
     }
 
     /// The dataflow scope the view is built in, for operators that need it (`iterate`, sources).
@@ -189,7 +200,10 @@ impl<'s> Views<'s> {
             collection.is_some()
         });
         match (found, collection) {
-            (Ok(()), Some(collection)) => collection,
+            (Ok(()), Some(collection)) => {
+                self.reads.borrow_mut().insert(id);
+                collection
+            }
             (Err(error), _) => self.fail(error),
             (Ok(()), None) => self.fail(self.sources.missing(&wanted)),
         }

@@ -7,6 +7,7 @@ use differential_dataflow::VecCollection;
 
 use crate::config::Config;
 use crate::coordinator::Coordinator;
+use crate::coordinator::drop::{TABLES, VIEWS};
 use crate::coordinator::read::History;
 use crate::definition::{Definition, Views};
 #[cfg(doc)]
@@ -303,6 +304,46 @@ impl Engine {
         let (id, kind) = self.core().open(name, "keyed view", RowType::of::<(K, V)>())?;
         let definition = definition_of::<KeyedViewKind<K, V>, _>(&kind, |view| view.definition.clone())?;
         Ok(KeyedView { core: Arc::clone(self.core()), id, name: name.into(), definition })
+    }
+
+    /// Drops the table or keyed table `name`: its rows and its dataflow are freed on every
+    /// worker, and the name is free for a new table or view.
+    ///
+    /// Handles made before the drop fail with [`Error::Dropped`] from then on (a transaction
+    /// that writes to it commits nothing), even if a new source takes the name. Fails with
+    /// [`Error::UnknownName`] if there is no such table, with [`Error::KindMismatch`] if the
+    /// name holds a view, with [`Error::InUse`] (naming them) while views read it, and with
+    /// [`Error::StoredTable`] if the engine has storage, whose log keeps the table's rows;
+    /// nothing is dropped then.
+    ///
+    /// ```
+    /// use ivm::{Config, Engine, Error};
+    /// # fn main() -> ivm::Result<()> {
+    /// let engine = Engine::start(Config::default())?;
+    /// let clicks = engine.table::<u64>("clicks")?;
+    /// let total = engine.view_over("total", &clicks, |_, clicks| clicks.count())?;
+    /// assert!(matches!(engine.drop_table("clicks"), Err(Error::InUse { .. })));
+    /// engine.drop_view("total")?;
+    /// engine.drop_table("clicks")?;
+    /// assert_eq!(clicks.at(engine.latest()?), Err(Error::Dropped { name: "clicks".into() }));
+    /// # Ok(()) }
+    /// ```
+    pub fn drop_table(&self, name: &str) -> Result<()> {
+        self.core().drop_source(name, TABLES)
+    }
+
+    /// Drops the view or keyed view `name`: its dataflow and its arrangement are freed on
+    /// every worker, and the name is free for a new table or view.
+    ///
+    /// A read of it that was waiting ends with [`Error::Dropped`]; each subscription to it
+    /// delivers the batches that were complete, then ends with [`Error::Dropped`]. Handles
+    /// made before the drop fail the same way from then on. Fails with
+    /// [`Error::UnknownName`] if there is no such view, with [`Error::KindMismatch`] if the
+    /// name holds a table, and with [`Error::InUse`] (naming them) while other views read it;
+    /// nothing is dropped then. Views of an engine with storage can be dropped: the storage
+    /// keeps tables only.
+    pub fn drop_view(&self, name: &str) -> Result<()> {
+        self.core().drop_source(name, VIEWS)
     }
 
     /// Starts a transaction; commit it with [`Transaction::commit`].

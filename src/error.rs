@@ -55,6 +55,29 @@ pub enum Error {
         /// The row type it was opened with.
         found: &'static str,
     },
+    /// The table or view was dropped ([`Engine::drop_table`](crate::Engine::drop_table),
+    /// [`Engine::drop_view`](crate::Engine::drop_view)): a handle made before the drop no longer
+    /// reads, writes or subscribes, a read that was waiting ends with this error, and a
+    /// subscription ends with it after its last complete batch. A table or view created again
+    /// under the name is a new one: open it again.
+    Dropped {
+        /// The table or view.
+        name: String,
+    },
+    /// A table or view cannot be dropped while views read it: drop those views first.
+    InUse {
+        /// The table or view.
+        name: String,
+        /// The views that read it, by name.
+        readers: Vec<String>,
+    },
+    /// A table of an engine with storage cannot be dropped: its rows are in the log and its
+    /// checkpoints, and a table created again under its name would get them back. Tables of an
+    /// engine without storage and views (stored or not) can be dropped.
+    StoredTable {
+        /// The table.
+        name: String,
+    },
     /// A handle created by another engine was used with this one.
     ForeignHandle {
         /// The table or view the handle names.
@@ -227,6 +250,21 @@ impl fmt::Display for Error {
             Error::UnknownName { kind, name } => {
                 write!(f, "no {kind} named {name:?} exists on this engine; create it first")
             }
+            Error::Dropped { name } => write!(
+                f,
+                "{name:?} was dropped; a table or view created again under that name is a new one, \
+                 open it again"
+            ),
+            Error::InUse { name, readers } => write!(
+                f,
+                "{name:?} cannot be dropped while views read it ({}); drop them first",
+                readers.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>().join(", ")
+            ),
+            Error::StoredTable { name } => write!(
+                f,
+                "the table {name:?} cannot be dropped: the engine has storage, whose log keeps its \
+                 rows (views can be dropped, and so can tables of an engine without storage)"
+            ),
             Error::DuplicateName { name, existing } => {
                 write!(f, "the name {name:?} is already used by a {existing}; choose another name")
             }

@@ -585,6 +585,66 @@ fn a_cluster_exports_every_kind_of_source_as_at_reads_it() {
     assert!(child.ends_cleanly(), "process 1 must end cleanly on shutdown");
 }
 
+#[test]
+fn drops_reach_every_process_and_end_what_waits_there() {
+    let (config, mut child) = cluster("same");
+    let clustered = Setup::with_config(config.with_retention(Retention::All));
+    let single = Setup::new(WORKERS, Retention::All);
+    let mut random = Gen::new(12);
+    let (mut model_c, mut model_s, mut last_c, mut last_s) = (Inputs::default(), Inputs::default(), 0, 0);
+    let mut commit = |count: usize| {
+        for txn in (0..count).map(|_| Txn::arbitrary(&mut random)) {
+            last_c = clustered.commit(&txn, &mut model_c, last_c);
+            last_s = single.commit(&txn, &mut model_s, last_s);
+        }
+        assert_eq!(last_c, last_s);
+        last_c
+    };
+    let t = commit(8);
+    let mut watched = clustered.watched.subscribe().unwrap();
+    // Keyed reads of a time to come, each waiting on the one worker that holds its key, some of
+    // them on process 1.
+    let waiting: Vec<_> = (0..6u8)
+        .map(|key| {
+            let aggregate = clustered.aggregate.clone();
+            std::thread::spawn(move || aggregate.get(&key, t + 100))
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while clustered.aggregate.stats().unwrap().reads < 6 {
+        assert!(Instant::now() < deadline, "the keyed reads never waited");
+        std::thread::yield_now();
+    }
+    clustered.engine.drop_view("aggregate").unwrap();
+    for read in waiting {
+        assert_eq!(read.join().unwrap(), Err(Error::Dropped { name: "aggregate".into() }));
+    }
+    clustered.engine.drop_view("watched").unwrap();
+    let end = loop {
+        match watched.next_timeout(Duration::from_secs(20)) {
+            Ok(Some(_)) => {}
+            other => break other,
+        }
+    };
+    assert_eq!(end, Err(Error::Dropped { name: "watched".into() }));
+
+    // The views left still answer like one process's, and the dropped ones are gone everywhere.
+    let t = commit(8);
+    assert_eq!(clustered.join.at(t).unwrap(), single.join.at(t).unwrap());
+    assert_eq!(clustered.distinct.at(t).unwrap(), single.distinct.at(t).unwrap());
+    assert_eq!(clustered.aggregate.at(t), Err(Error::Dropped { name: "aggregate".into() }));
+    assert!(matches!(clustered.engine.drop_table("orders"), Err(Error::InUse { .. })));
+    clustered.engine.drop_view("join").unwrap();
+    clustered.engine.drop_view("distinct").unwrap();
+    clustered.engine.drop_table("orders").unwrap();
+    let t = clustered.engine.commit(|tx| tx.upsert(&clustered.prices, 1, 2)).unwrap();
+    single.engine.commit_at(t, |tx| tx.upsert(&single.prices, 1, 2)).unwrap();
+    assert_eq!(clustered.prices.at(t).unwrap(), single.prices.at(t).unwrap());
+    assert_eq!(clustered.orders.at(t), Err(Error::Dropped { name: "orders".into() }));
+    clustered.engine.shutdown();
+    assert!(child.ends_cleanly(), "process 1 must end cleanly on shutdown");
+}
+
 /// Writes `source` as of `t` to a Parquet file in `folder`, loads the file into `into` and
 /// returns the time of the load.
 #[cfg(feature = "files")]

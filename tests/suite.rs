@@ -23,6 +23,8 @@ mod cluster;
 mod constants;
 #[path = "crash.rs"]
 mod crash;
+#[path = "drop.rs"]
+mod drop;
 #[path = "durable.rs"]
 mod durable;
 #[path = "engine.rs"]

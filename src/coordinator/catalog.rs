@@ -2,9 +2,11 @@
 //!
 //! The catalog lives in the coordinator, under its lock. It is what turns "create or reopen by
 //! name" into typed errors: a name held by something else, or reopened with another row type,
-//! is refused before anything reaches the workers.
+//! is refused before anything reaches the workers. It also knows which views read each source,
+//! so that nothing is dropped while a view reads it, and the names of what was dropped, so that
+//! an old handle's call fails with the name it knew.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
@@ -17,12 +19,16 @@ pub(crate) struct Entry {
     pub(crate) id: SourceId,
     /// What it is: builds it, reads it, stores it (a view's holds its definition).
     pub(crate) kind: Arc<dyn Kind>,
+    /// The sources a view's definition reads (empty for a table).
+    pub(crate) reads: BTreeSet<SourceId>,
 }
 
 /// Every name of one engine.
 #[derive(Default)]
 pub(crate) struct Catalog {
     entries: BTreeMap<String, Entry>,
+    /// The name each dropped source had, for the errors of handles made before the drop.
+    dropped: BTreeMap<SourceId, String>,
 }
 
 impl Catalog {
@@ -84,6 +90,53 @@ impl Catalog {
     pub(crate) fn insert(&mut self, name: &str, entry: Entry) {
         self.entries.insert(name.to_string(), entry);
     }
+
+    /// Fails with [`Error::Dropped`] if source `id` was dropped (ids are never reused).
+    pub(crate) fn check_live(&self, id: SourceId) -> Result<()> {
+        match self.dropped.get(&id) {
+            Some(name) => Err(Error::Dropped { name: name.clone() }),
+            None => Ok(()),
+        }
+    }
+
+    /// The entry `name`, which must exist as one of `nouns` (the first names it in errors), not
+    /// be a table of an engine with storage (`stored`: its log keeps the rows), and not be read
+    /// by any view: what can be dropped.
+    pub(crate) fn droppable(&self, name: &str, nouns: [&'static str; 2], stored: bool) -> Result<&Entry> {
+        crate::name::check(name)?;
+        let entry = self
+            .entries
+            .get(name)
+            .ok_or_else(|| Error::UnknownName { kind: nouns[0], name: name.to_string() })?;
+        if !nouns.contains(&entry.kind.noun()) {
+            return Err(Error::KindMismatch {
+                name: name.to_string(),
+                existing: entry.kind.noun(),
+                requested: nouns[0],
+            });
+        }
+        if stored && entry.kind.stored().is_some() {
+            return Err(Error::StoredTable { name: name.to_string() });
+        }
+        let readers: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|(_, reader)| reader.reads.contains(&entry.id))
+            .map(|(reader, _)| reader.clone())
+            .collect();
+        if !readers.is_empty() {
+            return Err(Error::InUse { name: name.to_string(), readers });
+        }
+        Ok(entry)
+    }
+
+    /// Forgets `name` (the caller checked it with [`droppable`](Self::droppable)); its id is
+    /// remembered as dropped.
+    pub(crate) fn remove(&mut self, name: &str) {
+        if let Some(entry) = self.entries.remove(name) {
+            self.dropped.insert(entry.id, name.to_string());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -94,7 +147,7 @@ mod tests {
     use crate::source::row_view::RowView;
 
     fn table(id: SourceId) -> Entry {
-        Entry { id, kind: Arc::new(BagTable::<u32>::new()) }
+        Entry { id, kind: Arc::new(BagTable::<u32>::new()), reads: BTreeSet::new() }
     }
 
     #[test]
@@ -112,7 +165,7 @@ mod tests {
         let mut catalog = Catalog::default();
         catalog.insert("t", table(1));
         let view = RowView::new(Definition::<u32>::new(|v| v.constant([1])));
-        catalog.insert("v", Entry { id: 2, kind: Arc::new(view) });
+        catalog.insert("v", Entry { id: 2, kind: Arc::new(view), reads: BTreeSet::from([1]) });
         assert!(matches!(catalog.find("t", "table", RowType::of::<u64>()), Err(Error::TypeMismatch { .. })));
         assert!(matches!(
             catalog.find("t", "view", RowType::of::<u32>()),
@@ -125,5 +178,33 @@ mod tests {
         ));
         assert_eq!(catalog.tables().len(), 1, "views are not tables");
         assert_eq!(catalog.kind_of(2).map(|kind| kind.noun()), Some("view"));
+    }
+
+    #[test]
+    fn a_source_that_a_view_reads_is_not_droppable_and_a_dropped_id_stays_dropped() {
+        let mut catalog = Catalog::default();
+        catalog.insert("t", table(1));
+        let view = RowView::new(Definition::<u32>::new(|v| v.constant([1])));
+        catalog.insert("v", Entry { id: 2, kind: Arc::new(view), reads: BTreeSet::from([1]) });
+        let tables = ["table", "keyed table"];
+        let views = ["view", "keyed view"];
+        assert_eq!(
+            catalog.droppable("t", tables, false).err(),
+            Some(Error::InUse { name: "t".into(), readers: vec!["v".into()] })
+        );
+        assert_eq!(catalog.droppable("t", tables, true).err(), Some(Error::StoredTable { name: "t".into() }));
+        assert!(matches!(
+            catalog.droppable("v", tables, false),
+            Err(Error::KindMismatch { existing: "view", .. })
+        ));
+        assert!(matches!(catalog.droppable("w", views, false), Err(Error::UnknownName { kind: "view", .. })));
+        assert_eq!(catalog.droppable("v", views, true).map(|entry| entry.id).ok(), Some(2));
+        catalog.remove("v");
+        assert_eq!(catalog.check_live(2), Err(Error::Dropped { name: "v".into() }));
+        assert_eq!(catalog.check_live(1), Ok(()));
+        assert_eq!(catalog.droppable("t", tables, false).map(|entry| entry.id).ok(), Some(1));
+        catalog.remove("t");
+        assert!(catalog.check_free("t").is_ok(), "a dropped name is free again");
+        assert_eq!(catalog.check_live(1), Err(Error::Dropped { name: "t".into() }));
     }
 }

@@ -70,14 +70,17 @@ impl<W: TableWrites> Writes for Buffer<W> {
 
 impl Coordinator {
     /// Commits `writes` at `at` (which must be after the last commit) or at the next time, and
-    /// returns the time. Logged before anything is applied: a failed append fails the commit
-    /// and applies nothing.
+    /// returns the time. Logged before anything is applied: a failed append (or a write to a
+    /// dropped table) fails the commit and applies nothing.
     pub(crate) fn commit(
         &self,
         writes: BTreeMap<SourceId, Box<dyn Writes>>,
         at: Option<Time>,
     ) -> Result<Time> {
         let (time, ticket, checkpoint) = self.sequence(|state| {
+            for &table in writes.keys() {
+                state.catalog.check_live(table)?;
+            }
             let time = match at {
                 Some(time) => state.clock.check(time)?,
                 None => state.clock.next()?,

@@ -1,5 +1,6 @@
 //! Creating and opening tables and views by name.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use super::catalog::Entry;
@@ -30,7 +31,7 @@ impl Coordinator {
             if let Role::Follower { registrations, .. } = &self.role {
                 let id = state.next_id();
                 register(registrations, id, name, Arc::clone(&kind));
-                state.catalog.insert(name, Entry { id, kind });
+                state.catalog.insert(name, Entry { id, kind, reads: BTreeSet::new() });
                 return Ok(id);
             }
             let workers = state.workers();
@@ -66,12 +67,13 @@ impl Coordinator {
                 remote,
             };
             self.dispatch(state, operation)?;
+            let mut reads = BTreeSet::new();
             if waits {
                 let mut outcome = Ok(());
                 for _ in 0..workers {
-                    let answer = answers.recv().map_err(|_| Error::Shutdown)?;
-                    if outcome.is_ok() {
-                        outcome = answer;
+                    match answers.recv().map_err(|_| Error::Shutdown)? {
+                        Ok(read) => reads.extend(read),
+                        Err(error) => outcome = outcome.and(Err(error)),
                     }
                 }
                 outcome?;
@@ -79,7 +81,7 @@ impl Coordinator {
             if let Some(acks) = acks {
                 self.await_acknowledgements(state, acks)?;
             }
-            state.catalog.insert(name, Entry { id, kind });
+            state.catalog.insert(name, Entry { id, kind, reads });
             Ok(id)
         })?;
         // A process other than 0 has new work for its waiting workers.

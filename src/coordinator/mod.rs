@@ -3,7 +3,7 @@
 //!
 //! Every handle (`Engine`, tables, views, subscriptions, transactions) is a thin typed wrapper
 //! around one method of [`Coordinator`]: `create`, `open`, `commit`, `read`, `histories`,
-//! `stats`, `subscribe`, `unsubscribe`, `checkpoint`, `shutdown`, `serve`. Each method takes the
+//! `stats`, `subscribe`, `unsubscribe`, `drop_source`, `checkpoint`, `shutdown`, `serve`. Each method takes the
 //! coordinator's lock, checks what it must (names, times, retention), and hands the operation
 //! to [`Coordinator::dispatch`], the one place that turns an operation into the commands of this
 //! process's workers and, on process 0 of a cluster, the one control the other processes need.
@@ -14,6 +14,7 @@ pub(crate) mod checkpoint;
 pub(crate) mod commit;
 pub(crate) mod connect;
 pub(crate) mod create;
+pub(crate) mod drop;
 pub(crate) mod panics;
 pub(crate) mod read;
 pub(crate) mod receivers;
@@ -22,6 +23,7 @@ pub(crate) mod start;
 pub(crate) mod subscribe;
 
 use std::any::Any;
+use std::collections::BTreeSet;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::Thread;
@@ -114,7 +116,8 @@ pub(crate) enum Operation {
         name: String,
         kind: Arc<dyn Kind>,
         shares: Vec<Option<Box<dyn Any + Send>>>,
-        built: Option<Sender<Result<()>>>,
+        /// For a view: where each worker answers once built, with the sources it read.
+        built: Option<Sender<Result<BTreeSet<SourceId>>>>,
         /// For the other processes: the request their acknowledgements answer.
         remote: Option<(u64, Box<dyn Receiver>)>,
     },
@@ -144,6 +147,8 @@ pub(crate) enum Operation {
     },
     /// Stop feeding subscriber `id`.
     Unsubscribe { source: SourceId, id: u64 },
+    /// Drop source `id`, called `name`, on every worker of every process.
+    Drop { id: SourceId, name: String },
     /// Report the size of `source`'s shards.
     Stats { source: SourceId, reply: Sender<TraceStats>, remote: Option<(u64, Box<dyn Receiver>)> },
     /// Stop the workers of the other processes, which acknowledge to the receiver.
@@ -314,6 +319,10 @@ impl Coordinator {
             Operation::Unsubscribe { source, id } => {
                 state.broadcast(|_| Command::Unsubscribe { source, id })?;
                 (Some(Control::Unsubscribe { source, id }), None, 0)
+            }
+            Operation::Drop { id, name } => {
+                state.broadcast(|_| Command::Drop { id, name: name.clone() })?;
+                (Some(Control::Drop { id, name }), None, 0)
             }
             Operation::Stats { source, reply, remote: receiver } => {
                 state.broadcast(|_| Command::Stats { source, reply: reply.clone() })?;

@@ -86,6 +86,7 @@ impl Coordinator {
         let (reply, answers) = answers();
         let cancelled = Arc::new(AtomicBool::new(false));
         let expected = self.sequence(|state| {
+            state.catalog.check_live(source)?;
             let placement = targets.place(state.workers(), self.role.remote_workers());
             if matches!(read, ReadKind::Visit(_)) && placement.others > 0 {
                 let detail = "a visiting read needs every worker in this process".to_string();
@@ -129,6 +130,7 @@ impl Coordinator {
     pub(crate) fn stats(&self, source: SourceId) -> Result<TraceStats> {
         let (reply, answers) = crossbeam_channel::unbounded();
         let workers = self.sequence(|state| {
+            state.catalog.check_live(source)?;
             let remaining = self.role.remote_workers();
             let receiver: Box<dyn Receiver> = Box::new(StatsReceiver { reply: reply.clone(), remaining });
             let operation =

@@ -33,6 +33,7 @@ impl Coordinator {
     ) -> Result<(u64, Arc<F>)> {
         let id = next_request();
         self.sequence(|state| {
+            state.catalog.check_live(source)?;
             let since = state.clock.since();
             let as_of = start.as_of.unwrap_or(state.clock.last());
             if as_of < since {

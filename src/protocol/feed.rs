@@ -17,6 +17,7 @@ use std::task::Waker;
 
 use differential_dataflow::consolidation::consolidate_updates;
 
+use crate::error::Error;
 use crate::row::Row;
 use crate::time::{Diff, Time};
 
@@ -42,8 +43,9 @@ pub(crate) enum Take<D> {
     Pending,
     /// The subscription reached its `until`.
     Finished,
-    /// The engine stopped (shut down or poisoned) after every complete batch was taken.
-    Ended,
+    /// The feed ended after every complete batch was taken: the engine stopped (`None`: the
+    /// caller asks the engine why), or the view was dropped (the error says so).
+    Ended(Option<Error>),
 }
 
 /// One subscriber's buffer, shared by the workers (which push) and the subscriber (which takes).
@@ -73,6 +75,8 @@ struct FeedState<D> {
     bounded: bool,
     finished: bool,
     ended: bool,
+    /// Why the feed ended, if not because the engine stopped.
+    reason: Option<Error>,
     closed: bool,
     waker: Option<Waker>,
 }
@@ -94,6 +98,7 @@ impl<D: Row> Feed<D> {
             bounded: true,
             finished: until.is_some_and(|until| until < lower),
             ended: false,
+            reason: None,
             closed: false,
             waker: None,
         };
@@ -133,6 +138,14 @@ impl<D: Row> Feed<D> {
     pub(crate) fn end(&self) {
         let mut state = self.lock();
         state.ended = true;
+        self.notify(state);
+    }
+
+    /// No more pushes will come, for the reason `error` (the view was dropped).
+    pub(crate) fn end_with(&self, error: &Error) {
+        let mut state = self.lock();
+        state.ended = true;
+        state.reason.get_or_insert_with(|| error.clone());
         self.notify(state);
     }
 
@@ -214,7 +227,7 @@ impl<D: Row> FeedState<D> {
         let complete = self.complete();
         let mut upper = match complete {
             Some(complete) if complete > self.lower && complete > self.hold => complete,
-            _ if self.ended => return Take::Ended,
+            _ if self.ended => return Take::Ended(self.reason.clone()),
             _ => return Take::Pending,
         };
         if let Some(as_of) = self.snapshot.take() {
@@ -393,6 +406,18 @@ mod tests {
         feed.push(0, vec![(1, 1, 1)], Some(2));
         feed.end();
         assert_eq!(batch(feed.take()).updates, vec![(1, 1, 1)]);
-        assert!(matches!(feed.take(), Take::Ended));
+        assert!(matches!(feed.take(), Take::Ended(None)));
+    }
+
+    #[test]
+    fn a_feed_ended_with_a_reason_delivers_what_is_complete_then_the_reason() {
+        let feed = Feed::<u32>::new(2, 0, false, None);
+        feed.push(0, vec![(1, 1, 1)], Some(2));
+        feed.push(1, vec![], Some(2));
+        let dropped = Error::Dropped { name: "v".into() };
+        feed.end_with(&dropped);
+        feed.end();
+        assert_eq!(batch(feed.take()).updates, vec![(1, 1, 1)]);
+        assert!(matches!(feed.take(), Take::Ended(Some(error)) if error == dropped));
     }
 }

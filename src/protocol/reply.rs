@@ -13,7 +13,7 @@ use super::answers::AnswerSender;
 use super::feed::Feed;
 use super::outbox::Outbox;
 use super::wire::{Body, WireError, encode};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::time::{Diff, Time};
 
@@ -52,7 +52,7 @@ impl Reply {
     }
 
     /// Answers with an error instead of rows.
-    pub(crate) fn fail(self, error: crate::error::Error) {
+    pub(crate) fn fail(self, error: Error) {
         self.send::<()>(Err(error));
     }
 }
@@ -102,6 +102,14 @@ impl<D: Row> FeedSink<D> {
     pub(crate) fn end(&self) {
         if let FeedSink::Local(feed) = self {
             feed.end();
+        }
+    }
+
+    /// No more pushes will come, for the reason `error`. In a cluster, only process 0's own
+    /// workers end the feed: each process drops the view on its own.
+    pub(crate) fn end_with(&self, error: &Error) {
+        if let FeedSink::Local(feed) = self {
+            feed.end_with(error);
         }
     }
 }

@@ -25,6 +25,8 @@ pub(crate) enum Control {
     Subscribe { request: u64, source: SourceId, as_of: Time, snapshot: bool },
     /// Stop feeding subscription `id`.
     Unsubscribe { source: SourceId, id: u64 },
+    /// Drop source `id`, called `name`.
+    Drop { id: SourceId, name: String },
     /// Report the size of `source`'s shard.
     Stats { request: u64, source: SourceId },
     /// Acknowledge, then stop.
@@ -95,6 +97,8 @@ pub(crate) enum WireError {
     Mismatch(String),
     /// A worker of the process panicked, with this message.
     Panicked(String),
+    /// The source read was dropped while the read waited; its name.
+    Dropped(String),
     /// Anything else, by its message.
     Other(String),
 }
@@ -106,6 +110,7 @@ impl WireError {
                 WireError::Compacted { requested: *requested, since: *since }
             }
             Error::WorkerPanicked { message } => WireError::Panicked(message.clone()),
+            Error::Dropped { name } => WireError::Dropped(name.clone()),
             other => WireError::Other(other.to_string()),
         }
     }
@@ -118,6 +123,7 @@ impl WireError {
             }
             WireError::Mismatch(detail) => Error::ClusterMismatch { process, detail },
             WireError::Panicked(message) => Error::WorkerPanicked { message },
+            WireError::Dropped(name) => Error::Dropped { name },
             WireError::Other(message) => Error::ClusterMismatch {
                 process,
                 detail: format!("it failed where process 0 did not: {message}"),

@@ -170,9 +170,9 @@ impl<D: Row> Subscription<D> {
                 self.done = true;
                 Ok(None)
             }
-            Take::Ended => {
+            Take::Ended(reason) => {
                 self.done = true;
-                Err(self.core.terminal_error())
+                Err(reason.unwrap_or_else(|| self.core.terminal_error()))
             }
         }
     }

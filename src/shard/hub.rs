@@ -24,6 +24,7 @@ use timely::dataflow::operators::generic::operator::Operator;
 use differential_dataflow::trace::SpanOf;
 
 use super::layout::Layout;
+use crate::error::Error;
 use crate::protocol::reply::FeedSink;
 use crate::time::{Diff, Time};
 
@@ -39,6 +40,8 @@ pub(crate) struct Subscriber<D> {
 pub(crate) trait Request: Send {
     /// The engine stopped before the subscriber was registered: end its feed.
     fn end(&self);
+    /// The view was dropped before the subscriber was registered: end its feed with `error`.
+    fn end_with(&self, error: &Error);
     /// The typed `Subscriber<Row>`, for the hub.
     fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
 }
@@ -46,6 +49,10 @@ pub(crate) trait Request: Send {
 impl<D: crate::row::Row> Request for Subscriber<D> {
     fn end(&self) {
         self.feed.end();
+    }
+
+    fn end_with(&self, error: &Error) {
+        self.feed.end_with(error);
     }
 
     fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
@@ -60,6 +67,8 @@ pub(crate) trait Hub {
     fn register(&mut self, trace: &mut dyn Any, subscriber: Box<dyn Request>, upper: Option<Time>);
     /// Forgets a subscriber.
     fn unregister(&mut self, id: u64);
+    /// Ends every subscriber's feed with `error` (the view was dropped) and forgets them.
+    fn end_all(&mut self, error: &Error);
     /// The number of registered subscribers.
     fn subscribers(&self) -> usize;
     /// Hands what the tap saw since the last call to every subscriber.
@@ -151,6 +160,12 @@ impl<Tr: Layout> Hub for ViewHub<Tr> {
 
     fn subscribers(&self) -> usize {
         self.subscribers.len()
+    }
+
+    fn end_all(&mut self, error: &Error) {
+        for (_, subscriber) in std::mem::take(&mut self.subscribers) {
+            subscriber.feed.end_with(error);
+        }
     }
 
     fn flush(&mut self) {

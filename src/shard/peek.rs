@@ -28,6 +28,8 @@ use crate::time::{Diff, Time};
 pub(crate) trait PeekReader: Send {
     /// Reads `trace` (the source's `&mut TraceAgent<..>`) at `time` and replies.
     fn read(self: Box<Self>, trace: &mut dyn Any, time: Time);
+    /// Answers with `error` instead (the source was dropped while the read waited).
+    fn fail(self: Box<Self>, error: Error);
 }
 
 /// A read waiting on a worker for its time to complete, with its typed reader.
@@ -97,6 +99,10 @@ impl<R: Row> PeekReader for RowsRead<R> {
         });
         self.reply.send(Ok(rows));
     }
+
+    fn fail(self: Box<Self>, error: Error) {
+        self.reply.fail(error);
+    }
 }
 
 /// Receives the rows of a [`ReadKind::Visit`] read, by reference, on the worker that holds
@@ -134,6 +140,10 @@ where
             true
         });
         self.reply.send_local(Ok(sink.finish()));
+    }
+
+    fn fail(self: Box<Self>, error: Error) {
+        self.reply.fail(error);
     }
 }
 
@@ -177,6 +187,10 @@ impl<Tr: Layout> PeekReader for HistoryRead<Tr> {
         });
         differential_dataflow::consolidation::consolidate_updates(&mut updates);
         self.reply.send(Ok(updates));
+    }
+
+    fn fail(self: Box<Self>, error: Error) {
+        self.reply.fail(error);
     }
 }
 
@@ -253,6 +267,10 @@ impl<K: Row, V: Row> PeekReader for KeyedRead<K, V> {
             true
         });
         self.reply.send(Ok(rows));
+    }
+
+    fn fail(self: Box<Self>, error: Error) {
+        self.reply.fail(error);
     }
 }
 

@@ -5,7 +5,7 @@
 //! thing in the same order.
 
 use std::any::Any;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::arrangement::ArrangementState;
 use super::hub::Hub;
@@ -20,6 +20,8 @@ pub(crate) struct Shard {
     pub(crate) input: Option<Box<dyn TableInput>>,
     /// The subscribers, for views only.
     pub(crate) hub: Option<Box<dyn Hub>>,
+    /// The sources a view's definition read (empty for a table).
+    pub(crate) reads: BTreeSet<SourceId>,
 }
 
 /// The shards of one worker.
@@ -39,6 +41,11 @@ impl Registry {
 
     pub(crate) fn get_mut(&mut self, id: SourceId) -> Option<&mut Shard> {
         self.shards.get_mut(&id)
+    }
+
+    /// Removes the shard of `id` (a dropped source).
+    pub(crate) fn remove(&mut self, id: SourceId) -> Option<Shard> {
+        self.shards.remove(&id)
     }
 
     /// The trace handle of `id` (a `Layout` trace), if it exists.

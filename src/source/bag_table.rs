@@ -36,7 +36,7 @@ impl<T: Row> SourceKind for BagTable<T> {
             build::<(T, Time, Diff), _>(worker, name, upper, since, history, |updates| {
                 updates.as_collection().arrange_by_self_named(name).trace
             });
-        Ok(Shard { arrangement, input: Some(input), hub: None })
+        Ok(Shard { arrangement, input: Some(input), hub: None, reads: Default::default() })
     }
 
     fn stored(&self) -> Option<(StoredKind, &dyn TableCodec)> {

@@ -42,7 +42,7 @@ impl<K: Row, V: Row> SourceKind for KeyedTable<K, V> {
                 )
                 .trace
             });
-        Ok(Shard { arrangement, input: Some(input), hub: None })
+        Ok(Shard { arrangement, input: Some(input), hub: None, reads: Default::default() })
     }
 
     fn stored(&self) -> Option<(StoredKind, &dyn TableCodec)> {

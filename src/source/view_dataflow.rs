@@ -27,17 +27,18 @@ pub(crate) fn build<Tr: Layout>(
     let Site { worker, registry, engine, name, since, .. } = site;
     let index = worker.index();
     let dataflow = worker.next_dataflow_index();
-    let (trace, hub, error) = worker.dataflow_named(&format!("view {name}"), |scope| {
+    let (trace, hub, reads) = worker.dataflow_named(&format!("view {name}"), |scope| {
         let views = Views::new(scope, Box::new(Live { registry: Rc::clone(registry), engine }));
         let arranged = arrange(&views, name);
         let hub = tap::<Tr>(arranged.stream, index);
-        (arranged.trace, hub, views.into_error())
+        (arranged.trace, hub, views.into_reads())
     });
-    match error {
-        None => {
-            Ok(Shard { arrangement: Box::new(Arrangement::new(trace, since)), input: None, hub: Some(hub) })
+    match reads {
+        Ok(reads) => {
+            let arrangement = Box::new(Arrangement::new(trace, since));
+            Ok(Shard { arrangement, input: None, hub: Some(hub), reads })
         }
-        Some(error) => {
+        Err(error) => {
             drop((trace, hub));
             worker.drop_dataflow(dataflow);
             Err(error)

@@ -6,6 +6,7 @@
 //! process 0 into the same commands.
 
 use std::any::Any;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -28,8 +29,11 @@ pub(crate) enum Command {
         name: String,
         kind: Arc<dyn Kind>,
         history: Option<Box<dyn Any + Send>>,
-        built: Option<Sender<Result<()>>>,
+        built: Option<Sender<Result<BTreeSet<SourceId>>>>,
     },
+    /// Drop source `id`, called `name`: its waiting reads and its subscriptions end with
+    /// `Error::Dropped`, its dataflow is dropped. No other source reads it.
+    Drop { id: SourceId, name: String },
     /// Writes of one transaction to one table (this worker's share of them) at `time`.
     Write { table: SourceId, time: Time, writes: Box<dyn Any + Send> },
     /// Every input is complete before `upper`; history before `since` may be forgotten.

@@ -6,6 +6,7 @@
 //! until this process's application has registered it (the processes register the same sources
 //! in the same order, each at its own pace).
 
+use std::collections::BTreeSet;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
@@ -15,6 +16,7 @@ use super::command::{Command, Peek};
 use super::link::Link;
 use super::role::Registrations;
 use crate::error::{Error, Result};
+use crate::protocol::SourceId;
 use crate::protocol::outbox::Outbox;
 use crate::protocol::reply::{FeedTo, Reply};
 use crate::protocol::wire::{Body, Control, WireError};
@@ -35,7 +37,7 @@ pub(crate) struct Follower {
 /// What a control asks of this worker.
 pub(crate) enum Step {
     /// Apply the command; for a source being built, answer `request` with what `built` says.
-    Apply { command: Command, built: Option<(u64, Receiver<Result<()>>)> },
+    Apply { command: Command, built: Option<(u64, Receiver<Result<BTreeSet<SourceId>>>)> },
     /// Answer `request` with the size of `source`'s shard.
     Stats { request: u64, source: u64 },
     /// Acknowledge `request`, then stop.
@@ -153,6 +155,10 @@ impl Follower {
             }
             Control::Unsubscribe { source, id } => {
                 Step::Apply { command: Command::Unsubscribe { source, id }, built: None }
+            }
+            Control::Drop { id, name } => {
+                self.registrations.lock().unwrap_or_else(|e| e.into_inner()).entries.remove(&id);
+                Step::Apply { command: Command::Drop { id, name }, built: None }
             }
             Control::Stats { request, source } => Step::Stats { request, source },
             Control::Shutdown { request } => Step::Shutdown { request },

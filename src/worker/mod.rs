@@ -79,6 +79,8 @@ struct WorkerLoop<'w> {
     registry: Rc<RefCell<Registry>>,
     /// The kind of each source in the registry, which builds its readers and subscribers.
     kinds: BTreeMap<SourceId, Arc<dyn Kind>>,
+    /// The dataflow of each source in the registry (one each), dropped with the source.
+    dataflows: BTreeMap<SourceId, usize>,
     peeks: Vec<PendingPeek>,
     subscriptions: Vec<PendingSubscription>,
     /// Every input is complete before this time.
@@ -130,6 +132,7 @@ impl<'w> WorkerLoop<'w> {
             health,
             registry: Rc::default(),
             kinds: BTreeMap::new(),
+            dataflows: BTreeMap::new(),
             peeks: Vec::new(),
             subscriptions: Vec::new(),
             upper: 1,
@@ -179,6 +182,7 @@ impl<'w> WorkerLoop<'w> {
     fn apply(&mut self, command: Command) {
         match command {
             Command::Create { id, name, kind, history, built } => {
+                let dataflow = self.worker.next_dataflow_index();
                 let site = Site {
                     worker: self.worker,
                     registry: &self.registry,
@@ -188,14 +192,18 @@ impl<'w> WorkerLoop<'w> {
                     since: self.since,
                     history,
                 };
-                let answer = kind.build(site).map(|shard| {
+                let answer = kind.build(site).map(|mut shard| {
+                    let reads = std::mem::take(&mut shard.reads);
                     self.registry.borrow_mut().insert(id, shard);
                     self.kinds.insert(id, kind);
+                    self.dataflows.insert(id, dataflow);
+                    reads
                 });
                 if let Some(built) = built {
                     let _ = built.send(answer);
                 }
             }
+            Command::Drop { id, name } => self.drop_source(id, name),
             Command::Write { table, time, writes } => {
                 let mut registry = self.registry.borrow_mut();
                 let input = registry.get_mut(table).and_then(|shard| shard.input.as_mut());
@@ -248,6 +256,33 @@ impl<'w> WorkerLoop<'w> {
         }
     }
 
+    /// Drops source `id` (`name`): its waiting reads fail and its subscriptions end with
+    /// `Error::Dropped`, then its shard and its dataflow go. Nothing else reads it (the
+    /// coordinator checked), so no other dataflow holds its trace.
+    fn drop_source(&mut self, id: SourceId, name: String) {
+        let dropped = Error::Dropped { name };
+        let (ended, waiting) = std::mem::take(&mut self.peeks).into_iter().partition(|p| p.source == id);
+        self.peeks = waiting;
+        for peek in ended {
+            peek.reader.fail(dropped.clone());
+        }
+        let (ended, waiting) =
+            std::mem::take(&mut self.subscriptions).into_iter().partition(|s| s.source == id);
+        self.subscriptions = waiting;
+        for pending in ended {
+            pending.subscriber.end_with(&dropped);
+        }
+        if let Some(mut shard) = self.registry.borrow_mut().remove(id)
+            && let Some(hub) = shard.hub.as_mut()
+        {
+            hub.end_all(&dropped);
+        }
+        self.kinds.remove(&id);
+        if let Some(dataflow) = self.dataflows.remove(&id) {
+            self.worker.drop_dataflow(dataflow);
+        }
+    }
+
     /// This process's index in its cluster (0 outside one).
     fn process(&self) -> usize {
         match &self.peer {
@@ -277,7 +312,7 @@ impl<'w> WorkerLoop<'w> {
                 Step::Apply { command, built } => {
                     self.apply(command);
                     if let (Some((request, answer)), Peer::Follower(follower)) = (built, &self.peer) {
-                        let built = answer.recv().unwrap_or(Err(Error::Shutdown));
+                        let built = answer.recv().unwrap_or(Err(Error::Shutdown)).map(|_reads| ());
                         follower.answer(request, Body::Done(built.map_err(|e| WireError::from_error(&e))));
                     }
                 }
@@ -435,6 +470,7 @@ impl<'w> WorkerLoop<'w> {
         }
         self.registry.borrow_mut().clear();
         self.kinds.clear();
+        self.dataflows.clear();
     }
 }
 
