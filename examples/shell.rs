@@ -133,6 +133,8 @@ fn show(outcome: Outcome, started: Instant, interrupted: &AtomicBool) {
     match outcome {
         Outcome::Rows(rows) => println!("{rows}\n(at time {}, {took:.1?})", rows.time()),
         Outcome::Created { kind, name } => println!("created {kind} {name} ({took:.1?})"),
+        Outcome::Dropped { kind, names } if names.is_empty() => println!("no {kind} to drop"),
+        Outcome::Dropped { kind, names } => println!("dropped {kind} {} ({took:.1?})", names.join(", ")),
         Outcome::Changed { rows, time: Some(t) } => {
             println!("{rows} rows, committed at time {t} ({took:.1?})")
         }

@@ -140,6 +140,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Outcome::Plan(plan) = sql.execute("EXPLAIN SELECT * FROM silent")? {
         println!("EXPLAIN SELECT * FROM silent:\n{plan}");
     }
+
+    // 10. Dropping: nothing a view reads goes while the view is there, so drop from the top.
+    match sql.execute("DROP TABLE orders") {
+        Err(SqlError::Engine(ivm::Error::InUse { readers, .. })) => println!("orders is read by {readers:?}"),
+        other => panic!("{other:?}"),
+    }
+    sql.execute("DROP VIEW per_order")?;
+    assert!(sql.names().iter().all(|(name, _)| name != "per_order"));
     engine.shutdown();
     Ok(())
 }

@@ -568,3 +568,89 @@ fn create_table_as_takes_the_query_s_columns_or_the_declared_ones() {
     sql.execute("CREATE TABLE x (a BIGINT) AS SELECT 1").unwrap();
     assert_eq!(sql.query("SELECT a FROM x").unwrap().decode::<i64>().unwrap(), vec![1]);
 }
+
+#[test]
+fn drop_removes_views_and_tables_ends_subscriptions_and_a_refused_drop_changes_nothing() {
+    let (_engine, sql) = sql();
+    sql.execute("CREATE TABLE t (g TEXT, n BIGINT)").unwrap();
+    sql.execute("CREATE VIEW c AS SELECT g, COUNT(*) AS k FROM t GROUP BY g").unwrap();
+    sql.execute("CREATE VIEW big AS SELECT g FROM c WHERE k > 1").unwrap();
+    let mut changes = sql.subscribe("SUBSCRIBE TO c").unwrap();
+    let t = time_of(sql.execute("INSERT INTO t VALUES ('a', 1), ('a', 2)").unwrap());
+
+    let in_use = |statement: &str, name: &str, readers: &[&str]| match sql.execute(statement) {
+        Err(SqlError::Engine(ivm::Error::InUse { name: n, readers: r })) => {
+            assert_eq!(
+                (n.as_str(), r.iter().map(String::as_str).collect::<Vec<_>>()),
+                (name, readers.to_vec())
+            )
+        }
+        other => panic!("{statement}: {other:?}"),
+    };
+    in_use("DROP TABLE t", "t", &["c"]);
+    in_use("DROP VIEW c", "c", &["big"]);
+    assert!(matches!(
+        sql.execute("DROP VIEW t"),
+        Err(SqlError::Engine(ivm::Error::KindMismatch { existing: "table", requested: "view", .. }))
+    ));
+    assert!(matches!(sql.execute("DROP VIEW nope"), Err(SqlError::UnknownTable { .. })));
+    assert!(matches!(sql.execute("DROP VIEW c CASCADE"), Err(SqlError::Unsupported { .. })));
+    assert!(matches!(sql.execute("DROP INDEX c"), Err(SqlError::Unsupported { .. })));
+    assert_eq!(sql.query("SELECT * FROM big").unwrap().decode::<String>().unwrap(), vec!["a".to_string()]);
+
+    let Outcome::Dropped { kind: "view", names } = sql.execute("DROP VIEW big, c").unwrap() else {
+        panic!("not a drop")
+    };
+    assert_eq!(names, ["big", "c"]);
+    // The subscription delivers what was complete, then ends with the reason.
+    let end = loop {
+        match changes.next_timeout(Duration::from_secs(30)) {
+            Ok(Some(batch)) => assert!(batch.updates.iter().all(|(_, time, _)| *time <= t)),
+            Ok(None) => panic!("the subscription ended without an error"),
+            Err(error) => break error,
+        }
+    };
+    assert!(matches!(end, SqlError::Engine(ivm::Error::Dropped { ref name }) if name == "c"), "{end:?}");
+    assert!(matches!(sql.query("SELECT * FROM c"), Err(SqlError::UnknownTable { .. })));
+    let Outcome::Dropped { names, .. } = sql.execute("DROP VIEW IF EXISTS c").unwrap() else { panic!() };
+    assert!(names.is_empty());
+    assert!(matches!(sql.execute("BEGIN; DROP TABLE t"), Err(SqlError::Transaction(_))));
+
+    // Without storage, tables drop too, and the names are free for something else.
+    let mut connection = sql.connection();
+    assert!(matches!(connection.execute("BEGIN").unwrap(), Outcome::Began));
+    assert!(matches!(connection.execute("DROP TABLE t"), Err(SqlError::Transaction(_))));
+    connection.execute("ROLLBACK").unwrap();
+    sql.execute("DROP TABLE t").unwrap();
+    sql.execute("CREATE TABLE c (x BIGINT)").unwrap();
+    sql.execute("CREATE VIEW t AS SELECT x + 1 AS y FROM c").unwrap();
+    sql.execute("INSERT INTO c VALUES (1)").unwrap();
+    assert_eq!(sql.query("SELECT * FROM t").unwrap().decode::<i64>().unwrap(), vec![2]);
+    let names: Vec<(String, &str)> = sql.names();
+    assert_eq!(names, [("c".to_string(), "table"), ("t".to_string(), "view")]);
+}
+
+#[test]
+fn a_dropped_view_stays_dropped_after_a_restart_and_stored_tables_are_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        || Config::default().with_workers(2).with_storage(dir.path()).with_durability(Durability::Buffered);
+    {
+        let engine = Engine::start(config()).unwrap();
+        let sql = Sql::open(&engine).unwrap();
+        sql.execute("CREATE TABLE t (n BIGINT)").unwrap();
+        sql.execute("CREATE VIEW doubled AS SELECT n * 2 AS m FROM t").unwrap();
+        sql.execute("INSERT INTO t VALUES (1), (2)").unwrap();
+        sql.execute("DROP VIEW doubled").unwrap();
+        sql.execute("CREATE VIEW doubled AS SELECT n * 3 AS m FROM t").unwrap();
+        assert!(matches!(sql.execute("DROP TABLE t"), Err(SqlError::Engine(ivm::Error::StoredTable { .. }))));
+        sql.execute("CREATE VIEW gone AS SELECT n FROM t").unwrap();
+        sql.execute("DROP VIEW gone").unwrap();
+        engine.shutdown();
+    }
+    let engine = Engine::start(config()).unwrap();
+    let sql = Sql::open(&engine).unwrap();
+    let names: Vec<(String, &str)> = sql.names();
+    assert_eq!(names, [("doubled".to_string(), "view"), ("t".to_string(), "table")]);
+    assert_eq!(sql.query("SELECT * FROM doubled").unwrap().decode::<i64>().unwrap(), vec![3, 6]);
+}

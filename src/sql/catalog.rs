@@ -1,7 +1,8 @@
 //! The SQL catalog: the tables and views SQL can name, with their columns, and the engine
 //! objects behind them. Definitions are data: every `CREATE` that succeeds is kept, as its
 //! text, in the engine table `ivm_sql_definitions`, so that reopening a storage directory
-//! brings every SQL table and view back (`Sql::open` runs them again, in order).
+//! brings every SQL table and view back (`Sql::open` runs them again, in order). A `DROP` is
+//! kept the same way, as `DROP TABLE name` or `DROP VIEW name`, and runs again in its turn.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -70,7 +71,7 @@ impl Catalog {
         Ok(stored)
     }
 
-    /// Keeps the text of a `CREATE` that succeeded (unless it is being replayed).
+    /// Keeps the text of a `CREATE` or `DROP` that succeeded (unless it is being replayed).
     pub(crate) fn keep(&mut self, engine: &Engine, text: String) -> SqlResult<()> {
         let sequence = self.next;
         engine.commit(|tx| tx.insert(&self.definitions, (sequence, text)))?;
@@ -89,6 +90,11 @@ impl Catalog {
 
     pub(crate) fn get(&self, name: &str) -> Option<&Entry> {
         self.entries.get(name).map(|(entry, _)| entry)
+    }
+
+    /// Forgets `name` (dropped from the engine).
+    pub(crate) fn remove(&mut self, name: &str) {
+        self.entries.remove(name);
     }
 
     /// Adds `name`; the caller checked that it is free.

@@ -39,6 +39,14 @@ pub enum Outcome {
         /// Its name.
         name: String,
     },
+    /// Tables or views were dropped (`DROP TABLE`, `DROP VIEW`), in the order named; empty for
+    /// `IF EXISTS` of names that did not exist.
+    Dropped {
+        /// `"table"` or `"view"`.
+        kind: &'static str,
+        /// The names dropped.
+        names: Vec<String>,
+    },
     /// Rows were inserted, updated or deleted: how many, and the commit's time (`None` inside
     /// a transaction, until `COMMIT`, or when nothing changed).
     Changed {
@@ -179,14 +187,18 @@ impl Sql {
         self.catalog.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Makes the table or view of a `CREATE` statement; keeps its definition if `keep` (not in
-    /// a replay).
+    /// Makes the table or view of a `CREATE` statement, or drops those of a `DROP`; keeps the
+    /// definition if `keep` (not in a replay).
     fn define(&self, statement: &ast::Statement, keep: bool) -> SqlResult<Outcome> {
         let mut catalog = self.catalog();
         let (kind, name) = match statement {
             ast::Statement::CreateTable(create) => ("table", self.create_table(&mut catalog, create)?),
             ast::Statement::CreateView(create) => ("view", self.create_view(&mut catalog, create)?),
-            _ => unreachable!("only CREATE statements are definitions"),
+            ast::Statement::Drop { object_type, if_exists, names, cascade, .. } => {
+                let at = Position::of(statement.span());
+                return self.drop_sources(&mut catalog, *object_type, *if_exists, names, *cascade, at, keep);
+            }
+            _ => unreachable!("only CREATE and DROP statements are definitions"),
         };
         let (name, created) = name;
         if created && keep {
@@ -199,6 +211,64 @@ impl Sql {
             catalog.keep(&self.engine, text)?;
         }
         Ok(Outcome::Created { kind, name })
+    }
+
+    /// `DROP TABLE` or `DROP VIEW` of `names`, in order: each through the engine (which refuses
+    /// a source that views read, and a table of an engine with storage), then out of the
+    /// catalog, its drop kept as a definition of its own if `keep`, so that a replay drops it
+    /// again. Stops at the first name that fails, with the names before it dropped.
+    #[allow(clippy::too_many_arguments)]
+    fn drop_sources(
+        &self,
+        catalog: &mut Catalog,
+        object_type: ast::ObjectType,
+        if_exists: bool,
+        names: &[ast::ObjectName],
+        cascade: bool,
+        at: Position,
+        keep: bool,
+    ) -> SqlResult<Outcome> {
+        let kind = match object_type {
+            ast::ObjectType::Table => "table",
+            ast::ObjectType::View => "view",
+            other => return Err(SqlError::Unsupported { what: format!("DROP {other}"), at }),
+        };
+        if cascade {
+            return Err(SqlError::Unsupported {
+                what: "DROP ... CASCADE (drop the views that read it first)".into(),
+                at,
+            });
+        }
+        let mut dropped = Vec::new();
+        for object in names {
+            let at = Position::of(object.span());
+            let name = object_name(object)?;
+            match (catalog.get(&name), kind) {
+                (None, _) if if_exists => continue,
+                (None, _) => return Err(SqlError::UnknownTable { name, at }),
+                (Some(Entry::Table(_)), "table") => self.engine.drop_table(&name)?,
+                (Some(Entry::View { .. }), "view") => self.engine.drop_view(&name)?,
+                (Some(Entry::Rust { .. }), _) => {
+                    return Err(SqlError::Unsupported {
+                        what: format!(
+                            "DROP of {name}, a Rust table or view exposed to SQL (drop it in Rust)"
+                        ),
+                        at,
+                    });
+                }
+                (Some(entry), _) => {
+                    let existing = if matches!(entry, Entry::Table(_)) { "table" } else { "view" };
+                    let requested = kind;
+                    return Err(SqlError::Engine(crate::Error::KindMismatch { name, existing, requested }));
+                }
+            }
+            catalog.remove(&name);
+            if keep {
+                catalog.keep(&self.engine, format!("DROP {} {name}", kind.to_uppercase()))?;
+            }
+            dropped.push(name);
+        }
+        Ok(Outcome::Dropped { kind, names: dropped })
     }
 
     /// `CREATE TABLE`: its name, and false for `IF NOT EXISTS` of a table that exists.
@@ -337,7 +407,7 @@ impl Sql {
         }
         if create.or_replace || create.or_alter {
             return Err(SqlError::Unsupported {
-                what: "OR REPLACE (views cannot be dropped yet)".into(),
+                what: "OR REPLACE (drop the view first)".into(),
                 at: Position::of(create.name.span()),
             });
         }
@@ -798,10 +868,12 @@ impl<'a> Connection<'a> {
                 Ok(Outcome::RolledBack)
             }
             ast::Statement::Explain { statement, .. } => Ok(Outcome::Plan(sql.explain(statement)?)),
-            ast::Statement::Drop { .. } => Err(SqlError::Unsupported {
-                what: "DROP (the engine cannot drop a table or view yet)".into(),
-                at: Position::of(statement.span()),
-            }),
+            ast::Statement::Drop { .. } => {
+                if self.in_transaction() {
+                    return Err(SqlError::Transaction("DROP inside a transaction".into()));
+                }
+                sql.define(&statement, true)
+            }
             other => Err(SqlError::Unsupported {
                 what: format!("the statement {}", first_words(other)),
                 at: Position::of(other.span()),
