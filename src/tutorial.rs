@@ -242,7 +242,9 @@
 //! have named fields can be read by SQL views ([`Sql::builder`](crate::sql::Sql::builder)).
 //! Every failure is a typed [`SqlError`](crate::sql::SqlError), with the line and column of the
 //! name or construct at fault; a row a view cannot compute (a division by zero) is an error of
-//! that view until the row goes, and the engine keeps serving every other view.
+//! that view until the row goes, and the engine keeps serving every other view. `DROP VIEW`
+//! and `DROP TABLE` free what they name, from the top down: nothing a view reads can go while
+//! the view is there.
 //!
 //! This program (`cargo run --release --features sql --example sql`) is a shop again, in SQL;
 //! `cargo run --release --features sql --example shell` is an interactive shell to try your own.
