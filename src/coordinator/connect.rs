@@ -221,6 +221,16 @@ mod tests {
     /// Process 1 of a cluster of `processes` accepts, for up to `wait`, connections that each
     /// send `greeting` (a hello, or other bytes).
     fn accept_from(processes: usize, greetings: Vec<[u8; 32]>, wait: Duration) -> Result<Vec<TcpStream>> {
+        accept_slow(processes, greetings, wait, Duration::ZERO)
+    }
+
+    /// Like `accept_from`, with each peer greeting `delay` after it connects (a slow network).
+    fn accept_slow(
+        processes: usize,
+        greetings: Vec<[u8; 32]>,
+        wait: Duration,
+        delay: Duration,
+    ) -> Result<Vec<TcpStream>> {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap();
         let addresses = (0..processes).map(|i| if i == 1 { address.to_string() } else { format!("h{i}:1") });
@@ -230,6 +240,7 @@ mod tests {
             let mut streams = Vec::new();
             for greeting in greetings {
                 let mut stream = TcpStream::connect(address).unwrap();
+                std::thread::sleep(delay);
                 stream.write_all(&greeting).unwrap();
                 // Keep the connection open until the other side has answered.
                 let _ = Hello::read(&mut stream);
@@ -271,6 +282,14 @@ mod tests {
         let error = accept_from(4, vec![hello(2, 4), [b'x'; 32]], WAIT).unwrap_err();
         assert!(matches!(&error, Error::ClusterMismatch { process: 3, .. }), "{error}");
         assert!(error.to_string().contains("does not speak the ivm cluster protocol"), "{error}");
+    }
+
+    #[test]
+    fn a_peer_slow_to_greet_is_waited_for_as_long_as_the_budget_lasts() {
+        // Its hello comes a second after it connects: the wait for it is what is left of the
+        // connect budget, not a fixed short time.
+        let accepted = accept_slow(3, vec![hello(2, 3)], WAIT, Duration::from_secs(1));
+        assert_eq!(accepted.unwrap().len(), 1);
     }
 
     #[test]
