@@ -100,6 +100,14 @@ fn cluster_process() {
                 std::thread::park();
             }
         }
+        "late" => {
+            // Registers its table a second after it connected, when process 0's control to
+            // build it has most likely arrived and its workers wait for the registration.
+            let engine = Engine::start(config).unwrap();
+            std::thread::sleep(Duration::from_secs(1));
+            let _numbers = engine.table::<u32>("numbers").unwrap();
+            engine.serve().unwrap();
+        }
         "silent" => {
             // Connected, but never registers anything nor serves: process 0 ends it.
             let _engine = Engine::start(config).unwrap();
@@ -582,6 +590,17 @@ fn a_cluster_exports_every_kind_of_source_as_at_reads_it() {
 
     back.shutdown();
     clustered.engine.shutdown();
+    assert!(child.ends_cleanly(), "process 1 must end cleanly on shutdown");
+}
+
+#[test]
+fn a_process_that_registers_after_the_control_arrived_is_waited_for() {
+    let (config, mut child) = cluster("late");
+    let engine = Engine::start(config).unwrap();
+    let numbers = engine.table::<u32>("numbers").unwrap();
+    let t = engine.commit(|tx| tx.insert_all(&numbers, 0..10)).unwrap();
+    assert_eq!(numbers.at(t).unwrap().len(), 10);
+    engine.shutdown();
     assert!(child.ends_cleanly(), "process 1 must end cleanly on shutdown");
 }
 

@@ -131,9 +131,10 @@ fn a_transaction_counts_its_buffered_writes() {
     assert!(!tx.is_empty());
     tx.upsert(&keyed, 7, 1);
     tx.upsert(&keyed, 7, 2); // one key counts once
+    tx.upsert(&keyed, 8, 3);
     tx.insert_all(&bag, [3, 4]);
-    assert_eq!(tx.len(), 4);
+    assert_eq!(tx.len(), 5);
     let t = tx.commit().unwrap();
     assert_eq!(bag.at(t).unwrap(), vec![(1, 1), (3, 1), (4, 1)]);
-    assert_eq!(keyed.at(t).unwrap(), vec![(7, 2)]);
+    assert_eq!(keyed.at(t).unwrap(), vec![(7, 2), (8, 3)]);
 }
