@@ -413,3 +413,33 @@ fn pending_counts_what_the_subscriber_has_not_taken() {
     assert_eq!(sum_through(&batches, t), vec![(1, 1), (2, 1), (3, 1)]);
     assert_eq!(sub.pending(), 0);
 }
+
+#[test]
+fn a_subscription_without_a_snapshot_made_right_after_a_commit_sees_only_later_changes() {
+    // The view may not have applied the commit yet when the subscription reaches the workers:
+    // it must wait until the view is complete through `as_of`, or the commit's own changes
+    // come through afterwards, in batches that start after them.
+    for workers in [1, 2, 4] {
+        let engine = Engine::start(Config::default().with_workers(workers)).unwrap();
+        let numbers = engine.table::<u32>("numbers").unwrap();
+        let copy = engine.view_over("copy", &numbers, |_, numbers| numbers.map(|x| x)).unwrap();
+        for round in 0..10u32 {
+            let t = engine.commit(|tx| tx.insert(&numbers, round)).unwrap();
+            let options = SubscribeOptions::default().as_of(t).snapshot(false);
+            let mut changes = copy.subscribe_with(options).unwrap();
+            let later = engine.commit(|tx| tx.insert(&numbers, 1_000 + round)).unwrap();
+            let mut seen = Vec::new();
+            loop {
+                let batch = changes.next_timeout(Duration::from_secs(60)).unwrap().unwrap();
+                for &(row, time, diff) in &batch.updates {
+                    assert!(batch.lower <= time && time < batch.upper, "{batch:?}");
+                    seen.push((row, time, diff));
+                }
+                if batch.upper > later {
+                    break;
+                }
+            }
+            assert_eq!(seen, vec![(1_000 + round, later, 1)], "{workers} workers, round {round}");
+        }
+    }
+}
