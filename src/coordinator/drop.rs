@@ -30,8 +30,6 @@ impl Coordinator {
             self.dispatch(state, Operation::Drop { id, name: name.to_string() })?;
             state.catalog.remove(name);
             Ok(())
-        })?;
-        self.wake_workers();
-        Ok(())
+        })
     }
 }

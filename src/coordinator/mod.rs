@@ -3,11 +3,11 @@
 //!
 //! Every handle (`Engine`, tables, views, subscriptions, transactions) is a thin typed wrapper
 //! around one method of [`Coordinator`]: `create`, `open`, `commit`, `read`, `histories`,
-//! `stats`, `subscribe`, `unsubscribe`, `drop_source`, `checkpoint`, `shutdown`, `serve`. Each method takes the
-//! coordinator's lock, checks what it must (names, times, retention), and hands the operation
-//! to [`Coordinator::dispatch`], the one place that turns an operation into the commands of this
-//! process's workers and, on process 0 of a cluster, the one control the other processes need.
-//! Answers come back on channels the method waits on, outside the lock.
+//! `stats`, `subscribe`, `unsubscribe`, `drop_source`, `checkpoint`, `shutdown`, `serve`. Each
+//! method takes the coordinator's lock, checks what it must (names, times, retention), and
+//! hands the operation to [`Coordinator::dispatch`], the one place that turns an operation into
+//! the commands of this process's workers and, on process 0 of a cluster, the one control the
+//! other processes need. Answers come back on channels the method waits on, outside the lock.
 
 pub(crate) mod catalog;
 pub(crate) mod checkpoint;
