@@ -48,8 +48,10 @@ use timely::dataflow::operators::vec::ToStream;
 use crate::error::Error;
 use crate::protocol::SourceId;
 use crate::row::Row;
+use crate::shard::hub::NotKept;
 use crate::shard::layout::Layout;
 use crate::shard::registry::Registry;
+use crate::shard::stream::Fanout;
 use crate::time::{Diff, Time};
 
 /// The type of a view definition's logic, as stored in a [`Definition`].
@@ -187,12 +189,20 @@ impl<'s> Views<'s> {
     ) -> VecCollection<'s, Time, Tr::Row, Diff> {
         let scope = self.scope;
         let mut collection = None;
+        let mut not_kept = false;
         let wanted = Wanted { engine, id, name, kind };
         let found = self.sources.visit(&wanted, &mut |found| {
             collection = match found {
-                Found::Trace(trace) => {
-                    trace.downcast_ref::<Tr>().map(|trace| trace.clone().import_rows(scope, name))
+                Found::Trace(trace, _) if trace.is::<NotKept>() => {
+                    not_kept = true;
+                    None
                 }
+                Found::Trace(trace, attach) => match trace.downcast_ref::<Tr>() {
+                    Some(trace) => Some(trace.clone().import_rows(scope, name)),
+                    None => trace
+                        .downcast_ref::<Fanout<Tr::Row>>()
+                        .map(|fanout| fanout.attach(scope, attach.reader, attach.hold)),
+                },
                 Found::Rows(share) => {
                     share.iter::<Tr::Row>().map(|rows| rows.to_stream(scope).as_collection())
                 }
@@ -203,6 +213,9 @@ impl<'s> Views<'s> {
             (Ok(()), Some(collection)) => {
                 self.reads.borrow_mut().insert(id);
                 collection
+            }
+            (Err(_), _) if not_kept => {
+                self.fail(Error::NotKept { name: name.to_string(), reason: crate::error::VIEW_NOT_KEPT })
             }
             (Err(error), _) => self.fail(error),
             (Ok(()), None) => self.fail(self.sources.missing(&wanted)),
@@ -243,8 +256,9 @@ pub(crate) type Visit<'a> = &'a mut dyn FnMut(Found<'_>) -> bool;
 
 /// A source as a [`Sources`] has it.
 pub(crate) enum Found<'a> {
-    /// The live engine's shared arrangement (a `Layout` trace handle).
-    Trace(&'a dyn Any),
+    /// The live engine's shared arrangement (a `Layout` trace handle), or a streamed table's
+    /// `Fanout`, which the view attaches to as `Attach` says.
+    Trace(&'a dyn Any, Attach),
     /// A batch run's rows, this worker's share of them.
     Rows(Share),
 }
@@ -284,10 +298,24 @@ impl<D: Clone> Iterator for ShareIter<D> {
     }
 }
 
+/// How the view being built attaches to a streamed table it reads (`shard/stream.rs`).
+pub(crate) struct Attach {
+    /// The view's id.
+    pub(crate) reader: SourceId,
+    /// Held at this time (the engine's `since`) until the table's stored history is replayed
+    /// into it; `None` to start at the table's upper.
+    pub(crate) hold: Option<Time>,
+}
+
 /// The live engine `engine`'s sources: the shared arrangements in one worker's registry.
 pub(crate) struct Live {
     pub(crate) registry: Rc<RefCell<Registry>>,
     pub(crate) engine: u64,
+    /// The view being built.
+    pub(crate) reader: SourceId,
+    pub(crate) since: Time,
+    /// The streamed tables whose stored history is replayed into the view once it is built.
+    pub(crate) held: BTreeSet<SourceId>,
 }
 
 impl Sources for Live {
@@ -297,7 +325,13 @@ impl Sources for Live {
         }
         let registry = self.registry.borrow();
         match registry.trace(wanted.id) {
-            Some(trace) if visit(Found::Trace(trace)) => Ok(()),
+            Some(trace) => {
+                let hold = self.held.contains(&wanted.id).then_some(self.since);
+                match visit(Found::Trace(trace, Attach { reader: self.reader, hold })) {
+                    true => Ok(()),
+                    false => Err(self.missing(wanted)),
+                }
+            }
             _ => Err(self.missing(wanted)),
         }
     }

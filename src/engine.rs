@@ -20,6 +20,7 @@ use crate::source::bag_table::BagTable;
 use crate::source::keyed_table::KeyedTable as KeyedTableKind;
 use crate::source::keyed_view::KeyedView as KeyedViewKind;
 use crate::source::row_view::RowView;
+use crate::source::streamed_table::StreamedTable;
 use crate::table::{KeyedTable, Table};
 use crate::time::{Diff, Time};
 use crate::transaction::{CommitFuture, Transaction};
@@ -170,6 +171,51 @@ impl Engine {
         Ok(KeyedTable { core: Arc::clone(self.core()), id, name: name.into(), row: PhantomData })
     }
 
+    /// Creates the streamed table `name` with rows of type `T`, or reopens it if it exists with
+    /// that row type: a bag table whose rows are not kept in memory, for streams of events.
+    ///
+    /// It is written and read in views exactly like a [`table`](Self::table) (the handle is a
+    /// [`Table`]), but no worker keeps its rows: each commit's rows flow into the views that
+    /// read it and are gone, so its memory is what those views keep, as in a hand-written
+    /// differential program fed by an input. Rows and their deletions both flow.
+    ///
+    /// Its history is its storage's: with [`Config::with_storage`](crate::Config::with_storage),
+    /// its writes are logged like a table's, and reading it at a time ([`Table::at`],
+    /// [`Table::history_at`]), a batch run over it
+    /// ([`BatchInputs::from_engine`](crate::batch::BatchInputs::from_engine)) and a view created
+    /// after rows arrived (which replays them first) are answered from the log and the
+    /// checkpoints, as far back as they reach
+    /// ([`Config::with_log_retention`](crate::Config::with_log_retention)). Without storage,
+    /// those fail with [`Error::NotKept`], naming the table; views created before its first
+    /// rows work without storage. Key reads and file exports of it fail with
+    /// [`Error::NotKept`] too.
+    ///
+    /// Fails like [`table`](Self::table), and with [`Error::KindMismatch`] if a (kept) table
+    /// has that name.
+    ///
+    /// ```
+    /// use ivm::{Config, Engine, Error};
+    /// # fn main() -> ivm::Result<()> {
+    /// let engine = Engine::start(Config::default())?;
+    /// let clicks = engine.streamed_table::<(String, u32)>("clicks")?;
+    /// let per_page = engine.view("per_page", {
+    ///     let clicks = clicks.clone();
+    ///     move |v| v.table(&clicks).map(|(page, _user)| page).count()
+    /// })?;
+    /// let t = engine.commit(|tx| {
+    ///     tx.insert(&clicks, ("home".into(), 1));
+    ///     tx.insert(&clicks, ("home".into(), 2));
+    /// })?;
+    /// assert_eq!(per_page.at(t)?, vec![(("home".to_string(), 2), 1)]);
+    /// // The clicks themselves are gone: without storage they cannot be read back.
+    /// assert!(matches!(clicks.at(t), Err(Error::NotKept { .. })));
+    /// # Ok(()) }
+    /// ```
+    pub fn streamed_table<T: Row>(&self, name: &str) -> Result<Table<T>> {
+        let id = self.core().create(name, Arc::new(StreamedTable::<T>::new()))?;
+        Ok(Table { core: Arc::clone(self.core()), id, name: name.into(), row: PhantomData })
+    }
+
     /// Opens the existing bag table `name`: like [`table`](Self::table), but fails with
     /// [`Error::UnknownName`] instead of creating it.
     pub fn open_table<T: Row>(&self, name: &str) -> Result<Table<T>> {
@@ -253,7 +299,62 @@ impl Engine {
     /// Creates the view `name` from a definition value (see [`view`](Self::view)).
     pub fn view_from<R: Row>(&self, name: &str, definition: &Definition<R>) -> Result<View<R>> {
         let id = self.core().create(name, Arc::new(RowView::new(definition.clone())))?;
-        Ok(View { core: Arc::clone(self.core()), id, name: name.into(), definition: definition.clone() })
+        let definition = definition.clone();
+        Ok(View { core: Arc::clone(self.core()), id, name: name.into(), definition, kept: true })
+    }
+
+    /// Creates the streamed view `name`: a view whose result is not kept. Subscriptions get its
+    /// changes as they get a view's, and nothing holds its rows: its memory is what its
+    /// operators keep (a `count` keeps its counts, a `map` nothing), not its result. For views
+    /// whose result is large and read as a stream (every event enriched, filtered or joined),
+    /// usually over [streamed tables](Self::streamed_table).
+    ///
+    /// Its reads ([`View::at`]) run its definition as a batch over the history through the
+    /// time of the tables it reads (kept tables from memory, streamed tables from storage,
+    /// failing with [`Error::NotKept`] without it), so they cost a batch run each and
+    /// answer every time the inputs' history reaches. A subscription's snapshot is that read
+    /// at its `as_of`, which must be the latest commit (the default): older changes went by
+    /// unkept, and an older `as_of` fails with [`Error::Compacted`]. Another view cannot read
+    /// it ([`Error::NotKept`] when that view is created). Fails otherwise like
+    /// [`view`](Self::view); [`open_view`](Self::open_view) reopens it and
+    /// [`drop_view`](Self::drop_view) drops it.
+    ///
+    /// ```
+    /// use ivm::{Config, Engine};
+    /// # fn main() -> ivm::Result<()> {
+    /// let engine = Engine::start(Config::default())?;
+    /// let clicks = engine.table::<(String, u32)>("clicks")?;
+    /// let from_ads = engine.streamed_view("from_ads", {
+    ///     let clicks = clicks.clone();
+    ///     move |v| v.table(&clicks).filter(|(page, _)| page.starts_with("ad/"))
+    /// })?;
+    /// let mut changes = from_ads.subscribe()?;
+    /// let t = engine.commit(|tx| {
+    ///     tx.insert(&clicks, ("ad/shoes".into(), 1));
+    ///     tx.insert(&clicks, ("home".into(), 2));
+    /// })?;
+    /// assert!(changes.next().unwrap()?.updates.is_empty()); // the snapshot, before the commit
+    /// let batch = changes.next().unwrap()?;
+    /// assert_eq!(batch.updates, vec![(("ad/shoes".to_string(), 1), t, 1)]);
+    /// // A read runs the definition over the table's history: the same rows, recomputed.
+    /// assert_eq!(from_ads.at(t)?, vec![(("ad/shoes".to_string(), 1), 1)]);
+    /// assert_eq!(from_ads.stats()?.updates, 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn streamed_view<R, F>(&self, name: &str, logic: F) -> Result<View<R>>
+    where
+        R: Row,
+        F: for<'s> Fn(&Views<'s>) -> VecCollection<'s, Time, R, Diff> + Send + Sync + 'static,
+    {
+        self.streamed_view_from(name, &Definition::new(logic))
+    }
+
+    /// Creates the streamed view `name` from a [`Definition`]; see
+    /// [`streamed_view`](Self::streamed_view).
+    pub fn streamed_view_from<R: Row>(&self, name: &str, definition: &Definition<R>) -> Result<View<R>> {
+        let id = self.core().create(name, Arc::new(RowView::streamed(definition.clone())))?;
+        let definition = definition.clone();
+        Ok(View { core: Arc::clone(self.core()), id, name: name.into(), definition, kept: false })
     }
 
     /// Creates the keyed view `name`, whose definition returns `(key, value)` rows; the view is
@@ -294,8 +395,9 @@ impl Engine {
     /// table or a keyed view.
     pub fn open_view<R: Row>(&self, name: &str) -> Result<View<R>> {
         let (id, kind) = self.core().open(name, "view", RowType::of::<R>())?;
-        let definition = definition_of::<RowView<R>, _>(&kind, |view| view.definition.clone())?;
-        Ok(View { core: Arc::clone(self.core()), id, name: name.into(), definition })
+        let (definition, kept) =
+            definition_of::<RowView<R>, _>(&kind, |view| (view.definition.clone(), view.kept))?;
+        Ok(View { core: Arc::clone(self.core()), id, name: name.into(), definition, kept })
     }
 
     /// Opens the existing keyed view `name` with keys `K` and values `V`; fails like

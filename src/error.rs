@@ -78,6 +78,21 @@ pub enum Error {
         /// The table.
         name: String,
     },
+    /// A streamed table ([`Engine::streamed_table`](crate::Engine::streamed_table)) or a
+    /// streamed view ([`Engine::streamed_view`](crate::Engine::streamed_view)) keeps no rows in
+    /// memory, and what was asked of it needs them. Reading a streamed table at a time, a
+    /// batch run over it, or a view created over it after rows arrived are answered from its
+    /// stored history (the write-ahead log and checkpoints), which an engine without storage
+    /// does not have: start the engine with
+    /// [`Config::with_storage`](crate::Config::with_storage), or make it a table
+    /// ([`Engine::table`](crate::Engine::table)) to keep its rows in memory. Another view
+    /// cannot read a streamed view. `reason` says which. Nothing was read or created.
+    NotKept {
+        /// The streamed table or view.
+        name: String,
+        /// What is missing, and what to do.
+        reason: &'static str,
+    },
     /// A handle created by another engine was used with this one.
     ForeignHandle {
         /// The table or view the handle names.
@@ -260,6 +275,9 @@ impl fmt::Display for Error {
                 "{name:?} cannot be dropped while views read it ({}); drop them first",
                 readers.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>().join(", ")
             ),
+            Error::NotKept { name, reason } => {
+                write!(f, "{name:?} keeps no rows in memory: {reason}")
+            }
             Error::StoredTable { name } => write!(
                 f,
                 "the table {name:?} cannot be dropped: the engine has storage, whose log keeps its \
@@ -522,6 +540,9 @@ impl Error {
     /// (`Compacted`, `Timeout`): the layers below the handles know ids, not names.
     pub(crate) fn reading(self, source: &str) -> Error {
         match self {
+            Error::NotKept { name, reason } if name.is_empty() => {
+                Error::NotKept { name: source.to_string(), reason }
+            }
             Error::Compacted { requested, since, .. } => {
                 Error::Compacted { name: source.to_string(), requested, since }
             }
@@ -532,6 +553,21 @@ impl Error {
         }
     }
 }
+
+/// Why a streamed table cannot answer without storage ([`Error::NotKept`]).
+pub(crate) const NO_STORAGE: &str = "its history is only kept in the write-ahead log, and this \
+    engine has no storage; start the engine with Config::with_storage to read it at a time, run \
+    a batch over it or create views over it after rows arrived, or make it a table \
+    (Engine::table) to keep its rows in memory";
+
+/// Why a streamed view cannot be read by another view ([`Error::NotKept`]).
+pub(crate) const VIEW_NOT_KEPT: &str = "a streamed view's rows are not kept, so other views \
+    cannot read it and its reads are batch runs of its definition; read its inputs in the other \
+    view's definition, or make it a view (Engine::view)";
+
+/// Why a streamed table cannot answer a key read or an export ([`Error::NotKept`]).
+pub(crate) const NOT_FROM_LOG: &str = "key reads and exports need rows in memory; read it with \
+    at, rows_at or history_at (answered from storage), or make it a table (Engine::table)";
 
 /// The longest table or view name, in bytes (the rule itself is in `name.rs`).
 pub(crate) const MAX_NAME_LEN: usize = 255;

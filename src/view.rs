@@ -27,12 +27,16 @@ use crate::shard::layout::{KeyedTrace, RowTrace, worker_of};
 use crate::shard::peek::KeySelection;
 use crate::time::{Diff, Time};
 
-/// A view whose rows are arranged whole. Cheap to clone; `Send + Sync`.
+/// A view whose rows are arranged whole, or, for a streamed view
+/// ([`Engine::streamed_view`](crate::Engine::streamed_view)), not kept at all. Cheap to clone;
+/// `Send + Sync`.
 pub struct View<R: 'static> {
     pub(crate) core: Arc<Coordinator>,
     pub(crate) id: SourceId,
     pub(crate) name: Arc<str>,
     pub(crate) definition: Definition<R>,
+    /// False for a streamed view: reads are batch runs, subscriptions start from one.
+    pub(crate) kept: bool,
 }
 
 impl<R: 'static> Clone for View<R> {
@@ -42,6 +46,7 @@ impl<R: 'static> Clone for View<R> {
             id: self.id,
             name: Arc::clone(&self.name),
             definition: self.definition.clone(),
+            kept: self.kept,
         }
     }
 }
@@ -101,9 +106,17 @@ impl<R: Row> View<R> {
     /// # Ok(()) }
     /// ```
     pub fn at_async(&self, t: Time) -> impl Future<Output = Result<Vec<(R, Diff)>>> + Send + use<R> {
-        let rows = self.core.read_rows_async::<(R, Diff)>(self.id, t, Targets::All, ReadKind::Rows);
+        let rows = match self.kept {
+            true => Ok(self.core.read_rows_async::<(R, Diff)>(self.id, t, Targets::All, ReadKind::Rows)),
+            false => Err(self.clone()),
+        };
         let settle = self.settle(t);
-        async move { settle.answer_async(rows.await, |_| true).await }
+        async move {
+            match rows {
+                Ok(rows) => settle.answer_async(rows.await, |_| true).await,
+                Err(view) => blocking::run(move || view.recompute(t)).await,
+            }
+        }
     }
 
     /// The view's rows at time `t` without multiplicities: each row listed as many times as
@@ -154,18 +167,42 @@ impl<R: Row> View<R> {
     /// and where to end (`until`). Fails with [`Error::Compacted`] if `as_of` is older than the
     /// retained history.
     pub fn subscribe_with(&self, options: SubscribeOptions) -> Result<Subscription<R>> {
-        Subscription::start(&self.core, self.id, &self.name, options)
+        match self.kept {
+            true => Subscription::start(&self.core, self.id, &self.name, options, None),
+            false => {
+                Subscription::start(&self.core, self.id, &self.name, options, Some(&|t| self.recompute(t)))
+            }
+        }
     }
 
     fn read(&self, t: Time, timeout: Option<Duration>) -> Result<Vec<(R, Diff)>> {
+        if !self.kept {
+            return self.recompute(t);
+        }
         let rows = self.core.read_rows::<(R, Diff)>(self.id, t, Targets::All, ReadKind::Rows, timeout);
         self.settle(t).answer(rows, |_| true)
+    }
+
+    /// A streamed view's rows at `t`: its definition run as a batch over the history through
+    /// `t` of the tables it reads (kept tables from memory, streamed tables from storage).
+    fn recompute(&self, t: Time) -> Result<Vec<(R, Diff)>> {
+        let histories = self.core.histories_under(self.id, t).map_err(|error| error.reading(&self.name))?;
+        let inputs = BatchInputs::from_histories(self.core.id(), t, histories);
+        run(&self.definition, &inputs, self.core.workers())
+    }
+
+    /// True for a view whose rows are kept (arranged); false for a streamed view.
+    pub fn is_kept(&self) -> bool {
+        self.kept
     }
 
     /// Like [`at`](Self::at), with the rows in the order the workers answered (each worker's
     /// share sorted): for readers that do not need the order, such as a file export.
     #[cfg(feature = "files")]
     pub(crate) fn at_unsorted(&self, t: Time) -> Result<Vec<(R, Diff)>> {
+        if !self.kept {
+            return self.recompute(t);
+        }
         let rows = self.core.read_rows::<(R, Diff)>(self.id, t, Targets::All, ReadKind::Rows, None);
         self.settle(t).answer_unsorted(rows, |_| true)
     }
@@ -328,7 +365,7 @@ impl<K: Row, V: Row> KeyedView<K, V> {
 
     /// Subscribes with options; see [`View::subscribe_with`].
     pub fn subscribe_with(&self, options: SubscribeOptions) -> Result<Subscription<(K, V)>> {
-        Subscription::start(&self.core, self.id, &self.name, options)
+        Subscription::start(&self.core, self.id, &self.name, options, None)
     }
 
     fn read(

@@ -47,6 +47,8 @@ mod ops;
 mod plain_reads;
 #[path = "retention.rs"]
 mod retention;
+#[path = "streamed.rs"]
+mod streamed;
 #[path = "subscribe.rs"]
 mod subscribe;
 #[path = "subscribe_model.rs"]

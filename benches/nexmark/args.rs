@@ -24,8 +24,8 @@ usage: cargo bench -p ivm-benches --bench nexmark -- [options]
   --batch N      events per transaction of the live run (default 40000; try 1000 and 1)
   --workers LIST worker counts to run, comma separated (default 1)
   --queries LIST queries to run, comma separated, e.g. q0,q3 (default: all)
-  --modes LIST   systems to run, comma separated, from live,sql,bare,bare_arranged,batch,
-                 recompute,duckdb
+  --modes LIST   systems to run, comma separated, from live,streamed,sql,bare,bare_arranged,
+                 batch,recompute,duckdb (streamed: the live run with streamed tables)
                  (default: all but duckdb, which needs a nexmark-duckdb feature and has
                  SQL for q0,q1,q2,q3,q17,q22 only; sql runs the queries written in
                  ivm's SQL, see BENCHMARKS.md)
@@ -43,6 +43,8 @@ memory are its own. The run fails (exit code 1) if any two systems disagree on a
 pub enum Mode {
     /// `ivm` engine, transactions committed, a subscriber reading the view.
     Live,
+    /// The same, with the inputs as streamed tables (`Engine::streamed_table`): no input kept.
+    Streamed,
     /// The same, with the view written in SQL (`ivm::sql`), for the queries that have SQL.
     Sql,
     /// The same definition as differential dataflow by hand.
@@ -59,13 +61,22 @@ pub enum Mode {
 
 impl Mode {
     /// Every mode, in the order they run.
-    pub const ALL: [Mode; 7] =
-        [Mode::Live, Mode::Sql, Mode::Bare, Mode::BareArranged, Mode::Batch, Mode::Recompute, Mode::Duckdb];
+    pub const ALL: [Mode; 8] = [
+        Mode::Live,
+        Mode::Streamed,
+        Mode::Sql,
+        Mode::Bare,
+        Mode::BareArranged,
+        Mode::Batch,
+        Mode::Recompute,
+        Mode::Duckdb,
+    ];
 
     /// The mode's name on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             Mode::Live => "live",
+            Mode::Streamed => "streamed",
             Mode::Sql => "sql",
             Mode::Bare => "bare",
             Mode::BareArranged => "bare_arranged",
@@ -77,7 +88,9 @@ impl Mode {
 
     fn parse(name: &str) -> Result<Mode, String> {
         Mode::ALL.into_iter().find(|mode| mode.name() == name).ok_or_else(|| {
-            format!("unknown mode `{name}` (live, sql, bare, bare_arranged, batch, recompute, duckdb)")
+            format!(
+                "unknown mode `{name}` (live, streamed, sql, bare, bare_arranged, batch, recompute, duckdb)"
+            )
         })
     }
 
@@ -205,7 +218,7 @@ struct Explicit {
 
 /// The modes run without `--modes`. DuckDB runs only when asked for.
 fn default_modes() -> Vec<Mode> {
-    vec![Mode::Live, Mode::Sql, Mode::Bare, Mode::BareArranged, Mode::Batch, Mode::Recompute]
+    vec![Mode::Live, Mode::Streamed, Mode::Sql, Mode::Bare, Mode::BareArranged, Mode::Batch, Mode::Recompute]
 }
 
 /// A positive number.

@@ -52,7 +52,11 @@ fn readings(outcomes: &[Outcome], dumps: &Path) -> Vec<Reading> {
     for outcome in outcomes {
         let label = format!("{}/w{}", outcome.mode, outcome.workers);
         let dump = outcome.dumped.then(|| dump_path(dumps, &outcome.query, &outcome.mode, outcome.workers));
-        let main = if outcome.mode == "live" { format!("{label} view at the end") } else { label.clone() };
+        let main = if outcome.mode == "live" || outcome.mode == "streamed" {
+            format!("{label} view at the end")
+        } else {
+            label.clone()
+        };
         readings.push(Reading { label: main, answer: outcome.answer, dump });
         for (what, answer) in &outcome.also {
             readings.push(Reading { label: format!("{label} {what}"), answer: *answer, dump: None });

@@ -30,7 +30,7 @@ impl Input {
     fn generate(options: &ChildOptions) -> Input {
         let events = model::generate(options.events as usize, options.seed);
         let tail = match options.mode {
-            Mode::Live | Mode::Sql => {
+            Mode::Live | Mode::Streamed | Mode::Sql => {
                 let count = live::TAIL_BATCH * live::TAIL_TRANSACTIONS;
                 model::generate(count as usize, options.seed + options.events)
             }
@@ -79,7 +79,7 @@ fn dispatch(options: &ChildOptions) -> Result<Outcome, String> {
 fn run<Q: Query>(options: &ChildOptions) -> Result<Outcome, String> {
     let input = Input::generate(options);
     let outcome = match options.mode {
-        Mode::Live => live::run::<Q>(&input, options),
+        Mode::Live | Mode::Streamed => live::run::<Q>(&input, options),
         Mode::Sql => unreachable!("dispatched to sql_live"),
         Mode::Bare | Mode::BareArranged => bare::run::<Q>(input, options),
         Mode::Batch => batch_run::run::<Q>(&input, options),

@@ -1,5 +1,6 @@
 //! The live run: the query as an `ivm` view, the events committed in transactions, a
-//! subscriber thread reading the view's changes.
+//! subscriber thread reading the view's changes. In the `live` mode the inputs are tables (kept
+//! arranged); in the `streamed` mode they are streamed tables, which keep nothing.
 //!
 //! The loop is closed: each transaction is committed and then waited for until the subscriber
 //! holds its changes, so a transaction's latency is its own (from the start of the `commit`
@@ -18,10 +19,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
-use ivm::{Batch, Config, Diff, Engine, Retention, Row, SubscribeOptions, Subscription, Time, Transaction};
+use ivm::{
+    Batch, Config, Diff, Engine, Retention, Row, SubscribeOptions, Subscription, Table, Time, Transaction,
+};
 
 use crate::answer::{self, Answer};
-use crate::args::ChildOptions;
+use crate::args::{ChildOptions, Mode};
 use crate::child::Input;
 use crate::measure::{cpu_seconds, median, memory_kib};
 use crate::model::Event;
@@ -95,14 +98,21 @@ pub fn with_engine(
 ) -> Result<Outcome, String> {
     let config = Config::default().with_workers(options.workers).with_retention(Retention::LastCommits(1));
     let engine = Engine::start(config).map_err(|e| format!("engine start: {e}"))?;
+    let streamed = options.mode == Mode::Streamed;
     let tables = Tables {
-        persons: engine.table("persons").map_err(failed("table"))?,
-        auctions: engine.table("auctions").map_err(failed("table"))?,
-        bids: engine.table("bids").map_err(failed("table"))?,
+        persons: input(&engine, "persons", streamed).map_err(failed("table"))?,
+        auctions: input(&engine, "auctions", streamed).map_err(failed("table"))?,
+        bids: input(&engine, "bids", streamed).map_err(failed("table"))?,
     };
     let result = body(&engine, &tables);
     engine.shutdown();
     result
+}
+
+/// The input table `name`: a streamed table (which keeps nothing: events flow into the view
+/// and are gone) in the `streamed` mode, a table otherwise.
+fn input<T: Row>(engine: &Engine, name: &str, streamed: bool) -> ivm::Result<Table<T>> {
+    if streamed { engine.streamed_table(name) } else { engine.table(name) }
 }
 
 /// An engine error as the harness's message, saying what failed.

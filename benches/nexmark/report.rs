@@ -50,6 +50,16 @@ pub struct Summary {
     pub workers: usize,
     /// Live throughput, events/s per worker.
     pub live: Option<f64>,
+    /// Live throughput with streamed tables as inputs, events/s per worker.
+    pub streamed: Option<f64>,
+    /// streamed / bare throughput (target ≥ 0.85; ≥ 0.9 for q0, q3, q4, q9, q17, q20).
+    pub streamed_over_bare: Option<f64>,
+    /// Peak memory of the streamed run (the harness's events excluded), MiB.
+    pub streamed_peak_mib: Option<f64>,
+    /// Streamed peak memory / the peer's (target ≤ 1, aim 0.7).
+    pub streamed_vs_peer_memory: Option<f64>,
+    /// Streamed commit latency p99 / p50 (target ≤ 3).
+    pub streamed_p99_over_p50: Option<f64>,
     /// Live throughput with the view written in SQL, events/s per worker.
     pub sql: Option<f64>,
     /// sql / live throughput (target ≥ 0.8).
@@ -139,7 +149,8 @@ fn summarize(options: &Options, outcomes: &[Outcome]) -> Vec<Summary> {
             };
             let (live, bare, batch) = (find("live", workers), find("bare", workers), find("batch", workers));
             let recompute = find("recompute", 1);
-            if live.is_none() && bare.is_none() && batch.is_none() {
+            let streamed = find("streamed", workers);
+            if live.is_none() && streamed.is_none() && bare.is_none() && batch.is_none() {
                 continue;
             }
             let final_seconds = recompute.and_then(|r| r.recompute_final_seconds);
@@ -147,10 +158,18 @@ fn summarize(options: &Options, outcomes: &[Outcome]) -> Vec<Summary> {
             let sql_throughput = find("sql", workers).map(Outcome::throughput_per_worker);
             let bare_throughput = bare.map(Outcome::throughput_per_worker);
             let arranged_throughput = find("bare_arranged", workers).map(Outcome::throughput_per_worker);
+            let streamed_throughput = streamed.map(Outcome::throughput_per_worker);
             rows.push(Summary {
                 query: query.to_string(),
                 workers,
                 live: live_throughput,
+                streamed: streamed_throughput,
+                streamed_over_bare: streamed_throughput.zip(bare_throughput).map(|(s, b)| s / b),
+                streamed_peak_mib: streamed.map(|s| s.peak_mib),
+                streamed_vs_peer_memory: streamed.zip(peer::memory_mib(query)).map(|(s, p)| s.peak_mib / p),
+                streamed_p99_over_p50: streamed
+                    .and_then(|s| s.latency_p99_us.zip(s.latency_p50_us))
+                    .map(|(p99, p50)| p99 / p50),
                 sql: sql_throughput,
                 sql_over_live: sql_throughput.zip(live_throughput).map(|(s, l)| s / l),
                 bare: bare_throughput,
@@ -206,8 +225,13 @@ fn print_table(options: &Options, machine: &Machine, summary: &[Summary]) {
         "peak MiB",
         "/peer",
         "mem/p",
+        "str ev/s",
+        "s/bare",
+        "str MiB",
+        "s mem/p",
+        "s 99/50",
     ];
-    let widths = [10, 10, 6, 10, 6, 10, 6, 8, 9, 8, 9, 9, 8, 8, 7, 8, 6, 6];
+    let widths = [10, 10, 6, 10, 6, 10, 6, 8, 9, 8, 9, 9, 8, 8, 7, 8, 6, 6, 10, 6, 8, 7, 7];
     let mut line = format!("{:<5} {:>2}", "query", "w");
     for (name, width) in header.iter().zip(widths) {
         line += &format!(" {name:>width$}");
@@ -215,7 +239,7 @@ fn print_table(options: &Options, machine: &Machine, summary: &[Summary]) {
     println!("{line}");
     for row in summary {
         println!(
-            "{:<5} {:>2} {:>10} {:>10} {:>6} {:>10} {:>6} {:>10} {:>6} {:>8} {:>9} {:>8} {:>9} {:>9} {:>8} {:>8} {:>7} {:>8} {:>6} {:>6}",
+            "{:<5} {:>2} {:>10} {:>10} {:>6} {:>10} {:>6} {:>10} {:>6} {:>8} {:>9} {:>8} {:>9} {:>9} {:>8} {:>8} {:>7} {:>8} {:>6} {:>6} {:>10} {:>6} {:>8} {:>7} {:>7}",
             row.query,
             row.workers,
             count(row.live),
@@ -236,6 +260,11 @@ fn print_table(options: &Options, machine: &Machine, summary: &[Summary]) {
             fixed(row.peak_mib, 0),
             fixed(row.vs_peer_throughput, 2),
             fixed(row.vs_peer_memory, 2),
+            count(row.streamed),
+            fixed(row.streamed_over_bare, 2),
+            fixed(row.streamed_peak_mib, 0),
+            fixed(row.streamed_vs_peer_memory, 2),
+            fixed(row.streamed_p99_over_p50, 1),
         );
     }
     println!(
@@ -243,7 +272,9 @@ fn print_table(options: &Options, machine: &Machine, summary: &[Summary]) {
          the engine's shape (inputs and result arranged), /arr = ivm/that; speedup = one full recompute \
          of the final state / one live transaction; 1k spdup = the same for a 1,000-event transaction on the \
          final state (target >= {}); /peer = throughput vs the peer (target >= {}); mem/p = peak vs the \
-         peer (target <= {})",
+         peer (target <= {}); str = the live run with streamed tables as inputs, s/bare = its throughput / \
+         bare's (target >= 0.85), str MiB its peak, s mem/p that / the peer's (target <= 1), s 99/50 its \
+         latency p99 / p50 (target <= 3)",
         1.0 / peer::BARE_FACTOR,
         peer::SPEEDUP,
         peer::THROUGHPUT_FACTOR,

@@ -29,6 +29,9 @@ pub(crate) struct Catalog {
     entries: BTreeMap<String, Entry>,
     /// The name each dropped source had, for the errors of handles made before the drop.
     dropped: BTreeMap<SourceId, String>,
+    /// The streamed tables no row has reached yet (neither a commit nor the stored history):
+    /// a view created over one needs no backfill.
+    empty_streams: BTreeSet<SourceId>,
 }
 
 impl Catalog {
@@ -82,6 +85,29 @@ impl Catalog {
         tables
     }
 
+    /// The name and entry of source `id`.
+    pub(crate) fn entry_of(&self, id: SourceId) -> Option<(String, Entry)> {
+        self.entries
+            .iter()
+            .find(|(_, entry)| entry.id == id)
+            .map(|(name, entry)| (name.clone(), entry.clone()))
+    }
+
+    /// The tables source `id` reads, directly or through the views it reads (itself, if it is
+    /// a table): what a batch run of its definition needs. Name and entry, in id order.
+    pub(crate) fn tables_under(&self, id: SourceId) -> Vec<(String, Entry)> {
+        let mut seen = BTreeSet::new();
+        let mut next = vec![id];
+        while let Some(id) = next.pop() {
+            if seen.insert(id)
+                && let Some((_, entry)) = self.entries.iter().find(|(_, entry)| entry.id == id)
+            {
+                next.extend(entry.reads.iter().copied());
+            }
+        }
+        self.tables().into_iter().filter(|(_, entry)| seen.contains(&entry.id)).collect()
+    }
+
     /// The kind of source `id`.
     pub(crate) fn kind_of(&self, id: SourceId) -> Option<Arc<dyn Kind>> {
         self.entries.values().find(|entry| entry.id == id).map(|entry| Arc::clone(&entry.kind))
@@ -89,6 +115,37 @@ impl Catalog {
 
     pub(crate) fn insert(&mut self, name: &str, entry: Entry) {
         self.entries.insert(name.to_string(), entry);
+    }
+
+    /// Records that streamed table `id` has no rows yet.
+    pub(crate) fn empty_stream(&mut self, id: SourceId) {
+        self.empty_streams.insert(id);
+    }
+
+    /// True if `id` is a streamed table no row has reached yet.
+    pub(crate) fn is_empty_stream(&self, id: SourceId) -> bool {
+        self.empty_streams.contains(&id)
+    }
+
+    /// Records that a commit wrote to table `id` (cheap: most engines have no empty stream).
+    pub(crate) fn wrote(&mut self, id: SourceId) {
+        if !self.empty_streams.is_empty() {
+            self.empty_streams.remove(&id);
+        }
+    }
+
+    /// The streamed tables that rows have reached: a view created over one of them needs its
+    /// stored history. Name and entry, in id order.
+    pub(crate) fn streams_with_rows(&self) -> Vec<(String, Entry)> {
+        let mut streams: Vec<_> = self
+            .entries
+            .iter()
+            .filter(|(_, entry)| entry.kind.streamed() && entry.kind.stored().is_some())
+            .filter(|(_, entry)| !self.empty_streams.contains(&entry.id))
+            .map(|(name, entry)| (name.clone(), entry.clone()))
+            .collect();
+        streams.sort_by_key(|(_, entry)| entry.id);
+        streams
     }
 
     /// Fails with [`Error::Dropped`] if source `id` was dropped (ids are never reused).
@@ -102,7 +159,7 @@ impl Catalog {
     /// The entry `name`, which must exist as one of `nouns` (the first names it in errors), not
     /// be a table of an engine with storage (`stored`: its log keeps the rows), and not be read
     /// by any view: what can be dropped.
-    pub(crate) fn droppable(&self, name: &str, nouns: [&'static str; 2], stored: bool) -> Result<&Entry> {
+    pub(crate) fn droppable(&self, name: &str, nouns: &[&'static str], stored: bool) -> Result<&Entry> {
         crate::name::check(name)?;
         let entry = self
             .entries
@@ -134,6 +191,7 @@ impl Catalog {
     /// remembered as dropped.
     pub(crate) fn remove(&mut self, name: &str) {
         if let Some(entry) = self.entries.remove(name) {
+            self.empty_streams.remove(&entry.id);
             self.dropped.insert(entry.id, name.to_string());
         }
     }
@@ -186,8 +244,8 @@ mod tests {
         catalog.insert("t", table(1));
         let view = RowView::new(Definition::<u32>::new(|v| v.constant([1])));
         catalog.insert("v", Entry { id: 2, kind: Arc::new(view), reads: BTreeSet::from([1]) });
-        let tables = ["table", "keyed table"];
-        let views = ["view", "keyed view"];
+        let tables: &[&str] = &["table", "keyed table"];
+        let views: &[&str] = &["view", "keyed view"];
         assert_eq!(
             catalog.droppable("t", tables, false).err(),
             Some(Error::InUse { name: "t".into(), readers: vec!["v".into()] })

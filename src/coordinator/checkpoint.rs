@@ -50,6 +50,15 @@ impl Coordinator {
             let mut chunks = Vec::new();
             let mut moved_on = false;
             for (name, entry) in tables {
+                let (_, codec) = entry.kind.stored().expect("the catalog lists stored sources as tables");
+                if entry.kind.streamed() {
+                    // Its history is in the files already: read it there, as of `time`.
+                    let rows = self.streamed_history(entry.id, time, false)?;
+                    chunks.extend(
+                        codec.encode_contents(&rows, chunk_rows()).into_iter().map(|c| (name.clone(), c)),
+                    );
+                    continue;
+                }
                 let parts = match self.read(
                     entry.id,
                     time,
@@ -66,7 +75,6 @@ impl Coordinator {
                     Err(error) => return Err(error),
                 };
                 let rows = entry.kind.merge_history(parts)?;
-                let (_, codec) = entry.kind.stored().expect("the catalog lists stored sources as tables");
                 chunks.extend(
                     codec.encode_contents(&rows, chunk_rows()).into_iter().map(|c| (name.clone(), c)),
                 );

@@ -94,6 +94,9 @@ impl Coordinator {
             }
             let workers = state.workers();
             for (table, writes) in writes {
+                if writes.len() > 0 {
+                    state.catalog.wrote(table);
+                }
                 let pieces = if writes.len() >= SPLIT_THRESHOLD && workers > 1 {
                     writes.split(workers).into_iter().enumerate().collect()
                 } else if writes.len() > 0 {

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use super::catalog::Entry;
 use super::receivers::DoneReceiver;
 use super::{Coordinator, Operation, State};
-use crate::error::{Error, Result};
+use crate::error::{Error, NO_STORAGE, Result};
+use crate::persist::store::read_owned_history;
 use crate::protocol::wire::Receiver;
 use crate::protocol::{SourceId, next_request};
 use crate::shard::kind::{Kind, RowType};
@@ -36,6 +37,7 @@ impl Coordinator {
             }
             let workers = state.workers();
             let mut shares = Vec::new();
+            let mut empty_stream = kind.streamed();
             if let Some((stored, codec)) = table {
                 let since = state.clock.since();
                 let history = match state.store.as_mut() {
@@ -44,11 +46,21 @@ impl Coordinator {
                     }
                     None => None,
                 };
-                if let Some(history) = history {
-                    shares = codec.split(history, workers).into_iter().map(Some).collect();
+                match history {
+                    // A streamed table's stored rows stay in the files, for views' backfills.
+                    Some(_) if kind.streamed() => empty_stream = false,
+                    Some(history) => shares = codec.split(history, workers).into_iter().map(Some).collect(),
+                    None => {}
                 }
             }
             shares.resize_with(workers, || None);
+            // A view attaches held to every streamed table with rows, to be backfilled from the
+            // files; without storage, a view that reads one is refused below.
+            let streams = if table.is_none() { state.catalog.streams_with_rows() } else { Vec::new() };
+            let held = match state.store {
+                Some(_) => streams.iter().map(|(_, entry)| entry.id).collect(),
+                None => BTreeSet::new(),
+            };
             let id = state.next_id();
             // Views answer once built on each worker (a definition may fail); tables cannot fail.
             let (built, answers) = crossbeam_channel::unbounded();
@@ -63,6 +75,7 @@ impl Coordinator {
                 name: name.to_string(),
                 kind: Arc::clone(&kind),
                 shares,
+                held,
                 built,
                 remote,
             };
@@ -81,12 +94,47 @@ impl Coordinator {
             if let Some(acks) = acks {
                 self.await_acknowledgements(state, acks)?;
             }
+            let backfills: Vec<_> =
+                streams.into_iter().filter(|(_, entry)| reads.contains(&entry.id)).collect();
+            if let Err(error) = self.backfill(state, id, backfills) {
+                self.dispatch(state, Operation::Drop { id, name: name.to_string() })?;
+                return Err(error);
+            }
+            if empty_stream {
+                state.catalog.empty_stream(id);
+            }
             state.catalog.insert(name, Entry { id, kind, reads });
             Ok(id)
         })?;
         // A process other than 0 has new work for its waiting workers.
         self.wake_workers();
         Ok(id)
+    }
+
+    /// Replays the stored history of each of `streams` (streamed tables that rows reached)
+    /// into view `reader`, which attached to them held at `since`: every row through the last
+    /// commit, times before `since` advanced to it, each worker its share (every worker gets
+    /// one, which releases its attachments). Fails with [`Error::NotKept`] without storage.
+    fn backfill(&self, state: &State, reader: SourceId, streams: Vec<(String, Entry)>) -> Result<()> {
+        let Some((name, _)) = streams.first() else { return Ok(()) };
+        let Some(store) = state.store.as_ref() else {
+            return Err(Error::NotKept { name: name.clone(), reason: NO_STORAGE });
+        };
+        let (last, since) = (state.clock.last(), state.clock.since());
+        let files = store.history_files(last)?.ok_or_else(|| Error::Compacted {
+            name: name.clone(),
+            requested: last,
+            since: store.checkpoint_time().unwrap_or(since),
+        })?;
+        for (name, entry) in streams {
+            let (_, codec) = entry.kind.stored().expect("a streamed table is stored");
+            let mut rows = read_owned_history(&files, last, &name, entry.kind.row().name(), codec)?;
+            codec.advance(rows.as_mut(), since);
+            let mut shares = codec.split(rows, state.workers());
+            shares.resize_with(state.workers(), || codec.empty_history());
+            self.dispatch(state, Operation::Backfill { reader, stream: entry.id, shares })?;
+        }
+        Ok(())
     }
 
     /// The source `name`, which must exist as a `noun` with rows `row`: its id and kind.

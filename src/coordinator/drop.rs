@@ -12,13 +12,13 @@ use super::{Coordinator, Operation};
 use crate::error::Result;
 
 /// What a drop may remove: the nouns of its kinds, the first naming it in errors.
-pub(crate) type Nouns = [&'static str; 2];
+pub(crate) type Nouns = &'static [&'static str];
 
 /// The kinds [`Coordinator::drop_source`] removes for `Engine::drop_table`.
-pub(crate) const TABLES: Nouns = ["table", "keyed table"];
+pub(crate) const TABLES: Nouns = &["table", "keyed table", "streamed table"];
 
 /// The kinds [`Coordinator::drop_source`] removes for `Engine::drop_view`.
-pub(crate) const VIEWS: Nouns = ["view", "keyed view"];
+pub(crate) const VIEWS: Nouns = &["view", "keyed view"];
 
 impl Coordinator {
     /// Drops the source `name`, which must be one of `nouns` and read by no view. A table of

@@ -20,6 +20,7 @@ pub(crate) mod read;
 pub(crate) mod receivers;
 pub(crate) mod shutdown;
 pub(crate) mod start;
+pub(crate) mod stream_read;
 pub(crate) mod subscribe;
 
 use std::any::Any;
@@ -116,11 +117,16 @@ pub(crate) enum Operation {
         name: String,
         kind: Arc<dyn Kind>,
         shares: Vec<Option<Box<dyn Any + Send>>>,
+        /// For a view: the streamed tables it attaches to held, for a `Backfill` that follows.
+        held: BTreeSet<SourceId>,
         /// For a view: where each worker answers once built, with the sources it read.
         built: Option<Sender<Result<BTreeSet<SourceId>>>>,
         /// For the other processes: the request their acknowledgements answer.
         remote: Option<(u64, Box<dyn Receiver>)>,
     },
+    /// Each worker's share of streamed table `stream`'s stored history, for view `reader`
+    /// (this process only: storage is for one process).
+    Backfill { reader: SourceId, stream: SourceId, shares: Vec<Box<dyn Any + Send>> },
     /// One table's writes of one transaction, each piece to one worker of this process.
     Write { table: SourceId, time: Time, pieces: Vec<(usize, Box<dyn Any + Send>)> },
     /// Every input is complete before `upper`; history before `since` may be forgotten.
@@ -267,10 +273,11 @@ impl Coordinator {
         let local = state.workers();
         let remote = self.role.remote_workers();
         let (control, receiver, answers) = match operation {
-            Operation::Create { id, name, kind, shares, built, remote } => {
+            Operation::Create { id, name, kind, shares, held, built, remote } => {
                 for (worker, history) in shares.into_iter().enumerate() {
-                    let (name, kind, built) = (name.clone(), Arc::clone(&kind), built.clone());
-                    state.send(worker, Command::Create { id, name, kind, history, built })?;
+                    let (name, kind, built, held) =
+                        (name.clone(), Arc::clone(&kind), built.clone(), held.clone());
+                    state.send(worker, Command::Create { id, name, kind, history, held, built })?;
                 }
                 let receiver = remote.map(|(request, receiver)| {
                     let (noun, row) = (kind.noun().to_string(), kind.row().shape());
@@ -278,6 +285,12 @@ impl Coordinator {
                 });
                 let (control, receiver) = receiver.unzip();
                 (control, receiver, local)
+            }
+            Operation::Backfill { reader, stream, shares } => {
+                for (worker, rows) in shares.into_iter().enumerate() {
+                    state.send(worker, Command::Backfill { reader, stream, rows })?;
+                }
+                (None, None, 0)
             }
             Operation::Write { table, time, pieces } => {
                 for (worker, writes) in pieces {

@@ -45,6 +45,9 @@ impl Coordinator {
         read: ReadKind,
         timeout: Option<Duration>,
     ) -> Result<Vec<Box<dyn Any + Send>>> {
+        if let Some(answer) = self.read_streamed(source, time, &read)? {
+            return Ok(answer);
+        }
         self.send_read(source, time, targets, read)?.wait(timeout)
     }
 
@@ -69,8 +72,18 @@ impl Coordinator {
         targets: Targets,
         read: ReadKind,
     ) -> impl Future<Output = Result<Vec<T>>> + Send + use<T> {
-        let pending = self.send_read(source, time, targets, read);
-        async move { concatenated(pending?.await?) }
+        // A streamed table's answer comes from the files, read here, before the future.
+        let pending = match self.read_streamed(source, time, &read) {
+            Ok(Some(answer)) => Ok(Err(answer)),
+            Ok(None) => self.send_read(source, time, targets, read).map(Ok),
+            Err(error) => Err(error),
+        };
+        async move {
+            match pending? {
+                Ok(pending) => concatenated(pending.await?),
+                Err(answer) => concatenated(answer),
+            }
+        }
     }
 
     /// Sends a read to the workers that hold the answer (and to the other processes, if some of
@@ -117,6 +130,20 @@ impl Coordinator {
     /// Every table's history through `t`, in id order.
     pub(crate) fn histories(&self, t: Time) -> Result<Vec<History>> {
         let tables = self.sequence(|state| Ok(state.catalog.tables()))?;
+        self.histories_of(tables, t)
+    }
+
+    /// The history through `t` of every table source `id` reads, directly or through views:
+    /// the inputs of a batch run of its definition.
+    pub(crate) fn histories_under(&self, id: SourceId, t: Time) -> Result<Vec<History>> {
+        let tables = self.sequence(|state| {
+            state.catalog.check_live(id)?;
+            Ok(state.catalog.tables_under(id))
+        })?;
+        self.histories_of(tables, t)
+    }
+
+    fn histories_of(&self, tables: Vec<(String, super::catalog::Entry)>, t: Time) -> Result<Vec<History>> {
         tables
             .into_iter()
             .map(|(name, entry)| {

@@ -14,7 +14,10 @@ use crate::time::Time;
 pub(crate) struct Start {
     /// The snapshot's time; `None`: the latest commit.
     pub(crate) as_of: Option<Time>,
+    /// Whether the workers send a snapshot.
     pub(crate) snapshot: bool,
+    /// False for a streamed view, which keeps nothing: it starts at the latest commit.
+    pub(crate) kept: bool,
 }
 
 /// A subscription's buffer, made once its first time and the number of workers are known: the
@@ -38,6 +41,11 @@ impl Coordinator {
             let as_of = start.as_of.unwrap_or(state.clock.last());
             if as_of < since {
                 return Err(Error::Compacted { name: view.to_string(), requested: as_of, since });
+            }
+            let latest = state.clock.last();
+            if !start.kept && as_of < latest {
+                // Its changes since `as_of` went by unkept: its history starts now.
+                return Err(Error::Compacted { name: view.to_string(), requested: as_of, since: latest });
             }
             if as_of == Time::MAX {
                 return Err(Error::TimeOutOfRange { requested: as_of });

@@ -42,6 +42,9 @@ pub(crate) struct LogRecord {
 pub(crate) enum StoredKind {
     Bag,
     Keyed,
+    /// A bag whose rows are not kept in memory: stored like `Bag`, recovered by nobody (views
+    /// read its history from the files). Added last: the manifest stores the variant's index.
+    Streamed,
 }
 
 impl StoredKind {
@@ -50,6 +53,7 @@ impl StoredKind {
         match self {
             StoredKind::Bag => "table",
             StoredKind::Keyed => "keyed table",
+            StoredKind::Streamed => "streamed table",
         }
     }
 }

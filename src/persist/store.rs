@@ -106,7 +106,7 @@ impl Store {
 
         let floor = match checkpoints.last() {
             Some((time, path)) => {
-                read_checkpoint(path, *time, &mut recovered)?;
+                read_checkpoint(path, *time, &mut recovered, true)?;
                 *time
             }
             None => 0,
@@ -139,7 +139,8 @@ impl Store {
 
     /// Registers a table whose rows are of `row_type` (the Rust name, for messages) and `shape`
     /// ([`crate::shape`]): checks it against what is stored and returns its recovered history
-    /// (the codec's write type, with times), or records the new table in the manifest.
+    /// (the codec's write type, with times), or records the new table in the manifest. A
+    /// streamed table's history is not decoded: an empty one says it has stored rows.
     ///
     /// Times before `since` are advanced to `since`: nothing can read them any more, and views
     /// would otherwise recompute every old commit on the way (older history stays in the files
@@ -167,23 +168,15 @@ impl Store {
                     found: leak(format!("{row_type} (shape {shape})")),
                 });
             }
-            let Some(recovered) = self.recovered.get(name) else {
+            let Some(recovered) = self.recovered.remove(name) else {
                 return Ok(None);
             };
-            let mut history = codec.empty_history();
-            for piece in &recovered.pieces {
-                let decoded = if piece.contents {
-                    codec.decode_contents(&piece.bytes, piece.time, history.as_mut())
-                } else {
-                    codec.decode_writes(&piece.bytes, piece.time, history.as_mut())
-                };
-                decoded.map_err(|reason| Error::Corrupted {
-                    file: piece.file.clone(),
-                    offset: piece.offset,
-                    reason: format!("rows of table {name:?} do not decode as {row_type}: {reason}"),
-                })?;
+            if kind == StoredKind::Streamed {
+                // Nothing is replayed: views read its history from the files when they are
+                // created. The empty history only says that there is one.
+                return Ok((!recovered.pieces.is_empty()).then(|| codec.empty_history()));
             }
-            self.recovered.remove(name);
+            let mut history = decode_pieces(name, row_type, &recovered.pieces, codec)?;
             codec.advance(history.as_mut(), since);
             return Ok(Some(history));
         }
@@ -213,6 +206,12 @@ impl Store {
         logged >= self.policy.bytes
             || (logged > 0
                 && self.policy.interval.is_some_and(|every| self.last_checkpoint.elapsed() >= every))
+    }
+
+    /// The time of the oldest checkpoint on disk: with the log's first segment gone, the
+    /// oldest time the files still answer.
+    pub(crate) fn oldest_checkpoint(&self) -> Option<Time> {
+        self.checkpoints.first().copied()
     }
 
     /// The time of the newest checkpoint.
@@ -283,20 +282,7 @@ pub(crate) fn read_history(
     t: Time,
     tables: &[(String, &dyn TableCodec)],
 ) -> Result<Vec<(String, Arc<dyn Any + Send + Sync>)>> {
-    let mut recovered: BTreeMap<String, Recovered> =
-        tables.iter().map(|(name, _)| (name.clone(), Recovered { pieces: Vec::new() })).collect();
-    let floor = match &files.checkpoint {
-        Some((time, path)) => {
-            read_checkpoint(path, *time, &mut recovered)?;
-            *time
-        }
-        None => 0,
-    };
-    let (mut last, mut times) = (floor, Vec::new());
-    for path in &files.segments {
-        // The newest segment may be mid-append: a torn tail there is simply not yet written.
-        read_records(path, floor, Some(t), &mut last, &mut times, &mut recovered)?;
-    }
+    let recovered = gather(files, t, tables.iter().map(|(name, _)| name.as_str()))?;
     tables
         .iter()
         .map(|(name, codec)| {
@@ -311,6 +297,65 @@ pub(crate) fn read_history(
             Ok((name.clone(), rows))
         })
         .collect()
+}
+
+/// The stored pieces through `t` of each table in `names`, from `files`.
+fn gather<'a>(
+    files: &HistoryFiles,
+    t: Time,
+    names: impl Iterator<Item = &'a str>,
+) -> Result<BTreeMap<String, Recovered>> {
+    let mut recovered: BTreeMap<String, Recovered> =
+        names.map(|name| (name.to_string(), Recovered { pieces: Vec::new() })).collect();
+    let floor = match &files.checkpoint {
+        Some((time, path)) => {
+            read_checkpoint(path, *time, &mut recovered, false)?;
+            *time
+        }
+        None => 0,
+    };
+    let (mut last, mut times) = (floor, Vec::new());
+    for path in &files.segments {
+        // The newest segment may be mid-append: a torn tail there is simply not yet written.
+        read_records(path, floor, Some(t), &mut last, &mut times, &mut recovered, false)?;
+    }
+    Ok(recovered)
+}
+
+/// Reads one table's history through `t` from `files`, in the codec's write type (as
+/// [`Store::register`] returns it), for a streamed table's backfill.
+pub(crate) fn read_owned_history(
+    files: &HistoryFiles,
+    t: Time,
+    name: &str,
+    row_type: &'static str,
+    codec: &dyn TableCodec,
+) -> Result<Box<dyn Any + Send>> {
+    let recovered = gather(files, t, std::iter::once(name))?;
+    decode_pieces(name, row_type, &recovered[name].pieces, codec)
+}
+
+/// Decodes a table's stored pieces, in order, into the codec's write type.
+fn decode_pieces(
+    name: &str,
+    row_type: &'static str,
+    pieces: &[Piece],
+    codec: &dyn TableCodec,
+) -> Result<Box<dyn Any + Send>> {
+    let mut history = codec.empty_history();
+    for piece in pieces {
+        let decoded = if piece.contents {
+            codec.decode_contents(&piece.bytes, piece.time, history.as_mut())
+        } else {
+            codec.decode_writes(&piece.bytes, piece.time, history.as_mut())
+        };
+        decoded.map_err(|reason| Error::Corrupted {
+            file: piece.file.clone(),
+            offset: piece.offset,
+            reason: format!("rows of table {name:?} do not decode as {row_type}: {reason}"),
+        })?;
+    }
+    Ok(history)
 }
 
 /// Writes the checkpoint as of `time` holding `chunks` of `(table, encoded rows)`.
@@ -374,7 +419,14 @@ fn write_manifest(dir: &Path, tables: &[StoredTable]) -> Result<()> {
     files::write_atomically(dir, MANIFEST, &bytes)
 }
 
-fn read_checkpoint(path: &Path, time: Time, recovered: &mut BTreeMap<String, Recovered>) -> Result<()> {
+/// Reads the checkpoint at `path` into `recovered`. `strict` (recovery) refuses a table not in
+/// `recovered` (the manifest); otherwise (a history read of some tables) it is skipped.
+fn read_checkpoint(
+    path: &Path,
+    time: Time,
+    recovered: &mut BTreeMap<String, Recovered>,
+    strict: bool,
+) -> Result<()> {
     let bytes = files::read(path)?;
     let records = frame::read(path, CHECKPOINT_MAGIC, &bytes)?;
     let corrupted =
@@ -391,9 +443,12 @@ fn read_checkpoint(path: &Path, time: Time, recovered: &mut BTreeMap<String, Rec
     }
     for (offset, payload) in chunks {
         let chunk: CheckpointChunk = codec::decode(payload).map_err(|e| corrupted(*offset, e))?;
-        let table = recovered
-            .get_mut(&chunk.table)
-            .ok_or_else(|| corrupted(*offset, format!("table {:?} is not in the manifest", chunk.table)))?;
+        let Some(table) = recovered.get_mut(&chunk.table) else {
+            if strict {
+                return Err(corrupted(*offset, format!("table {:?} is not in the manifest", chunk.table)));
+            }
+            continue;
+        };
         table.pieces.push(Piece {
             time,
             bytes: chunk.rows,
@@ -415,7 +470,7 @@ fn read_segment(
     times: &mut Vec<Time>,
     recovered: &mut BTreeMap<String, Recovered>,
 ) -> Result<Option<Time>> {
-    let (segment_last, tail) = read_records(path, floor, None, last, times, recovered)?;
+    let (segment_last, tail) = read_records(path, floor, None, last, times, recovered, true)?;
     let corrupted =
         |offset: u64, reason: String| Error::Corrupted { file: path.to_path_buf(), offset, reason };
     if let Tail::Torn(at) = tail {
@@ -440,7 +495,8 @@ fn read_segment(
 }
 
 /// Reads one log segment's records after `floor` (and through `until`, if given) into
-/// `recovered`. Returns the time of the segment's last record and how the segment ends.
+/// `recovered`, refusing a table not in it if `strict` (as [`read_checkpoint`]). Returns the
+/// time of the segment's last record and how the segment ends.
 fn read_records(
     path: &Path,
     floor: Time,
@@ -448,6 +504,7 @@ fn read_records(
     last: &mut Time,
     times: &mut Vec<Time>,
     recovered: &mut BTreeMap<String, Recovered>,
+    strict: bool,
 ) -> Result<(Option<Time>, Tail)> {
     let bytes = files::read(path)?;
     let records = frame::read(path, LOG_MAGIC, &bytes)?;
@@ -469,9 +526,12 @@ fn read_records(
         *last = record.time;
         times.push(record.time);
         for (table, writes) in record.writes {
-            let stored = recovered
-                .get_mut(&table)
-                .ok_or_else(|| corrupted(*offset, format!("table {table:?} is not in the manifest")))?;
+            let Some(stored) = recovered.get_mut(&table) else {
+                if strict {
+                    return Err(corrupted(*offset, format!("table {table:?} is not in the manifest")));
+                }
+                continue;
+            };
             stored.pieces.push(Piece {
                 time: record.time,
                 bytes: writes,

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::protocol::SourceId;
 use crate::protocol::feed::{Batch, Feed, Take};
 use crate::row::Row;
-use crate::time::Time;
+use crate::time::{Diff, Time};
 
 /// Where a subscription starts and ends; pass to
 /// [`View::subscribe_with`](crate::View::subscribe_with).
@@ -97,8 +97,13 @@ pub struct Subscription<D: Row> {
     view: String,
     id: u64,
     feed: Arc<Feed<D>>,
+    /// A streamed view's snapshot, made by a batch run, delivered before the feed's batches.
+    first: Option<Box<Batch<D>>>,
     done: bool,
 }
+
+/// How a streamed view's subscription gets its snapshot: the view's rows at a time.
+pub(crate) type Snapshot<'a, D> = &'a dyn Fn(Time) -> Result<Vec<(D, Diff)>>;
 
 impl<D: Row> std::fmt::Debug for Subscription<D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -107,35 +112,65 @@ impl<D: Row> std::fmt::Debug for Subscription<D> {
 }
 
 impl<D: Row> Subscription<D> {
-    /// Subscribes to the view `source`, called `view`, on every worker.
+    /// Subscribes to the view `source`, called `view`, on every worker. A streamed view passes
+    /// `snapshot_from`: its workers keep no rows, so the snapshot (if asked for) is the view's
+    /// rows at `as_of` from it, and the workers deliver only the changes after `as_of`.
     pub(crate) fn start(
         core: &Arc<Coordinator>,
         source: SourceId,
         view: &str,
         options: SubscribeOptions,
+        snapshot_from: Option<Snapshot<'_, D>>,
     ) -> Result<Self> {
         let snapshot = !options.no_snapshot;
-        let start = Start { as_of: options.as_of, snapshot };
+        let from_workers = snapshot && snapshot_from.is_none();
+        let start = Start { as_of: options.as_of, snapshot: from_workers, kept: snapshot_from.is_none() };
+        let mut first_time = 0;
         let (id, feed) = core.subscribe(source, view, start, &mut |peers, as_of| {
-            let feed = Feed::new(peers, as_of, snapshot, options.until);
+            first_time = as_of;
+            let feed = Feed::new(peers, as_of, from_workers, options.until);
             #[cfg(any(feature = "testing", feature = "files"))]
             let feed = if options.exact { feed.keep_times() } else { feed };
             let feed = Arc::new(feed);
             let receiver = Box::new(FeedReceiver { feed: Arc::clone(&feed) });
             (feed, receiver)
         })?;
-        Ok(Subscription { core: Arc::clone(core), source, view: view.to_string(), id, feed, done: false })
+        let mut subscription = Subscription {
+            core: Arc::clone(core),
+            source,
+            view: view.to_string(),
+            id,
+            feed,
+            first: None,
+            done: false,
+        };
+        if let Some(rows_at) = snapshot_from
+            && snapshot
+            && options.until.is_none_or(|until| until > first_time)
+        {
+            // On error, dropping the subscription unsubscribes it.
+            let rows = rows_at(first_time)?;
+            let updates = rows.into_iter().map(|(row, diff)| (row, first_time, diff)).collect();
+            subscription.first = Some(Box::new(Batch { lower: first_time, upper: first_time + 1, updates }));
+        }
+        Ok(subscription)
     }
 
     /// The next complete batch, if one is ready now: `Ok(None)` if nothing is complete yet or
     /// the subscription has ended (see [`is_finished`](Self::is_finished)).
     pub fn try_next(&mut self) -> Result<Option<Batch<D>>> {
+        if let Some(first) = self.first.take() {
+            return Ok(Some(*first));
+        }
         self.settle(self.feed.take()).map(|batch| batch.or(None))
     }
 
     /// The next complete batch, waiting up to `timeout`: `Ok(None)` once the subscription has
     /// reached its `until`, [`Error::Timeout`] if nothing was complete in time.
     pub fn next_timeout(&mut self, timeout: Duration) -> Result<Option<Batch<D>>> {
+        if let Some(first) = self.first.take() {
+            return Ok(Some(*first));
+        }
         let started = Instant::now();
         match self.feed.take_waiting(Some(started + timeout)) {
             Take::Pending if !self.done => Err(Error::Timeout {
@@ -155,7 +190,7 @@ impl<D: Row> Subscription<D> {
 
     /// The number of unread updates the subscription holds.
     pub fn pending(&self) -> usize {
-        self.feed.pending()
+        self.feed.pending() + self.first.as_ref().map_or(0, |first| first.updates.len())
     }
 
     /// Turns what the feed gave into the caller's answer, remembering the end.
@@ -181,6 +216,9 @@ impl<D: Row> Subscription<D> {
         if self.done {
             return None;
         }
+        if let Some(first) = self.first.take() {
+            return Some(Take::Batch(*first));
+        }
         Some(self.feed.take_or_register(waker))
     }
 
@@ -196,6 +234,9 @@ impl<D: Row> Iterator for Subscription<D> {
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
             return None;
+        }
+        if let Some(first) = self.first.take() {
+            return Some(Ok(*first));
         }
         let taken = self.feed.take_waiting(None);
         self.settle(taken).transpose()

@@ -23,9 +23,11 @@ use timely::dataflow::operators::generic::operator::Operator;
 
 use differential_dataflow::trace::SpanOf;
 
+use super::arrangement::ArrangementState;
 use super::layout::Layout;
 use crate::error::Error;
 use crate::protocol::reply::FeedSink;
+use crate::protocol::stats::TraceStats;
 use crate::time::{Diff, Time};
 
 /// A request to feed `feed` from a view, sent to every worker.
@@ -62,6 +64,9 @@ impl<D: crate::row::Row> Request for Subscriber<D> {
 
 /// A view's subscribers on one worker, type-erased for the worker loop.
 pub(crate) trait Hub {
+    /// True if a subscriber is registered as its command arrives (a streamed view), rather
+    /// than once the view is complete through its `as_of`.
+    fn registers_at_once(&self) -> bool;
     /// Registers a subscriber; `trace` is the view's `&mut Layout` trace, complete before
     /// `upper` (`None`: closed).
     fn register(&mut self, trace: &mut dyn Any, subscriber: Box<dyn Request>, upper: Option<Time>);
@@ -85,6 +90,24 @@ struct Tapped<D> {
 
 /// Attaches the tap to a view's arranged stream and returns the hub that owns its subscribers.
 pub(crate) fn tap<'s, Tr: Layout>(stream: Stream<'s, Time, Vec<SpanOf<Tr>>>, worker: usize) -> Box<dyn Hub> {
+    let tapped = attach::<Tr>(stream);
+    Box::new(ViewHub::<Tr> { tapped, subscribers: BTreeMap::new(), worker, kept: true })
+}
+
+/// Like [`tap`], for a streamed view, whose arrangement keeps nothing: its hub registers a
+/// subscriber at once, with no snapshot (its handle makes the snapshot with a batch run), and
+/// the returned state tracks the view's progress from the tap, in place of an arrangement.
+pub(crate) fn tap_unkept<'s, Tr: Layout>(
+    stream: Stream<'s, Time, Vec<SpanOf<Tr>>>,
+    worker: usize,
+) -> (Box<dyn Hub>, Box<dyn ArrangementState>) {
+    let tapped = attach::<Tr>(stream);
+    let progress = Box::new(TapProgress { tapped: Rc::clone(&tapped), marker: NotKept });
+    (Box::new(ViewHub::<Tr> { tapped, subscribers: BTreeMap::new(), worker, kept: false }), progress)
+}
+
+/// The sink that copies what a view's arranged stream carries, while someone listens.
+fn attach<'s, Tr: Layout>(stream: Stream<'s, Time, Vec<SpanOf<Tr>>>) -> Rc<RefCell<Tapped<Tr::Row>>> {
     let tapped = Rc::new(RefCell::new(Tapped {
         updates: Vec::new(),
         frontier: Some(0),
@@ -117,8 +140,40 @@ pub(crate) fn tap<'s, Tr: Layout>(stream: Stream<'s, Time, Vec<SpanOf<Tr>>>, wor
             tapped.changed = true;
         }
     });
-    Box::new(ViewHub::<Tr> { tapped, subscribers: BTreeMap::new(), worker })
+    tapped
 }
+
+/// A streamed view's progress, as the worker loop sees an arrangement: complete before the
+/// tap's frontier; nothing held, nothing to compact, nothing to walk.
+struct TapProgress<D> {
+    tapped: Rc<RefCell<Tapped<D>>>,
+    /// What it offers in place of a trace.
+    marker: NotKept,
+}
+
+impl<D: 'static> ArrangementState for TapProgress<D> {
+    fn trace(&self) -> &dyn Any {
+        &self.marker
+    }
+
+    fn trace_mut(&mut self) -> &mut dyn Any {
+        &mut self.marker
+    }
+
+    fn upper(&mut self) -> Option<Time> {
+        self.tapped.borrow().frontier
+    }
+
+    fn compact(&mut self, _since: Time) {}
+
+    fn stats(&self) -> TraceStats {
+        TraceStats::default()
+    }
+}
+
+/// What a streamed view offers in place of a trace: a definition that reads it gets
+/// [`Error::NotKept`] (`definition.rs`).
+pub(crate) struct NotKept;
 
 struct Registered<D> {
     /// Changes before this time came from the arrangement at registration.
@@ -130,15 +185,32 @@ struct ViewHub<Tr: Layout> {
     tapped: Rc<RefCell<Tapped<Tr::Row>>>,
     subscribers: BTreeMap<u64, Registered<Tr::Row>>,
     worker: usize,
+    /// False for a streamed view: no trace to walk at registration.
+    kept: bool,
 }
 
 impl<Tr: Layout> Hub for ViewHub<Tr> {
+    fn registers_at_once(&self) -> bool {
+        !self.kept
+    }
+
     fn register(&mut self, trace: &mut dyn Any, subscriber: Box<dyn Request>, upper: Option<Time>) {
-        let trace = trace.downcast_mut::<Tr>().expect("the hub matches the view's trace");
         let Subscriber { id, as_of, snapshot, feed } = *subscriber
             .into_any()
             .downcast::<Subscriber<Tr::Row>>()
             .expect("the subscriber matches the view's rows");
+        if !self.kept {
+            // Registered as the command arrives: the tap has sealed nothing after `as_of` yet
+            // (that needs every worker's inputs past it, and this worker's are at `as_of + 1`),
+            // so every change after `as_of` is still to come through it.
+            let from = as_of.saturating_add(1);
+            let progress = self.tapped.borrow().frontier.map(|frontier| frontier.max(from));
+            feed.push(self.worker, Vec::new(), progress);
+            self.subscribers.insert(id, Registered { from, feed });
+            self.tapped.borrow_mut().listening = true;
+            return;
+        }
+        let trace = trace.downcast_mut::<Tr>().expect("the hub matches the view's trace");
         let mut updates = Vec::new();
         trace.for_each_update(|row, time, diff| {
             if time > as_of {

@@ -13,6 +13,7 @@ use timely::dataflow::{InputHandleVec, StreamVec};
 use timely::worker::Worker;
 
 use super::arrangement::{Arrangement, ArrangementState};
+use crate::protocol::SourceId;
 use crate::time::{Diff, Time};
 
 /// What a transaction hands a worker for one bag table: rows with their multiplicity (the time
@@ -43,6 +44,12 @@ pub(crate) trait TableInput {
     fn advance(&mut self, upper: Time);
     /// Introduces recovered writes that already carry their times (before the first advance).
     fn replay(&mut self, history: Box<dyn Any + Send>);
+    /// For a streamed table: replays this worker's share of the stored history into view
+    /// `reader`'s held attachments, then releases them to the current upper.
+    fn backfill(&mut self, _reader: SourceId, _rows: Box<dyn Any + Send>) {}
+    /// For a streamed table: drops view `reader`'s attachments (the view is dropped, or its
+    /// definition failed).
+    fn forget(&mut self, _reader: SourceId) {}
 }
 
 /// An update whose time slot the worker fills in with the commit time.

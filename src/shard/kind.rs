@@ -10,6 +10,7 @@
 
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ use super::peek::{PeekReader, Readable};
 use super::registry::{Registry, Shard};
 use crate::error::{Error, Result};
 use crate::persist::codec::{StoredKind, TableCodec};
+use crate::protocol::SourceId;
 use crate::protocol::reply::{FeedTo, Reply};
 use crate::protocol::wire::{ReadKind, WireError};
 use crate::row::Row;
@@ -59,6 +61,8 @@ impl RowType {
 /// Where a source is built: the worker, the shards it holds already, and the engine's clock.
 pub(crate) struct Site<'a> {
     pub(crate) worker: &'a mut Worker,
+    /// The source's id.
+    pub(crate) id: SourceId,
     pub(crate) registry: &'a Rc<RefCell<Registry>>,
     pub(crate) engine: u64,
     pub(crate) name: &'a str,
@@ -68,6 +72,9 @@ pub(crate) struct Site<'a> {
     pub(crate) since: Time,
     /// A table's recovered history, this worker's share of it.
     pub(crate) history: Option<Box<dyn Any + Send>>,
+    /// The streamed tables a view attaches to held at `since`, for the backfill of their
+    /// stored history that follows its creation.
+    pub(crate) held: &'a BTreeSet<SourceId>,
 }
 
 /// What a kind's file implements; [`Kind`] follows from it.
@@ -85,6 +92,13 @@ pub(crate) trait SourceKind: Send + Sync + 'static {
     fn stored(&self) -> Option<(StoredKind, &dyn TableCodec)> {
         None
     }
+
+    /// False for a source whose rows no worker keeps: a streamed table, whose reads are
+    /// answered from its stored history (`coordinator/stream_read.rs`), and a streamed view,
+    /// whose reads are batch runs of its definition (`view.rs`).
+    fn keeps_rows(&self) -> bool {
+        true
+    }
 }
 
 /// A kind of source, as the workers and the coordinator use it.
@@ -97,6 +111,17 @@ pub(crate) trait Kind: Send + Sync + 'static {
     fn as_any(&self) -> &dyn Any;
     /// For a table: how it is stored; `None` for a view.
     fn stored(&self) -> Option<(StoredKind, &dyn TableCodec)>;
+    /// True for a streamed table or view, whose rows are not kept on the workers.
+    fn streamed(&self) -> bool;
+    /// The answer to `read` at `t`, as this kind's readers would give it, from the source's
+    /// history `rows` (a `Vec<(row, time, diff)>` through `t`): for a streamed table, whose
+    /// reads are answered from its stored history. Fails for reads history cannot answer.
+    fn answer_from_history(
+        &self,
+        read: &ReadKind,
+        t: Time,
+        rows: &Arc<dyn Any + Send + Sync>,
+    ) -> Result<Box<dyn Any + Send>>;
     /// Builds the source on a worker.
     fn build(&self, site: Site<'_>) -> Result<Shard>;
     /// A reader of a shard of this source for `read`, answering to `reply`; `None` (after
@@ -129,6 +154,32 @@ impl<S: SourceKind> Kind for S {
 
     fn stored(&self) -> Option<(StoredKind, &dyn TableCodec)> {
         SourceKind::stored(self)
+    }
+
+    fn streamed(&self) -> bool {
+        !SourceKind::keeps_rows(self)
+    }
+
+    fn answer_from_history(
+        &self,
+        read: &ReadKind,
+        t: Time,
+        rows: &Arc<dyn Any + Send + Sync>,
+    ) -> Result<Box<dyn Any + Send>> {
+        let rows = rows.downcast_ref::<Vec<(RowOf<S>, Time, Diff)>>().ok_or_else(mismatched)?;
+        let through = rows.iter().filter(|(_, time, _)| *time <= t);
+        match read {
+            ReadKind::Rows => {
+                let mut answer: Vec<(RowOf<S>, Diff)> =
+                    through.map(|(row, _, diff)| (row.clone(), *diff)).collect();
+                differential_dataflow::consolidation::consolidate(&mut answer);
+                Ok(Box::new(answer))
+            }
+            ReadKind::History => Ok(Box::new(through.cloned().collect::<Vec<_>>())),
+            ReadKind::Keys(_) | ReadKind::Visit(_) => {
+                Err(Error::NotKept { name: String::new(), reason: crate::error::NOT_FROM_LOG })
+            }
+        }
     }
 
     fn build(&self, site: Site<'_>) -> Result<Shard> {

@@ -11,3 +11,4 @@ pub(crate) mod kind;
 pub(crate) mod layout;
 pub(crate) mod peek;
 pub(crate) mod registry;
+pub(crate) mod stream;

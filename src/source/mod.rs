@@ -10,4 +10,5 @@ pub(crate) mod bag_table;
 pub(crate) mod keyed_table;
 pub(crate) mod keyed_view;
 pub(crate) mod row_view;
+pub(crate) mod streamed_table;
 mod view_dataflow;

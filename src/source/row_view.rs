@@ -1,4 +1,5 @@
-//! A view: the rows its definition returns, arranged whole.
+//! A view: the rows its definition returns, arranged whole (or, for a streamed view, arranged
+//! and not kept: its batches only reach subscribers).
 
 use crate::definition::Definition;
 use crate::error::Result;
@@ -10,11 +11,18 @@ use crate::shard::registry::Shard;
 /// The kind of a view of rows `R`; holds the view's definition.
 pub(crate) struct RowView<R: 'static> {
     pub(crate) definition: Definition<R>,
+    /// False for a streamed view: its result is not kept (`Engine::streamed_view`).
+    pub(crate) kept: bool,
 }
 
 impl<R: Row> RowView<R> {
     pub(crate) fn new(definition: Definition<R>) -> Self {
-        RowView { definition }
+        RowView { definition, kept: true }
+    }
+
+    /// A streamed view: subscriptions get its changes, nothing keeps its rows.
+    pub(crate) fn streamed(definition: Definition<R>) -> Self {
+        RowView { definition, kept: false }
     }
 }
 
@@ -23,8 +31,12 @@ impl<R: Row> SourceKind for RowView<R> {
     const NOUN: &'static str = "view";
 
     fn build(&self, site: Site<'_>) -> Result<Shard> {
-        super::view_dataflow::build(site, |views, name| {
+        super::view_dataflow::build(site, self.kept, |views, name| {
             self.definition.build(views).arrange_by_self_named(name)
         })
+    }
+
+    fn keeps_rows(&self) -> bool {
+        self.kept
     }
 }

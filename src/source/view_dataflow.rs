@@ -12,30 +12,46 @@ use differential_dataflow::operators::arrange::Arranged;
 
 use crate::definition::{Live, Views};
 use crate::error::Result;
-use crate::shard::arrangement::Arrangement;
-use crate::shard::hub::tap;
+use crate::shard::arrangement::{Arrangement, ArrangementState};
+use crate::shard::hub::{tap, tap_unkept};
 use crate::shard::kind::Site;
 use crate::shard::layout::Layout;
 use crate::shard::registry::Shard;
 
 /// Builds a view's dataflow: the definition, arranged by `arrange`, with a subscription tap.
+/// The arrangement is kept for reads and later views, unless `kept` is false (a streamed view):
+/// then its trace is dropped at once, so it holds nothing, and its batches still reach the tap.
 /// If the definition failed, the half-built dataflow is dropped and the error returned.
 pub(crate) fn build<Tr: Layout>(
     site: Site<'_>,
+    kept: bool,
     arrange: impl for<'s> FnOnce(&Views<'s>, &str) -> Arranged<'s, Tr>,
 ) -> Result<Shard> {
-    let Site { worker, registry, engine, name, since, .. } = site;
+    let Site { worker, registry, engine, id, name, since, held, .. } = site;
     let index = worker.index();
     let dataflow = worker.next_dataflow_index();
     let (trace, hub, reads) = worker.dataflow_named(&format!("view {name}"), |scope| {
-        let views = Views::new(scope, Box::new(Live { registry: Rc::clone(registry), engine }));
+        let registry = Rc::clone(registry);
+        let live = Live { registry, engine, reader: id, since, held: held.clone() };
+        let views = Views::new(scope, Box::new(live));
         let arranged = arrange(&views, name);
-        let hub = tap::<Tr>(arranged.stream, index);
-        (arranged.trace, hub, views.into_reads())
+        let (hub, trace) = match kept {
+            true => (tap::<Tr>(arranged.stream, index), Ok(arranged.trace)),
+            // Differential's arrange writes batches to the trace through a weak handle: with
+            // the trace dropped, it sorts, exchanges and consolidates them, and keeps none.
+            false => {
+                let (hub, progress) = tap_unkept::<Tr>(arranged.stream, index);
+                (hub, Err(progress))
+            }
+        };
+        (trace, hub, views.into_reads())
     });
     match reads {
         Ok(reads) => {
-            let arrangement = Box::new(Arrangement::new(trace, since));
+            let arrangement: Box<dyn ArrangementState> = match trace {
+                Ok(trace) => Box::new(Arrangement::new(trace, since)),
+                Err(progress) => progress,
+            };
             Ok(Shard { arrangement, input: None, hub: Some(hub), reads })
         }
         Err(error) => {

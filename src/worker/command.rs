@@ -29,8 +29,13 @@ pub(crate) enum Command {
         name: String,
         kind: Arc<dyn Kind>,
         history: Option<Box<dyn Any + Send>>,
+        /// For a view: the streamed tables it attaches to held, for a `Backfill`.
+        held: BTreeSet<SourceId>,
         built: Option<Sender<Result<BTreeSet<SourceId>>>>,
     },
+    /// This worker's share of streamed table `stream`'s stored history, for view `reader`,
+    /// which attached to it held (`shard/stream.rs`).
+    Backfill { reader: SourceId, stream: SourceId, rows: Box<dyn Any + Send> },
     /// Drop source `id`, called `name`: its waiting reads and its subscriptions end with
     /// `Error::Dropped`, its dataflow is dropped. No other source reads it.
     Drop { id: SourceId, name: String },

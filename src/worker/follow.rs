@@ -126,6 +126,8 @@ impl Follower {
                             name: name.clone(),
                             kind: registration.kind,
                             history: None,
+                            // Storage, and so backfills, is for one process only.
+                            held: Default::default(),
                             built: Some(built),
                         };
                         Step::Apply { command, built: Some((request, answer)) }

@@ -181,16 +181,18 @@ impl<'w> WorkerLoop<'w> {
 
     fn apply(&mut self, command: Command) {
         match command {
-            Command::Create { id, name, kind, history, built } => {
+            Command::Create { id, name, kind, history, held, built } => {
                 let dataflow = self.worker.next_dataflow_index();
                 let site = Site {
                     worker: self.worker,
+                    id,
                     registry: &self.registry,
                     engine: self.engine,
                     name: &name,
                     upper: self.upper,
                     since: self.since,
                     history,
+                    held: &held,
                 };
                 let answer = kind.build(site).map(|mut shard| {
                     let reads = std::mem::take(&mut shard.reads);
@@ -199,11 +201,19 @@ impl<'w> WorkerLoop<'w> {
                     self.dataflows.insert(id, dataflow);
                     reads
                 });
+                if answer.is_err() {
+                    self.detach(id);
+                }
                 if let Some(built) = built {
                     let _ = built.send(answer);
                 }
             }
             Command::Drop { id, name } => self.drop_source(id, name),
+            Command::Backfill { reader, stream, rows } => {
+                let mut registry = self.registry.borrow_mut();
+                let input = registry.get_mut(stream).and_then(|shard| shard.input.as_mut());
+                input.expect("a backfill names a streamed table every worker created").backfill(reader, rows);
+            }
             Command::Write { table, time, writes } => {
                 let mut registry = self.registry.borrow_mut();
                 let input = registry.get_mut(table).and_then(|shard| shard.input.as_mut());
@@ -278,8 +288,19 @@ impl<'w> WorkerLoop<'w> {
             hub.end_all(&dropped);
         }
         self.kinds.remove(&id);
+        self.detach(id);
         if let Some(dataflow) = self.dataflows.remove(&id) {
             self.worker.drop_dataflow(dataflow);
+        }
+    }
+
+    /// Removes view `reader`'s inputs from every streamed table it attached to (it is
+    /// dropped, or its definition failed and its half-built dataflow with it).
+    fn detach(&mut self, reader: SourceId) {
+        for (_, shard) in self.registry.borrow_mut().shards_mut() {
+            if let Some(input) = shard.input.as_mut() {
+                input.forget(reader);
+            }
         }
     }
 
@@ -415,7 +436,8 @@ impl<'w> WorkerLoop<'w> {
         for pending in self.subscriptions.drain(..) {
             let source = registry.get_mut(pending.source).expect("subscriptions name a view");
             let upper = source.arrangement.upper();
-            if upper.is_none_or(|upper| upper > pending.as_of) {
+            let at_once = source.hub.as_ref().is_some_and(|hub| hub.registers_at_once());
+            if at_once || upper.is_none_or(|upper| upper > pending.as_of) {
                 let hub = source.hub.as_mut().expect("only views take subscribers");
                 hub.register(source.arrangement.trace_mut(), pending.subscriber, upper);
             } else {
