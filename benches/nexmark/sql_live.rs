@@ -35,7 +35,7 @@ pub fn run<Q: SqlQuery>(input: &Input, options: &ChildOptions) -> Result<Outcome
                 .query(&format!("SELECT * FROM {name} AS OF {t}"))
                 .map_err(|e| format!("read at {t}: {e}"))?;
             let flat: Vec<Q::Flat> = rows.decode().map_err(|e| format!("decode: {e}"))?;
-            Ok(flat.into_iter().map(|row| (Q::unflatten(row), 1)).collect())
+            Ok(Some(flat.into_iter().map(|row| (Q::unflatten(row), 1)).collect()))
         };
         live::drive(engine, tables, input, options, at, changes)
     })

@@ -17,17 +17,18 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use timely::dataflow::Stream;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::operator::Operator;
+use timely::dataflow::{Stream, StreamVec};
 
 use differential_dataflow::trace::SpanOf;
 
 use super::arrangement::ArrangementState;
-use super::layout::Layout;
+use super::layout::{Layout, RowTrace};
 use crate::error::Error;
 use crate::protocol::reply::FeedSink;
 use crate::protocol::stats::TraceStats;
+use crate::row::Row;
 use crate::time::{Diff, Time};
 
 /// A request to feed `feed` from a view, sent to every worker.
@@ -94,16 +95,43 @@ pub(crate) fn tap<'s, Tr: Layout>(stream: Stream<'s, Time, Vec<SpanOf<Tr>>>, wor
     Box::new(ViewHub::<Tr> { tapped, subscribers: BTreeMap::new(), worker, kept: true })
 }
 
-/// Like [`tap`], for a streamed view, whose arrangement keeps nothing: its hub registers a
-/// subscriber at once, with no snapshot (its handle makes the snapshot with a batch run), and
-/// the returned state tracks the view's progress from the tap, in place of an arrangement.
-pub(crate) fn tap_unkept<'s, Tr: Layout>(
-    stream: Stream<'s, Time, Vec<SpanOf<Tr>>>,
+/// Like [`tap`], for a streamed view, whose result is not arranged: the tap sinks the
+/// definition's own stream of updates. Its hub registers a subscriber at once, with no
+/// snapshot (its handle makes the snapshot with a batch run); the returned state tracks the
+/// view's progress from the tap's frontier, in place of an arrangement.
+pub(crate) fn tap_collection<'s, D: Row>(
+    stream: StreamVec<'s, Time, (D, Time, Diff)>,
     worker: usize,
 ) -> (Box<dyn Hub>, Box<dyn ArrangementState>) {
-    let tapped = attach::<Tr>(stream);
+    let tapped = Rc::new(RefCell::new(Tapped {
+        updates: Vec::new(),
+        frontier: Some(0),
+        listening: false,
+        changed: false,
+    }));
+    let sink = Rc::clone(&tapped);
+    // Updates wait here until the frontier passes their time, as an arrangement seals a batch:
+    // a subscriber registered as its command arrives then sees every update after its `as_of`
+    // (see `ViewHub::register`), even those another worker computed ahead of this one.
+    let mut unsealed: Vec<(D, Time, Diff)> = Vec::new();
+    stream.sink(Pipeline, "Subscriptions", move |(input, frontier)| {
+        input.for_each(|_time, updates| unsealed.append(updates));
+        let frontier = frontier.frontier().first().copied();
+        let mut tapped = sink.borrow_mut();
+        let tapped = &mut *tapped;
+        if frontier != tapped.frontier {
+            tapped.frontier = frontier;
+            tapped.changed = true;
+            let sealed = |update: &(D, Time, Diff)| frontier.is_none_or(|frontier| update.1 < frontier);
+            if tapped.listening {
+                tapped.updates.extend(unsealed.extract_if(.., |update| sealed(update)));
+            } else {
+                unsealed.retain(|update| !sealed(update));
+            }
+        }
+    });
     let progress = Box::new(TapProgress { tapped: Rc::clone(&tapped), marker: NotKept });
-    (Box::new(ViewHub::<Tr> { tapped, subscribers: BTreeMap::new(), worker, kept: false }), progress)
+    (Box::new(ViewHub::<RowTrace<D>> { tapped, subscribers: BTreeMap::new(), worker, kept: false }), progress)
 }
 
 /// The sink that copies what a view's arranged stream carries, while someone listens.

@@ -24,7 +24,7 @@ impl<K: Row, V: Row> SourceKind for KeyedView<K, V> {
     const NOUN: &'static str = "keyed view";
 
     fn build(&self, site: Site<'_>) -> Result<Shard> {
-        super::view_dataflow::build(site, true, |views, name| {
+        super::view_dataflow::build(site, |views, name| {
             self.definition.build(views).arrange_by_key_named(name)
         })
     }

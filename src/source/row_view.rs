@@ -1,5 +1,5 @@
-//! A view: the rows its definition returns, arranged whole (or, for a streamed view, arranged
-//! and not kept: its batches only reach subscribers).
+//! A view: the rows its definition returns, arranged whole (or, for a streamed view, not
+//! arranged at all: its changes only reach subscribers).
 
 use crate::definition::Definition;
 use crate::error::Result;
@@ -31,9 +31,12 @@ impl<R: Row> SourceKind for RowView<R> {
     const NOUN: &'static str = "view";
 
     fn build(&self, site: Site<'_>) -> Result<Shard> {
-        super::view_dataflow::build(site, self.kept, |views, name| {
-            self.definition.build(views).arrange_by_self_named(name)
-        })
+        match self.kept {
+            true => super::view_dataflow::build(site, |views, name| {
+                self.definition.build(views).arrange_by_self_named(name)
+            }),
+            false => super::view_dataflow::build_streamed(site, |views| self.definition.build(views)),
+        }
     }
 
     fn keeps_rows(&self) -> bool {

@@ -8,54 +8,65 @@
 
 use std::rc::Rc;
 
+use differential_dataflow::VecCollection;
 use differential_dataflow::operators::arrange::Arranged;
 
 use crate::definition::{Live, Views};
 use crate::error::Result;
+use crate::row::Row;
 use crate::shard::arrangement::{Arrangement, ArrangementState};
-use crate::shard::hub::{tap, tap_unkept};
+use crate::shard::hub::Hub;
+use crate::shard::hub::{tap, tap_collection};
 use crate::shard::kind::Site;
 use crate::shard::layout::Layout;
 use crate::shard::registry::Shard;
+use crate::time::{Diff, Time};
 
-/// Builds a view's dataflow: the definition, arranged by `arrange`, with a subscription tap.
-/// The arrangement is kept for reads and later views, unless `kept` is false (a streamed view):
-/// then its trace is dropped at once, so it holds nothing, and its batches still reach the tap.
-/// If the definition failed, the half-built dataflow is dropped and the error returned.
+/// Builds a view's dataflow: the definition, arranged by `arrange` and kept for reads and later
+/// views, with a subscription tap. If the definition failed, the half-built dataflow is dropped
+/// and the error returned.
 pub(crate) fn build<Tr: Layout>(
     site: Site<'_>,
-    kept: bool,
     arrange: impl for<'s> FnOnce(&Views<'s>, &str) -> Arranged<'s, Tr>,
+) -> Result<Shard> {
+    let since = site.since;
+    build_with(site, |views, name, worker| {
+        let arranged = arrange(views, name);
+        let hub = tap::<Tr>(arranged.stream, worker);
+        (hub, Box::new(Arrangement::new(arranged.trace, since)))
+    })
+}
+
+/// Builds a streamed view's dataflow: the definition's collection goes straight to the tap, as
+/// a hand-written differential program hands its output to a consumer. Nothing is arranged or
+/// kept; each subscriber's feed consolidates what it delivers (`protocol/feed.rs`).
+pub(crate) fn build_streamed<R: Row>(
+    site: Site<'_>,
+    logic: impl for<'s> FnOnce(&Views<'s>) -> VecCollection<'s, Time, R, Diff>,
+) -> Result<Shard> {
+    build_with(site, |views, _, worker| tap_collection(logic(views).inner, worker))
+}
+
+/// Builds a view's dataflow with `finish`, which turns the definition's context into the
+/// view's hub and its arrangement (or what stands in for one).
+fn build_with(
+    site: Site<'_>,
+    finish: impl for<'s> FnOnce(&Views<'s>, &str, usize) -> (Box<dyn Hub>, Box<dyn ArrangementState>),
 ) -> Result<Shard> {
     let Site { worker, registry, engine, id, name, since, held, .. } = site;
     let index = worker.index();
     let dataflow = worker.next_dataflow_index();
-    let (trace, hub, reads) = worker.dataflow_named(&format!("view {name}"), |scope| {
+    let (hub, arrangement, reads) = worker.dataflow_named(&format!("view {name}"), |scope| {
         let registry = Rc::clone(registry);
         let live = Live { registry, engine, reader: id, since, held: held.clone() };
         let views = Views::new(scope, Box::new(live));
-        let arranged = arrange(&views, name);
-        let (hub, trace) = match kept {
-            true => (tap::<Tr>(arranged.stream, index), Ok(arranged.trace)),
-            // Differential's arrange writes batches to the trace through a weak handle: with
-            // the trace dropped, it sorts, exchanges and consolidates them, and keeps none.
-            false => {
-                let (hub, progress) = tap_unkept::<Tr>(arranged.stream, index);
-                (hub, Err(progress))
-            }
-        };
-        (trace, hub, views.into_reads())
+        let (hub, arrangement) = finish(&views, name, index);
+        (hub, arrangement, views.into_reads())
     });
     match reads {
-        Ok(reads) => {
-            let arrangement: Box<dyn ArrangementState> = match trace {
-                Ok(trace) => Box::new(Arrangement::new(trace, since)),
-                Err(progress) => progress,
-            };
-            Ok(Shard { arrangement, input: None, hub: Some(hub), reads })
-        }
+        Ok(reads) => Ok(Shard { arrangement, input: None, hub: Some(hub), reads }),
         Err(error) => {
-            drop((trace, hub));
+            drop((arrangement, hub));
             worker.drop_dataflow(dataflow);
             Err(error)
         }
