@@ -15,6 +15,8 @@
 //! - `ours`: `Engine::commit` with `insert_all` of all N rows (generated on the application
 //!   thread), then `View::at(t)`, which waits until the view is complete and returns it whole
 //!   (1M rows). The time is from the start of the commit to the return of `at`.
+//! - `ours_streamed`: the same into a streamed table (`Engine::streamed_table`, rows not kept):
+//!   what compares with `bare`, which does not keep its input either.
 //! - `bare`: input -> map(key) -> count -> probe on `timely::execute` workers; each worker
 //!   generates its share of the rows and inserts it, then steps (parking when idle) until the
 //!   probe passes. Timed on worker 0 from a barrier after dataflow construction to the probe.
@@ -43,12 +45,17 @@ use ivm::{Config, Engine};
 
 use bulk::{KEYS, Measurement, key};
 
-const VARIANTS: [&str; 4] = ["ours", "bare", "bare_arranged", "bare_same_shape"];
+const VARIANTS: [&str; 5] = ["ours", "ours_streamed", "bare", "bare_arranged", "bare_same_shape"];
 
-/// Loads `rows` rows through the engine and waits for the view.
-fn run_ours(workers: usize, rows: u64) -> Measurement {
+/// Loads `rows` rows through the engine (into a streamed table if `streamed`) and waits for
+/// the view.
+fn run_ours(workers: usize, rows: u64, streamed: bool) -> Measurement {
     let engine = Engine::start(Config::default().with_workers(workers)).expect("engine starts");
-    let table = engine.table::<(u64, u64)>("rows").expect("new table");
+    let table = match streamed {
+        true => engine.streamed_table::<(u64, u64)>("rows"),
+        false => engine.table::<(u64, u64)>("rows"),
+    }
+    .expect("new table");
     let view = engine
         .view("count_per_key", {
             let table = table.clone();
@@ -80,7 +87,8 @@ fn run_ours(workers: usize, rows: u64) -> Measurement {
 /// Runs one variant in this process and prints its `RESULT` line for the parent.
 fn child(variant: &str, workers: usize, rows: u64) {
     let measurement = match variant {
-        "ours" => run_ours(workers, rows),
+        "ours" => run_ours(workers, rows, false),
+        "ours_streamed" => run_ours(workers, rows, true),
         "baseline" => {
             Measurement { elapsed: Default::default(), memory: bulk::memory(), notes: String::new() }
         }
@@ -151,7 +159,12 @@ fn summarize(runs: &[Run], rows: u64, baseline_kib: u64, workers: &[usize]) {
             );
             medians.push((variant, m, per_row(peak)));
         }
-        let ours = medians[0];
+        let (ours, streamed, bare) = (medians[0], medians[1], medians[2]);
+        println!(
+            "   w={w} throughput ratio ours_streamed/bare: {:.2}   peak bytes/row ratio ours_streamed/bare: {:.2}",
+            bare.1 / streamed.1,
+            streamed.2 / bare.2
+        );
         for other in &medians[1..] {
             println!(
                 "   w={w} throughput ratio ours/{}: {:.2}   peak bytes/row ratio ours/{}: {:.2}",

@@ -31,6 +31,11 @@
 //! and a name that is not identifier-like (see [`Engine`'s names](Engine#names)) is
 //! [`Error::InvalidName`].
 //!
+//! For streams of events, [`Engine::streamed_table`] makes a table whose rows are not kept:
+//! they flow into the views that read it and are gone, and with storage the write-ahead log
+//! is their history. [`Engine::streamed_view`] is its counterpart for results read as a
+//! stream: subscribers get the changes and nothing keeps the rows.
+//!
 //! # A view
 //!
 //! A [`View`] is defined by a closure that receives the tables as differential dataflow
