@@ -23,7 +23,8 @@ const ADDRESSES: &str = "IVM_TEST_CLUSTER_ADDRESSES";
 /// What the copy does: `same` (register like process 0), `other-type`, `other-workers`,
 /// `nothing` (serve without registering), `silent` (connect, then do nothing), `panicking`
 /// (register a view that panics, then serve), `panicking-keyed` (the same with a keyed view),
-/// `stuck` (register a view that blocks its worker, then serve).
+/// `stuck` (register a view that blocks its worker, then serve), `streamed` (register the
+/// streamed table and views of [`Streams`], then serve).
 const MODE: &str = "IVM_TEST_CLUSTER_MODE";
 
 const WORKERS: usize = 2;
@@ -106,6 +107,14 @@ fn cluster_process() {
             let engine = Engine::start(config).unwrap();
             std::thread::sleep(Duration::from_secs(1));
             let _numbers = engine.table::<u32>("numbers").unwrap();
+            engine.serve().unwrap();
+        }
+        "streamed" => {
+            let engine = Engine::start(config).unwrap();
+            let _streams = Streams::register(&engine);
+            // Process 0's view over the stream made after rows arrived is refused there and
+            // dropped again; this process registers it too, as every process must.
+            let _late = engine.view_from("late", &Streams::counted(&_streams.events));
             engine.serve().unwrap();
         }
         "silent" => {
@@ -661,6 +670,105 @@ fn drops_reach_every_process_and_end_what_waits_there() {
     assert_eq!(clustered.prices.at(t).unwrap(), single.prices.at(t).unwrap());
     assert_eq!(clustered.orders.at(t), Err(Error::Dropped { name: "orders".into() }));
     clustered.engine.shutdown();
+    assert!(child.ends_cleanly(), "process 1 must end cleanly on shutdown");
+}
+
+/// A streamed table of `(key, value)` events, a kept view counting them per key, and a
+/// streamed view of the events joined with a kept table of labels.
+struct Streams {
+    events: ivm::Table<(u8, u16)>,
+    labels: ivm::Table<(u8, u16)>,
+    counts: ivm::View<(u8, Diff)>,
+    labelled: ivm::View<(u8, u16, u16)>,
+}
+
+impl Streams {
+    /// The cluster's sources; `streamed` false makes them all kept, for the single process
+    /// the cluster is compared with.
+    fn register_as(engine: &Engine, streamed: bool) -> Streams {
+        let events = match streamed {
+            true => engine.streamed_table::<(u8, u16)>("events"),
+            false => engine.table::<(u8, u16)>("events"),
+        }
+        .unwrap();
+        let labels = engine.table::<(u8, u16)>("labels").unwrap();
+        let counts = engine.view_from("counts", &Streams::counted(&events)).unwrap();
+        let definition = ivm::Definition::over((&events, &labels), |_, (events, labels)| {
+            events.join(labels).map(|(key, (value, label))| (key, value, label))
+        });
+        let labelled = match streamed {
+            true => engine.streamed_view_from("labelled", &definition),
+            false => engine.view_from("labelled", &definition),
+        }
+        .unwrap();
+        Streams { events, labels, counts, labelled }
+    }
+
+    fn register(engine: &Engine) -> Streams {
+        Streams::register_as(engine, true)
+    }
+
+    fn counted(events: &ivm::Table<(u8, u16)>) -> ivm::Definition<(u8, Diff)> {
+        ivm::Definition::over(events, |_, events| events.map(|(key, _)| key).count())
+    }
+}
+
+#[test]
+fn streamed_tables_and_views_answer_like_one_process() {
+    let (config, mut child) = cluster("streamed");
+    let clustered_engine = Engine::start(config).unwrap();
+    let clustered = Streams::register(&clustered_engine);
+    let single_engine = Engine::start(Config::default().with_workers(WORKERS)).unwrap();
+    let single = Streams::register_as(&single_engine, false);
+    let mut labelled = clustered.labelled.subscribe().unwrap();
+    let mut random = Gen::new(12);
+    let mut held: Vec<(u8, u16)> = Vec::new();
+    let mut last = 0;
+    let mut late_changes = None;
+    for round in 0..40u16 {
+        if round == 20 {
+            // Mid-stream, without a snapshot (it would need the events' history): every change
+            // after the latest commit, computed on either process, reaches it.
+            let options = ivm::SubscribeOptions::default().snapshot(false);
+            late_changes = Some((last, clustered.labelled.subscribe_with(options).unwrap()));
+        }
+        let events: Vec<(u8, u16)> =
+            (0..u8::arbitrary(&mut random) % 20).map(|_| (u8::arbitrary(&mut random) % 6, round)).collect();
+        let retract =
+            (round % 3 == 2 && !held.is_empty()).then(|| held.remove(usize::from(round) % held.len()));
+        let label = (round % 4 == 0).then_some(((round % 6) as u8, round));
+        let write = |tx: &mut ivm::Transaction, streams: &Streams| {
+            tx.insert_all(&streams.events, events.iter().copied());
+            if let Some(event) = retract {
+                tx.delete(&streams.events, event);
+            }
+            if let Some(label) = label {
+                tx.insert(&streams.labels, label);
+            }
+        };
+        last = clustered_engine.commit(|tx| write(tx, &clustered)).unwrap();
+        single_engine.commit_at(last, |tx| write(tx, &single)).unwrap();
+        held.extend(events);
+        assert_eq!(clustered.counts.at(last).unwrap(), single.counts.at(last).unwrap(), "round {round}");
+    }
+    // The streamed view's subscription, summed, equals one process's recomputation of it.
+    assert_eq!(summed(&mut labelled, last), single.labelled.at(last).unwrap());
+    assert!(!single.labelled.at(last).unwrap().is_empty());
+    let (from, mut late_changes) = late_changes.unwrap();
+    let mut expected = single.labelled.at(last).unwrap();
+    expected.extend(single.labelled.at(from).unwrap().into_iter().map(|(row, diff)| (row, -diff)));
+    assert_eq!(summed(&mut late_changes, last), consolidate(expected));
+    // Nothing kept: a view made now has no history to start from, on any process.
+    match clustered_engine.view_from("late", &Streams::counted(&clustered.events)) {
+        Err(Error::NotKept { name, .. }) => assert_eq!(name, "events"),
+        other => panic!("expected NotKept, got {other:?}"),
+    }
+    let t = clustered_engine.commit(|tx| tx.insert(&clustered.events, (1, 1))).unwrap();
+    single_engine.commit_at(t, |tx| tx.insert(&single.events, (1, 1))).unwrap();
+    assert_eq!(clustered.counts.at(t).unwrap(), single.counts.at(t).unwrap());
+    assert_eq!(clustered.events.stats().unwrap().updates, 0);
+    drop((labelled, late_changes));
+    clustered_engine.shutdown();
     assert!(child.ends_cleanly(), "process 1 must end cleanly on shutdown");
 }
 
