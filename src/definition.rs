@@ -41,6 +41,8 @@ use std::sync::Arc;
 
 use differential_dataflow::AsCollection;
 use differential_dataflow::VecCollection;
+use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
+use differential_dataflow::trace::implementations::ValSpine;
 use timely::dataflow::Scope;
 use timely::dataflow::operators::generic::operator::empty;
 use timely::dataflow::operators::vec::ToStream;
@@ -49,10 +51,16 @@ use crate::error::Error;
 use crate::protocol::SourceId;
 use crate::row::Row;
 use crate::shard::hub::NotKept;
-use crate::shard::layout::Layout;
+use crate::shard::layout::{KeyedTrace, Layout};
 use crate::shard::registry::Registry;
 use crate::shard::stream::Fanout;
 use crate::time::{Diff, Time};
+
+/// A keyed table's or keyed view's arrangement by key, as
+/// [`Views::keyed_table_arranged`] and [`Views::keyed_view_arranged`] hand it out: differential's
+/// [`Arranged`] over the engine's shared trace, for operators that work on arrangements
+/// (`join_core`, `reduce_abelian`, ...) without arranging the rows again.
+pub type KeyedArrangement<'s, K, V> = Arranged<'s, TraceAgent<ValSpine<K, V, Time, Diff>>>;
 
 /// The type of a view definition's logic, as stored in a [`Definition`].
 type DefinitionFn<R> = dyn for<'s> Fn(&Views<'s>) -> VecCollection<'s, Time, R, Diff> + Send + Sync;
@@ -188,37 +196,66 @@ impl<'s> Views<'s> {
         kind: &'static str,
     ) -> VecCollection<'s, Time, Tr::Row, Diff> {
         let scope = self.scope;
-        let mut collection = None;
-        let mut not_kept = false;
-        let wanted = Wanted { engine, id, name, kind };
-        let found = self.sources.visit(&wanted, &mut |found| {
-            collection = match found {
-                Found::Trace(trace, _) if trace.is::<NotKept>() => {
-                    not_kept = true;
-                    None
-                }
-                Found::Trace(trace, attach) => match trace.downcast_ref::<Tr>() {
-                    Some(trace) => Some(trace.clone().import_rows(scope, name)),
-                    None => trace
-                        .downcast_ref::<Fanout<Tr::Row>>()
-                        .map(|fanout| fanout.attach(scope, attach.reader, attach.hold)),
-                },
-                Found::Rows(share) => {
-                    share.iter::<Tr::Row>().map(|rows| rows.to_stream(scope).as_collection())
-                }
-            };
-            collection.is_some()
+        let found = self.find(&Wanted { engine, id, name, kind }, |found| match found {
+            Found::Trace(trace, attach) => match trace.downcast_ref::<Tr>() {
+                Some(trace) => Some(trace.clone().import_rows(scope, name)),
+                None => trace
+                    .downcast_ref::<Fanout<Tr::Row>>()
+                    .map(|fanout| fanout.attach(scope, attach.reader, attach.hold)),
+            },
+            Found::Rows(share) => share.iter::<Tr::Row>().map(|rows| rows.to_stream(scope).as_collection()),
         });
-        match (found, collection) {
-            (Ok(()), Some(collection)) => {
-                self.reads.borrow_mut().insert(id);
-                collection
+        found.unwrap_or_else(|error| self.fail(error))
+    }
+
+    /// The arrangement by key of keyed source `id` of engine `engine`: in the live engine an
+    /// import of its shared trace (nothing copied or arranged again), in a batch run its rows
+    /// arranged here; an empty arrangement, and the error recorded, if this context lacks it.
+    pub(crate) fn import_arranged<K: Row, V: Row>(
+        &self,
+        engine: u64,
+        id: SourceId,
+        name: &str,
+        kind: &'static str,
+    ) -> KeyedArrangement<'s, K, V> {
+        let scope = self.scope;
+        let found = self.find(&Wanted { engine, id, name, kind }, |found| match found {
+            Found::Trace(trace, _) => {
+                trace.downcast_ref::<KeyedTrace<K, V>>().map(|trace| trace.clone().import_named(scope, name))
+            }
+            Found::Rows(share) => share
+                .iter::<(K, V)>()
+                .map(|rows| rows.to_stream(scope).as_collection().arrange_by_key_named(name)),
+        });
+        found.unwrap_or_else(|error| self.fail::<(K, V)>(error).arrange_by_key_named(name))
+    }
+
+    /// Hands the `wanted` source to `make`, which returns `None` if it is not of the type
+    /// asked for; records the source as read. Fails with the error a definition reading
+    /// something this context does not have gets.
+    fn find<T>(&self, wanted: &Wanted<'_>, mut make: impl FnMut(Found<'_>) -> Option<T>) -> Result<T, Error> {
+        let mut made = None;
+        let mut not_kept = false;
+        let found = self.sources.visit(wanted, &mut |found| {
+            if let Found::Trace(trace, _) = &found
+                && trace.is::<NotKept>()
+            {
+                not_kept = true;
+                return false;
+            }
+            made = make(found);
+            made.is_some()
+        });
+        match (found, made) {
+            (Ok(()), Some(made)) => {
+                self.reads.borrow_mut().insert(wanted.id);
+                Ok(made)
             }
             (Err(_), _) if not_kept => {
-                self.fail(Error::NotKept { name: name.to_string(), reason: crate::error::VIEW_NOT_KEPT })
+                Err(Error::NotKept { name: wanted.name.to_string(), reason: crate::error::VIEW_NOT_KEPT })
             }
-            (Err(error), _) => self.fail(error),
-            (Ok(()), None) => self.fail(self.sources.missing(&wanted)),
+            (Err(error), _) => Err(error),
+            (Ok(()), None) => Err(self.sources.missing(wanted)),
         }
     }
 

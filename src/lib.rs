@@ -249,7 +249,7 @@ mod worker;
 
 pub use cluster::Cluster;
 pub use config::{Config, Durability, Retention};
-pub use definition::{Definition, Views};
+pub use definition::{Definition, KeyedArrangement, Views};
 pub use engine::Engine;
 pub use error::{Error, FileError, FileProblem, IoError, Result};
 pub use inputs::Inputs;

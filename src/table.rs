@@ -13,7 +13,7 @@ use std::time::Duration;
 use differential_dataflow::VecCollection;
 
 use crate::coordinator::{Coordinator, Targets};
-use crate::definition::Views;
+use crate::definition::{KeyedArrangement, Views};
 #[cfg(doc)]
 use crate::error::Error;
 use crate::error::Result;
@@ -308,5 +308,40 @@ impl<'s> Views<'s> {
         table: &KeyedTable<K, V>,
     ) -> VecCollection<'s, Time, (K, V), Diff> {
         self.import::<KeyedTrace<K, V>>(table.engine(), table.id(), table.name(), "keyed table")
+    }
+
+    /// A keyed table as its arrangement by key: the table's own shared arrangement, imported
+    /// into the view without copying a row out of it or arranging it again. Join it with
+    /// differential's `join_core` (or use any operator on arrangements) instead of
+    /// [`keyed_table`](Self::keyed_table) and `join`, which copies every pair out and arranges
+    /// them again in the view. In a batch run the table's rows are arranged once here.
+    ///
+    /// ```
+    /// use ivm::{Config, Engine};
+    /// # fn main() -> ivm::Result<()> {
+    /// let engine = Engine::start(Config::default())?;
+    /// let names = engine.keyed_table::<u32, String>("names")?; // customer -> name
+    /// let orders = engine.table::<(u32, u64)>("orders")?; // (customer, cents)
+    /// let named = engine.view("named_orders", {
+    ///     let (names, orders) = (names.clone(), orders.clone());
+    ///     move |v| {
+    ///         let by_customer = v.table(&orders).arrange_by_key();
+    ///         by_customer.join_core(v.keyed_table_arranged(&names), |_, cents, name| {
+    ///             Some((name.clone(), *cents))
+    ///         })
+    ///     }
+    /// })?;
+    /// let t = engine.commit(|tx| {
+    ///     tx.upsert(&names, 7, "ann".into());
+    ///     tx.insert(&orders, (7, 250));
+    /// })?;
+    /// assert_eq!(named.at(t)?, vec![(("ann".to_string(), 250), 1)]);
+    /// # Ok(()) }
+    /// ```
+    pub fn keyed_table_arranged<K: Row, V: Row>(
+        &self,
+        table: &KeyedTable<K, V>,
+    ) -> KeyedArrangement<'s, K, V> {
+        self.import_arranged(table.engine(), table.id(), table.name(), "keyed table")
     }
 }

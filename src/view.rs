@@ -15,7 +15,7 @@ use differential_dataflow::VecCollection;
 use crate::batch::job::{BatchInputs, run};
 use crate::blocking;
 use crate::coordinator::{Coordinator, Targets};
-use crate::definition::{Definition, Views};
+use crate::definition::{Definition, KeyedArrangement, Views};
 use crate::error::{Error, Result};
 use crate::protocol::SourceId;
 use crate::protocol::stats::TraceStats;
@@ -514,5 +514,15 @@ impl<'s> Views<'s> {
             return view.definition.build(self);
         }
         self.import::<KeyedTrace<K, V>>(view.core.id(), view.id, &view.name, "keyed view")
+    }
+
+    /// An earlier keyed view as its arrangement by key, imported without copying or arranging
+    /// its rows again; see [`keyed_table_arranged`](Self::keyed_table_arranged). In a batch run
+    /// the view's definition runs again here and its rows are arranged.
+    pub fn keyed_view_arranged<K: Row, V: Row>(&self, view: &KeyedView<K, V>) -> KeyedArrangement<'s, K, V> {
+        if self.reruns_views() {
+            return view.definition.build(self).arrange_by_key_named(&view.name);
+        }
+        self.import_arranged(view.core.id(), view.id, &view.name, "keyed view")
     }
 }

@@ -11,6 +11,8 @@
 // Helpers of `common` that some files do not use.
 #![allow(dead_code)]
 
+#[path = "arranged.rs"]
+mod arranged;
 #[path = "asynchronous.rs"]
 mod asynchronous;
 #[path = "batch.rs"]
