@@ -39,6 +39,10 @@
 //! cache (just written): these are warm restarts. Each restart also leaves one new, empty log
 //! segment behind (the engine starts a new segment on open).
 //!
+//! The same restarts run with the rows in a streamed table (`Engine::streamed_table`, loaded into
+//! two more directories the same way): `str_log` and `str_ckpt`, where registering the table
+//! replays nothing and the view is built from the stored history (issue 15).
+//!
 //! Without `--bench` (under `cargo test --benches`) it runs a small smoke pass of both parts.
 
 #[path = "common/measure.rs"]
@@ -174,10 +178,19 @@ fn stored(dir: &Path, workers: usize) -> Config {
         .with_checkpoint_every(u64::MAX)
 }
 
+/// The restart part's table: a streamed table (`Engine::streamed_table`) if `streamed`.
+fn rows_table(engine: &Engine, streamed: bool) -> Table<(u64, u64)> {
+    match streamed {
+        true => engine.streamed_table("rows"),
+        false => engine.table("rows"),
+    }
+    .expect("the table")
+}
+
 /// Loads `rows` rows into `dir` in commits of `chunk`, then checkpoints if asked.
-fn load_child(dir: &Path, rows: u64, chunk: u64, checkpoint: bool) -> String {
+fn load_child(dir: &Path, rows: u64, chunk: u64, checkpoint: bool, streamed: bool) -> String {
     let engine = Engine::start(stored(dir, 2)).expect("engine starts");
-    let table = engine.table::<(u64, u64)>("rows").expect("new table");
+    let table = rows_table(&engine, streamed);
     let view = count_view(&engine, &table);
     let start = Instant::now();
     let mut t = 0;
@@ -202,11 +215,11 @@ fn load_child(dir: &Path, rows: u64, chunk: u64, checkpoint: bool) -> String {
 }
 
 /// Restarts on `dir`: start, register the table and view again, read the view at the latest time.
-fn restart_child(dir: &Path, workers: usize, rows: u64) -> String {
+fn restart_child(dir: &Path, workers: usize, rows: u64, streamed: bool) -> String {
     let start = Instant::now();
     let engine = Engine::start(stored(dir, workers)).expect("engine starts");
     let started = start.elapsed().as_secs_f64();
-    let table = engine.table::<(u64, u64)>("rows").expect("table registered again");
+    let table = rows_table(&engine, streamed);
     let registered = start.elapsed().as_secs_f64();
     let view = count_view(&engine, &table);
     let viewed = start.elapsed().as_secs_f64();
@@ -281,11 +294,15 @@ fn child(args: &[String]) {
             Path::new(arg(1)),
             arg(2).parse().expect("rows"),
             arg(3).parse().expect("chunk"),
-            arg(4) == "checkpoint",
+            arg(4).starts_with("checkpoint"),
+            arg(4).ends_with("streamed"),
         ),
-        "restart" => {
-            restart_child(Path::new(arg(1)), arg(2).parse().expect("workers"), arg(3).parse().expect("rows"))
-        }
+        "restart" => restart_child(
+            Path::new(arg(1)),
+            arg(2).parse().expect("workers"),
+            arg(3).parse().expect("rows"),
+            arg(4) == "streamed",
+        ),
         "batch" => batch_child(arg(1).parse().expect("workers"), arg(2).parse().expect("rows")),
         "baseline" => String::new(),
         other => panic!("unknown child {other}"),
@@ -383,6 +400,12 @@ fn restart_part(s: &Settings) {
     println!("load log: {log_load}");
     let ckpt_load = load(ckpt_dir.path(), "checkpoint");
     println!("load checkpoint: {ckpt_load}");
+    let streamed_log_dir =
+        tempfile::Builder::new().prefix("ivm-restart-slog-").tempdir_in(&s.base).expect("temp dir");
+    let streamed_ckpt_dir =
+        tempfile::Builder::new().prefix("ivm-restart-sckpt-").tempdir_in(&s.base).expect("temp dir");
+    println!("load streamed log: {}", load(streamed_log_dir.path(), "log-streamed"));
+    println!("load streamed checkpoint: {}", load(streamed_ckpt_dir.path(), "checkpoint-streamed"));
     let per_row = |line: &str, name: &str| field(line, name).unwrap_or(f64::NAN) / s.rows as f64;
     println!(
         "bytes on disk per row: log only {:.1} (allocated {:.1}); after checkpoint {:.1} (allocated {:.1}); \
@@ -396,20 +419,14 @@ fn restart_part(s: &Settings) {
     let mut runs: Vec<(String, usize, String)> = Vec::new();
     for rep in 0..s.reps {
         for &w in &s.restart_workers {
+            let restart = |dir: &Path, kind: &str| -> Vec<String> {
+                vec!["restart".into(), dir.display().to_string(), w.to_string(), rows.clone(), kind.into()]
+            };
             let cases = [
-                (
-                    "restart_log",
-                    vec!["restart".into(), log_dir.path().display().to_string(), w.to_string(), rows.clone()],
-                ),
-                (
-                    "restart_ckpt",
-                    vec![
-                        "restart".into(),
-                        ckpt_dir.path().display().to_string(),
-                        w.to_string(),
-                        rows.clone(),
-                    ],
-                ),
+                ("restart_log", restart(log_dir.path(), "table")),
+                ("restart_ckpt", restart(ckpt_dir.path(), "table")),
+                ("str_log", restart(streamed_log_dir.path(), "streamed")),
+                ("str_ckpt", restart(streamed_ckpt_dir.path(), "streamed")),
                 ("batch", vec!["batch".into(), w.to_string(), rows.clone()]),
             ];
             for (name, args) in cases {
@@ -431,7 +448,7 @@ fn restart_part(s: &Settings) {
             )
         };
         let batch_secs = secs_of("batch");
-        for name in ["restart_log", "restart_ckpt", "batch"] {
+        for name in ["restart_log", "restart_ckpt", "str_log", "str_ckpt", "batch"] {
             let mine: Vec<&String> = runs.iter().filter(|r| r.0 == name && r.1 == w).map(|r| &r.2).collect();
             let all = |f: &str| mine.iter().filter_map(|l| field(l, f)).collect::<Vec<f64>>();
             println!(
