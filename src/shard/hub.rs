@@ -89,6 +89,18 @@ struct Tapped<D> {
     changed: bool,
 }
 
+impl<D> Tapped<D> {
+    /// Nothing seen yet, nobody listening, complete from time 0 on.
+    fn shared() -> Rc<RefCell<Tapped<D>>> {
+        Rc::new(RefCell::new(Tapped {
+            updates: Vec::new(),
+            frontier: Some(0),
+            listening: false,
+            changed: false,
+        }))
+    }
+}
+
 /// Attaches the tap to a view's arranged stream and returns the hub that owns its subscribers.
 pub(crate) fn tap<'s, Tr: Layout>(stream: Stream<'s, Time, Vec<SpanOf<Tr>>>, worker: usize) -> Box<dyn Hub> {
     let tapped = attach::<Tr>(stream);
@@ -103,12 +115,7 @@ pub(crate) fn tap_collection<'s, D: Row>(
     stream: StreamVec<'s, Time, (D, Time, Diff)>,
     worker: usize,
 ) -> (Box<dyn Hub>, Box<dyn ArrangementState>) {
-    let tapped = Rc::new(RefCell::new(Tapped {
-        updates: Vec::new(),
-        frontier: Some(0),
-        listening: false,
-        changed: false,
-    }));
+    let tapped = Tapped::shared();
     let sink = Rc::clone(&tapped);
     // Updates wait here until the frontier passes their time, as an arrangement seals a batch:
     // a subscriber registered as its command arrives then sees every update after its `as_of`
@@ -136,12 +143,7 @@ pub(crate) fn tap_collection<'s, D: Row>(
 
 /// The sink that copies what a view's arranged stream carries, while someone listens.
 fn attach<'s, Tr: Layout>(stream: Stream<'s, Time, Vec<SpanOf<Tr>>>) -> Rc<RefCell<Tapped<Tr::Row>>> {
-    let tapped = Rc::new(RefCell::new(Tapped {
-        updates: Vec::new(),
-        frontier: Some(0),
-        listening: false,
-        changed: false,
-    }));
+    let tapped = Tapped::shared();
     let sink = Rc::clone(&tapped);
     stream.sink(Pipeline, "Subscriptions", move |(input, frontier)| {
         let mut tapped = sink.borrow_mut();
