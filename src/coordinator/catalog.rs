@@ -27,6 +27,8 @@ pub(crate) struct Entry {
 #[derive(Default)]
 pub(crate) struct Catalog {
     entries: BTreeMap<String, Entry>,
+    /// The name of each live source, by id: reads look their source up by id on every call.
+    names: BTreeMap<SourceId, String>,
     /// The name each dropped source had, for the errors of handles made before the drop.
     dropped: BTreeMap<SourceId, String>,
     /// The streamed tables no row has reached yet (neither a commit nor the stored history):
@@ -87,10 +89,13 @@ impl Catalog {
 
     /// The name and entry of source `id`.
     pub(crate) fn entry_of(&self, id: SourceId) -> Option<(String, Entry)> {
-        self.entries
-            .iter()
-            .find(|(_, entry)| entry.id == id)
-            .map(|(name, entry)| (name.clone(), entry.clone()))
+        let name = self.names.get(&id)?;
+        Some((name.clone(), self.entries.get(name)?.clone()))
+    }
+
+    /// The entry of live source `id`.
+    fn get(&self, id: SourceId) -> Option<&Entry> {
+        self.entries.get(self.names.get(&id)?)
     }
 
     /// The tables source `id` reads, directly or through the views it reads (itself, if it is
@@ -100,7 +105,7 @@ impl Catalog {
         let mut next = vec![id];
         while let Some(id) = next.pop() {
             if seen.insert(id)
-                && let Some((_, entry)) = self.entries.iter().find(|(_, entry)| entry.id == id)
+                && let Some(entry) = self.get(id)
             {
                 next.extend(entry.reads.iter().copied());
             }
@@ -110,11 +115,20 @@ impl Catalog {
 
     /// The kind of source `id`.
     pub(crate) fn kind_of(&self, id: SourceId) -> Option<Arc<dyn Kind>> {
-        self.entries.values().find(|entry| entry.id == id).map(|entry| Arc::clone(&entry.kind))
+        self.get(id).map(|entry| Arc::clone(&entry.kind))
+    }
+
+    /// The kind of source `id` if it is a streamed source (its reads are not the workers').
+    pub(crate) fn streamed_kind(&self, id: SourceId) -> Option<Arc<dyn Kind>> {
+        self.get(id).filter(|entry| entry.kind.streamed()).map(|entry| Arc::clone(&entry.kind))
     }
 
     pub(crate) fn insert(&mut self, name: &str, entry: Entry) {
-        self.entries.insert(name.to_string(), entry);
+        let id = entry.id;
+        if let Some(replaced) = self.entries.insert(name.to_string(), entry) {
+            self.names.remove(&replaced.id);
+        }
+        self.names.insert(id, name.to_string());
     }
 
     /// Records that streamed table `id` has no rows yet.
@@ -191,6 +205,7 @@ impl Catalog {
     /// remembered as dropped.
     pub(crate) fn remove(&mut self, name: &str) {
         if let Some(entry) = self.entries.remove(name) {
+            self.names.remove(&entry.id);
             self.empty_streams.remove(&entry.id);
             self.dropped.insert(entry.id, name.to_string());
         }
@@ -264,5 +279,13 @@ mod tests {
         catalog.remove("t");
         assert!(catalog.check_free("t").is_ok(), "a dropped name is free again");
         assert_eq!(catalog.check_live(1), Err(Error::Dropped { name: "t".into() }));
+        assert!(catalog.kind_of(1).is_none() && catalog.entry_of(2).is_none(), "the id index forgets them");
+        catalog.insert("t", table(3));
+        assert_eq!(
+            catalog.entry_of(3).map(|(name, _)| name),
+            Some("t".to_string()),
+            "a new id under an old name"
+        );
+        assert!(catalog.tables_under(3).len() == 1 && catalog.streamed_kind(3).is_none());
     }
 }

@@ -22,7 +22,7 @@ use crate::protocol::health::Health;
 use crate::protocol::stats::TraceStats;
 use crate::protocol::wire::{ReadKind, Receiver};
 use crate::protocol::{SourceId, next_request};
-use crate::shard::kind::mismatched;
+use crate::shard::kind::{Kind, mismatched};
 use crate::time::Time;
 
 /// One table's history through a time, for batch runs and checkpoints.
@@ -45,10 +45,10 @@ impl Coordinator {
         read: ReadKind,
         timeout: Option<Duration>,
     ) -> Result<Vec<Box<dyn Any + Send>>> {
-        if let Some(answer) = self.read_streamed(source, time, &read)? {
-            return Ok(answer);
+        match self.send_read(source, time, targets, read)? {
+            Routed::Workers(pending) => pending.wait(timeout),
+            Routed::Files(kind, read) => self.read_streamed(source, time, &read, kind),
         }
-        self.send_read(source, time, targets, read)?.wait(timeout)
     }
 
     /// Like [`read`](Self::read), with every worker's rows of type `T` concatenated (unsorted).
@@ -73,9 +73,9 @@ impl Coordinator {
         read: ReadKind,
     ) -> impl Future<Output = Result<Vec<T>>> + Send + use<T> {
         // A streamed table's answer comes from the files, read here, before the future.
-        let pending = match self.read_streamed(source, time, &read) {
-            Ok(Some(answer)) => Ok(Err(answer)),
-            Ok(None) => self.send_read(source, time, targets, read).map(Ok),
+        let pending = match self.send_read(source, time, targets, read) {
+            Ok(Routed::Workers(pending)) => Ok(Ok(pending)),
+            Ok(Routed::Files(kind, read)) => self.read_streamed(source, time, &read, kind).map(Err),
             Err(error) => Err(error),
         };
         async move {
@@ -87,19 +87,16 @@ impl Coordinator {
     }
 
     /// Sends a read to the workers that hold the answer (and to the other processes, if some of
-    /// theirs do).
-    fn send_read(
-        &self,
-        source: SourceId,
-        time: Time,
-        targets: Targets,
-        read: ReadKind,
-    ) -> Result<PendingRead> {
+    /// theirs do); a streamed source's read is handed back, to be answered from the files.
+    fn send_read(&self, source: SourceId, time: Time, targets: Targets, read: ReadKind) -> Result<Routed> {
         let started = Instant::now();
         let (reply, answers) = answers();
         let cancelled = Arc::new(AtomicBool::new(false));
         let expected = self.sequence(|state| {
             state.catalog.check_live(source)?;
+            if let Some(kind) = state.catalog.streamed_kind(source) {
+                return Ok(Err(kind));
+            }
             let placement = targets.place(state.workers(), self.role.remote_workers());
             if matches!(read, ReadKind::Visit(_)) && placement.others > 0 {
                 let detail = "a visiting read needs every worker in this process".to_string();
@@ -118,13 +115,33 @@ impl Coordinator {
                 }
             };
             let cancelled = Arc::clone(&cancelled);
-            let operation =
-                Operation::Peek { source, time, placement, read, reply: reply.clone(), cancelled, remote };
-            self.dispatch(state, operation)
+            let operation = Operation::Peek {
+                source,
+                time,
+                placement,
+                read: read.clone(),
+                reply: reply.clone(),
+                cancelled,
+                remote,
+            };
+            self.dispatch(state, operation).map(Ok)
         })?;
+        let expected = match expected {
+            Ok(expected) => expected,
+            Err(kind) => return Ok(Routed::Files(kind, read)),
+        };
         let parts = Vec::with_capacity(expected);
         let health = Arc::clone(&self.health);
-        Ok(PendingRead { answers, expected, parts, cancelled, health, time, started, done: false })
+        Ok(Routed::Workers(PendingRead {
+            answers,
+            expected,
+            parts,
+            cancelled,
+            health,
+            time,
+            started,
+            done: false,
+        }))
     }
 
     /// Every table's history through `t`, in id order.
@@ -171,6 +188,12 @@ impl Coordinator {
         }
         Ok(total)
     }
+}
+
+/// Where a read goes: to the workers, or (a streamed source) to the storage directory.
+enum Routed {
+    Workers(PendingRead),
+    Files(Arc<dyn Kind>, ReadKind),
 }
 
 /// Every worker's rows of type `T`, concatenated.

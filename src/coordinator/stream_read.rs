@@ -18,29 +18,26 @@ use crate::error::{Error, NO_STORAGE, Result, VIEW_NOT_KEPT};
 use crate::persist::store::read_history;
 use crate::protocol::SourceId;
 use crate::protocol::wire::ReadKind;
+use crate::shard::kind::Kind;
 use crate::time::Time;
 
 impl Coordinator {
-    /// If `source` is a streamed table: its answer to `read` at `time`, as one part of the
-    /// answer type a worker would give; `None` for any other source.
+    /// Streamed source `source`'s (of kind `kind`) answer to `read` at `time`, as one part of
+    /// the answer type a worker would give.
     pub(crate) fn read_streamed(
         &self,
         source: SourceId,
         time: Time,
         read: &ReadKind,
-    ) -> Result<Option<Vec<Box<dyn Any + Send>>>> {
-        let kind = self.sequence(|state| {
-            state.catalog.check_live(source)?;
-            Ok(state.catalog.kind_of(source).filter(|kind| kind.streamed()))
-        })?;
-        let Some(kind) = kind else { return Ok(None) };
+        kind: Arc<dyn Kind>,
+    ) -> Result<Vec<Box<dyn Any + Send>>> {
         if kind.stored().is_none() {
             // A streamed view: its handle answers with a batch run, never through here.
             return Err(Error::NotKept { name: String::new(), reason: VIEW_NOT_KEPT });
         }
         let rows = self.streamed_history(source, time, true)?;
         let answer = kind.answer_from_history(read, time, &rows)?;
-        Ok(Some(vec![answer]))
+        Ok(vec![answer])
     }
 
     /// Streamed table `source`'s history through `time` (`Vec<(row, time, diff)>`), read from
