@@ -38,6 +38,60 @@ pub enum Durability {
     Buffered,
 }
 
+/// How much work the engine accepts before it has applied it: the bound that holds writers
+/// back (see [`Config::with_backlog`]).
+///
+/// A commit is accepted once it has its time and its writes are handed to the workers, and
+/// applied once every table and view is complete through that time. While the accepted but
+/// unapplied commits reach either bound, [`Transaction::commit`](crate::Transaction::commit)
+/// waits for the workers, [`Transaction::commit_timeout`](crate::Transaction::commit_timeout)
+/// waits at most its timeout and [`Transaction::try_commit`](crate::Transaction::try_commit)
+/// does not wait: both then fail with [`Error::Backlogged`](crate::Error::Backlogged),
+/// having applied nothing. When nothing is waiting to be applied, a commit of any size is
+/// accepted. Reads and subscriptions never wait for this bound.
+///
+/// The bytes are an estimate: each written row's in-line size (`size_of` of the row, its time
+/// and its multiplicity), not what its fields own on the heap (the text of a `String`).
+///
+/// ```
+/// use ivm::{BacklogLimit, Config};
+/// let config = Config::default().with_backlog(BacklogLimit::new(1_000, 16 << 20));
+/// assert_eq!(config.backlog(), Some(BacklogLimit::new(1_000, 16 << 20)));
+/// assert_eq!(BacklogLimit::default().commits(), 10_000);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BacklogLimit {
+    commits: usize,
+    bytes: usize,
+}
+
+impl BacklogLimit {
+    /// At most `commits` commits and about `bytes` bytes of writes accepted and not applied.
+    /// Zero of either is refused by [`Engine::start`](crate::Engine::start) with
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig).
+    pub const fn new(commits: usize, bytes: usize) -> Self {
+        BacklogLimit { commits, bytes }
+    }
+
+    /// The bound on accepted, unapplied commits.
+    pub fn commits(&self) -> usize {
+        self.commits
+    }
+
+    /// The bound on their estimated bytes.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+impl Default for BacklogLimit {
+    /// 10,000 commits or 256 MiB: a few milliseconds of a worker's work in small commits, and
+    /// room for a bulk load's next chunk while the last one is applied.
+    fn default() -> Self {
+        BacklogLimit::new(10_000, 256 << 20)
+    }
+}
+
 /// Configuration for [`Engine::start`](crate::Engine::start).
 ///
 /// ```
@@ -55,6 +109,7 @@ pub struct Config {
     checkpoint: CheckpointPolicy,
     log_retention: Option<Retention>,
     cluster: Option<Cluster>,
+    backlog: Option<BacklogLimit>,
 }
 
 /// When the engine checkpoints by itself (besides [`Engine::checkpoint`](crate::Engine::checkpoint)).
@@ -78,6 +133,7 @@ impl Default for Config {
             checkpoint: CheckpointPolicy { bytes: 64 << 20, interval: None },
             log_retention: None,
             cluster: None,
+            backlog: Some(BacklogLimit::default()),
         }
     }
 }
@@ -103,6 +159,25 @@ impl Config {
     /// The cluster this engine is part of, if any.
     pub fn cluster(&self) -> Option<&Cluster> {
         self.cluster.as_ref()
+    }
+
+    /// Bounds the work accepted but not yet applied (default [`BacklogLimit::default`]): past
+    /// it, commits wait for the workers (see [`BacklogLimit`]).
+    pub fn with_backlog(mut self, limit: BacklogLimit) -> Self {
+        self.backlog = Some(limit);
+        self
+    }
+
+    /// Lets commits run ahead of the workers without bound: a writer faster than the workers
+    /// then grows the engine's memory until it stops writing.
+    pub fn without_backlog_limit(mut self) -> Self {
+        self.backlog = None;
+        self
+    }
+
+    /// The bound on work accepted but not yet applied, if any.
+    pub fn backlog(&self) -> Option<BacklogLimit> {
+        self.backlog
     }
 
     /// Chooses how much history stays readable (default [`Retention::All`]).
@@ -221,6 +296,14 @@ impl Config {
                 "Retention::LastCommits(n) needs n >= 1: the latest commit must stay readable".into(),
             ));
         }
+        if let Some(limit) = self.backlog
+            && (limit.commits == 0 || limit.bytes == 0)
+        {
+            return Err(Error::InvalidConfig(format!(
+                "{limit:?} would accept no commit: use at least 1 commit and 1 byte, or \
+                 Config::without_backlog_limit"
+            )));
+        }
         Ok(())
     }
 }
@@ -293,6 +376,17 @@ mod tests {
     fn zero_commit_retention_is_rejected() {
         let config = Config::default().with_retention(Retention::LastCommits(0));
         assert!(matches!(config.validate(), Err(Error::InvalidConfig(_))));
+    }
+
+    #[test]
+    fn a_backlog_limit_of_zero_is_rejected_and_none_is_allowed() {
+        assert_eq!(Config::default().backlog(), Some(BacklogLimit::default()));
+        for limit in [BacklogLimit::new(0, 1), BacklogLimit::new(1, 0)] {
+            assert!(matches!(Config::default().with_backlog(limit).validate(), Err(Error::InvalidConfig(_))));
+        }
+        let config = Config::default().without_backlog_limit();
+        assert_eq!(config.backlog(), None);
+        assert!(config.validate().is_ok());
     }
 
     #[test]

@@ -138,6 +138,20 @@ pub enum Error {
         /// How long the read waited.
         waited: Duration,
     },
+    /// A commit found the engine's backlog full (see [`BacklogLimit`](crate::BacklogLimit)):
+    /// this many commits and about this many bytes were accepted and not yet applied, and did
+    /// not drop below the bound within the wait
+    /// ([`Transaction::try_commit`](crate::Transaction::try_commit) does not wait). Nothing
+    /// was applied and the transaction keeps its writes: commit it again later, or with
+    /// [`commit`](crate::Transaction::commit), which waits for room.
+    Backlogged {
+        /// Commits accepted and not yet applied (including those about to be).
+        commits: usize,
+        /// Their estimated bytes.
+        bytes: usize,
+        /// How long the commit waited for room.
+        waited: Duration,
+    },
     /// A read that lists rows without multiplicities ([`View::rows_at`](crate::View::rows_at),
     /// [`Table::rows_at`](crate::Table::rows_at)) met a row with a negative multiplicity, which
     /// cannot be listed: a bag table's row deleted more often than it was inserted (or a view
@@ -331,6 +345,11 @@ impl fmt::Display for Error {
                 "{} was not complete through time {requested} after waiting {waited:?}; that time \
                  may not be committed yet (see Engine::latest), or the workers are behind",
                 describe(name, "the view"),
+            ),
+            Error::Backlogged { commits, bytes, waited } => write!(
+                f,
+                "the engine's backlog is full: {commits} commits (about {bytes} bytes) accepted and not \
+                 yet applied after waiting {waited:?}; nothing was applied, commit again later"
             ),
             Error::NegativeMultiplicity { name, row, diff, time } => write!(
                 f,

@@ -248,7 +248,7 @@ mod view;
 mod worker;
 
 pub use cluster::Cluster;
-pub use config::{Config, Durability, Retention};
+pub use config::{BacklogLimit, Config, Durability, Retention};
 pub use definition::{Definition, KeyedArrangement, Views};
 pub use engine::Engine;
 pub use error::{Error, FileError, FileProblem, IoError, Result};

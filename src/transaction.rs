@@ -9,11 +9,13 @@ use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use crate::coordinator::Coordinator;
 use crate::coordinator::commit::{Buffer, TableWrites, Writes};
 use crate::error::{Error, Result};
 use crate::protocol::SourceId;
+use crate::protocol::backlog::{self, Wait};
 use crate::row::Row;
 use crate::shard::input::BagWrites;
 use crate::source::keyed_table::KeyedUpserts;
@@ -127,6 +129,44 @@ impl Transaction {
         self.finish(None)
     }
 
+    /// Like [`commit`](Self::commit), but waits at most `timeout` for room in the engine's
+    /// backlog (see [`BacklogLimit`](crate::BacklogLimit)); [`commit`](Self::commit) waits as
+    /// long as it takes.
+    ///
+    /// On success the transaction is left empty, ready for new writes. If the backlog stays
+    /// full, fails with [`Error::Backlogged`]: nothing was applied and the transaction keeps
+    /// its writes, to be committed again. On any other error the writes are discarded, as with
+    /// `commit`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ivm::{BacklogLimit, Config, Engine, Error};
+    /// # fn main() -> ivm::Result<()> {
+    /// let engine = Engine::start(Config::default().with_backlog(BacklogLimit::new(100, 1 << 20)))?;
+    /// let events = engine.table::<u64>("events")?;
+    /// let mut tx = engine.transaction();
+    /// tx.insert(&events, 7);
+    /// loop {
+    ///     match tx.commit_timeout(Duration::from_millis(10)) {
+    ///         Ok(_) => break,
+    ///         Err(Error::Backlogged { .. }) => continue, // the writes are still in `tx`
+    ///         Err(other) => return Err(other),
+    ///     }
+    /// }
+    /// assert!(tx.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn commit_timeout(&mut self, timeout: Duration) -> Result<Time> {
+        self.finish_waiting(backlog::within(timeout))
+    }
+
+    /// Like [`commit_timeout`](Self::commit_timeout) with no wait at all: commits only if the
+    /// engine's backlog has room now, else fails with [`Error::Backlogged`] and keeps the
+    /// writes.
+    pub fn try_commit(&mut self) -> Result<Time> {
+        self.finish_waiting(Wait::Until(Instant::now()))
+    }
+
     /// Commits at `time`, which must be greater than the last commit time; otherwise fails
     /// with [`Error::TimeNotIncreasing`] and applies nothing. `Time::MAX` is
     /// [`Error::TimeOutOfRange`]. Fails otherwise like [`commit`](Self::commit).
@@ -198,6 +238,15 @@ impl Transaction {
             return Err(error);
         }
         core.commit(writes, at)
+    }
+
+    fn finish_waiting(&mut self, wait: Wait) -> Result<Time> {
+        if let Some(error) = self.error.take() {
+            self.writes.clear();
+            return Err(error);
+        }
+        let permit = self.core.admit(&self.writes, wait)?;
+        self.core.commit_admitted(std::mem::take(&mut self.writes), None, permit)
     }
 
     fn finish_async(self, at: Option<Time>) -> CommitFuture {

@@ -4,10 +4,13 @@ use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use std::time::Instant;
+
 use super::{Coordinator, Operation};
 use crate::blocking;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::protocol::SourceId;
+use crate::protocol::backlog::{Permit, Wait};
 use crate::time::Time;
 
 /// A transaction with at least this many writes to one table is split across all workers
@@ -18,6 +21,8 @@ const SPLIT_THRESHOLD: usize = 4_096;
 /// for its write type (`source/bag_table.rs`, `source/keyed_table.rs`).
 pub(crate) trait TableWrites: Default + Send + 'static {
     fn len(&self) -> usize;
+    /// An estimate of the writes' size in memory (their rows' in-line size), for the backlog.
+    fn bytes(&self) -> usize;
     /// The writes as the table's codec decodes them from the log.
     fn encode(&self) -> Vec<u8>;
     /// Splits the writes into `parts` pieces, each what the table's input takes on a worker.
@@ -41,6 +46,7 @@ impl<W: TableWrites> Buffer<W> {
 pub(crate) trait Writes: Send {
     fn as_any(&mut self) -> &mut dyn Any;
     fn len(&self) -> usize;
+    fn bytes(&self) -> usize;
     fn table(&self) -> &str;
     fn encode(&self) -> Vec<u8>;
     fn split(self: Box<Self>, parts: usize) -> Vec<Box<dyn Any + Send>>;
@@ -53,6 +59,10 @@ impl<W: TableWrites> Writes for Buffer<W> {
 
     fn len(&self) -> usize {
         self.writes.len()
+    }
+
+    fn bytes(&self) -> usize {
+        self.writes.bytes()
     }
 
     fn table(&self) -> &str {
@@ -68,14 +78,36 @@ impl<W: TableWrites> Writes for Buffer<W> {
     }
 }
 
+/// One transaction's writes, by table.
+pub(crate) type TransactionWrites = BTreeMap<SourceId, Box<dyn Writes>>;
+
 impl Coordinator {
     /// Commits `writes` at `at` (which must be after the last commit) or at the next time, and
-    /// returns the time. Logged before anything is applied: a failed append (or a write to a
-    /// dropped table) fails the commit and applies nothing.
-    pub(crate) fn commit(
+    /// returns the time, once the backlog has room for it (waiting as long as it takes).
+    /// Logged before anything is applied: a failed append (or a write to a dropped table)
+    /// fails the commit and applies nothing.
+    pub(crate) fn commit(&self, writes: TransactionWrites, at: Option<Time>) -> Result<Time> {
+        let permit = self.admit(&writes, Wait::Forever)?;
+        self.commit_admitted(writes, at, permit)
+    }
+
+    /// Room in the backlog for `writes`, waiting as `wait` allows; [`Error::Backlogged`]
+    /// if the wait ends first.
+    pub(crate) fn admit(&self, writes: &TransactionWrites, wait: Wait) -> Result<Permit<'_>> {
+        self.health.check()?;
+        let bytes = writes.values().map(|writes| writes.bytes()).sum();
+        self.health.backlog().admit(bytes, wait).map_err(|error| match error {
+            Error::Shutdown => self.health.terminal_error(),
+            other => other,
+        })
+    }
+
+    /// Commits `writes`, for which `permit` holds room in the backlog.
+    pub(crate) fn commit_admitted(
         &self,
-        writes: BTreeMap<SourceId, Box<dyn Writes>>,
+        writes: TransactionWrites,
         at: Option<Time>,
+        permit: Permit<'_>,
     ) -> Result<Time> {
         let (time, ticket, checkpoint) = self.sequence(|state| {
             for &table in writes.keys() {
@@ -109,6 +141,7 @@ impl Coordinator {
             }
             let since = state.clock.record(time);
             self.dispatch(state, Operation::Advance { upper: time + 1, since })?;
+            permit.accept(time);
             Ok((time, ticket, checkpoint))
         })?;
         if let Some(ticket) = ticket {
@@ -121,21 +154,25 @@ impl Coordinator {
     }
 
     /// Like [`commit`](Self::commit), without blocking the polling thread: with storage (whose
-    /// appends, syncs and checkpoints block) the commit runs on a thread of the blocking pool;
-    /// without, it only takes the coordinator's lock briefly and runs where it is polled. Once
-    /// polled, the commit happens even if the future is dropped before it is ready.
+    /// appends, syncs and checkpoints block), or when it must wait for room in the backlog,
+    /// the commit runs on a thread of the blocking pool; otherwise it only takes the
+    /// coordinator's lock briefly and runs where it is polled. Once polled, the commit happens
+    /// even if the future is dropped before it is ready.
     pub(crate) fn commit_async(
         self: &Arc<Self>,
-        writes: BTreeMap<SourceId, Box<dyn Writes>>,
+        writes: TransactionWrites,
         at: Option<Time>,
     ) -> impl Future<Output = Result<Time>> + Send + use<> {
         let coordinator = Arc::clone(self);
         async move {
-            if coordinator.stored {
-                blocking::run(move || coordinator.commit(writes, at)).await
-            } else {
-                coordinator.commit(writes, at)
+            if !coordinator.stored {
+                match coordinator.admit(&writes, Wait::Until(Instant::now())) {
+                    Ok(permit) => return coordinator.commit_admitted(writes, at, permit),
+                    Err(Error::Backlogged { .. }) => {}
+                    Err(error) => return Err(error),
+                }
             }
+            blocking::run(move || coordinator.commit(writes, at)).await
         }
     }
 }

@@ -58,6 +58,7 @@ impl Coordinator {
         let (ready, ready_rx) = crossbeam_channel::unbounded();
         let health = Arc::new(Health::default());
         health.expect_workers(workers);
+        health.backlog().configure(config.backlog(), workers);
         let first_worker = cluster.map_or(0, |cluster| cluster.process() * workers);
         panics::watch(Arc::downgrade(&health), network);
 

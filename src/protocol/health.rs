@@ -9,6 +9,7 @@ use std::sync::{Condvar, Mutex, OnceLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
+use super::backlog::Backlog;
 use crate::error::Error;
 
 /// The liveness of one engine.
@@ -25,6 +26,9 @@ pub(crate) struct Health {
     /// Worker loops that have not ended yet.
     running: Mutex<usize>,
     ended: Condvar,
+    /// The commits accepted and not yet applied; writers waiting for room wake when the
+    /// engine stops.
+    backlog: Backlog,
 }
 
 impl Health {
@@ -75,6 +79,12 @@ impl Health {
 
     pub(crate) fn mark_shut_down(&self) {
         self.shut_down.store(true, Ordering::Release);
+        self.backlog.close();
+    }
+
+    /// The commits accepted and not yet applied.
+    pub(crate) fn backlog(&self) -> &Backlog {
+        &self.backlog
     }
 
     pub(crate) fn is_shut_down(&self) -> bool {
@@ -84,6 +94,7 @@ impl Health {
     /// Marks the engine poisoned (a worker is unwinding) and wakes every worker.
     pub(crate) fn mark_poisoned(&self) {
         self.poisoned.store(true, Ordering::Release);
+        self.backlog.close();
         self.wake_all();
     }
 

@@ -50,6 +50,10 @@ impl<T: Row> TableWrites for BagWrites<T> {
         Vec::len(self)
     }
 
+    fn bytes(&self) -> usize {
+        Vec::len(self) * std::mem::size_of::<(T, Time, Diff)>()
+    }
+
     fn encode(&self) -> Vec<u8> {
         codec::encode(&self.iter().map(|(row, _, diff)| (row, *diff)).collect::<Vec<_>>())
     }

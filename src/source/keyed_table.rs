@@ -58,6 +58,10 @@ impl<K: Row, V: Row> TableWrites for KeyedUpserts<K, V> {
         hashbrown::HashMap::len(self)
     }
 
+    fn bytes(&self) -> usize {
+        hashbrown::HashMap::len(self) * std::mem::size_of::<(K, Option<V>, Time)>()
+    }
+
     fn encode(&self) -> Vec<u8> {
         codec::encode(&self.iter().collect::<Vec<_>>())
     }

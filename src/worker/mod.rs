@@ -87,6 +87,9 @@ struct WorkerLoop<'w> {
     upper: Time,
     /// History before this time may be forgotten.
     since: Time,
+    /// This worker's index in its process, and the frontier it last reported applied.
+    position: usize,
+    applied: Time,
     stop: bool,
     /// This worker's part in a cluster.
     peer: Peer,
@@ -113,6 +116,7 @@ impl<'w> WorkerLoop<'w> {
         role: Role,
         local: usize,
     ) -> Self {
+        let position = worker.index() % local;
         let peer = match role {
             Role::Single => Peer::Alone,
             Role::Leader { .. } if worker.index() == 0 => {
@@ -137,6 +141,8 @@ impl<'w> WorkerLoop<'w> {
             subscriptions: Vec::new(),
             upper: 1,
             since: 0,
+            position,
+            applied: 0,
             stop: false,
         }
     }
@@ -153,6 +159,19 @@ impl<'w> WorkerLoop<'w> {
             self.maintain();
             self.exchange();
             self.worker.step_or_park(None);
+            self.report_applied();
+        }
+    }
+
+    /// Tells the backlog how far this worker has applied the commits: every source is
+    /// complete before the smallest of their uppers (before `upper` if it has none).
+    fn report_applied(&mut self) {
+        let mut registry = self.registry.borrow_mut();
+        let uppers = registry.shards_mut().filter_map(|(_, shard)| shard.arrangement.upper());
+        let applied = uppers.fold(self.upper, Time::min);
+        if applied != self.applied {
+            self.applied = applied;
+            self.health.backlog().applied(self.position, applied);
         }
     }
 
