@@ -494,6 +494,35 @@ impl Engine {
         self.core().since()
     }
 
+    /// What the engine holds: for every table and view (by name, with its kind) its rows,
+    /// the updates and batches its arrangement holds, an estimate of their bytes, and its
+    /// `since` and `upper`; for every live subscription the updates delivered to it and not
+    /// yet read; and the total. Summed over every worker of every process. Print it for an
+    /// aligned table. Streamed tables and views keep nothing on the workers: their figures are
+    /// zeros, marked not kept. See [`TraceStats`](crate::TraceStats) for what each figure
+    /// means and how it is gathered (rows are counted by a walk of every batch, on the workers,
+    /// so the call costs about one read of everything).
+    ///
+    /// ```
+    /// # use ivm::{Config, Engine};
+    /// # fn main() -> ivm::Result<()> {
+    /// let engine = Engine::start(Config::default())?;
+    /// let numbers = engine.table::<u64>("numbers")?;
+    /// let t = engine.commit(|tx| {
+    ///     tx.insert(&numbers, 1);
+    ///     tx.insert(&numbers, 2);
+    /// })?;
+    /// numbers.at(t)?; // waits until the workers hold `t`
+    /// let stats = engine.stats()?;
+    /// let table = stats.source("numbers").unwrap();
+    /// assert_eq!((table.kind, table.trace.rows, table.trace.upper), ("table", 2, t + 1));
+    /// println!("{stats}");
+    /// # Ok(()) }
+    /// ```
+    pub fn stats(&self) -> Result<crate::EngineStats> {
+        self.core().engine_stats()
+    }
+
     /// Writes a checkpoint now: every table's contents as of [`since`](Self::since), after which
     /// older log segments are removed. Returns the checkpoint's time, or `None` if `since` has
     /// not moved since the last checkpoint (with [`Retention::All`](crate::Retention::All) it

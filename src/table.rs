@@ -161,7 +161,8 @@ impl<T: Row> Table<T> {
         in_time_order(updates, &self.name)
     }
 
-    /// How much the table's arrangement holds, summed over workers.
+    /// How much the table's arrangement holds, summed over every worker of every process:
+    /// its line of [`Engine::stats`](crate::Engine::stats) (see [`TraceStats`]).
     pub fn stats(&self) -> Result<TraceStats> {
         self.core.stats(self.id)
     }
@@ -269,7 +270,8 @@ impl<K: Row, V: Row> KeyedTable<K, V> {
         in_time_order(updates, &self.name)
     }
 
-    /// How much the table's arrangement holds, summed over workers.
+    /// How much the table's arrangement holds, summed over every worker of every process:
+    /// its line of [`Engine::stats`](crate::Engine::stats) (see [`TraceStats`]).
     pub fn stats(&self) -> Result<TraceStats> {
         self.core.stats(self.id)
     }

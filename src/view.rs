@@ -152,7 +152,8 @@ impl<R: Row> View<R> {
         async move { expand(rows.await?, &name, t) }
     }
 
-    /// How much the view's arrangement holds, summed over workers.
+    /// How much the view's arrangement holds, summed over every worker of every process:
+    /// its line of [`Engine::stats`](crate::Engine::stats) (see [`TraceStats`]).
     pub fn stats(&self) -> Result<TraceStats> {
         self.core.stats(self.id)
     }
@@ -353,7 +354,8 @@ impl<K: Row, V: Row> KeyedView<K, V> {
         self.settle(t).answer_unsorted(rows, |_| true)
     }
 
-    /// How much the view's arrangement holds, summed over workers.
+    /// How much the view's arrangement holds, summed over every worker of every process:
+    /// its line of [`Engine::stats`](crate::Engine::stats) (see [`TraceStats`]).
     pub fn stats(&self) -> Result<TraceStats> {
         self.core.stats(self.id)
     }

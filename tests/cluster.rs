@@ -356,6 +356,15 @@ fn assert_answers_like_one(processes: usize, txns: &[Txn]) {
     assert_eq!(summed(&mut aggregate, last), single.aggregate.at(last).unwrap());
     assert_eq!(summed(&mut watched, last), single.watched.at(last).unwrap());
     assert_eq!(clustered.join.stats().unwrap().subscribers, 1);
+    // Every process's workers add to the engine's figures: each source read at `last` above
+    // holds as many rows as in one process, and is complete through `last` everywhere.
+    let (stats_c, stats_s) = (clustered.engine.stats().unwrap(), single.engine.stats().unwrap());
+    for name in stats_s.sources.iter().map(|source| source.name.as_str()) {
+        let (c, s) = (stats_c.source(name).unwrap().trace, stats_s.source(name).unwrap().trace);
+        assert_eq!((c.rows, c.upper), (s.rows, s.upper), "{name}: {txns:?}");
+        assert_eq!(c.upper, last + 1, "{name}");
+    }
+    assert_eq!(stats_c.subscriptions.len(), 3);
     drop((join, aggregate, watched));
     clustered.engine.shutdown();
     for mut child in children {

@@ -49,6 +49,8 @@ mod ops;
 mod plain_reads;
 #[path = "retention.rs"]
 mod retention;
+#[path = "stats.rs"]
+mod stats;
 #[path = "streamed.rs"]
 mod streamed;
 #[path = "subscribe.rs"]

@@ -87,6 +87,11 @@ impl Catalog {
         tables
     }
 
+    /// Every live table and view: name and entry, in id order (the order they were created).
+    pub(crate) fn sources(&self) -> Vec<(String, Entry)> {
+        self.names.iter().filter_map(|(id, name)| Some((name.clone(), self.get(*id)?.clone()))).collect()
+    }
+
     /// The name and entry of source `id`.
     pub(crate) fn entry_of(&self, id: SourceId) -> Option<(String, Entry)> {
         let name = self.names.get(&id)?;

@@ -7,6 +7,8 @@
 //! of the latest commit, so that a restart from the checkpoint plus the log after it still
 //! answers every retained time exactly.
 
+use std::time::Instant;
+
 use super::Coordinator;
 use super::read::History;
 use crate::error::{Error, Result};
@@ -19,7 +21,15 @@ impl Coordinator {
     /// checkpoint (`since` has not moved past the last checkpoint, or tables recovered from
     /// disk are not registered again yet). `wait` chooses between waiting for a checkpoint
     /// already running (on demand) and leaving the work to it (automatic).
+    ///
+    /// A checkpoint written is an info event (its time, its size, how long it took); a failure
+    /// is a debug event, like every error the coordinator returns.
     pub(crate) fn checkpoint(&self, wait: bool) -> Result<Option<Time>> {
+        self.checkpoint_now(wait).map_err(super::returned)
+    }
+
+    fn checkpoint_now(&self, wait: bool) -> Result<Option<Time>> {
+        let started = Instant::now();
         let _running = if wait {
             self.checkpointing.lock().unwrap_or_else(|e| e.into_inner())
         } else {
@@ -82,10 +92,13 @@ impl Coordinator {
             if moved_on {
                 continue;
             }
-            write_checkpoint(&dir, time, chunks)?;
+            let tables = chunks.len();
+            let bytes = write_checkpoint(&dir, time, chunks)?;
             self.sequence(|state| {
                 state.store.as_mut().expect("storage stays configured").finish_checkpoint(time)
             })?;
+            let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+            tracing::info!(time, bytes, chunks = tables, elapsed_ms, dir = %dir.display(), "checkpoint written");
             return Ok(Some(time));
         }
     }

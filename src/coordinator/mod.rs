@@ -3,7 +3,7 @@
 //!
 //! Every handle (`Engine`, tables, views, subscriptions, transactions) is a thin typed wrapper
 //! around one method of [`Coordinator`]: `create`, `open`, `commit`, `read`, `histories`,
-//! `stats`, `subscribe`, `unsubscribe`, `drop_source`, `checkpoint`, `shutdown`, `serve`. Each
+//! `stats`, `engine_stats`, `subscribe`, `unsubscribe`, `drop_source`, `checkpoint`, `shutdown`, `serve`. Each
 //! method takes the coordinator's lock, checks what it must (names, times, retention), and
 //! hands the operation to [`Coordinator::dispatch`], the one place that turns an operation into
 //! the commands of this process's workers and, on process 0 of a cluster, the one control the
@@ -20,11 +20,12 @@ pub(crate) mod read;
 pub(crate) mod receivers;
 pub(crate) mod shutdown;
 pub(crate) mod start;
+pub(crate) mod stats;
 pub(crate) mod stream_read;
 pub(crate) mod subscribe;
 
 use std::any::Any;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::Thread;
@@ -40,12 +41,24 @@ use crate::protocol::SourceId;
 use crate::protocol::answers::AnswerSender;
 use crate::protocol::health::Health;
 use crate::protocol::reply::{FeedTo, Reply};
-use crate::protocol::stats::TraceStats;
+use crate::protocol::stats::Shares;
 use crate::protocol::wire::{Control, ReadKind, Receiver};
 use crate::shard::kind::Kind;
 use crate::time::Time;
 use crate::worker::command::{Command, Peek};
 use crate::worker::role::Role;
+
+/// Reports `error` on its way back to the application, as a debug event, and returns it.
+///
+/// Debug, not warn: an error returned as a value is the caller's to handle (a read below
+/// `since`, a name taken, a timeout in a polling loop are often expected), and the caller
+/// sees it anyway; a warning for each would flood logs with what the application already
+/// handles. What no caller asked for, a worker's panic or a lost peer, is an error event where
+/// it happens (`protocol/health.rs`).
+pub(crate) fn returned(error: Error) -> Error {
+    tracing::debug!(error = %error, "error returned to the caller");
+    error
+}
 
 /// The application side's connection to a running set of workers.
 pub(crate) struct Coordinator {
@@ -74,6 +87,8 @@ pub(crate) struct State {
     store: Option<Store>,
     next_id: SourceId,
     next_writer: usize,
+    /// Every live subscription, by id: what `stats` reports of each.
+    subscriptions: BTreeMap<u64, stats::Subscribed>,
 }
 
 /// Which workers hold the answer to a read.
@@ -155,8 +170,8 @@ pub(crate) enum Operation {
     Unsubscribe { source: SourceId, id: u64 },
     /// Drop source `id`, called `name`, on every worker of every process.
     Drop { id: SourceId, name: String },
-    /// Report the size of `source`'s shards.
-    Stats { source: SourceId, reply: Sender<TraceStats>, remote: Option<(u64, Box<dyn Receiver>)> },
+    /// Report the size of the shards of `sources`.
+    Stats { sources: Vec<SourceId>, reply: Sender<Shares>, remote: Option<(u64, Box<dyn Receiver>)> },
     /// Stop the workers of the other processes, which acknowledge to the receiver.
     StopOthers { remote: (u64, Box<dyn Receiver>) },
     /// Stop every worker of this process (after the other processes' workers).
@@ -255,8 +270,8 @@ impl Coordinator {
         let mut state = self.lock();
         self.health.check()?;
         f(&mut state).map_err(|error| match error {
-            Error::Shutdown => self.health.terminal_error(),
-            other => other,
+            Error::Shutdown => returned(self.health.terminal_error()),
+            other => returned(other),
         })
     }
 
@@ -337,10 +352,10 @@ impl Coordinator {
                 state.broadcast(|_| Command::Drop { id, name: name.clone() })?;
                 (Some(Control::Drop { id, name }), None, 0)
             }
-            Operation::Stats { source, reply, remote: receiver } => {
-                state.broadcast(|_| Command::Stats { source, reply: reply.clone() })?;
+            Operation::Stats { sources, reply, remote: receiver } => {
+                state.broadcast(|_| Command::Stats { sources: sources.clone(), reply: reply.clone() })?;
                 let control =
-                    receiver.as_ref().map(|(request, _)| Control::Stats { request: *request, source });
+                    receiver.as_ref().map(|(request, _)| Control::Stats { request: *request, sources });
                 (control, receiver, local + remote)
             }
             Operation::StopOthers { remote: (request, receiver) } => {

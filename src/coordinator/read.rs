@@ -13,13 +13,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::receivers::{RowsReceiver, StatsReceiver};
+use super::receivers::RowsReceiver;
 use super::{Coordinator, Operation, Targets};
 use crate::error::{Error, Result};
 use crate::protocol::answers::LocalAnswer;
 use crate::protocol::answers::{Answers, NoAnswer, answers};
 use crate::protocol::health::Health;
-use crate::protocol::stats::TraceStats;
 use crate::protocol::wire::{ReadKind, Receiver};
 use crate::protocol::{SourceId, next_request};
 use crate::shard::kind::{Kind, mismatched};
@@ -47,7 +46,9 @@ impl Coordinator {
     ) -> Result<Vec<Box<dyn Any + Send>>> {
         match self.send_read(source, time, targets, read)? {
             Routed::Workers(pending) => pending.wait(timeout),
-            Routed::Files(kind, read) => self.read_streamed(source, time, &read, kind),
+            Routed::Files(kind, read) => {
+                self.read_streamed(source, time, &read, kind).map_err(super::returned)
+            }
         }
     }
 
@@ -75,7 +76,9 @@ impl Coordinator {
         // A streamed table's answer comes from the files, read here, before the future.
         let pending = match self.send_read(source, time, targets, read) {
             Ok(Routed::Workers(pending)) => Ok(Ok(pending)),
-            Ok(Routed::Files(kind, read)) => self.read_streamed(source, time, &read, kind).map(Err),
+            Ok(Routed::Files(kind, read)) => {
+                self.read_streamed(source, time, &read, kind).map(Err).map_err(super::returned)
+            }
             Err(error) => Err(error),
         };
         async move {
@@ -169,25 +172,6 @@ impl Coordinator {
             })
             .collect()
     }
-
-    /// The size of `source`'s arrangement, summed over workers.
-    pub(crate) fn stats(&self, source: SourceId) -> Result<TraceStats> {
-        let (reply, answers) = crossbeam_channel::unbounded();
-        let workers = self.sequence(|state| {
-            state.catalog.check_live(source)?;
-            let remaining = self.role.remote_workers();
-            let receiver: Box<dyn Receiver> = Box::new(StatsReceiver { reply: reply.clone(), remaining });
-            let operation =
-                Operation::Stats { source, reply: reply.clone(), remote: Some((next_request(), receiver)) };
-            self.dispatch(state, operation)
-        })?;
-        drop(reply);
-        let mut total = TraceStats::default();
-        for _ in 0..workers {
-            total = total + answers.recv().map_err(|_| self.terminal_error())?;
-        }
-        Ok(total)
-    }
 }
 
 /// Where a read goes: to the workers, or (a streamed source) to the storage directory.
@@ -248,15 +232,15 @@ impl PendingRead {
             Err(NoAnswer::Disconnected) => self.health.terminal_error(),
             // Cancelled by the drop that follows.
             Err(NoAnswer::Timeout) => {
-                return Some(Err(Error::Timeout {
+                return Some(Err(super::returned(Error::Timeout {
                     name: String::new(),
                     requested: self.time,
                     waited: self.started.elapsed(),
-                }));
+                })));
             }
         };
         self.done = true;
-        Some(Err(error))
+        Some(Err(super::returned(error)))
     }
 }
 

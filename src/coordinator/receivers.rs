@@ -10,7 +10,7 @@ use crossbeam_channel::Sender;
 use crate::error::{Error, Result};
 use crate::protocol::answers::AnswerSender;
 use crate::protocol::feed::Feed;
-use crate::protocol::stats::TraceStats;
+use crate::protocol::stats::Shares;
 use crate::protocol::wire::{Answer, Body, ReadKind, Receiver, decode};
 use crate::row::Row;
 use crate::shard::kind::Kind;
@@ -40,7 +40,7 @@ impl Receiver for RowsReceiver {
 
 /// Gathers the other processes' shard sizes.
 pub(crate) struct StatsReceiver {
-    pub(crate) reply: Sender<TraceStats>,
+    pub(crate) reply: Sender<Shares>,
     pub(crate) remaining: usize,
 }
 

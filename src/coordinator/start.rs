@@ -1,34 +1,63 @@
 //! Starting an engine: recovering the storage, connecting the cluster, starting the workers.
 
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::Thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::catalog::Catalog;
 use super::{Coordinator, Operation, State, connect, panics};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::persist::store::Store;
+use crate::persist::store::{Opened, Store};
 use crate::protocol::health::Health;
 use crate::worker::role::Role;
+
+/// Opens the storage directory `dir`, recovering what it holds: an info event says what was
+/// read (the checkpoint's time, the log records and segments after it) and how long it took.
+fn recover(dir: &Path, config: &Config) -> Result<Opened> {
+    let started = Instant::now();
+    let opened = Store::open(dir, config.durability(), config.checkpoint_policy(), config.log_retention())?;
+    tracing::info!(
+        dir = %dir.display(),
+        checkpoint = (opened.floor > 0).then_some(opened.floor),
+        records = opened.times.len(),
+        segments = opened.segments,
+        last = opened.last,
+        elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+        "storage recovered"
+    );
+    Ok(opened)
+}
 
 /// Engine ids distinguish handles of different engines in one process.
 static NEXT_ENGINE: AtomicU64 = AtomicU64::new(1);
 
 impl Coordinator {
-    /// Starts the workers and waits until each has reported in.
+    /// Starts the workers and waits until each has reported in. The start, and a recovery
+    /// from storage, are info events; a failure to start is a debug event, like every error
+    /// the coordinator returns.
     pub(crate) fn start(config: &Config) -> Result<Arc<Coordinator>> {
+        let coordinator = Self::start_workers(config).map_err(super::returned)?;
+        let cluster = config.cluster().filter(|cluster| cluster.processes() > 1);
+        tracing::info!(
+            engine = coordinator.id,
+            workers = coordinator.workers,
+            processes = cluster.map_or(1, |cluster| cluster.processes()),
+            process = coordinator.process(),
+            storage = config.storage().map(|dir| dir.display().to_string()),
+            "engine started"
+        );
+        Ok(coordinator)
+    }
+
+    fn start_workers(config: &Config) -> Result<Arc<Coordinator>> {
         config.validate()?;
         // Recover before starting any thread: a damaged directory fails here, untouched.
         let opened = match config.storage() {
-            Some(dir) => Some(Store::open(
-                dir,
-                config.durability(),
-                config.checkpoint_policy(),
-                config.log_retention(),
-            )?),
+            Some(dir) => Some(recover(dir, config)?),
             None => None,
         };
         let workers = config.workers();
@@ -100,8 +129,16 @@ impl Coordinator {
             }
             None => (Clock::new(config.retention()), None),
         };
-        let state =
-            State { senders, threads, clock, catalog: Catalog::default(), store, next_id: 0, next_writer: 0 };
+        let state = State {
+            senders,
+            threads,
+            clock,
+            catalog: Catalog::default(),
+            store,
+            next_id: 0,
+            next_writer: 0,
+            subscriptions: Default::default(),
+        };
         let coordinator = Coordinator {
             id,
             workers,

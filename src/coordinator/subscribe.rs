@@ -3,8 +3,10 @@
 use std::any::Any;
 use std::sync::Arc;
 
+use super::stats::Subscribed;
 use super::{Coordinator, Operation};
 use crate::error::{Error, Result};
+use crate::protocol::feed::Unread;
 use crate::protocol::wire::Receiver;
 use crate::protocol::{SourceId, next_request};
 use crate::time::Time;
@@ -27,7 +29,7 @@ pub(crate) type MakeFeed<'a, F> = &'a mut dyn FnMut(usize, Time) -> (Arc<F>, Box
 impl Coordinator {
     /// Subscribes to view `source` (called `view`, for errors) from `start` on every worker;
     /// `feed(peers, as_of)` makes its buffer. Returns the subscription's id and its feed.
-    pub(crate) fn subscribe<F: Send + Sync + 'static>(
+    pub(crate) fn subscribe<F: Unread + 'static>(
         &self,
         source: SourceId,
         view: &str,
@@ -55,12 +57,16 @@ impl Coordinator {
             let operation =
                 Operation::Subscribe { source, id, as_of, snapshot: start.snapshot, feed: local, remote };
             self.dispatch(state, operation)?;
+            state.subscriptions.insert(id, Subscribed::new(view, &typed));
             Ok((id, typed))
         })
     }
 
     /// Stops feeding subscription `id` of view `source`, on every worker.
     pub(crate) fn unsubscribe(&self, source: SourceId, id: u64) {
-        let _ = self.sequence(|state| self.dispatch(state, Operation::Unsubscribe { source, id }));
+        let _ = self.sequence(|state| {
+            state.subscriptions.remove(&id);
+            self.dispatch(state, Operation::Unsubscribe { source, id })
+        });
     }
 }

@@ -54,6 +54,8 @@ pub(crate) struct Opened {
     pub(crate) times: Vec<Time>,
     /// The checkpoint's time: nothing older can be read (0 without a checkpoint).
     pub(crate) floor: Time,
+    /// The log segments read.
+    pub(crate) segments: usize,
 }
 
 /// An open storage directory. Lives under the coordinator's lock.
@@ -134,7 +136,7 @@ impl Store {
             log_from_start,
             _lock: lock,
         };
-        Ok(Opened { store, last, times, floor })
+        Ok(Opened { store, last, times, floor, segments: segments.len() })
     }
 
     /// Registers a table whose rows are of `row_type` (the Rust name, for messages) and `shape`
@@ -358,14 +360,16 @@ fn decode_pieces(
     Ok(history)
 }
 
-/// Writes the checkpoint as of `time` holding `chunks` of `(table, encoded rows)`.
-pub(crate) fn write_checkpoint(dir: &Path, time: Time, chunks: Vec<(String, Vec<u8>)>) -> Result<()> {
+/// Writes the checkpoint as of `time` holding `chunks` of `(table, encoded rows)`; returns
+/// the file's size in bytes.
+pub(crate) fn write_checkpoint(dir: &Path, time: Time, chunks: Vec<(String, Vec<u8>)>) -> Result<usize> {
     let mut bytes = frame::file_header(CHECKPOINT_MAGIC).to_vec();
     frame::frame(&codec::encode(&CheckpointHeader { time, chunks: chunks.len() as u64 }), &mut bytes);
     for (table, rows) in chunks {
         frame::frame(&codec::encode(&CheckpointChunk { table, rows }), &mut bytes);
     }
-    files::write_atomically(dir, &files::checkpoint_name(time), &bytes)
+    files::write_atomically(dir, &files::checkpoint_name(time), &bytes)?;
+    Ok(bytes.len())
 }
 
 /// Rows per checkpoint chunk.

@@ -48,6 +48,20 @@ pub(crate) enum Take<D> {
     Ended(Option<Error>),
 }
 
+/// What the coordinator asks of a subscription's feed, whatever its row type.
+pub(crate) trait Unread: Send + Sync {
+    /// Unread updates held for the subscriber, and an estimate of their bytes (each the
+    /// in-line size of a `(row, Time, Diff)`; heap memory the rows own is not counted).
+    fn unread(&self) -> (usize, usize);
+}
+
+impl<D: Row> Unread for Feed<D> {
+    fn unread(&self) -> (usize, usize) {
+        let unread = self.pending();
+        (unread, unread * std::mem::size_of::<(D, Time, Diff)>())
+    }
+}
+
 /// One subscriber's buffer, shared by the workers (which push) and the subscriber (which takes).
 pub(crate) struct Feed<D> {
     state: Mutex<FeedState<D>>,

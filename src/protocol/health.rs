@@ -98,9 +98,14 @@ impl Health {
         self.wake_all();
     }
 
-    /// Records why the engine is poisoned.
+    /// Records why the engine is poisoned (an error event, the first time).
     pub(crate) fn set_panic_message(&self, message: String) {
-        self.message.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(message);
+        let mut kept = self.message.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.is_none() {
+            tracing::error!(panic = message.as_str(), "a worker panicked: the engine is poisoned");
+            *kept = Some(message);
+        }
+        drop(kept);
         self.mark_poisoned();
     }
 
@@ -112,6 +117,7 @@ impl Health {
         let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
         match (&*failure, &error) {
             (None, _) | (Some(Error::PeerLost { .. }), Error::ClusterMismatch { .. }) => {
+                tracing::error!(error = %error, "the engine failed");
                 *failure = Some(error)
             }
             _ => {}

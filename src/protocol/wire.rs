@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::SourceId;
-use super::stats::TraceStats;
+use super::stats::Shares;
 use crate::error::Error;
 use crate::time::Time;
 
@@ -27,8 +27,8 @@ pub(crate) enum Control {
     Unsubscribe { source: SourceId, id: u64 },
     /// Drop source `id`, called `name`.
     Drop { id: SourceId, name: String },
-    /// Report the size of `source`'s shard.
-    Stats { request: u64, source: SourceId },
+    /// Report the size of the shards of `sources`.
+    Stats { request: u64, sources: Vec<SourceId> },
     /// Acknowledge, then stop.
     Shutdown { request: u64 },
 }
@@ -75,8 +75,8 @@ pub(crate) struct Answer {
 pub(crate) enum Body {
     /// A peek's rows, as a postcard `Vec<T>` of the reader's row type.
     Rows(Result<Vec<u8>, WireError>),
-    /// A shard's size.
-    Stats(TraceStats),
+    /// The sizes of the shards asked about.
+    Stats(Shares),
     /// A subscription's updates (a postcard `Vec<(D, Time, Diff)>`) and the worker's progress.
     Feed { updates: Vec<u8>, frontier: Option<Time> },
     /// A table or view was built, or the worker stopped.

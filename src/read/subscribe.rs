@@ -188,6 +188,11 @@ impl<D: Row> Subscription<D> {
         self.done
     }
 
+    /// The subscription's id: how [`Engine::stats`](crate::Engine::stats) names it.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
     /// The number of unread updates the subscription holds.
     pub fn pending(&self) -> usize {
         self.feed.pending() + self.first.as_ref().map_or(0, |first| first.updates.len())

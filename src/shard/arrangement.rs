@@ -8,12 +8,12 @@
 
 use std::any::Any;
 
-use differential_dataflow::trace::TraceReader;
-use differential_dataflow::trace::implementations::spine_fueled::SpineBatch;
+use differential_dataflow::trace::implementations::spine_fueled::SpineBatch as _;
 use timely::progress::Antichain;
 
+use super::layout::Layout;
 use crate::protocol::stats::TraceStats;
-use crate::time::Time;
+use crate::time::{Diff, Time};
 
 /// A type-erased arrangement shard, as the worker loop sees it.
 pub(crate) trait ArrangementState {
@@ -24,10 +24,10 @@ pub(crate) trait ArrangementState {
     /// The first time not yet complete, or `None` once the arrangement is closed.
     fn upper(&mut self) -> Option<Time>;
     /// Allows forgetting distinctions between times before `since` (never moves backwards),
-    /// and lets batches merge up to the current upper.
-    fn compact(&mut self, since: Time);
-    /// How much the shard holds.
-    fn stats(&self) -> TraceStats;
+    /// and lets batches merge up to the current upper. True if the compaction frontier moved.
+    fn compact(&mut self, since: Time) -> bool;
+    /// How much the shard holds (see `protocol/stats.rs` for how each figure is gathered).
+    fn stats(&mut self) -> TraceStats;
 }
 
 /// The one implementation of [`ArrangementState`], for any of the engine's spines.
@@ -37,7 +37,7 @@ pub(crate) struct Arrangement<Tr> {
     physical: Time,
 }
 
-impl<Tr: TraceReader<Time = Time>> Arrangement<Tr> {
+impl<Tr: Layout> Arrangement<Tr> {
     /// Wraps a fresh trace handle, readable from `since`.
     pub(crate) fn new(mut trace: Tr, since: Time) -> Self {
         trace.set_logical_compaction(Antichain::from_elem(since).borrow());
@@ -45,10 +45,7 @@ impl<Tr: TraceReader<Time = Time>> Arrangement<Tr> {
     }
 }
 
-impl<Tr> ArrangementState for Arrangement<Tr>
-where
-    Tr: TraceReader<Time = Time, Batch: SpineBatch> + 'static,
-{
+impl<Tr: Layout> ArrangementState for Arrangement<Tr> {
     fn trace(&self) -> &dyn Any {
         &self.trace
     }
@@ -63,8 +60,9 @@ where
         upper.as_option().copied()
     }
 
-    fn compact(&mut self, since: Time) {
-        if since > self.since {
+    fn compact(&mut self, since: Time) -> bool {
+        let moved = since > self.since;
+        if moved {
             self.since = since;
             self.trace.set_logical_compaction(Antichain::from_elem(since).borrow());
         }
@@ -76,16 +74,26 @@ where
             Some(_) => {}
             None => self.trace.set_physical_compaction(Antichain::new().borrow()),
         }
+        moved
     }
 
-    fn stats(&self) -> TraceStats {
-        let mut stats = TraceStats::default();
+    fn stats(&mut self) -> TraceStats {
+        let (mut batches, mut updates) = (0, 0);
         self.trace.map_spans(|span| {
             if let Some(batch) = &span.inner {
-                stats.batches += 1;
-                stats.updates += batch.len();
+                batches += 1;
+                updates += batch.len();
             }
         });
-        stats
+        TraceStats {
+            batches,
+            updates,
+            rows: self.trace.rows(),
+            bytes: updates * std::mem::size_of::<(Tr::Row, Time, Diff)>(),
+            since: self.since,
+            upper: self.upper().unwrap_or(Time::MAX),
+            kept: true,
+            ..TraceStats::default()
+        }
     }
 }

@@ -194,10 +194,12 @@ impl<D: 'static> ArrangementState for TapProgress<D> {
         self.tapped.borrow().frontier
     }
 
-    fn compact(&mut self, _since: Time) {}
+    fn compact(&mut self, _since: Time) -> bool {
+        false
+    }
 
-    fn stats(&self) -> TraceStats {
-        TraceStats::default()
+    fn stats(&mut self) -> TraceStats {
+        TraceStats::not_kept(self.upper())
     }
 }
 

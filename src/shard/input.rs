@@ -6,13 +6,12 @@
 
 use std::any::Any;
 
-use differential_dataflow::trace::TraceReader;
-use differential_dataflow::trace::implementations::spine_fueled::SpineBatch;
 use timely::dataflow::operators::vec::Input as _;
 use timely::dataflow::{InputHandleVec, StreamVec};
 use timely::worker::Worker;
 
 use super::arrangement::{Arrangement, ArrangementState};
+use super::layout::Layout;
 use crate::protocol::SourceId;
 use crate::time::{Diff, Time};
 
@@ -109,7 +108,7 @@ pub(crate) fn build<D, Tr>(
 ) -> BuiltTable
 where
     D: Stamp,
-    Tr: TraceReader<Time = Time, Batch: SpineBatch> + 'static,
+    Tr: Layout,
 {
     let mut handle = InputHandleVec::new();
     let trace =

@@ -43,6 +43,11 @@ pub(crate) trait Layout: TraceReader<Time = Time, Batch: SpineBatch> + Clone + '
 
     /// Visits every update the trace holds (all batches).
     fn for_each_update(&mut self, visit: impl FnMut(Self::Row, Time, Diff));
+
+    /// The distinct rows whose multiplicities over every time the trace holds sum to other
+    /// than zero: the collection's rows at the latest time it is complete through. One walk of
+    /// every batch, copying nothing.
+    fn rows(&mut self) -> usize;
 }
 
 /// Walks every `(key, val, time, diff)` of a cursor.
@@ -61,6 +66,36 @@ fn walk<C, K, V>(
         }
         cursor.step_key(storage);
     }
+}
+
+/// Counts the `(key, val)`s of a cursor whose diffs sum to other than zero.
+fn count_rows<C>(mut cursor: C, storage: &C::Storage) -> usize
+where
+    C: for<'a> Cursor<TimeGat<'a> = &'a Time, DiffGat<'a> = &'a Diff>,
+{
+    let mut rows = 0;
+    while cursor.key_valid(storage) {
+        while cursor.val_valid(storage) {
+            let mut sum: Diff = 0;
+            cursor.map_times(storage, |_, diff| sum += *diff);
+            rows += usize::from(sum != 0);
+            cursor.step_val(storage);
+        }
+        cursor.step_key(storage);
+    }
+    rows
+}
+
+/// The rows of a trace's batches (see [`Layout::rows`]).
+fn rows<Tr>(trace: &mut Tr) -> usize
+where
+    Tr: TraceReader<Time = Time, Batch: Navigable>,
+    for<'a> BatchCursor<Tr>: Cursor<TimeGat<'a> = &'a Time, DiffGat<'a> = &'a Diff>,
+{
+    let batches =
+        trace.batches_through(Antichain::new().borrow()).expect("the trace is open while it is read");
+    let (cursor, storage) = cursor_list(batches);
+    count_rows(cursor, &storage)
 }
 
 fn clone_pair<K: Clone, V: Clone>(key: &K, val: &V) -> (K, V) {
@@ -96,6 +131,10 @@ impl<R: Row> Layout for RowTrace<R> {
     fn for_each_update(&mut self, mut visit: impl FnMut(R, Time, Diff)) {
         for_each_update(self, |(row, ()), time, diff| visit(row, time, diff));
     }
+
+    fn rows(&mut self) -> usize {
+        rows(self)
+    }
 }
 
 impl<K: Row, V: Row> Layout for KeyedTrace<K, V> {
@@ -115,5 +154,9 @@ impl<K: Row, V: Row> Layout for KeyedTrace<K, V> {
 
     fn for_each_update(&mut self, visit: impl FnMut((K, V), Time, Diff)) {
         for_each_update(self, visit);
+    }
+
+    fn rows(&mut self) -> usize {
+        rows(self)
     }
 }

@@ -35,10 +35,6 @@ impl Registry {
         self.shards.insert(id, shard);
     }
 
-    pub(crate) fn get(&self, id: SourceId) -> Option<&Shard> {
-        self.shards.get(&id)
-    }
-
     pub(crate) fn get_mut(&mut self, id: SourceId) -> Option<&mut Shard> {
         self.shards.get_mut(&id)
     }

@@ -154,9 +154,11 @@ impl<R: Row> ArrangementState for StreamState<R> {
         Some(self.fanout.0.borrow().upper)
     }
 
-    fn compact(&mut self, _since: Time) {}
+    fn compact(&mut self, _since: Time) -> bool {
+        false
+    }
 
-    fn stats(&self) -> TraceStats {
-        TraceStats::default()
+    fn stats(&mut self) -> TraceStats {
+        TraceStats::not_kept(self.upper())
     }
 }

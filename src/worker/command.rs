@@ -15,7 +15,7 @@ use crossbeam_channel::Sender;
 use crate::error::Result;
 use crate::protocol::SourceId;
 use crate::protocol::reply::{FeedTo, Reply};
-use crate::protocol::stats::TraceStats;
+use crate::protocol::stats::Shares;
 use crate::protocol::wire::{Control, ReadKind, Receiver};
 use crate::shard::kind::Kind;
 use crate::time::Time;
@@ -49,8 +49,8 @@ pub(crate) enum Command {
     Subscribe { source: SourceId, id: u64, as_of: Time, snapshot: bool, feed: FeedTo },
     /// Stop feeding subscriber `id`.
     Unsubscribe { source: SourceId, id: u64 },
-    /// Report the size of a shard.
-    Stats { source: SourceId, reply: Sender<TraceStats> },
+    /// Report the size of the shards of `sources`.
+    Stats { sources: Vec<SourceId>, reply: Sender<Shares> },
     /// Stop: answer pending reads with `Error::Shutdown`, drop every dataflow, return.
     Shutdown,
     /// For worker 0 of process 0 of a cluster: send `control` to the other processes' workers,

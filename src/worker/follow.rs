@@ -38,8 +38,8 @@ pub(crate) struct Follower {
 pub(crate) enum Step {
     /// Apply the command; for a source being built, answer `request` with what `built` says.
     Apply { command: Command, built: Option<(u64, Receiver<Result<BTreeSet<SourceId>>>)> },
-    /// Answer `request` with the size of `source`'s shard.
-    Stats { request: u64, source: u64 },
+    /// Answer `request` with the size of the shards of `sources`.
+    Stats { request: u64, sources: Vec<SourceId> },
     /// Acknowledge `request`, then stop.
     Shutdown { request: u64 },
     /// Nothing for this worker (a keyed read another worker answers).
@@ -162,7 +162,7 @@ impl Follower {
                 self.registrations.lock().unwrap_or_else(|e| e.into_inner()).entries.remove(&id);
                 Step::Apply { command: Command::Drop { id, name }, built: None }
             }
-            Control::Stats { request, source } => Step::Stats { request, source },
+            Control::Stats { request, sources } => Step::Stats { request, sources },
             Control::Shutdown { request } => Step::Shutdown { request },
         })
     }

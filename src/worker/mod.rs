@@ -26,12 +26,12 @@ use self::role::Role;
 use crate::error::Error;
 use crate::protocol::SourceId;
 use crate::protocol::health::{Health, panic_message};
-use crate::protocol::stats::TraceStats;
+use crate::protocol::stats::{Shares, TraceStats};
 use crate::protocol::wire::{Body, Control, Receiver as AnswerReceiver, WireError};
 use crate::shard::hub::Request;
 use crate::shard::kind::{Kind, Site};
 use crate::shard::peek::PendingPeek;
-use crate::shard::registry::Registry;
+use crate::shard::registry::{Registry, Shard};
 use crate::time::Time;
 
 /// Runs one worker until shutdown or poison. Never panics: a panic in a dataflow (user view
@@ -81,6 +81,8 @@ struct WorkerLoop<'w> {
     kinds: BTreeMap<SourceId, Arc<dyn Kind>>,
     /// The dataflow of each source in the registry (one each), dropped with the source.
     dataflows: BTreeMap<SourceId, usize>,
+    /// The name of each source in the registry, for events.
+    names: BTreeMap<SourceId, String>,
     peeks: Vec<PendingPeek>,
     subscriptions: Vec<PendingSubscription>,
     /// Every input is complete before this time.
@@ -137,6 +139,7 @@ impl<'w> WorkerLoop<'w> {
             registry: Rc::default(),
             kinds: BTreeMap::new(),
             dataflows: BTreeMap::new(),
+            names: BTreeMap::new(),
             peeks: Vec::new(),
             subscriptions: Vec::new(),
             upper: 1,
@@ -218,6 +221,7 @@ impl<'w> WorkerLoop<'w> {
                     self.registry.borrow_mut().insert(id, shard);
                     self.kinds.insert(id, kind);
                     self.dataflows.insert(id, dataflow);
+                    self.names.insert(id, name.clone());
                     reads
                 });
                 if answer.is_err() {
@@ -267,8 +271,8 @@ impl<'w> WorkerLoop<'w> {
                     hub.unregister(id);
                 }
             }
-            Command::Stats { source, reply } => {
-                let _ = reply.send(self.stats(source));
+            Command::Stats { sources, reply } => {
+                let _ = reply.send(self.stats(&sources));
             }
             Command::Shutdown => self.stop = true,
             Command::Remote { control, receiver } => {
@@ -307,6 +311,7 @@ impl<'w> WorkerLoop<'w> {
             hub.end_all(&dropped);
         }
         self.kinds.remove(&id);
+        self.names.remove(&id);
         self.detach(id);
         if let Some(dataflow) = self.dataflows.remove(&id) {
             self.worker.drop_dataflow(dataflow);
@@ -331,15 +336,23 @@ impl<'w> WorkerLoop<'w> {
         }
     }
 
-    /// The size of `source`'s shard here, with its subscribers.
-    fn stats(&self, source: SourceId) -> TraceStats {
-        let registry = self.registry.borrow();
-        let mut stats = registry.get(source).map(|s| s.arrangement.stats()).unwrap_or_default();
-        let registered = registry.get(source).and_then(|s| s.hub.as_ref()).map_or(0, |hub| hub.subscribers());
-        let waiting = self.subscriptions.iter().filter(|p| p.source == source).count();
-        stats.subscribers = registered + waiting;
-        stats.reads = self.peeks.iter().filter(|peek| peek.source == source).count();
-        stats
+    /// The size of each of `sources`' shards here, with its subscribers and waiting reads.
+    ///
+    /// Compaction is brought up to date first, so that `since` is what the commands so far
+    /// allow (every worker then reports the same `since` for the same commands).
+    fn stats(&mut self, sources: &[SourceId]) -> Shares {
+        self.maintain();
+        let mut registry = self.registry.borrow_mut();
+        let stats_of = |source: SourceId, shard: Option<&mut Shard>| {
+            let Some(shard) = shard else { return TraceStats::default() };
+            let mut stats = shard.arrangement.stats();
+            let registered = shard.hub.as_ref().map_or(0, |hub| hub.subscribers());
+            let waiting = self.subscriptions.iter().filter(|p| p.source == source).count();
+            stats.subscribers = registered + waiting;
+            stats.reads = self.peeks.iter().filter(|peek| peek.source == source).count();
+            stats
+        };
+        sources.iter().map(|&source| (source, stats_of(source, registry.get_mut(source)))).collect()
     }
 
     /// On a process other than 0: applies the controls that have arrived, in order, until one
@@ -356,8 +369,8 @@ impl<'w> WorkerLoop<'w> {
                         follower.answer(request, Body::Done(built.map_err(|e| WireError::from_error(&e))));
                     }
                 }
-                Step::Stats { request, source } => {
-                    let stats = self.stats(source);
+                Step::Stats { request, sources } => {
+                    let stats = self.stats(&sources);
                     if let Peer::Follower(follower) = &self.peer {
                         follower.answer(request, Body::Stats(stats));
                     }
@@ -472,7 +485,8 @@ impl<'w> WorkerLoop<'w> {
     }
 
     /// Advances every arrangement's compaction: logically to `since`, held back by open reads,
-    /// and physically to its upper.
+    /// and physically to its upper. A `since` that moves is a debug event (once per source and
+    /// worker each time, which is at most once per command that moves the engine's `since`).
     fn maintain(&mut self) {
         let peeks = self.peeks.iter().map(|p| (p.source, p.time));
         let holds: Vec<(SourceId, Time)> =
@@ -480,7 +494,10 @@ impl<'w> WorkerLoop<'w> {
         for (id, source) in self.registry.borrow_mut().shards_mut() {
             let hold = holds.iter().filter(|(source, _)| source == id).map(|(_, time)| *time).min();
             let since = hold.map_or(self.since, |hold| hold.min(self.since));
-            source.arrangement.compact(since);
+            if source.arrangement.compact(since) {
+                let name = self.names.get(id).map_or("", String::as_str);
+                tracing::debug!(worker = self.worker.index(), source = name, since, "compacted");
+            }
         }
     }
 
@@ -512,6 +529,7 @@ impl<'w> WorkerLoop<'w> {
         self.registry.borrow_mut().clear();
         self.kinds.clear();
         self.dataflows.clear();
+        self.names.clear();
     }
 }
 
