@@ -254,7 +254,9 @@ pub use engine::Engine;
 pub use error::{Error, FileError, FileProblem, IoError, Result};
 pub use inputs::Inputs;
 pub use protocol::feed::Batch;
-pub use protocol::stats::{EngineStats, SourceStats, SubscriptionStats, TotalStats, TraceStats};
+pub use protocol::stats::{
+    BacklogStats, EngineStats, SourceStats, SubscriptionStats, TotalStats, TraceStats,
+};
 pub use read::stream::SubscriptionStream;
 pub use read::subscribe::{SubscribeOptions, Subscription};
 pub use row::Row;

@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use ivm::{BacklogLimit, Config, Engine, Error, Time, View};
+use ivm::{BacklogLimit, BacklogStats, Config, Engine, Error, Time, View};
 use quickcheck::{QuickCheck, TestResult};
 
 /// Holds every worker that reaches it until opened: a view whose rows pass through it cannot
@@ -100,6 +100,8 @@ fn a_full_backlog_refuses_try_commit_and_commit_timeout_keeps_the_writes_and_com
         vec![1, 2, 3, 4, 5],
         "every accepted commit applied once, the refused ones once retried"
     );
+    // Each worker reports what it applied before it answers a read through that time.
+    assert_eq!(engine.stats().unwrap().backlog, BacklogStats::default(), "nothing left to apply");
 }
 
 #[test]

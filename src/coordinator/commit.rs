@@ -97,8 +97,8 @@ impl Coordinator {
         self.health.check()?;
         let bytes = writes.values().map(|writes| writes.bytes()).sum();
         self.health.backlog().admit(bytes, wait).map_err(|error| match error {
-            Error::Shutdown => self.health.terminal_error(),
-            other => other,
+            Error::Shutdown => super::returned(self.health.terminal_error()),
+            other => super::returned(other),
         })
     }
 

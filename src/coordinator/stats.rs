@@ -14,7 +14,7 @@ use super::receivers::StatsReceiver;
 use super::{Coordinator, Operation};
 use crate::error::Result;
 use crate::protocol::feed::Unread;
-use crate::protocol::stats::{EngineStats, SourceStats, SubscriptionStats, TraceStats};
+use crate::protocol::stats::{BacklogStats, EngineStats, SourceStats, SubscriptionStats, TraceStats};
 use crate::protocol::wire::Receiver;
 use crate::protocol::{SourceId, next_request};
 
@@ -67,7 +67,9 @@ impl Coordinator {
                 SourceStats { name, kind: entry.kind.noun(), trace }
             })
             .collect();
-        Ok(EngineStats::new(sources, subscriptions))
+        let held = self.health.backlog().held();
+        let backlog = BacklogStats { commits: held.commits, bytes: held.bytes };
+        Ok(EngineStats::new(sources, subscriptions, backlog))
     }
 
     /// Asks every worker of every process for the figures of the sources `sources` names

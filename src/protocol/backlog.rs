@@ -67,6 +67,16 @@ impl Pending {
         Held { commits: self.accepted.len() + self.reserved.0, bytes: self.bytes + self.reserved.1 }
     }
 
+    /// True once the backlog has drained to three quarters of its bound (or is empty): only
+    /// then are waiting writers woken, so that they come back together for a quarter of the
+    /// bound instead of one by one for each step of the workers (which, on a machine with
+    /// fewer cores than writers, spends the workers' time on waking threads).
+    fn below_low_water(&self) -> bool {
+        let Some(limit) = self.limit else { return true };
+        let held = self.held();
+        held.commits == 0 || (held.commits <= limit.commits() / 4 * 3 && held.bytes <= limit.bytes() / 4 * 3)
+    }
+
     /// True if a commit of `bytes` fits. An empty backlog takes any commit, however large, so
     /// that a commit larger than the byte bound is never refused forever.
     fn fits(&self, bytes: usize) -> bool {
@@ -92,6 +102,7 @@ impl Backlog {
     pub(crate) fn admit(&self, bytes: usize, wait: Wait) -> Result<Permit<'_>> {
         let started = Instant::now();
         let mut state = self.lock();
+        let mut waited = false;
         loop {
             if state.closed {
                 return Err(Error::Shutdown);
@@ -99,7 +110,16 @@ impl Backlog {
             if state.fits(bytes) {
                 state.reserved.0 += 1;
                 state.reserved.1 += bytes;
+                if waited {
+                    let waited_us = started.elapsed().as_micros() as u64;
+                    tracing::debug!(waited_us, "commit admitted after waiting for the backlog");
+                }
                 return Ok(Permit { backlog: self, bytes, taken: false });
+            }
+            if !waited {
+                let Held { commits, bytes: held } = state.held();
+                tracing::debug!(commits, bytes = held, "backlog full: a commit waits for the workers");
+                waited = true;
             }
             state = match wait {
                 Wait::Forever => self.room.wait(state).unwrap_or_else(|e| e.into_inner()),
@@ -131,7 +151,7 @@ impl Backlog {
             state.bytes -= bytes;
             freed = true;
         }
-        if freed {
+        if freed && state.below_low_water() {
             self.room.notify_all();
         }
     }

@@ -144,6 +144,17 @@ pub struct TotalStats {
     pub bytes: usize,
 }
 
+/// Commits accepted and not yet applied, in [`EngineStats`] (see
+/// [`BacklogLimit`](crate::BacklogLimit)).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BacklogStats {
+    /// Commits accepted whose time not every table and view is complete through yet.
+    pub commits: usize,
+    /// Their estimated bytes (the rows' in-line size).
+    pub bytes: usize,
+}
+
 /// What an engine holds: from [`Engine::stats`](crate::Engine::stats).
 ///
 /// Print it for an aligned table (`println!("{stats}")`), or read the figures.
@@ -156,11 +167,17 @@ pub struct EngineStats {
     pub subscriptions: Vec<SubscriptionStats>,
     /// The sums over both.
     pub total: TotalStats,
+    /// The commits accepted and not yet applied (on process 0 of a cluster; zero elsewhere).
+    pub backlog: BacklogStats,
 }
 
 impl EngineStats {
     /// The figures of `sources` and `subscriptions`, with their total.
-    pub(crate) fn new(sources: Vec<SourceStats>, subscriptions: Vec<SubscriptionStats>) -> Self {
+    pub(crate) fn new(
+        sources: Vec<SourceStats>,
+        subscriptions: Vec<SubscriptionStats>,
+        backlog: BacklogStats,
+    ) -> Self {
         let mut total = TotalStats::default();
         for source in &sources {
             total.rows += source.trace.rows;
@@ -172,7 +189,7 @@ impl EngineStats {
             total.unread += subscription.unread;
             total.bytes += subscription.bytes;
         }
-        EngineStats { sources, subscriptions, total }
+        EngineStats { sources, subscriptions, total, backlog }
     }
 
     /// The figures of the table or view `name`, if the engine has it.
@@ -211,6 +228,12 @@ impl fmt::Display for EngineStats {
             let (unread, bytes) = (subscription.unread.to_string(), subscription.bytes.to_string());
             let e = String::new;
             lines.push([name, "subscription".into(), e(), unread, e(), bytes, e(), e()]);
+        }
+        if self.backlog.commits > 0 {
+            let (commits, bytes) =
+                (format!("{} commits", self.backlog.commits), self.backlog.bytes.to_string());
+            let e = String::new;
+            lines.push(["backlog".into(), "not applied".into(), e(), commits, e(), bytes, e(), e()]);
         }
         let total = &self.total;
         let (rows, bytes) = (total.rows.to_string(), total.bytes.to_string());
@@ -279,7 +302,7 @@ mod tests {
             },
         ];
         let subscriptions = vec![SubscriptionStats { id: 4, view: "orders".into(), unread: 2, bytes: 48 }];
-        let stats = EngineStats::new(sources, subscriptions);
+        let stats = EngineStats::new(sources, subscriptions, BacklogStats::default());
         assert_eq!((stats.total.rows, stats.total.unread, stats.total.bytes), (10, 2, 24 * 11 + 48));
         let text = stats.to_string();
         let lines: Vec<&str> = text.lines().collect();
