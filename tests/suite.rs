@@ -15,6 +15,8 @@
 mod arranged;
 #[path = "asynchronous.rs"]
 mod asynchronous;
+#[path = "backlog.rs"]
+mod backlog;
 #[path = "batch.rs"]
 mod batch;
 #[path = "checker.rs"]
