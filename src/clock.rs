@@ -18,12 +18,14 @@ pub(crate) struct Clock {
     recent: VecDeque<Time>,
     /// Nothing older than this is readable (a recovered engine's checkpoint time).
     floor: Time,
+    /// `since` stays at or before this (the oldest time a named consumer may resume from).
+    hold: Option<Time>,
 }
 
 impl Clock {
     /// A clock at time 0: the empty engine, complete and readable.
     pub(crate) fn new(retention: Retention) -> Self {
-        Clock { retention, last: 0, recent: VecDeque::new(), floor: 0 }
+        Clock { retention, last: 0, recent: VecDeque::new(), floor: 0, hold: None }
     }
 
     /// A clock that continues a recovered history: the last commit at `last`, the commit times
@@ -72,7 +74,14 @@ impl Clock {
         self.since()
     }
 
-    /// The oldest time that stays readable under the retention policy.
+    /// Keeps `since` at or before `hold` (`None`: no hold), for the named consumers. A hold
+    /// is never older than the `since` already announced: a consumer is created at the latest
+    /// commit, and its hold only moves forward.
+    pub(crate) fn set_hold(&mut self, hold: Option<Time>) {
+        self.hold = hold;
+    }
+
+    /// The oldest time that stays readable under the retention policy and the hold.
     pub(crate) fn since(&self) -> Time {
         let since = match self.retention {
             Retention::All => 0,
@@ -80,7 +89,7 @@ impl Clock {
             Retention::LastCommits(_) => *self.recent.front().expect("n >= 1 commits recorded"),
             Retention::Window(d) => self.last.saturating_sub(d),
         };
-        since.max(self.floor)
+        self.hold.map_or(since, |hold| since.min(hold)).max(self.floor)
     }
 }
 
@@ -131,6 +140,18 @@ mod tests {
         assert_eq!(clock.next(), Ok(10));
         let clock = Clock::restore(Retention::All, 9, &[9], 6);
         assert_eq!(clock.since(), 6);
+    }
+
+    #[test]
+    fn a_hold_keeps_since_back_until_released() {
+        let mut clock = Clock::new(Retention::LastCommits(1));
+        clock.record(1);
+        clock.set_hold(Some(1));
+        assert_eq!(clock.record(5), 1, "held at 1");
+        clock.set_hold(Some(4));
+        assert_eq!(clock.since(), 4);
+        clock.set_hold(None);
+        assert_eq!(clock.since(), 5);
     }
 
     #[test]

@@ -110,6 +110,7 @@ pub struct Config {
     log_retention: Option<Retention>,
     cluster: Option<Cluster>,
     backlog: Option<BacklogLimit>,
+    consumer_lag_limit: Option<Time>,
 }
 
 /// When the engine checkpoints by itself (besides [`Engine::checkpoint`](crate::Engine::checkpoint)).
@@ -134,6 +135,7 @@ impl Default for Config {
             log_retention: None,
             cluster: None,
             backlog: Some(BacklogLimit::default()),
+            consumer_lag_limit: None,
         }
     }
 }
@@ -173,6 +175,23 @@ impl Config {
     pub fn without_backlog_limit(mut self) -> Self {
         self.backlog = None;
         self
+    }
+
+    /// Bounds how far a named consumer ([`View::consumer`](crate::View::consumer)) may hold
+    /// the engine's history back (default: no bound): once the latest commit is more than
+    /// `lag` after the oldest time a consumer may resume from (with engine-assigned times,
+    /// `lag` commits), the consumer is dropped, its hold released, and its handle's next call
+    /// fails with [`Error::ConsumerDropped`](crate::Error::ConsumerDropped). Without a bound, a
+    /// consumer that stopped keeps every later change in memory and in the log until it comes
+    /// back or is dropped.
+    pub fn with_consumer_lag_limit(mut self, lag: Time) -> Self {
+        self.consumer_lag_limit = Some(lag);
+        self
+    }
+
+    /// The bound on how far a named consumer may hold history back, if any.
+    pub fn consumer_lag_limit(&self) -> Option<Time> {
+        self.consumer_lag_limit
     }
 
     /// The bound on work accepted but not yet applied, if any.

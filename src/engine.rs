@@ -523,6 +523,20 @@ impl Engine {
         self.core().engine_stats()
     }
 
+    /// Every named consumer ([`View::consumer`](crate::View::consumer)), by name: its view,
+    /// what it acknowledged and how far back it holds history.
+    pub fn consumers(&self) -> Result<Vec<crate::ConsumerInfo>> {
+        self.core().consumers()
+    }
+
+    /// Forgets the named consumer `name`: its position is removed (from storage too) and the
+    /// history it held back is released; a handle open on it fails with
+    /// [`Error::ConsumerDropped`] on its next call. Fails with [`Error::UnknownName`] if there
+    /// is no such consumer.
+    pub fn drop_consumer(&self, name: &str) -> Result<()> {
+        self.core().drop_consumer(name)
+    }
+
     /// Writes a checkpoint now: every table's contents as of [`since`](Self::since), after which
     /// older log segments are removed. Returns the checkpoint's time, or `None` if `since` has
     /// not moved since the last checkpoint (with [`Retention::All`](crate::Retention::All) it

@@ -152,6 +152,32 @@ pub enum Error {
         /// How long the commit waited for room.
         waited: Duration,
     },
+    /// A named consumer ([`View::consumer`](crate::View::consumer)) was dropped, for the
+    /// `reason` given: it fell further behind than
+    /// [`Config::with_consumer_lag_limit`](crate::Config::with_consumer_lag_limit) allows,
+    /// [`Engine::drop_consumer`](crate::Engine::drop_consumer) dropped it, or its view was
+    /// dropped. Its position is gone: opening it again starts a new consumer at the latest
+    /// commit, with a snapshot.
+    ConsumerDropped {
+        /// The consumer's name.
+        name: String,
+        /// The `upper` it had acknowledged last (`None`: nothing).
+        acknowledged: Option<Time>,
+        /// The latest commit when it was dropped.
+        latest: Time,
+        /// Why it was dropped.
+        reason: &'static str,
+    },
+    /// A named consumer acknowledged an `upper` beyond the last batch it received: it cannot
+    /// have processed changes it was never given. Nothing was stored.
+    NotDelivered {
+        /// The consumer's name.
+        name: String,
+        /// The `upper` it acknowledged.
+        requested: Time,
+        /// The `upper` of the last batch it received (its start, before any).
+        delivered: Time,
+    },
     /// A read that lists rows without multiplicities ([`View::rows_at`](crate::View::rows_at),
     /// [`Table::rows_at`](crate::Table::rows_at)) met a row with a negative multiplicity, which
     /// cannot be listed: a bag table's row deleted more often than it was inserted (or a view
@@ -350,6 +376,20 @@ impl fmt::Display for Error {
                 f,
                 "the engine's backlog is full: {commits} commits (about {bytes} bytes) accepted and not \
                  yet applied after waiting {waited:?}; nothing was applied, commit again later"
+            ),
+            Error::ConsumerDropped { name, acknowledged, latest, reason } => {
+                let acknowledged =
+                    acknowledged.map_or("nothing".to_string(), |upper| format!("upper {upper}"));
+                write!(
+                    f,
+                    "named consumer {name:?} was dropped at commit {latest} ({reason}); it had acknowledged \
+                     {acknowledged}. Open it again to start anew at the latest commit"
+                )
+            }
+            Error::NotDelivered { name, requested, delivered } => write!(
+                f,
+                "named consumer {name:?} acknowledged upper {requested}, but the last batch it received \
+                 ends at {delivered}: acknowledge only what was received"
             ),
             Error::NegativeMultiplicity { name, row, diff, time } => write!(
                 f,

@@ -249,6 +249,7 @@ mod worker;
 
 pub use cluster::Cluster;
 pub use config::{BacklogLimit, Config, Durability, Retention};
+pub use coordinator::consumers::ConsumerInfo;
 pub use definition::{Definition, KeyedArrangement, Views};
 pub use engine::Engine;
 pub use error::{Error, FileError, FileProblem, IoError, Result};
@@ -257,6 +258,7 @@ pub use protocol::feed::Batch;
 pub use protocol::stats::{
     BacklogStats, EngineStats, SourceStats, SubscriptionStats, TotalStats, TraceStats,
 };
+pub use read::consumer::Consumer;
 pub use read::stream::SubscriptionStream;
 pub use read::subscribe::{SubscribeOptions, Subscription};
 pub use row::Row;

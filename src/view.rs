@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::protocol::SourceId;
 use crate::protocol::stats::TraceStats;
 use crate::protocol::wire::{ReadKind, encode};
+use crate::read::consumer::Consumer;
 use crate::read::plain::{entries, expand, one_value};
 use crate::read::subscribe::{SubscribeOptions, Subscription};
 use crate::row::Row;
@@ -162,6 +163,15 @@ impl<R: Row> View<R> {
     /// see [`Subscription`].
     pub fn subscribe(&self) -> Result<Subscription<R>> {
         self.subscribe_with(SubscribeOptions::default())
+    }
+
+    /// Opens the named consumer `name` of this view: its stored position, or a new consumer
+    /// whose first batch is the snapshot at the latest commit (see [`Consumer`]). Fails with
+    /// [`Error::DuplicateName`] if a handle on `name` is open, or `name` is a consumer of
+    /// another view, with [`Error::InvalidName`] for a name that is not one, and with
+    /// [`Error::NotKept`] on a streamed view (its history is not kept to resume from).
+    pub fn consumer(&self, name: &str) -> Result<Consumer<R>> {
+        Consumer::open(&self.core, self.id, &self.name, self.kept, name)
     }
 
     /// Subscribes with options: where to start (`as_of`), whether to begin with a snapshot,
@@ -363,6 +373,11 @@ impl<K: Row, V: Row> KeyedView<K, V> {
     /// Subscribes to the view's `(key, value)` changes; see [`View::subscribe`].
     pub fn subscribe(&self) -> Result<Subscription<(K, V)>> {
         self.subscribe_with(SubscribeOptions::default())
+    }
+
+    /// Opens the named consumer `name` of this view; see [`View::consumer`].
+    pub fn consumer(&self, name: &str) -> Result<Consumer<(K, V)>> {
+        Consumer::open(&self.core, self.id, &self.name, true, name)
     }
 
     /// Subscribes with options; see [`View::subscribe_with`].

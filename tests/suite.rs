@@ -25,6 +25,10 @@ mod checker;
 mod cluster;
 #[path = "constants.rs"]
 mod constants;
+#[path = "consumer_crash.rs"]
+mod consumer_crash;
+#[path = "consumers.rs"]
+mod consumers;
 #[path = "crash.rs"]
 mod crash;
 #[path = "drop.rs"]

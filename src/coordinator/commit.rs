@@ -139,7 +139,9 @@ impl Coordinator {
                 };
                 self.dispatch(state, Operation::Write { table, time, pieces })?;
             }
-            let since = state.clock.record(time);
+            state.clock.record(time);
+            state.drop_lagging_consumers(time);
+            let since = state.clock.since();
             self.dispatch(state, Operation::Advance { upper: time + 1, since })?;
             permit.accept(time);
             Ok((time, ticket, checkpoint))

@@ -27,6 +27,7 @@ impl Coordinator {
     pub(crate) fn drop_source(&self, name: &str, nouns: Nouns) -> Result<()> {
         self.sequence(|state| {
             let id = state.catalog.droppable(name, nouns, state.store.is_some())?.id;
+            state.drop_consumers_of(name)?;
             self.dispatch(state, Operation::Drop { id, name: name.to_string() })?;
             state.catalog.remove(name);
             Ok(())

@@ -13,6 +13,7 @@ pub(crate) mod catalog;
 pub(crate) mod checkpoint;
 pub(crate) mod commit;
 pub(crate) mod connect;
+pub(crate) mod consumers;
 pub(crate) mod create;
 pub(crate) mod drop;
 pub(crate) mod panics;
@@ -89,6 +90,8 @@ pub(crate) struct State {
     next_writer: usize,
     /// Every live subscription, by id: what `stats` reports of each.
     subscriptions: BTreeMap<u64, stats::Subscribed>,
+    /// The named consumers and their positions.
+    consumers: consumers::Consumers,
 }
 
 /// Which workers hold the answer to a read.

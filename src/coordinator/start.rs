@@ -7,6 +7,7 @@ use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use super::catalog::Catalog;
+use super::consumers::Consumers;
 use super::{Coordinator, Operation, State, connect, panics};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -122,13 +123,19 @@ impl Coordinator {
         let threads: Vec<Thread> = threads.into_iter().map(|t| t.expect("every worker reported")).collect();
         health.set_threads(threads.clone(), first_worker);
 
-        let (clock, store) = match opened {
+        let (mut clock, store) = match opened {
             Some(opened) => {
                 let clock = Clock::restore(config.retention(), opened.last, &opened.times, opened.floor);
                 (clock, Some(opened.store))
             }
             None => (Clock::new(config.retention()), None),
         };
+        let positions = match &store {
+            Some(store) => crate::persist::consumers::load(store.dir())?,
+            None => Vec::new(),
+        };
+        let consumers = Consumers::new(positions, config.consumer_lag_limit());
+        clock.set_hold(consumers.hold());
         let state = State {
             senders,
             threads,
@@ -138,6 +145,7 @@ impl Coordinator {
             next_id: 0,
             next_writer: 0,
             subscriptions: Default::default(),
+            consumers,
         };
         let coordinator = Coordinator {
             id,

@@ -4,6 +4,7 @@
 //! and [`frame`] for the checksummed record format every file uses.
 
 pub(crate) mod codec;
+pub(crate) mod consumers;
 pub(crate) mod files;
 pub(crate) mod frame;
 pub(crate) mod log;
