@@ -151,8 +151,10 @@ impl Config {
 
     /// Runs this engine as one process of a timely cluster (see [`Cluster`](crate::Cluster));
     /// [`with_workers`](Self::with_workers) is then the number of workers of each process.
-    /// Every process must use the same settings. A cluster engine keeps its state in memory:
-    /// [`with_storage`](Self::with_storage) is refused with it.
+    /// Every process must use the same settings, except storage: only process 0 may have it
+    /// ([`with_storage`](Self::with_storage) on another process is refused), since every
+    /// commit passes through it; it logs and checkpoints the whole cluster's tables, and
+    /// after every process is restarted the cluster answers as before.
     pub fn with_cluster(mut self, cluster: Cluster) -> Self {
         self.cluster = Some(cluster);
         self
@@ -300,12 +302,13 @@ impl Config {
         }
         if let Some(cluster) = &self.cluster {
             cluster.validate()?;
-            if self.storage.is_some() && cluster.processes() > 1 {
-                return Err(Error::InvalidConfig(
-                    "storage is not supported in a cluster of several processes yet; run the \
-                     cluster in memory or use one process"
-                        .into(),
-                ));
+            if self.storage.is_some() && cluster.process() > 0 {
+                return Err(Error::InvalidConfig(format!(
+                    "process {} of a cluster was given storage: only process 0 keeps the log and the \
+                     checkpoints (every commit passes through it); start the other processes without \
+                     Config::with_storage",
+                    cluster.process()
+                )));
             }
         }
         if self.retention == Retention::LastCommits(0)

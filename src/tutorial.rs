@@ -187,9 +187,10 @@
 //! process 0 ([`Error::PeerLost`](crate::Error::PeerLost),
 //! [`Error::ClusterMismatch`](crate::Error::ClusterMismatch)).
 //!
-//! A cluster keeps its state in memory: storage with several processes is refused with
-//! [`Error::InvalidConfig`](crate::Error::InvalidConfig). A durable engine runs in one
-//! process, with as many worker threads as the machine has cores.
+//! Process 0 may keep the cluster's tables on disk (`Config::with_storage` on it alone; the
+//! other processes are refused it with [`Error::InvalidConfig`](crate::Error::InvalidConfig)):
+//! it logs every commit and writes the checkpoints, and after every process is restarted and
+//! has registered its tables and views again, the cluster answers as before.
 //!
 //! ```rust,no_run
 #![doc = include_str!("../examples/tutorial_7.rs")]

@@ -24,8 +24,16 @@ const ADDRESSES: &str = "IVM_TEST_CLUSTER_ADDRESSES";
 /// `nothing` (serve without registering), `silent` (connect, then do nothing), `panicking`
 /// (register a view that panics, then serve), `panicking-keyed` (the same with a keyed view),
 /// `stuck` (register a view that blocks its worker, then serve), `streamed` (register the
-/// streamed table and views of [`Streams`], then serve).
+/// streamed table and views of [`Streams`], then serve), `durable` (process 0 with storage in
+/// [`DIR`]: commits the transactions of [`SEED`] from where its storage is, consuming its join
+/// view as a named consumer, until killed).
 const MODE: &str = "IVM_TEST_CLUSTER_MODE";
+/// The storage directory of a `durable` process 0.
+const DIR: &str = "IVM_TEST_CLUSTER_DIR";
+/// The seed of a `durable` process 0's transactions ([`seeded_txns`]).
+const SEED: &str = "IVM_TEST_CLUSTER_SEED";
+/// How many transactions a `durable` process 0 commits at most.
+const DURABLE_TXNS: usize = 5_000;
 
 const WORKERS: usize = 2;
 
@@ -117,6 +125,7 @@ fn cluster_process() {
             let _late = engine.view_from("late", &Streams::counted(&_streams.events));
             engine.serve().unwrap();
         }
+        "durable" => durable_process_0(config),
         "silent" => {
             // Connected, but never registers anything nor serves: process 0 ends it.
             let _engine = Engine::start(config).unwrap();
@@ -156,11 +165,17 @@ fn free_addresses(n: usize) -> Vec<String> {
 /// Starts process `process` of the cluster at `addresses` as a copy of this test binary. Its
 /// output is kept, not mixed into this test's: it is shown only if the test fails.
 fn spawn(process: usize, addresses: &[String], mode: &str) -> OtherProcess {
+    spawn_with(process, addresses, mode, &[])
+}
+
+/// Like [`spawn`], with more environment variables for the mode.
+fn spawn_with(process: usize, addresses: &[String], mode: &str, env: &[(&str, String)]) -> OtherProcess {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([test_name("cluster_process").as_str(), "--exact", "--nocapture", "--test-threads=1"])
         .env(PROCESS, process.to_string())
         .env(ADDRESSES, addresses.join(","))
         .env(MODE, mode)
+        .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -227,6 +242,16 @@ impl OtherProcess {
             std::thread::sleep(Duration::from_millis(20));
         }
         false
+    }
+
+    /// What the process wrote (stdout and stderr): all of it once it has ended.
+    fn written(&mut self) -> String {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            for reader in self.readers.drain(..) {
+                let _ = reader.join();
+            }
+        }
+        String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
     }
 
     /// Kills the process and waits for it.
@@ -901,6 +926,170 @@ fn processes_with_other_tables_are_refused() {
     }
     engine.shutdown();
     assert!(child.ends_cleanly());
+}
+
+/// `n` random transactions from `seed` (the same on every call, unlike quickcheck's `Gen`).
+fn seeded_txns(mut seed: u64, n: usize) -> Vec<Txn> {
+    use common::Op;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    (0..n)
+        .map(|_| {
+            let ops = (0..1 + next() % 6)
+                .map(|_| {
+                    let (key, value) = ((next() % 6) as u8, (next() % 4) as u8);
+                    match next() % 10 {
+                        0..=2 => Op::Insert(key, value),
+                        3..=4 => Op::Delete(next() as usize),
+                        5..=6 => Op::Upsert(key, value),
+                        7 => Op::DeleteKey(key),
+                        8 => Op::Watch(key),
+                        _ => Op::Unwatch(next() as usize),
+                    }
+                })
+                .collect();
+            let gap = (next() % 3 == 0).then(|| 1 + (next() % 5) as u8);
+            Txn { ops, gap }
+        })
+        .collect()
+}
+
+/// The time each of `txns` commits at, committed in order from an empty engine.
+fn commit_times(txns: &[Txn]) -> Vec<Time> {
+    let mut last = 0;
+    txns.iter()
+        .map(|txn| {
+            last += txn.gap.map_or(1, u64::from);
+            last
+        })
+        .collect()
+}
+
+/// How many of `txns` an engine whose latest commit is `latest` holds, and the model of its
+/// tables after them.
+fn replayed(txns: &[Txn], latest: Time) -> (usize, Inputs) {
+    let done = commit_times(txns).iter().take_while(|t| **t <= latest).count();
+    let mut model = Inputs::default();
+    for txn in &txns[..done] {
+        for op in &txn.ops {
+            model.apply(op);
+        }
+    }
+    (done, model)
+}
+
+/// The `durable` mode: process 0 with storage goes on with the seeded transactions from what
+/// its storage holds, reporting `committed <index> <time>` after each and `acknowledged
+/// <upper>` for each batch its named consumer of `join` acknowledged, until it is killed.
+fn durable_process_0(config: Config) {
+    let dir = std::env::var(DIR).unwrap();
+    let seed: u64 = std::env::var(SEED).unwrap().parse().unwrap();
+    let setup = Setup::with_config(config.with_storage(dir).with_retention(Retention::All));
+    let txns = seeded_txns(seed, DURABLE_TXNS);
+    let (done, mut model) = replayed(&txns, setup.engine.latest().unwrap());
+    let mut consumer = setup.join.consumer("audit").unwrap();
+    let mut last = setup.engine.latest().unwrap();
+    for (index, txn) in txns.iter().enumerate().skip(done) {
+        last = setup.commit(txn, &mut model, last);
+        println!("committed {index} {last}");
+        while let Some(batch) = consumer.try_next().unwrap() {
+            consumer.acknowledge(batch.upper).unwrap();
+            println!("acknowledged {}", batch.upper);
+        }
+    }
+    loop {
+        std::thread::park();
+    }
+}
+
+/// The largest of the numbers that end the lines of `output` holding `marker`.
+fn largest_after(output: &str, marker: &str) -> Option<u64> {
+    output
+        .lines()
+        .filter_map(|line| line.rsplit_once(marker))
+        .filter_map(|(_, rest)| rest.split_whitespace().last()?.parse().ok())
+        .max()
+}
+
+#[test]
+fn a_cluster_with_storage_answers_as_before_after_both_processes_are_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = 0x5DEE_CE66_D1CE_4E5Bu64;
+    let txns = seeded_txns(seed, DURABLE_TXNS);
+    let times = commit_times(&txns);
+    let (mut committed, mut acknowledged) = (0, 0);
+    let mut pause = seed;
+    // Two runs of both processes, each killed (SIGKILL) while process 0 commits.
+    for run in 0..2 {
+        let addresses = free_addresses(2);
+        let env = [(DIR, dir.path().display().to_string()), (SEED, seed.to_string())];
+        let mut leader = spawn_with(0, &addresses, "durable", &env);
+        let mut follower = spawn(1, &addresses, "same");
+        assert!(
+            leader.has_written_within("committed ", Duration::from_secs(60)),
+            "run {run}: nothing committed"
+        );
+        pause = pause.rotate_left(17) ^ 0x9E37_79B9;
+        std::thread::sleep(Duration::from_millis(50 + pause % 300));
+        leader.kill();
+        follower.kill();
+        let output = leader.written();
+        // `committed <index> <time>`: the largest time.
+        committed = largest_after(&output, "committed ").unwrap_or(committed);
+        acknowledged = largest_after(&output, "acknowledged ").unwrap_or(acknowledged);
+    }
+    // Both restarted: this process is process 0 again, on the directory.
+    let addresses = free_addresses(2);
+    let mut follower = spawn(1, &addresses, "same");
+    let cluster = Cluster::new(0, addresses)
+        .with_connect_timeout(Duration::from_secs(20))
+        .with_peer_timeout(Duration::from_secs(20));
+    let config = Config::default().with_workers(WORKERS).with_cluster(cluster).with_storage(dir.path());
+    let clustered = Setup::with_config(config.with_retention(Retention::All));
+    let recovered = clustered.engine.latest().unwrap();
+    assert!(recovered >= committed, "committed {committed}, recovered {recovered}");
+    let (done, mut model_c) = replayed(&txns, recovered);
+    assert_eq!(times[done - 1], recovered, "the recovered time is a commit's");
+    let single = Setup::new(WORKERS, Retention::All);
+    let (mut model_s, mut last_s) = (Inputs::default(), 0);
+    for txn in &txns[..done] {
+        last_s = single.commit(txn, &mut model_s, last_s);
+    }
+    // Every retained time answers as one process's engine does.
+    for &t in times[..done].iter().step_by(1 + done / 40) {
+        assert_eq!(clustered.join.at(t).unwrap(), single.join.at(t).unwrap(), "join at {t}");
+        assert_eq!(clustered.aggregate.at(t).unwrap(), single.aggregate.at(t).unwrap(), "aggregate at {t}");
+        assert_eq!(clustered.distinct.at(t).unwrap(), single.distinct.at(t).unwrap(), "distinct at {t}");
+        assert_eq!(clustered.watched.at(t).unwrap(), single.watched.at(t).unwrap(), "watched at {t}");
+        assert_eq!(clustered.orders.at(t).unwrap(), single.orders.at(t).unwrap(), "orders at {t}");
+        assert_eq!(clustered.prices.at(t).unwrap(), single.prices.at(t).unwrap(), "prices at {t}");
+    }
+    assert_eq!(clustered.join.at(recovered).unwrap(), common::joined(&model_c));
+    // The named consumer resumes right after what it acknowledged: the view there plus what it
+    // receives is the view at the recovered time.
+    let mut consumer = clustered.join.consumer("audit").unwrap();
+    let resumed_at = consumer.acknowledged().expect("it acknowledged before the kills");
+    assert!(resumed_at >= acknowledged, "acknowledged {acknowledged}, stored {resumed_at}");
+    let mut sum: Vec<((u8, u8, u8), Diff)> = single.join.at(resumed_at - 1).unwrap();
+    while consumer.delivered() <= recovered {
+        let batch = consumer.next_timeout(Duration::from_secs(20)).unwrap().unwrap();
+        sum.extend(batch.updates.into_iter().map(|(row, _, diff)| (row, diff)));
+    }
+    assert_eq!(consolidate(sum), single.join.at(recovered).unwrap(), "resumed from {resumed_at}");
+    // And it takes new commits.
+    let mut last_c = recovered;
+    for txn in &txns[done..done + 10] {
+        last_c = clustered.commit(txn, &mut model_c, last_c);
+        last_s = single.commit(txn, &mut model_s, last_s);
+        assert_eq!(clustered.watched.at(last_c).unwrap(), single.watched.at(last_s).unwrap());
+    }
+    drop(consumer);
+    clustered.engine.shutdown();
+    assert!(follower.ends_cleanly());
 }
 
 /// The name the test harness knows `test`, a test of this file, by: this file is a test binary

@@ -31,14 +31,18 @@ fn invalid_config_is_a_typed_error() {
 }
 
 #[test]
-fn storage_is_refused_only_in_a_cluster_of_several_processes() {
+fn storage_is_refused_only_on_processes_other_than_0() {
     let dir = tempfile::tempdir().unwrap();
     // Addresses no one can listen on: a cluster of one process opens no socket at all.
     let addresses = |n: usize| (0..n).map(|i| format!("nowhere.invalid:{}", 1 + i)).collect::<Vec<_>>();
     let clustered =
         |n| Config::default().with_storage(dir.path()).with_cluster(ivm::Cluster::new(0, addresses(n)));
-    let error = Engine::start(clustered(2)).unwrap_err();
-    assert!(matches!(&error, Error::InvalidConfig(reason) if reason.contains("storage")), "{error}");
+    let follower =
+        Config::default().with_storage(dir.path()).with_cluster(ivm::Cluster::new(1, addresses(2)));
+    let error = Engine::start(follower).unwrap_err();
+    assert!(matches!(&error, Error::InvalidConfig(reason) if reason.contains("only process 0")), "{error}");
+    // Process 0 of two may have storage: it goes on to connect (and fails to, here).
+    assert!(!matches!(Engine::start(clustered(2)), Err(Error::InvalidConfig(_)) | Ok(_)));
     // A cluster of one process is a single engine: its storage works.
     let engine = Engine::start(clustered(1)).unwrap();
     let table = engine.table::<u8>("t").unwrap();

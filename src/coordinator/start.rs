@@ -157,10 +157,12 @@ impl Coordinator {
             stored: config.storage().is_some(),
             checkpointing: Mutex::new(()),
         };
-        {
+        if !matches!(coordinator.role, Role::Follower { .. }) {
             let state = coordinator.lock();
             // Tables registered from now on start complete through the recovered history (on a
-            // fresh engine, through time 0, where the workers already are).
+            // fresh engine, through time 0, where the workers already are). Only process 0
+            // says so: on the other processes, process 0's own `Advance` control (which may
+            // arrive first) is the one to follow, and one from here would move them back.
             let (upper, since) = (state.clock.last() + 1, state.clock.since());
             coordinator.dispatch(&state, Operation::Advance { upper, since })?;
         }

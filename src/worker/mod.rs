@@ -243,6 +243,8 @@ impl<'w> WorkerLoop<'w> {
                 input.expect("writes name a table every worker created").write(time, writes);
             }
             Command::Advance { upper, since } => {
+                // Commands come from one sequencer, in order: an upper never moves back.
+                debug_assert!(upper >= self.upper, "Advance to {upper} after {}", self.upper);
                 self.upper = upper;
                 self.since = since;
                 for (_, shard) in self.registry.borrow_mut().shards_mut() {
