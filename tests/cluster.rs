@@ -229,6 +229,12 @@ impl OtherProcess {
         false
     }
 
+    /// Sends the process signal `name` (`STOP`, `CONT`) with the `kill` command.
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill").args([format!("-{name}"), self.child.id().to_string()]).status();
+        assert!(status.as_ref().is_ok_and(|status| status.success()), "kill -{name} failed: {status:?}");
+    }
+
     /// Kills the process and waits for it.
     fn kill(&mut self) {
         let _ = self.child.kill();
@@ -493,7 +499,9 @@ fn shutdown_returns_when_a_process_never_acknowledges_it() {
     // never completes.
     assert!(child.has_written_within(STUCK, Duration::from_secs(60)), "process 1 never got stuck");
     let read = view.at_timeout(t, Duration::from_millis(500));
-    assert!(matches!(read, Err(Error::Timeout { .. })), "{read:?}");
+    // Its workers stuck, process 1 sends no heartbeats either: past the peer timeout it is
+    // lost, which a loaded machine may reach before the read's own timeout.
+    assert!(matches!(read, Err(Error::Timeout { .. } | Error::PeerLost { .. })), "{read:?}");
     let (stopped, stopping) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         engine.shutdown();
@@ -851,6 +859,53 @@ fn a_killed_process_is_a_typed_error() {
     };
     assert!(matches!(ended, Err(Error::PeerLost { .. })), "{ended:?}");
     setup.engine.shutdown();
+}
+
+#[test]
+fn a_stopped_process_is_lost_after_the_peer_timeout() {
+    // A process stopped with SIGSTOP keeps its connections open, as one behind a network
+    // partition does: nothing breaks, only its silence tells.
+    let timeout = Duration::from_secs(2);
+    let (config, mut child) = cluster("same");
+    let cluster = config.cluster().unwrap().clone().with_peer_timeout(timeout);
+    let setup = Setup::with_config(config.with_cluster(cluster));
+    let t = setup.engine.commit(|tx| tx.insert(&setup.orders, (1, 1))).unwrap();
+    assert_eq!(setup.distinct.at(t).unwrap(), vec![(1, 1)]);
+    child.signal("STOP");
+    let stopped = Instant::now();
+    // The read waits on process 1's workers, which no longer answer, until the loss ends it.
+    let attempt =
+        setup.engine.commit(|tx| tx.insert(&setup.orders, (2, 2))).and_then(|t| setup.distinct.at(t));
+    let waited = stopped.elapsed();
+    match attempt {
+        Err(Error::PeerLost { reason }) => assert!(reason.contains("process 1 "), "{reason}"),
+        other => panic!("expected PeerLost naming process 1, got {other:?}"),
+    }
+    // Not a speed check (the machine may be loaded): the loss is found, and not long after the
+    // timeout. It cannot be found before process 1 was silent for most of the timeout.
+    assert!(waited >= timeout / 2, "lost after {waited:?}, before process 1 was silent long enough");
+    assert!(waited < 10 * timeout, "lost only after {waited:?}");
+    assert!(matches!(setup.engine.latest(), Err(Error::PeerLost { .. })));
+    child.signal("CONT");
+    child.kill();
+    setup.engine.shutdown();
+}
+
+#[test]
+fn an_idle_cluster_is_not_lost() {
+    // Nothing but heartbeats crosses for three peer timeouts: the cluster must still be whole.
+    // (The sleep is the point of the test, not a stand-in for waiting on an event.)
+    let timeout = Duration::from_secs(1);
+    let (config, mut child) = cluster("same");
+    let cluster = config.cluster().unwrap().clone().with_peer_timeout(timeout);
+    let setup = Setup::with_config(config.with_cluster(cluster));
+    let t = setup.engine.commit(|tx| tx.insert(&setup.orders, (1, 1))).unwrap();
+    assert_eq!(setup.distinct.at(t).unwrap(), vec![(1, 1)]);
+    std::thread::sleep(3 * timeout);
+    let t = setup.engine.commit(|tx| tx.insert(&setup.orders, (2, 2))).unwrap();
+    assert_eq!(setup.distinct.at(t).unwrap(), vec![(1, 1), (2, 1)]);
+    setup.engine.shutdown();
+    assert!(child.ends_cleanly(), "process 1 must end cleanly on shutdown");
 }
 
 #[test]
