@@ -24,7 +24,8 @@ const ADDRESSES: &str = "IVM_TEST_CLUSTER_ADDRESSES";
 /// `nothing` (serve without registering), `silent` (connect, then do nothing), `panicking`
 /// (register a view that panics, then serve), `panicking-keyed` (the same with a keyed view),
 /// `stuck` (register a view that blocks its worker, then serve), `streamed` (register the
-/// streamed table and views of [`Streams`], then serve).
+/// streamed table and views of [`Streams`], then serve), `lead` (be process 0: register like
+/// this test's process 0 does, say [`LEADING`], then wait to be ended).
 const MODE: &str = "IVM_TEST_CLUSTER_MODE";
 
 const WORKERS: usize = 2;
@@ -117,6 +118,15 @@ fn cluster_process() {
             let _late = engine.view_from("late", &Streams::counted(&_streams.events));
             engine.serve().unwrap();
         }
+        "lead" => {
+            // Process 0 of a cluster whose other process is the test: it registers, then idles.
+            let setup = Setup::with_config(config);
+            assert!(setup.engine.is_leader());
+            eprintln!("{LEADING}");
+            loop {
+                std::thread::park();
+            }
+        }
         "silent" => {
             // Connected, but never registers anything nor serves: process 0 ends it.
             let _engine = Engine::start(config).unwrap();
@@ -127,6 +137,9 @@ fn cluster_process() {
         other => panic!("unknown mode {other}"),
     }
 }
+
+/// What a `lead` process writes once it has registered everything.
+const LEADING: &str = "process 0 registered everything";
 
 /// `n` free local addresses. They are taken below the range the system hands out for outgoing
 /// connections and `bind(0)` (32768 and up on Linux): a port found free there could be taken
@@ -889,6 +902,31 @@ fn a_stopped_process_is_lost_after_the_peer_timeout() {
     child.signal("CONT");
     child.kill();
     setup.engine.shutdown();
+}
+
+#[test]
+fn a_stopped_process_0_is_lost_to_the_others() {
+    // Here this test is process 1 and the child process 0: process 0's heartbeats stop, and
+    // `serve` ends with the loss.
+    let timeout = Duration::from_secs(2);
+    let addresses = free_addresses(2);
+    let mut leader = spawn(0, &addresses, "lead");
+    let cluster =
+        Cluster::new(1, addresses).with_connect_timeout(Duration::from_secs(20)).with_peer_timeout(timeout);
+    let setup = Setup::with_config(Config::default().with_workers(WORKERS).with_cluster(cluster));
+    assert!(leader.has_written_within(LEADING, Duration::from_secs(60)), "process 0 never registered");
+    leader.signal("STOP");
+    let stopped = Instant::now();
+    let served = setup.engine.serve();
+    let waited = stopped.elapsed();
+    match served {
+        Err(Error::PeerLost { reason }) => assert!(reason.contains("process 0 "), "{reason}"),
+        other => panic!("expected PeerLost naming process 0, got {other:?}"),
+    }
+    assert!(waited >= timeout / 2, "lost after {waited:?}, before process 0 was silent long enough");
+    assert!(waited < 10 * timeout, "lost only after {waited:?}");
+    leader.signal("CONT");
+    leader.kill();
 }
 
 #[test]
