@@ -2,7 +2,8 @@
 //!
 //! A worker owns every `Rc`-based object (inputs, traces, dataflows) for its shard; only
 //! commands and answers cross threads. When there is nothing to do it parks; a command unparks
-//! it. It leaves the loop on `Shutdown` or when the engine is poisoned, then answers every
+//! it. In a cluster it parks at most until its next heartbeat is due, and after each step checks
+//! that the processes it listens to are still heard from (`protocol/liveness.rs`). It leaves the loop on `Shutdown` or when the engine is poisoned, then answers every
 //! pending read and drops its dataflows, so timely's own epilogue finishes at once.
 
 pub(crate) mod command;
