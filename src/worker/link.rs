@@ -207,10 +207,10 @@ impl Link {
     /// peer timeout before `began`, when this worker's last step began.
     pub(crate) fn lost(&self, began: Instant) -> Option<Error> {
         let processes = self.peers / self.local;
-        let listened: Vec<usize> = match (self.index, self.process_of(self.index)) {
-            (0, _) => (1..processes).collect(),
-            (_, 0) => Vec::new(),
-            _ => vec![0],
+        let listened = match (self.index, self.process_of(self.index)) {
+            (0, _) => 1..processes,
+            (_, 0) => 0..0,
+            _ => 0..1,
         };
         self.liveness.lost(listened, began)
     }
