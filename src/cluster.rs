@@ -70,9 +70,25 @@ impl Cluster {
         self
     }
 
-    /// How long process 0 waits for the other processes to acknowledge a new table or view, or
-    /// a shutdown, before failing with [`Error::ClusterMismatch`] (default 30 s). Other
-    /// processes must register each table and view within this time of process 0.
+    /// How long another process may stay silent before this one fails with
+    /// [`Error::PeerLost`], and how long process 0 waits for the other processes to acknowledge
+    /// a new table or view, or a shutdown, before failing with [`Error::ClusterMismatch`]
+    /// (default 30 s). Other processes must register each table and view within this time of
+    /// process 0.
+    ///
+    /// Silence is what reveals a process that is stopped, frozen or cut off by a network
+    /// partition without its connections closing (a process that dies closes them, and is lost
+    /// at once). Every worker sends a heartbeat at least every quarter of this timeout (every
+    /// process sends at the shortest interval any peer asks for, so the processes may set
+    /// different timeouts), and anything else that arrives counts too. Process 0 watches every
+    /// other process and each other process watches process 0; one that finds a peer silent
+    /// fails with `PeerLost` naming it, and every pending and later call returns that error
+    /// (a process 0 that fails stops sending, so the others follow within their own timeout).
+    ///
+    /// Heartbeats are sent between dataflow steps: a process whose workers are all inside one
+    /// step (applying a very large commit, or a view that blocks) is silent meanwhile. The
+    /// timeout must exceed the longest step a worker may take. A worker's own long step is
+    /// never counted against its peers.
     pub fn with_peer_timeout(mut self, timeout: Duration) -> Self {
         self.peer_timeout = timeout;
         self

@@ -55,7 +55,8 @@ use crate::view::{KeyedView, View};
 /// view and subscription handles can fail with:
 /// - [`Error::Shutdown`] once the engine was shut down;
 /// - [`Error::WorkerPanicked`] once a worker panicked;
-/// - in a cluster, [`Error::PeerLost`] once another process died, and [`Error::NotLeader`] on
+/// - in a cluster, [`Error::PeerLost`] once another process died or went silent for longer
+///   than the peer timeout, and [`Error::NotLeader`] on
 ///   processes other than 0, which only register and [`serve`](Self::serve).
 ///
 /// # Example
@@ -145,7 +146,8 @@ impl Engine {
     /// (the same ones, in the same order, as process 0): takes part in the cluster until
     /// process 0 shuts it down, then returns `Ok(())`.
     ///
-    /// Fails with [`Error::PeerLost`] if another process dies, with [`Error::ClusterMismatch`]
+    /// Fails with [`Error::PeerLost`] if another process dies, or process 0 goes silent for
+    /// longer than the peer timeout, with [`Error::ClusterMismatch`]
     /// if process 0 creates a table or view this process did not register the same way, and
     /// with [`Error::InvalidConfig`] on process 0 (which runs the application instead).
     pub fn serve(&self) -> Result<()> {

@@ -280,9 +280,11 @@ pub enum Error {
         waited: Duration,
     },
     /// The connection to another process of the cluster broke (the process died or the network
-    /// failed). The engine is stopped; every later call returns this error. Restart the cluster.
+    /// failed), or the process sent nothing for longer than the peer timeout (stopped, stuck, or
+    /// cut off by a partition; see [`Cluster::with_peer_timeout`](crate::Cluster::with_peer_timeout)).
+    /// The engine is stopped; every later call returns this error. Restart the cluster.
     PeerLost {
-        /// What the network layer reported.
+        /// What the network layer reported, or which process was silent and for how long.
         reason: String,
     },
     /// The processes of a cluster disagree: a different number of processes or workers, or

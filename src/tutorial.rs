@@ -183,8 +183,9 @@
 //! registers the same tables and views in the same order. Rows are spread over the workers of
 //! every process. Process 0 is the application: it commits, reads and subscribes, and sees
 //! everything; the others call [`Engine::serve`](crate::Engine::serve) until process 0 shuts
-//! the cluster down. A process that dies or registers something else is a typed error on
-//! process 0 ([`Error::PeerLost`](crate::Error::PeerLost),
+//! the cluster down. A process that dies, goes silent for longer than the peer timeout
+//! ([`Cluster::with_peer_timeout`](crate::Cluster::with_peer_timeout)), or registers something
+//! else is a typed error on process 0 ([`Error::PeerLost`](crate::Error::PeerLost),
 //! [`Error::ClusterMismatch`](crate::Error::ClusterMismatch)).
 //!
 //! Process 0 may keep the cluster's tables on disk (`Config::with_storage` on it alone; the

@@ -24,9 +24,10 @@ const ADDRESSES: &str = "IVM_TEST_CLUSTER_ADDRESSES";
 /// `nothing` (serve without registering), `silent` (connect, then do nothing), `panicking`
 /// (register a view that panics, then serve), `panicking-keyed` (the same with a keyed view),
 /// `stuck` (register a view that blocks its worker, then serve), `streamed` (register the
-/// streamed table and views of [`Streams`], then serve), `durable` (process 0 with storage in
-/// [`DIR`]: commits the transactions of [`SEED`] from where its storage is, consuming its join
-/// view as a named consumer, until killed).
+/// streamed table and views of [`Streams`], then serve), `lead` (be process 0: register like
+/// this test's process 0 does, say [`LEADING`], then wait to be ended), `durable` (process 0
+/// with storage in [`DIR`]: commits the transactions of [`SEED`] from where its storage is,
+/// consuming its join view as a named consumer, until killed).
 const MODE: &str = "IVM_TEST_CLUSTER_MODE";
 /// The storage directory of a `durable` process 0.
 const DIR: &str = "IVM_TEST_CLUSTER_DIR";
@@ -126,6 +127,15 @@ fn cluster_process() {
             engine.serve().unwrap();
         }
         "durable" => durable_process_0(config),
+        "lead" => {
+            // Process 0 of a cluster whose other process is the test: it registers, then idles.
+            let setup = Setup::with_config(config);
+            assert!(setup.engine.is_leader());
+            eprintln!("{LEADING}");
+            loop {
+                std::thread::park();
+            }
+        }
         "silent" => {
             // Connected, but never registers anything nor serves: process 0 ends it.
             let _engine = Engine::start(config).unwrap();
@@ -136,6 +146,9 @@ fn cluster_process() {
         other => panic!("unknown mode {other}"),
     }
 }
+
+/// What a `lead` process writes once it has registered everything.
+const LEADING: &str = "process 0 registered everything";
 
 /// `n` free local addresses. They are taken below the range the system hands out for outgoing
 /// connections and `bind(0)` (32768 and up on Linux): a port found free there could be taken
@@ -252,6 +265,12 @@ impl OtherProcess {
             }
         }
         String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
+    }
+
+    /// Sends the process signal `name` (`STOP`, `CONT`) with the `kill` command.
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill").args([format!("-{name}"), self.child.id().to_string()]).status();
+        assert!(status.as_ref().is_ok_and(|status| status.success()), "kill -{name} failed: {status:?}");
     }
 
     /// Kills the process and waits for it.
@@ -518,7 +537,9 @@ fn shutdown_returns_when_a_process_never_acknowledges_it() {
     // never completes.
     assert!(child.has_written_within(STUCK, Duration::from_secs(60)), "process 1 never got stuck");
     let read = view.at_timeout(t, Duration::from_millis(500));
-    assert!(matches!(read, Err(Error::Timeout { .. })), "{read:?}");
+    // Its workers stuck, process 1 sends no heartbeats either: past the peer timeout it is
+    // lost, which a loaded machine may reach before the read's own timeout.
+    assert!(matches!(read, Err(Error::Timeout { .. } | Error::PeerLost { .. })), "{read:?}");
     let (stopped, stopping) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         engine.shutdown();
@@ -876,6 +897,78 @@ fn a_killed_process_is_a_typed_error() {
     };
     assert!(matches!(ended, Err(Error::PeerLost { .. })), "{ended:?}");
     setup.engine.shutdown();
+}
+
+#[test]
+fn a_stopped_process_is_lost_after_the_peer_timeout() {
+    // A process stopped with SIGSTOP keeps its connections open, as one behind a network
+    // partition does: nothing breaks, only its silence tells.
+    let timeout = Duration::from_secs(2);
+    let (config, mut child) = cluster("same");
+    let cluster = config.cluster().unwrap().clone().with_peer_timeout(timeout);
+    let setup = Setup::with_config(config.with_cluster(cluster));
+    let t = setup.engine.commit(|tx| tx.insert(&setup.orders, (1, 1))).unwrap();
+    assert_eq!(setup.distinct.at(t).unwrap(), vec![(1, 1)]);
+    child.signal("STOP");
+    let stopped = Instant::now();
+    // The read waits on process 1's workers, which no longer answer, until the loss ends it.
+    let attempt =
+        setup.engine.commit(|tx| tx.insert(&setup.orders, (2, 2))).and_then(|t| setup.distinct.at(t));
+    let waited = stopped.elapsed();
+    match attempt {
+        Err(Error::PeerLost { reason }) => assert!(reason.contains("process 1 "), "{reason}"),
+        other => panic!("expected PeerLost naming process 1, got {other:?}"),
+    }
+    // Not a speed check (the machine may be loaded): the loss is found, and not long after the
+    // timeout. It cannot be found before process 1 was silent for most of the timeout.
+    assert!(waited >= timeout / 2, "lost after {waited:?}, before process 1 was silent long enough");
+    assert!(waited < 10 * timeout, "lost only after {waited:?}");
+    assert!(matches!(setup.engine.latest(), Err(Error::PeerLost { .. })));
+    child.signal("CONT");
+    child.kill();
+    setup.engine.shutdown();
+}
+
+#[test]
+fn a_stopped_process_0_is_lost_to_the_others() {
+    // Here this test is process 1 and the child process 0: process 0's heartbeats stop, and
+    // `serve` ends with the loss.
+    let timeout = Duration::from_secs(2);
+    let addresses = free_addresses(2);
+    let mut leader = spawn(0, &addresses, "lead");
+    let cluster =
+        Cluster::new(1, addresses).with_connect_timeout(Duration::from_secs(20)).with_peer_timeout(timeout);
+    let setup = Setup::with_config(Config::default().with_workers(WORKERS).with_cluster(cluster));
+    assert!(leader.has_written_within(LEADING, Duration::from_secs(60)), "process 0 never registered");
+    leader.signal("STOP");
+    let stopped = Instant::now();
+    let served = setup.engine.serve();
+    let waited = stopped.elapsed();
+    match served {
+        Err(Error::PeerLost { reason }) => assert!(reason.contains("process 0 "), "{reason}"),
+        other => panic!("expected PeerLost naming process 0, got {other:?}"),
+    }
+    assert!(waited >= timeout / 2, "lost after {waited:?}, before process 0 was silent long enough");
+    assert!(waited < 10 * timeout, "lost only after {waited:?}");
+    leader.signal("CONT");
+    leader.kill();
+}
+
+#[test]
+fn an_idle_cluster_is_not_lost() {
+    // Nothing but heartbeats crosses for three peer timeouts: the cluster must still be whole.
+    // (The sleep is the point of the test, not a stand-in for waiting on an event.)
+    let timeout = Duration::from_secs(1);
+    let (config, mut child) = cluster("same");
+    let cluster = config.cluster().unwrap().clone().with_peer_timeout(timeout);
+    let setup = Setup::with_config(config.with_cluster(cluster));
+    let t = setup.engine.commit(|tx| tx.insert(&setup.orders, (1, 1))).unwrap();
+    assert_eq!(setup.distinct.at(t).unwrap(), vec![(1, 1)]);
+    std::thread::sleep(3 * timeout);
+    let t = setup.engine.commit(|tx| tx.insert(&setup.orders, (2, 2))).unwrap();
+    assert_eq!(setup.distinct.at(t).unwrap(), vec![(1, 1), (2, 1)]);
+    setup.engine.shutdown();
+    assert!(child.ends_cleanly(), "process 1 must end cleanly on shutdown");
 }
 
 #[test]

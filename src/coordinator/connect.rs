@@ -24,8 +24,9 @@ use timely::communication::logging::CommunicationSetup;
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 
-/// The first bytes each side of a connection writes.
-const MAGIC: &[u8; 8] = b"ivm-cl01";
+/// The first bytes each side of a connection writes. Bumped whenever what crosses the link changes (`02`: heartbeats), so that processes of
+/// different versions are a `ClusterMismatch` at connect rather than a decoding failure later.
+const MAGIC: &[u8; 8] = b"ivm-cl02";
 
 /// What one process tells another when they connect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

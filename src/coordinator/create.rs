@@ -173,7 +173,7 @@ impl Coordinator {
         state: &State,
         acks: crossbeam_channel::Receiver<(usize, Result<()>)>,
     ) -> Result<()> {
-        let Role::Leader { remote_workers, peer_timeout } = &self.role else { return Ok(()) };
+        let Role::Leader { remote_workers, peer_timeout, .. } = &self.role else { return Ok(()) };
         let deadline = std::time::Instant::now() + *peer_timeout;
         let local = state.workers();
         let mut answered: Vec<bool> = (0..self.peers()).map(|worker| worker < local).collect();

@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::persist::store::{Opened, Store};
 use crate::protocol::health::Health;
+use crate::protocol::liveness::Liveness;
 use crate::worker::role::Role;
 
 /// Opens the storage directory `dir`, recovering what it holds: an info event says what was
@@ -67,12 +68,14 @@ impl Coordinator {
         let (builders, others, role, network) = match cluster {
             Some(cluster) => {
                 let (builders, others, network) = connect::connect(cluster, workers)?;
+                let liveness = Arc::new(Liveness::new(cluster.processes(), cluster.peer_timeout()));
                 let role = match cluster.process() {
                     0 => Role::Leader {
                         remote_workers: workers * (cluster.processes() - 1),
                         peer_timeout: cluster.peer_timeout(),
+                        liveness,
                     },
-                    process => Role::Follower { process, registrations: Arc::default() },
+                    process => Role::Follower { process, registrations: Arc::default(), liveness },
                 };
                 (builders, others, role, Some(network))
             }

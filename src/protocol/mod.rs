@@ -5,7 +5,8 @@
 //! [`feed`] is the buffer between the workers and one subscriber; [`reply`] is where a worker
 //! sends a read's answer or a subscription's changes (the caller's channel in this process,
 //! [`answers`], or the [`outbox`] towards process 0); [`health`] is whether the engine still runs,
-//! and [`backlog`] how far the workers are behind the commits (the bound on writers).
+//! [`liveness`] whether the other processes of a cluster are still heard from, and [`backlog`]
+//! how far the workers are behind the commits (the bound on writers).
 //!
 //! The one message that carries live objects, `worker::command::Command`, sits with the
 //! worker that executes it; the coordinator imports it from there.
@@ -14,6 +15,7 @@ pub(crate) mod answers;
 pub(crate) mod backlog;
 pub(crate) mod feed;
 pub(crate) mod health;
+pub(crate) mod liveness;
 pub(crate) mod outbox;
 pub(crate) mod reply;
 pub(crate) mod stats;

@@ -4,6 +4,8 @@
 //! Everything here is plain serializable data; typed values (rows, keys, feeds) travel as
 //! postcard bytes that the receiving side decodes with the type it registered for the source.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 use super::SourceId;
@@ -31,6 +33,9 @@ pub(crate) enum Control {
     Stats { request: u64, sources: Vec<SourceId> },
     /// Acknowledge, then stop.
     Shutdown { request: u64 },
+    /// Process 0 is alive, and wants to hear from this process at least every `interval`
+    /// (`protocol/liveness.rs`). Not numbered: the link takes it out before ordering.
+    Heartbeat { interval: Duration },
 }
 
 /// Which reader a peek uses on the other processes.
@@ -84,6 +89,9 @@ pub(crate) enum Body {
     /// Unasked: the sender's engine stopped with this error (a worker of its process panicked),
     /// so process 0 stops too instead of waiting for answers that will not come.
     Failed(WireError),
+    /// Unasked: the sender's process is alive, and wants to hear from process 0 at least every
+    /// `interval` (`protocol/liveness.rs`). The link takes it out before any receiver.
+    Heartbeat { interval: Duration },
 }
 
 /// An error as it crosses the wire.

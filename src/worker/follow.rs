@@ -81,6 +81,11 @@ impl Follower {
         self.outbox.send(request, body);
     }
 
+    /// This worker's end of the link.
+    pub(crate) fn link(&mut self) -> &mut Link {
+        &mut self.link
+    }
+
     /// Sends what this worker's readers and hubs produced.
     pub(crate) fn flush(&mut self) {
         for answer in self.outbox.take() {
@@ -164,6 +169,8 @@ impl Follower {
             }
             Control::Stats { request, sources } => Step::Stats { request, sources },
             Control::Shutdown { request } => Step::Shutdown { request },
+            // The link keeps heartbeats out of the inbox; one would be nothing to do.
+            Control::Heartbeat { .. } => Step::Skip,
         })
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! A worker owns every `Rc`-based object (inputs, traces, dataflows) for its shard; only
 //! commands and answers cross threads. When there is nothing to do it parks; a command unparks
-//! it. It leaves the loop on `Shutdown` or when the engine is poisoned, then answers every
+//! it. In a cluster it parks at most until its next heartbeat is due, and after each step checks
+//! that the processes it listens to are still heard from (`protocol/liveness.rs`). It leaves the loop on `Shutdown` or when the engine is poisoned, then answers every
 //! pending read and drops its dataflows, so timely's own epilogue finishes at once.
 
 pub(crate) mod command;
@@ -15,6 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TryRecvError};
 use timely::worker::Worker;
@@ -103,10 +105,22 @@ enum Peer {
     Alone,
     /// Worker 0 of process 0: forwards controls, routes answers to their receivers.
     Leader { link: Link, receivers: HashMap<u64, Box<dyn AnswerReceiver>> },
-    /// Another worker of process 0: it only takes part in the link dataflow.
-    Quiet { _link: Link },
+    /// Another worker of process 0: it only takes part in the link dataflow, and sends
+    /// heartbeats.
+    Quiet { link: Link },
     /// A worker of another process: follows process 0's controls, answers through its outbox.
     Follower(Follower),
+}
+
+impl Peer {
+    /// This worker's end of the link, in a cluster.
+    fn link(&mut self) -> Option<&mut Link> {
+        match self {
+            Peer::Alone => None,
+            Peer::Leader { link, .. } | Peer::Quiet { link } => Some(link),
+            Peer::Follower(follower) => Some(follower.link()),
+        }
+    }
 }
 
 impl<'w> WorkerLoop<'w> {
@@ -121,12 +135,12 @@ impl<'w> WorkerLoop<'w> {
         let position = worker.index() % local;
         let peer = match role {
             Role::Single => Peer::Alone,
-            Role::Leader { .. } if worker.index() == 0 => {
-                Peer::Leader { link: Link::build(worker, local), receivers: HashMap::new() }
+            Role::Leader { liveness, .. } if worker.index() == 0 => {
+                Peer::Leader { link: Link::build(worker, local, liveness), receivers: HashMap::new() }
             }
-            Role::Leader { .. } => Peer::Quiet { _link: Link::build(worker, local) },
-            Role::Follower { process, registrations } => {
-                let link = Link::build(worker, local);
+            Role::Leader { liveness, .. } => Peer::Quiet { link: Link::build(worker, local, liveness) },
+            Role::Follower { process, registrations, liveness } => {
+                let link = Link::build(worker, local, liveness);
                 Peer::Follower(Follower::new(link, registrations, process, worker.index()))
             }
         };
@@ -161,8 +175,33 @@ impl<'w> WorkerLoop<'w> {
             self.serve_subscriptions();
             self.maintain();
             self.exchange();
-            self.worker.step_or_park(None);
+            self.heartbeat();
+            let (began, park) = (Instant::now(), self.park_timeout());
+            self.worker.step_or_park(park);
             self.report_applied();
+            self.watch_peers(began);
+        }
+    }
+
+    /// In a cluster, tells the other processes this one is alive, if a heartbeat is due
+    /// (`protocol/liveness.rs`).
+    fn heartbeat(&mut self) {
+        if let Some(link) = self.peer.link() {
+            link.heartbeat();
+        }
+    }
+
+    /// How long the worker may park with nothing to do: forever alone, until its next
+    /// heartbeat is due in a cluster.
+    fn park_timeout(&mut self) -> Option<Duration> {
+        self.peer.link().map(|link| link.park_timeout())
+    }
+
+    /// In a cluster, fails the engine with `PeerLost` if a process this worker listens to was
+    /// silent for longer than the peer timeout before this worker's last step `began`.
+    fn watch_peers(&mut self, began: Instant) {
+        if let Some(error) = self.peer.link().and_then(|link| link.lost(began)) {
+            self.health.fail_with(error);
         }
     }
 

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::protocol::SourceId;
+use crate::protocol::liveness::Liveness;
 use crate::shard::kind::Kind;
 
 /// What this process is in its cluster.
@@ -23,9 +24,9 @@ pub(crate) enum Role {
     /// Not a cluster (or a cluster of one process).
     Single,
     /// Process 0 of a cluster; `remote_workers` run in the other processes.
-    Leader { remote_workers: usize, peer_timeout: Duration },
+    Leader { remote_workers: usize, peer_timeout: Duration, liveness: Arc<Liveness> },
     /// Process `process` (> 0): its application only registers sources, then serves.
-    Follower { process: usize, registrations: Arc<Mutex<Registrations>> },
+    Follower { process: usize, registrations: Arc<Mutex<Registrations>>, liveness: Arc<Liveness> },
 }
 
 impl Role {
