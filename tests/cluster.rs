@@ -770,7 +770,20 @@ impl Streams {
 
 #[test]
 fn streamed_tables_and_views_answer_like_one_process() {
+    streamed_like_one_process(false);
+}
+
+#[test]
+fn streamed_tables_with_storage_on_process_0_backfill_a_late_view_on_every_process() {
+    streamed_like_one_process(true);
+}
+
+/// Streamed tables and views on two processes against one process's kept ones; `stored`:
+/// process 0 has storage, so a view made late is backfilled from its log.
+fn streamed_like_one_process(stored: bool) {
+    let dir = tempfile::tempdir().unwrap();
     let (config, mut child) = cluster("streamed");
+    let config = if stored { config.with_storage(dir.path()) } else { config };
     let clustered_engine = Engine::start(config).unwrap();
     let clustered = Streams::register(&clustered_engine);
     let single_engine = Engine::start(Config::default().with_workers(WORKERS)).unwrap();
@@ -813,14 +826,26 @@ fn streamed_tables_and_views_answer_like_one_process() {
     let mut expected = single.labelled.at(last).unwrap();
     expected.extend(single.labelled.at(from).unwrap().into_iter().map(|(row, diff)| (row, -diff)));
     assert_eq!(summed(&mut late_changes, last), consolidate(expected));
-    // Nothing kept: a view made now has no history to start from, on any process.
-    match clustered_engine.view_from("late", &Streams::counted(&clustered.events)) {
-        Err(Error::NotKept { name, .. }) => assert_eq!(name, "events"),
-        other => panic!("expected NotKept, got {other:?}"),
-    }
+    let late = clustered_engine.view_from("late", &Streams::counted(&clustered.events));
+    let late = match (stored, late) {
+        // Backfilled from process 0's log: the rows enter there and the exchanges route them.
+        (true, Ok(late)) => {
+            assert_eq!(late.at(last).unwrap(), single.counts.at(last).unwrap());
+            Some(late)
+        }
+        // Nothing kept: a view made now has no history to start from, on any process.
+        (false, Err(Error::NotKept { name, .. })) => {
+            assert_eq!(name, "events");
+            None
+        }
+        (_, other) => panic!("stored: {stored}, got {other:?}"),
+    };
     let t = clustered_engine.commit(|tx| tx.insert(&clustered.events, (1, 1))).unwrap();
     single_engine.commit_at(t, |tx| tx.insert(&single.events, (1, 1))).unwrap();
     assert_eq!(clustered.counts.at(t).unwrap(), single.counts.at(t).unwrap());
+    if let Some(late) = late {
+        assert_eq!(late.at(t).unwrap(), single.counts.at(t).unwrap(), "the late view goes on");
+    }
     assert_eq!(clustered.events.stats().unwrap().updates, 0);
     drop((labelled, late_changes));
     clustered_engine.shutdown();
