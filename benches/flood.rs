@@ -31,11 +31,13 @@
 //!
 //! Without `--bench` (under `cargo test --benches`) it runs a half-second smoke pass.
 
+#[path = "common/child.rs"]
+mod child;
 #[path = "common/measure.rs"]
 mod measure;
+use child::{field, spawn};
 use measure::{env, loadavg, median, memory_kib};
 
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -184,19 +186,6 @@ fn child(args: &[String]) {
     );
     let (peak, now) = memory_kib();
     println!("RESULT {line} peak_kib={peak} end_kib={now}");
-}
-
-/// Runs this binary with `--child args...` and returns its `RESULT` line.
-fn spawn(args: &[String]) -> String {
-    let exe = std::env::current_exe().expect("own path");
-    let output = Command::new(exe).arg("--child").args(args).output().expect("child runs");
-    assert!(output.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    stdout.lines().find(|l| l.starts_with("RESULT")).expect("child prints RESULT").to_string()
-}
-
-fn field(line: &str, name: &str) -> Option<f64> {
-    line.split_whitespace().find_map(|t| t.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
 }
 
 fn main() {

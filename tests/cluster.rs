@@ -3,6 +3,7 @@
 //! says which process it is). Processes talk over 127.0.0.1 on free ports.
 
 mod common;
+mod common_kill;
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -1210,11 +1211,7 @@ fn a_cluster_with_storage_answers_as_before_after_both_processes_are_killed() {
     assert!(follower.ends_cleanly());
 }
 
-/// The name the test harness knows `test`, a test of this file, by: this file is a test binary
-/// of its own, and also a module of `tests/suite.rs`, whose tests are named by their module.
+/// The name the test harness knows `test`, a test of this file, by (see `common_kill`).
 fn test_name(test: &str) -> String {
-    match module_path!().split_once("::") {
-        Some((_, module)) => format!("{module}::{test}"),
-        None => test.to_string(),
-    }
+    common_kill::test_name(module_path!(), test)
 }

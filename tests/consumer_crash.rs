@@ -10,10 +10,13 @@
 //! their updates summed through each batch's end equal a recomputation of the view there.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+mod common_kill;
+
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
+
+use common_kill::{run_and_kill, test_name};
 
 use ivm::{Config, Consumer, Durability, Engine, Retention, Table};
 
@@ -137,42 +140,10 @@ fn a_named_consumer_killed_20_times_acknowledged_exactly_the_change_stream() {
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
     let mut acknowledged = 0;
     for cycle in 0..20 {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                test_name("consumer_crash_child").as_str(),
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(DIR_VAR, dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (reports, reported) = std::sync::mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(t) = line.rsplit_once(ACKNOWLEDGED).and_then(|(_, t)| t.parse::<u64>().ok()) {
-                    let _ = reports.send(t);
-                }
-            }
-        });
-        // Killed at a random moment after its first acknowledgement of this run.
-        let first = reported.recv_timeout(Duration::from_secs(120));
-        if first.is_err() {
-            let _ = child.kill();
-        }
-        assert!(first.is_ok(), "cycle {cycle}: the child acknowledged nothing within 120 s");
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        std::thread::sleep(Duration::from_millis(seed % 200));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        reader.join().unwrap();
-        let last = first.into_iter().chain(reported.try_iter()).max().unwrap();
+        let child = test_name(module_path!(), "consumer_crash_child");
+        let reports =
+            run_and_kill(&child, DIR_VAR, dir.path(), ACKNOWLEDGED, Duration::from_millis(200), &mut seed);
+        let last = reports.into_iter().max().unwrap();
         assert!(last > acknowledged, "cycle {cycle}: nothing new acknowledged ({last})");
         acknowledged = last;
         // The file may hold one batch written and not acknowledged; the acknowledged ones
@@ -189,12 +160,4 @@ fn a_named_consumer_killed_20_times_acknowledged_exactly_the_change_stream() {
     let stored = consumer.acknowledged().expect("acknowledged");
     assert!(stored >= acknowledged, "stored {stored}, reported {acknowledged}");
     assert!(engine.since().unwrap() < stored, "history is held at the resume point");
-}
-
-/// The name the test harness knows `test`, a test of this file, by (see `tests/crash.rs`).
-fn test_name(test: &str) -> String {
-    match module_path!().split_once("::") {
-        Some((_, module)) => format!("{module}::{test}"),
-        None => test.to_string(),
-    }
 }

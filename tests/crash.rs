@@ -3,10 +3,13 @@
 //! directory, and checks that every acknowledged transaction is there, none is partial, and the
 //! views equal a naive recomputation. Then the next child continues from there.
 
-use std::io::{BufRead, BufReader, Write};
+mod common_kill;
+
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
+
+use common_kill::{run_and_kill, test_name};
 
 use ivm::{Config, Durability, Engine, KeyedTable, Table, View};
 
@@ -63,45 +66,10 @@ fn crash_cycles(cycles: u64) {
     let mut seed = 0x2545_F491_4F6C_DD1Du64;
     let mut acknowledged = 0;
     for cycle in 0..cycles {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                test_name("crash_child").as_str(),
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(DIR_VAR, dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // The harness's own lines ("running 1 test", "test crash_child ... ") come first and
-        // share a line with the first report; the last line may be cut by the kill.
-        let stdout = child.stdout.take().unwrap();
-        let (reports, reported) = std::sync::mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(t) = line.rsplit_once(ACKNOWLEDGED).and_then(|(_, t)| t.parse::<u64>().ok()) {
-                    let _ = reports.send(t);
-                }
-            }
-        });
-        // Killed at a random moment after its first acknowledged commit, so that every cycle
-        // checks some acknowledgement however slowly the child starts.
-        let first = reported.recv_timeout(Duration::from_secs(120));
-        if first.is_err() {
-            let _ = child.kill();
-        }
-        assert!(first.is_ok(), "cycle {cycle}: the child acknowledged no commit within 120 s");
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        std::thread::sleep(Duration::from_millis(seed % 150));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        reader.join().unwrap();
-        let last = first.into_iter().chain(reported.try_iter()).max().unwrap();
+        let child = test_name(module_path!(), "crash_child");
+        let reports =
+            run_and_kill(&child, DIR_VAR, dir.path(), ACKNOWLEDGED, Duration::from_millis(150), &mut seed);
+        let last = reports.into_iter().max().unwrap();
         assert!(
             last > acknowledged,
             "cycle {cycle}: the child acknowledged {last}, which was recovered before"
@@ -138,13 +106,4 @@ fn acknowledged_commits_survive_sigkill() {
 #[ignore]
 fn acknowledged_commits_survive_many_sigkills() {
     crash_cycles(500);
-}
-
-/// The name the test harness knows `test`, a test of this file, by: this file is a test binary
-/// of its own, and also a module of `tests/suite.rs`, whose tests are named by their module.
-fn test_name(test: &str) -> String {
-    match module_path!().split_once("::") {
-        Some((_, module)) => format!("{module}::{test}"),
-        None => test.to_string(),
-    }
 }

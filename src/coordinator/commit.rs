@@ -147,7 +147,7 @@ impl Coordinator {
             Ok((time, ticket, checkpoint))
         })?;
         if let Some(ticket) = ticket {
-            ticket.wait()?;
+            ticket.wait().map_err(super::returned)?;
         }
         if checkpoint {
             self.checkpoint(false)?;
