@@ -39,6 +39,8 @@ fn a_consumer_resumes_after_what_it_acknowledged_and_holds_history_until_dropped
         consumer.acknowledge(5),
         Err(Error::NotDelivered { name: "mailer".into(), requested: 5, delivered: 2 })
     );
+    consumer.acknowledge(0).unwrap();
+    assert_eq!(consumer.acknowledged(), None, "an upper at or before the start acknowledges nothing");
     consumer.acknowledge(2).unwrap();
     assert!(matches!(view.consumer("mailer"), Err(Error::DuplicateName { .. })), "one handle per name");
     drop(consumer);

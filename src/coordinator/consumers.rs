@@ -144,8 +144,10 @@ pub(crate) struct Opened {
     pub(crate) handle: u64,
     pub(crate) as_of: Time,
     pub(crate) snapshot: bool,
-    /// The upper it acknowledged, or the snapshot's time if none.
+    /// The upper it acknowledged, if any.
     pub(crate) acknowledged: Option<Time>,
+    /// The time of its first batch, the snapshot.
+    pub(crate) start: Time,
 }
 
 impl Coordinator {
@@ -196,7 +198,7 @@ impl Coordinator {
             let handle = state.consumers.next_handle;
             state.consumers.open.insert(name.to_string(), handle);
             let (as_of, snapshot) = (position.hold(), position.acknowledged.is_none());
-            Ok(Opened { handle, as_of, snapshot, acknowledged: position.acknowledged })
+            Ok(Opened { handle, as_of, snapshot, acknowledged: position.acknowledged, start: position.start })
         })
     }
 
@@ -206,7 +208,10 @@ impl Coordinator {
         self.sequence(|state| {
             check_handle(state, name, handle)?;
             let position = state.consumers.positions.get_mut(name).expect("an open consumer has a position");
-            if position.acknowledged.is_some_and(|acknowledged| acknowledged >= upper) {
+            // Nothing before the snapshot's time is acknowledged by processing the snapshot.
+            if upper <= position.start
+                || position.acknowledged.is_some_and(|acknowledged| acknowledged >= upper)
+            {
                 return Ok(());
             }
             let before = position.acknowledged.replace(upper);

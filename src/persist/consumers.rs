@@ -35,7 +35,7 @@ impl Position {
     /// The oldest time the consumer may still ask for: where it resumes (the snapshot's time
     /// until it acknowledges, then `acknowledged - 1`, the `as_of` of a resumed subscription).
     pub(crate) fn hold(&self) -> Time {
-        self.acknowledged.map_or(self.start, |upper| upper - 1)
+        self.acknowledged.map_or(self.start, |upper| upper.saturating_sub(1).max(self.start))
     }
 }
 

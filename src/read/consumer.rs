@@ -59,6 +59,8 @@ pub struct Consumer<D: Row> {
     acknowledged: Option<Time>,
     /// The `upper` of the last batch received (the first batch's `lower` before any).
     delivered: Time,
+    /// The time of the consumer's first batch (the snapshot): acknowledging up to it is nothing.
+    start: Time,
     /// The iterator yielded an error: it has ended.
     ended: bool,
 }
@@ -101,6 +103,7 @@ impl<D: Row> Consumer<D> {
             subscription,
             acknowledged: opened.acknowledged,
             delivered,
+            start: opened.start,
             ended: false,
         })
     }
@@ -122,7 +125,8 @@ impl<D: Row> Consumer<D> {
 
     /// Records that every change before `upper` (a received batch's `upper`) is processed: it
     /// is stored (with storage, on disk) before this returns, and the consumer resumes there.
-    /// An `upper` at or before the last acknowledged one changes nothing. Fails with
+    /// An `upper` at or before the last acknowledged one (or the snapshot's time) changes
+    /// nothing. Fails with
     /// [`Error::NotDelivered`] beyond the last batch received, with
     /// [`Error::ConsumerDropped`] if the consumer was dropped, and with [`Error::Io`] if the
     /// position could not be stored (then nothing changed).
@@ -134,7 +138,7 @@ impl<D: Row> Consumer<D> {
                 delivered: self.delivered,
             });
         }
-        if self.acknowledged.is_some_and(|acknowledged| acknowledged >= upper) {
+        if upper <= self.start || self.acknowledged.is_some_and(|acknowledged| acknowledged >= upper) {
             return self.core.check_consumer(&self.name, self.handle);
         }
         self.core.acknowledge(&self.name, self.handle, upper)?;
