@@ -17,8 +17,9 @@
 //! `IVM_DURABLE_THREADS`) each commit one row per transaction in a loop for
 //! `IVM_DURABLE_SECS` seconds (default 3). Reported: commits per second (calls that returned
 //! within the window), the per-commit latency (median, p99), the time after the window until
-//! the view is complete through the last commit (`catch_up_s`: commits are not
-//! back-pressured), and `applied/s`: commits per second of window plus catch-up. The
+//! the view is complete through the last commit (`catch_up_s`: what the default
+//! `BacklogLimit` lets run ahead, see `benches/flood.rs`), and `applied/s`: commits per second
+//! of window plus catch-up. The
 //! policies: `memory` (no storage, for reference), `every_commit` (`Durability::EveryCommit`),
 //! `group` and `buffered`. `fsync` is the floor: one thread appending 64-byte records to a file
 //! in the same directory with `sync_data` after each.
