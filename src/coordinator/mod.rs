@@ -2,8 +2,10 @@
 //! storage and the engine's health, and orders every operation.
 //!
 //! Every handle (`Engine`, tables, views, subscriptions, transactions) is a thin typed wrapper
-//! around one method of [`Coordinator`]: `create`, `open`, `commit`, `read`, `histories`,
-//! `stats`, `engine_stats`, `subscribe`, `unsubscribe`, `drop_source`, `checkpoint`, `shutdown`, `serve`. Each
+//! around one method of [`Coordinator`]: `create`, `open`, `commit` (`admit` and
+//! `commit_admitted` for the forms that wait for the backlog only so long), `read`,
+//! `histories`, `stats`, `engine_stats`, `subscribe`, `unsubscribe`, `open_consumer`,
+//! `acknowledge`, `drop_consumer`, `drop_source`, `checkpoint`, `shutdown`, `serve`. Each
 //! method takes the coordinator's lock, checks what it must (names, times, retention), and
 //! hands the operation to [`Coordinator::dispatch`], the one place that turns an operation into
 //! the commands of this process's workers and, on process 0 of a cluster, the one control the
