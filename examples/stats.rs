@@ -60,7 +60,9 @@ fn main() -> ivm::Result<()> {
     // The idle subscriber is fed after the view's step, a moment after the read returns:
     // wait until the workers have handed it all twenty changes (each a retraction of product
     // 3's old revenue and its new one).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while idle.pending() < 40 {
+        assert!(std::time::Instant::now() < deadline, "the idle subscriber was not fed in 60 s");
         std::thread::yield_now();
     }
 

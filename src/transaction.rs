@@ -9,7 +9,7 @@ use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::coordinator::Coordinator;
 use crate::coordinator::commit::{Buffer, TableWrites, Writes};
@@ -164,7 +164,7 @@ impl Transaction {
     /// engine's backlog has room now, else fails with [`Error::Backlogged`] and keeps the
     /// writes.
     pub fn try_commit(&mut self) -> Result<Time> {
-        self.finish_waiting(Wait::Until(Instant::now()))
+        self.finish_waiting(backlog::at_once())
     }
 
     /// Commits at `time`, which must be greater than the last commit time; otherwise fails

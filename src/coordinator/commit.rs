@@ -4,13 +4,11 @@ use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use std::time::Instant;
-
 use super::{Coordinator, Operation};
 use crate::blocking;
 use crate::error::{Error, Result};
 use crate::protocol::SourceId;
-use crate::protocol::backlog::{Permit, Wait};
+use crate::protocol::backlog::{self, Permit, Wait};
 use crate::time::Time;
 
 /// A transaction with at least this many writes to one table is split across all workers
@@ -168,7 +166,7 @@ impl Coordinator {
         let coordinator = Arc::clone(self);
         async move {
             if !coordinator.stored {
-                match coordinator.admit(&writes, Wait::Until(Instant::now())) {
+                match coordinator.admit(&writes, backlog::at_once()) {
                     Ok(permit) => return coordinator.commit_admitted(writes, at, permit),
                     Err(Error::Backlogged { .. }) => {}
                     Err(error) => return Err(error),

@@ -98,7 +98,7 @@ impl Coordinator {
         let expected = self.sequence(|state| {
             state.catalog.check_live(source)?;
             if let Some(kind) = state.catalog.streamed_kind(source) {
-                return Ok(Err(kind));
+                return Ok(Err((kind, read)));
             }
             let placement = targets.place(state.workers(), self.role.remote_workers());
             if matches!(read, ReadKind::Visit(_)) && placement.others > 0 {
@@ -118,20 +118,13 @@ impl Coordinator {
                 }
             };
             let cancelled = Arc::clone(&cancelled);
-            let operation = Operation::Peek {
-                source,
-                time,
-                placement,
-                read: read.clone(),
-                reply: reply.clone(),
-                cancelled,
-                remote,
-            };
+            let operation =
+                Operation::Peek { source, time, placement, read, reply: reply.clone(), cancelled, remote };
             self.dispatch(state, operation).map(Ok)
         })?;
         let expected = match expected {
             Ok(expected) => expected,
-            Err(kind) => return Ok(Routed::Files(kind, read)),
+            Err((kind, read)) => return Ok(Routed::Files(kind, read)),
         };
         let parts = Vec::with_capacity(expected);
         let health = Arc::clone(&self.health);

@@ -210,6 +210,11 @@ impl Drop for Permit<'_> {
     }
 }
 
+/// No wait at all: admitted now, or refused.
+pub(crate) fn at_once() -> Wait {
+    Wait::Until(Instant::now())
+}
+
 /// How long a [`Wait`] ending at `timeout` from now is.
 pub(crate) fn within(timeout: Duration) -> Wait {
     Instant::now().checked_add(timeout).map_or(Wait::Forever, Wait::Until)

@@ -15,6 +15,14 @@ use super::layout::Layout;
 use crate::protocol::stats::TraceStats;
 use crate::time::{Diff, Time};
 
+/// What [`ArrangementState::compact`] did and saw.
+pub(crate) struct Compaction {
+    /// The compaction frontier moved.
+    pub(crate) moved: bool,
+    /// The shard's upper (`None` once closed).
+    pub(crate) upper: Option<Time>,
+}
+
 /// A type-erased arrangement shard, as the worker loop sees it.
 pub(crate) trait ArrangementState {
     /// The trace handle, for typed readers and imports (`&TraceAgent<..>`).
@@ -24,8 +32,8 @@ pub(crate) trait ArrangementState {
     /// The first time not yet complete, or `None` once the arrangement is closed.
     fn upper(&mut self) -> Option<Time>;
     /// Allows forgetting distinctions between times before `since` (never moves backwards),
-    /// and lets batches merge up to the current upper. True if the compaction frontier moved.
-    fn compact(&mut self, since: Time) -> bool;
+    /// and lets batches merge up to the current upper, which it reads once for the caller.
+    fn compact(&mut self, since: Time) -> Compaction;
     /// How much the shard holds (see `protocol/stats.rs` for how each figure is gathered).
     fn stats(&mut self) -> TraceStats;
 }
@@ -60,13 +68,14 @@ impl<Tr: Layout> ArrangementState for Arrangement<Tr> {
         upper.as_option().copied()
     }
 
-    fn compact(&mut self, since: Time) -> bool {
+    fn compact(&mut self, since: Time) -> Compaction {
         let moved = since > self.since;
         if moved {
             self.since = since;
             self.trace.set_logical_compaction(Antichain::from_elem(since).borrow());
         }
-        match self.upper() {
+        let upper = self.upper();
+        match upper {
             Some(upper) if upper > self.physical => {
                 self.physical = upper;
                 self.trace.set_physical_compaction(Antichain::from_elem(upper).borrow());
@@ -74,7 +83,7 @@ impl<Tr: Layout> ArrangementState for Arrangement<Tr> {
             Some(_) => {}
             None => self.trace.set_physical_compaction(Antichain::new().borrow()),
         }
-        moved
+        Compaction { moved, upper }
     }
 
     fn stats(&mut self) -> TraceStats {

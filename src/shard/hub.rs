@@ -23,7 +23,7 @@ use timely::dataflow::{Stream, StreamVec};
 
 use differential_dataflow::trace::SpanOf;
 
-use super::arrangement::ArrangementState;
+use super::arrangement::{ArrangementState, Compaction};
 use super::layout::{Layout, RowTrace};
 use crate::error::Error;
 use crate::protocol::reply::FeedSink;
@@ -194,8 +194,8 @@ impl<D: 'static> ArrangementState for TapProgress<D> {
         self.tapped.borrow().frontier
     }
 
-    fn compact(&mut self, _since: Time) -> bool {
-        false
+    fn compact(&mut self, _since: Time) -> Compaction {
+        Compaction { moved: false, upper: self.upper() }
     }
 
     fn stats(&mut self) -> TraceStats {

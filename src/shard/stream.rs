@@ -21,7 +21,7 @@ use differential_dataflow::{AsCollection, VecCollection};
 use timely::dataflow::operators::vec::Input as _;
 use timely::dataflow::{InputHandleVec, Scope};
 
-use super::arrangement::ArrangementState;
+use super::arrangement::{ArrangementState, Compaction};
 use super::input::TableInput;
 use crate::protocol::SourceId;
 use crate::protocol::stats::TraceStats;
@@ -154,8 +154,8 @@ impl<R: Row> ArrangementState for StreamState<R> {
         Some(self.fanout.0.borrow().upper)
     }
 
-    fn compact(&mut self, _since: Time) -> bool {
-        false
+    fn compact(&mut self, _since: Time) -> Compaction {
+        Compaction { moved: false, upper: self.upper() }
     }
 
     fn stats(&mut self) -> TraceStats {

@@ -178,7 +178,6 @@ impl<'w> WorkerLoop<'w> {
             self.heartbeat();
             let (began, park) = (Instant::now(), self.park_timeout());
             self.worker.step_or_park(park);
-            self.report_applied();
             self.watch_peers(began);
         }
     }
@@ -202,18 +201,6 @@ impl<'w> WorkerLoop<'w> {
     fn watch_peers(&mut self, began: Instant) {
         if let Some(error) = self.peer.link().and_then(|link| link.lost(began)) {
             self.health.fail_with(error);
-        }
-    }
-
-    /// Tells the backlog how far this worker has applied the commits: every source is
-    /// complete before the smallest of their uppers (before `upper` if it has none).
-    fn report_applied(&mut self) {
-        let mut registry = self.registry.borrow_mut();
-        let uppers = registry.shards_mut().filter_map(|(_, shard)| shard.arrangement.upper());
-        let applied = uppers.fold(self.upper, Time::min);
-        if applied != self.applied {
-            self.applied = applied;
-            self.health.backlog().applied(self.position, applied);
         }
     }
 
@@ -528,17 +515,29 @@ impl<'w> WorkerLoop<'w> {
     /// Advances every arrangement's compaction: logically to `since`, held back by open reads,
     /// and physically to its upper. A `since` that moves is a debug event (once per source and
     /// worker each time, which is at most once per command that moves the engine's `since`).
+    /// Reports the worker's applied frontier to the backlog from the uppers it reads anyway:
+    /// every step is followed by a turn of the loop, so by a `maintain`, before the worker can
+    /// park, and no frontier a step moved goes unreported.
     fn maintain(&mut self) {
         let peeks = self.peeks.iter().map(|p| (p.source, p.time));
         let holds: Vec<(SourceId, Time)> =
             peeks.chain(self.subscriptions.iter().map(|s| (s.source, s.as_of))).collect();
+        // Every source is complete before the smallest of their uppers (before `upper` if there
+        // is none): how far this worker has applied the commits, for the backlog.
+        let mut applied = self.upper;
         for (id, source) in self.registry.borrow_mut().shards_mut() {
             let hold = holds.iter().filter(|(source, _)| source == id).map(|(_, time)| *time).min();
             let since = hold.map_or(self.since, |hold| hold.min(self.since));
-            if source.arrangement.compact(since) {
+            let compaction = source.arrangement.compact(since);
+            if compaction.moved {
                 let name = self.names.get(id).map_or("", String::as_str);
                 tracing::debug!(worker = self.worker.index(), source = name, since, "compacted");
             }
+            applied = compaction.upper.map_or(applied, |upper| upper.min(applied));
+        }
+        if applied != self.applied {
+            self.applied = applied;
+            self.health.backlog().applied(self.position, applied);
         }
     }
 
