@@ -2,8 +2,8 @@
 //! processes (the `cluster_process` entry point, which does nothing unless the environment
 //! says which process it is). Processes talk over 127.0.0.1 on free ports.
 
-mod common;
-mod common_kill;
+use crate::common;
+use crate::common_kill;
 
 use std::io::Read;
 use std::net::TcpListener;

@@ -9,8 +9,8 @@
 //! every kill and at the end: the batches are contiguous from the consumer's first time, and
 //! their updates summed through each batch's end equal a recomputation of the view there.
 
+use crate::common_kill;
 use std::collections::BTreeMap;
-mod common_kill;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

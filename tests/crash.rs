@@ -3,7 +3,7 @@
 //! directory, and checks that every acknowledged transaction is there, none is partial, and the
 //! views equal a naive recomputation. Then the next child continues from there.
 
-mod common_kill;
+use crate::common_kill;
 
 use std::io::Write;
 use std::path::Path;
@@ -101,7 +101,7 @@ fn acknowledged_commits_survive_sigkill() {
     crash_cycles(20);
 }
 
-/// The long run: `cargo test --release --test crash -- --ignored acknowledged_commits_survive_many`.
+/// The long run: `cargo test --release --test suite -- --ignored acknowledged_commits_survive_many`.
 #[test]
 #[ignore]
 fn acknowledged_commits_survive_many_sigkills() {

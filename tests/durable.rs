@@ -707,7 +707,7 @@ fn fixture(name: &str) -> tempfile::TempDir {
 }
 
 /// Writes `tests/fixtures/format-<FORMAT>` anew. Run it once when the format version changes
-/// (`cargo test --test durable -- --ignored write_the_fixture`), and keep the older fixtures.
+/// (`cargo test --test suite -- --ignored durable::write_the_fixture`), and keep the older fixtures.
 #[test]
 #[ignore = "writes the fixture of the current format into the source tree"]
 fn write_the_fixture_of_this_format() {

@@ -7,7 +7,7 @@
 //! the engine's `at(t)`. And the other way: files DuckDB writes (Parquet and CSV) load into a
 //! table equal to what DuckDB holds.
 
-mod common_files;
+use crate::common_files;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! without headers, and the layout errors. The readers none of us wrote are in
 //! `file_readers.rs`.
 
-mod common_files;
+use crate::common_files;
 
 use std::path::Path;
 use std::time::Duration;

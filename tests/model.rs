@@ -3,7 +3,7 @@
 //! from-scratch recomputation of the view over the inputs as of `t`, and so must the one-shot
 //! batch run of the same definition over the engine's tables as of `t`.
 
-mod common;
+use crate::common;
 
 use common::{History, Inputs, Setup, distinct_keys, inputs_at, joined, retention, sums};
 use ivm::Time;
@@ -97,7 +97,7 @@ fn model_four_workers() {
     run(4, 25);
 }
 
-/// The long sweep: `cargo test --release --test model -- --ignored`.
+/// The long sweep: `cargo test --release --test suite -- --ignored model::`.
 #[test]
 #[ignore]
 fn model_sweep() {

@@ -6,7 +6,7 @@
 //! recomputes the operator's documented result from the tables' contents in plain Rust
 //! (see `common_ops`). Set `IVM_OPS_SEEDS` to sweep more seeds.
 
-mod common_ops;
+use crate::common_ops;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};

@@ -3,7 +3,7 @@
 //! `time <= t` equals both `at(t)` and a naive recomputation, for every complete `t`; and a
 //! subscription dropped and resumed from its stored `upper` sees each change exactly once.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -177,7 +177,7 @@ fn stream_model_four_workers() {
     run(4, 20);
 }
 
-/// The long sweep: `cargo test --release --test subscribe_model -- --ignored`.
+/// The long sweep: `cargo test --release --test suite -- --ignored subscribe_model::`.
 #[test]
 #[ignore]
 fn stream_model_sweep() {

@@ -1,15 +1,23 @@
-//! Every integration test of the core (and of the `files` feature) as one test binary, for
-//! mutation runs (TESTING.md, "Mutation testing"): a mutant then rebuilds one test crate
-//! instead of twenty-two, each of which instantiates differential's operators anew, which was
-//! most of each mutant's build. Run under `cargo nextest`, every test still runs in a process of
-//! its own, as in its own binary. `cargo test` does not build it (`test = false` in
-//! Cargo.toml); `cargo nextest run --test suite --features async,testing,files` does.
+//! Every integration test of the core (and of the `files` feature) as one test binary: each
+//! file is a module, so `cargo test --test suite crash::` runs one file's tests. One binary
+//! instead of twenty-two: each test crate instantiates differential's operators for its own row
+//! types anew, which was most of a clean test build's time and, at 50 to 200 MB a binary, most
+//! of its disk (CI once ran out). It also makes a mutant cheap (TESTING.md, "Mutation testing"):
+//! one test crate to rebuild. Under `cargo nextest` every test still runs in a process of its
+//! own.
 //!
-//! A test file that starts copies of its binary (`cluster`, `crash`) names the test the copy
-//! runs by its module path, so that it finds it both here and in its own binary.
+//! A test file that starts copies of its binary (`cluster`, `crash`, `consumer_crash`) names the
+//! test the copy runs by its module path (`common_kill::test_name`).
 
 // Helpers of `common` that some files do not use.
 #![allow(dead_code)]
+
+// What several files share, once for all of them (each file has `use crate::common;`).
+mod common;
+#[cfg(feature = "files")]
+mod common_files;
+mod common_kill;
+mod common_ops;
 
 #[path = "arranged.rs"]
 mod arranged;

@@ -8,9 +8,7 @@ use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
-#[path = "../common_ops/mod.rs"]
-mod common_ops;
-pub use common_ops::Rng;
+pub use crate::common_ops::Rng;
 
 /// An order: an unsigned id, text, a signed amount, and an optional note (nulls).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

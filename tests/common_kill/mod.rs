@@ -1,6 +1,7 @@
-//! What the SIGKILL tests share (`crash.rs`, `consumer_crash.rs`): run an ignored test of this
-//! binary as a child process that reports numbers on its stdout, kill it at a random moment
-//! after its first report, and hand back what it reported.
+//! What the tests that start a copy of their binary share: the SIGKILL tests (`crash.rs`,
+//! `consumer_crash.rs`) run an ignored test of this binary as a child process that reports
+//! numbers on its stdout, kill it at a random moment after its first report, and take what it
+//! reported; every such test (`cluster.rs` and `engine.rs` too) names the child's test.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
@@ -54,9 +55,9 @@ pub fn run_and_kill(
     first.into_iter().chain(reported.try_iter()).collect()
 }
 
-/// The name the test harness knows `test`, a test of the file `module_path` names, by: each
-/// such file is a test binary of its own, and also a module of `tests/suite.rs`, whose tests
-/// are named by their module.
+/// The name the test harness knows `test`, a test of the file `module_path` names, by: the
+/// file is a module of `tests/suite.rs` (`suite::crash` names `crash::test`); a file built as
+/// a binary of its own (its module path is the crate's name) names it alone.
 pub fn test_name(module_path: &str, test: &str) -> String {
     match module_path.split_once("::") {
         Some((_, module)) => format!("{module}::{test}"),
