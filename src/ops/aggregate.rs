@@ -33,6 +33,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ops::Rows;
+use crate::ops::keyed::{Keyed, reduce_by_key};
 use crate::row::Row;
 use crate::time::Diff;
 
@@ -72,8 +73,10 @@ impl Mean {
 
 /// Per-key aggregates over `(key, value)` collections.
 ///
-/// Implemented for keyed collections of [`Row`]s; bring it into scope with
-/// `use ivm::ops::Aggregate;` (or `use ivm::ops::*;`) inside a view definition.
+/// Implemented for keyed inputs ([`Keyed`]: collections of `(key, value)` [`Row`]s, and the
+/// arrangements of keyed tables and keyed views, which it reads without arranging them again);
+/// bring it into scope with `use ivm::ops::Aggregate;` (or `use ivm::ops::*;`) inside a view
+/// definition.
 pub trait Aggregate<'s, K, V> {
     /// The number of values of each key, counting multiplicities: `(key, count)`, `count > 0`.
     fn count_per_key(self) -> Rows<'s, (K, Diff)>;
@@ -96,7 +99,7 @@ pub trait Aggregate<'s, K, V> {
         V: Into<i128>;
 }
 
-impl<'s, K: Row, V: Row> Aggregate<'s, K, V> for Rows<'s, (K, V)> {
+impl<'s, K: Row, V: Row, I: Keyed<'s, K, V>> Aggregate<'s, K, V> for I {
     fn count_per_key(self) -> Rows<'s, (K, Diff)> {
         per_key(self, "CountPerKey", |values| Some(count(values)))
     }
@@ -128,11 +131,11 @@ impl<'s, K: Row, V: Row> Aggregate<'s, K, V> for Rows<'s, (K, V)> {
 /// Reduces each key's present values (positive multiplicity, sorted by value) with `fold`;
 /// a key without present values, or for which `fold` returns `None`, has no output.
 fn per_key<'s, K: Row, V: Row, O: Row>(
-    rows: Rows<'s, (K, V)>,
+    rows: impl Keyed<'s, K, V>,
     name: &str,
     fold: impl Fn(&[(&V, Diff)]) -> Option<O> + 'static,
 ) -> Rows<'s, (K, O)> {
-    rows.reduce_named(name, move |_key, values, output| {
+    reduce_by_key(rows.by_key(name), name, move |_key, values, output| {
         let present: Vec<(&V, Diff)> =
             values.iter().filter(|(_, multiplicity)| *multiplicity > 0).copied().collect();
         if present.is_empty() {

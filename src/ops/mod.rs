@@ -78,8 +78,39 @@
 //! `reduce` keep their input and their output by key; joins keep both inputs by key. An
 //! operator shares the arrangements of its inputs among its parts, but two operators do not
 //! share with each other.
+//!
+//! **Arranged inputs.** The keyed operators (joins, semi- and anti-joins, aggregates, top-k)
+//! take any [`Keyed`] input: a collection of `(key, value)` rows, or the arrangement a keyed
+//! table or keyed view already has, from
+//! [`Views::keyed_table_arranged`](crate::Views::keyed_table_arranged) or
+//! [`Views::keyed_view_arranged`](crate::Views::keyed_view_arranged). Given the arrangement,
+//! the operator reads the engine's shared trace as it is: it copies no row out of it and
+//! keeps no arrangement of that input of its own. The results are the same either way.
+//!
+//! ```
+//! use ivm::ops::*;
+//! use ivm::{Config, Engine};
+//! # fn main() -> ivm::Result<()> {
+//! let engine = Engine::start(Config::default())?;
+//! let names = engine.keyed_table::<u32, String>("names")?; // customer -> name
+//! let orders = engine.table::<(u32, u64)>("orders")?; // (customer, cents)
+//! // Every customer, with their orders if any: the customers' side is the table's own
+//! // arrangement, which the join reads without arranging the names again.
+//! let all = engine.view("all", {
+//!     let (names, orders) = (names.clone(), orders.clone());
+//!     move |v| v.keyed_table_arranged(&names).left_join(v.table(&orders))
+//! })?;
+//! let t = engine.commit(|tx| {
+//!     tx.upsert(&names, 1, "ada".to_string());
+//!     tx.upsert(&names, 2, "bob".to_string());
+//!     tx.insert(&orders, (1, 250));
+//! })?;
+//! assert_eq!(all.at(t)?, vec![((1, ("ada".into(), Some(250))), 1), ((2, ("bob".into(), None)), 1)]);
+//! # Ok(()) }
+//! ```
 
 mod aggregate;
+mod keyed;
 mod outer_join;
 mod reach;
 mod semi_join;
@@ -98,6 +129,7 @@ use crate::time::{Diff, Time};
 pub type Rows<'s, D> = VecCollection<'s, Time, D, Diff>;
 
 pub use aggregate::{Aggregate, Mean};
+pub use keyed::Keyed;
 pub use outer_join::OuterJoin;
 pub use reach::reachable;
 pub use semi_join::SemiJoin;

@@ -21,42 +21,47 @@
 //! multiplicity there is positive (see [`SemiJoin`](crate::ops::SemiJoin)). With tables that
 //! never delete more than they hold, this is exactly SQL's bag-semantics outer join.
 //!
-//! **Cost.** Each side is arranged by key once; each side whose keys are tested (the right for
-//! a left join, both for a full join) also keeps its set of present keys.
+//! **Cost.** Each side is arranged by key once, unless it is given arranged (a keyed table's or
+//! keyed view's own arrangement, see [`Keyed`]), which is read as it is; each side whose keys
+//! are tested (the right for a left join, both for a full join) also keeps its set of present
+//! keys.
 
 use crate::ops::Rows;
-use crate::ops::semi_join::{ByKey, present_keys, unmatched};
+use crate::ops::keyed::{ByKey, Keyed};
+use crate::ops::semi_join::{present_keys, unmatched};
 use crate::row::Row;
 
-/// Outer joins of two keyed collections.
+/// Outer joins of two keyed inputs.
 ///
-/// Implemented for keyed collections of [`Row`]s; bring it into scope with
-/// `use ivm::ops::OuterJoin;` (or `use ivm::ops::*;`) inside a view definition.
-pub trait OuterJoin<'s, K, V1> {
+/// Implemented for keyed inputs ([`Keyed`]: collections of `(key, value)` [`Row`]s, and the
+/// arrangements of keyed tables and keyed views, which it reads without arranging them again),
+/// on either side; bring it into scope with `use ivm::ops::OuterJoin;` (or `use ivm::ops::*;`)
+/// inside a view definition.
+pub trait OuterJoin<'s, K: Row, V1: Row> {
     /// The left outer join: every matching pair as `(key, (v1, Some(v2)))`, and every left row
     /// whose key is not present on the right as `(key, (v1, None))`.
-    fn left_join<V2: Row>(self, right: Rows<'s, (K, V2)>) -> Rows<'s, (K, (V1, Option<V2>))>;
+    fn left_join<V2: Row>(self, right: impl Keyed<'s, K, V2>) -> Rows<'s, (K, (V1, Option<V2>))>;
 
     /// The full outer join: every matching pair as `(key, (Some(v1), Some(v2)))`, every left row
     /// whose key is not present on the right as `(key, (Some(v1), None))`, and every right row
     /// whose key is not present on the left as `(key, (None, Some(v2)))`.
     #[allow(clippy::type_complexity, reason = "the output type spelled out is its documentation")]
-    fn full_join<V2: Row>(self, right: Rows<'s, (K, V2)>) -> Rows<'s, (K, (Option<V1>, Option<V2>))>;
+    fn full_join<V2: Row>(self, right: impl Keyed<'s, K, V2>) -> Rows<'s, (K, (Option<V1>, Option<V2>))>;
 }
 
-impl<'s, K: Row, V1: Row> OuterJoin<'s, K, V1> for Rows<'s, (K, V1)> {
-    fn left_join<V2: Row>(self, right: Rows<'s, (K, V2)>) -> Rows<'s, (K, (V1, Option<V2>))> {
-        let left = self.arrange_by_key();
-        let right = right.arrange_by_key();
+impl<'s, K: Row, V1: Row, I: Keyed<'s, K, V1>> OuterJoin<'s, K, V1> for I {
+    fn left_join<V2: Row>(self, right: impl Keyed<'s, K, V2>) -> Rows<'s, (K, (V1, Option<V2>))> {
+        let left = self.by_key("LeftJoin: left");
+        let right = right.by_key("LeftJoin: right");
         let matched = inner(left.clone(), right.clone(), |v1, v2| (v1, Some(v2)));
         let left_only = unmatched(left, present_keys(right)).map(|(key, v1)| (key, (v1, None)));
         matched.concat(left_only)
     }
 
     #[allow(clippy::type_complexity, reason = "the output type spelled out is its documentation")]
-    fn full_join<V2: Row>(self, right: Rows<'s, (K, V2)>) -> Rows<'s, (K, (Option<V1>, Option<V2>))> {
-        let left = self.arrange_by_key();
-        let right = right.arrange_by_key();
+    fn full_join<V2: Row>(self, right: impl Keyed<'s, K, V2>) -> Rows<'s, (K, (Option<V1>, Option<V2>))> {
+        let left = self.by_key("FullJoin: left");
+        let right = right.by_key("FullJoin: right");
         let matched = inner(left.clone(), right.clone(), |v1, v2| (Some(v1), Some(v2)));
         let left_keys = present_keys(left.clone());
         let left_only = unmatched(left, present_keys(right.clone())).map(|(key, v1)| (key, (Some(v1), None)));

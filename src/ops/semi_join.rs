@@ -16,26 +16,27 @@
 //! go on either side, the output follows: a key's arrival in `keys` moves its rows from the
 //! anti-join to the semi-join, its last deletion moves them back.
 //!
-//! **Cost.** The rows are arranged by key; the keys are arranged twice (to total their
+//! **Cost.** The rows are arranged by key, unless they are given arranged (a keyed table's or
+//! keyed view's own arrangement, see [`Keyed`]); the keys are arranged twice (to total their
 //! multiplicities, and as the resulting set).
 
 use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
-use differential_dataflow::trace::implementations::{KeySpine, ValSpine};
+use differential_dataflow::trace::implementations::KeySpine;
 
 use crate::ops::Rows;
+use crate::ops::keyed::{ByKey, Keyed};
 use crate::row::Row;
 use crate::time::{Diff, Time};
-
-/// A keyed collection arranged by key, as `arrange_by_key` makes it.
-pub(crate) type ByKey<'s, K, V> = Arranged<'s, TraceAgent<ValSpine<K, V, Time, Diff>>>;
 
 /// A collection of keys arranged by themselves, as `arrange_by_self` makes it.
 pub(crate) type KeySet<'s, K> = Arranged<'s, TraceAgent<KeySpine<K, Time, Diff>>>;
 
 /// Keeps or drops `(key, value)` rows by whether their key is present in another collection.
 ///
-/// Implemented for keyed collections of [`Row`]s; bring it into scope with
-/// `use ivm::ops::SemiJoin;` (or `use ivm::ops::*;`) inside a view definition.
+/// Implemented for keyed inputs ([`Keyed`]: collections of `(key, value)` [`Row`]s, and the
+/// arrangements of keyed tables and keyed views, which it reads without arranging them again);
+/// bring it into scope with `use ivm::ops::SemiJoin;` (or `use ivm::ops::*;`) inside a view
+/// definition.
 pub trait SemiJoin<'s, K, V> {
     /// The rows whose key is present (has a positive multiplicity) in `keys`, each with its own
     /// multiplicity.
@@ -49,13 +50,13 @@ pub trait SemiJoin<'s, K, V> {
     fn anti_join(self, keys: Rows<'s, K>) -> Rows<'s, (K, V)>;
 }
 
-impl<'s, K: Row, V: Row> SemiJoin<'s, K, V> for Rows<'s, (K, V)> {
+impl<'s, K: Row, V: Row, I: Keyed<'s, K, V>> SemiJoin<'s, K, V> for I {
     fn semi_join(self, keys: Rows<'s, K>) -> Rows<'s, (K, V)> {
-        matching(self.arrange_by_key(), present(keys).arrange_by_self())
+        matching(self.by_key("SemiJoin"), present(keys).arrange_by_self())
     }
 
     fn anti_join(self, keys: Rows<'s, K>) -> Rows<'s, (K, V)> {
-        unmatched(self.arrange_by_key(), present(keys).arrange_by_self())
+        unmatched(self.by_key("AntiJoin"), present(keys).arrange_by_self())
     }
 }
 

@@ -30,13 +30,16 @@
 //! changes up to `k` rows when a value enters or leaves the top (every rank below it moves).
 
 use crate::ops::Rows;
+use crate::ops::keyed::{Keyed, reduce_by_key};
 use crate::row::Row;
 use crate::time::Diff;
 
 /// The first `k` values of each key.
 ///
-/// Implemented for keyed collections of [`Row`]s; bring it into scope with
-/// `use ivm::ops::TopK;` (or `use ivm::ops::*;`) inside a view definition.
+/// Implemented for keyed inputs ([`Keyed`]: collections of `(key, value)` [`Row`]s, and the
+/// arrangements of keyed tables and keyed views, which it reads without arranging them again);
+/// bring it into scope with `use ivm::ops::TopK;` (or `use ivm::ops::*;`) inside a view
+/// definition.
 pub trait TopK<'s, K, V> {
     /// The first `k` values of each key in `V`'s `Ord` (ascending, like SQL's
     /// `ORDER BY value LIMIT k`), with multiplicities capped so that each key keeps at most `k`
@@ -79,20 +82,24 @@ pub trait TopK<'s, K, V> {
     ) -> Rows<'s, (K, (usize, V))>;
 }
 
-impl<'s, K: Row, V: Row> TopK<'s, K, V> for Rows<'s, (K, V)> {
+impl<'s, K: Row, V: Row, I: Keyed<'s, K, V>> TopK<'s, K, V> for I {
     fn top_k(self, k: usize) -> Rows<'s, (K, V)> {
         // Values arrive sorted ascending: already ranked.
-        self.reduce_named("TopK", move |_key, values, output| take(k, values.iter().copied(), output))
+        reduce_by_key(self.by_key("TopK"), "TopK", move |_key, values, output| {
+            take(k, values.iter().copied(), output)
+        })
     }
 
     fn top_k_by<O: Ord + 'static>(self, k: usize, order: impl Fn(&V) -> O + 'static) -> Rows<'s, (K, V)> {
-        self.reduce_named("TopKBy", move |_key, values, output| {
+        reduce_by_key(self.by_key("TopKBy"), "TopKBy", move |_key, values, output| {
             take(k, by(&order, values).into_iter(), output);
         })
     }
 
     fn top_k_ranked(self, k: usize) -> Rows<'s, (K, (usize, V))> {
-        self.reduce_named("TopKRanked", move |_key, values, output| number(k, values.iter().copied(), output))
+        reduce_by_key(self.by_key("TopKRanked"), "TopKRanked", move |_key, values, output| {
+            number(k, values.iter().copied(), output)
+        })
     }
 
     fn top_k_by_ranked<O: Ord + 'static>(
@@ -100,7 +107,7 @@ impl<'s, K: Row, V: Row> TopK<'s, K, V> for Rows<'s, (K, V)> {
         k: usize,
         order: impl Fn(&V) -> O + 'static,
     ) -> Rows<'s, (K, (usize, V))> {
-        self.reduce_named("TopKByRanked", move |_key, values, output| {
+        reduce_by_key(self.by_key("TopKByRanked"), "TopKByRanked", move |_key, values, output| {
             number(k, by(&order, values).into_iter(), output);
         })
     }
