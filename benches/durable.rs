@@ -50,7 +50,7 @@
 mod child;
 #[path = "common/measure.rs"]
 mod measure;
-use child::{field, spawn};
+use child::{Started, field, spawn};
 use measure::{env, loadavg, median, memory_kib};
 
 use std::io::Write;
@@ -465,15 +465,12 @@ fn list(name: &str, default: &[usize]) -> Vec<usize> {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("--child") {
-        child(&args[2..]);
+    let started = Started::now();
+    if let Started::Child(args) = &started {
+        child(args);
         return;
     }
-    let benchmarking = args.iter().any(|a| a == "--bench");
-    let number = |name: &str, bench: f64, smoke: f64| {
-        env(name).and_then(|v| v.parse().ok()).unwrap_or(if benchmarking { bench } else { smoke })
-    };
+    let number = |name: &str, bench: f64, smoke: f64| started.setting(name, bench, smoke);
     let settings = Settings {
         base: PathBuf::from(env("IVM_DURABLE_DIR").unwrap_or_else(|| "/tmp".into())),
         secs: number("IVM_DURABLE_SECS", 3.0, 0.02),

@@ -35,8 +35,8 @@
 mod child;
 #[path = "common/measure.rs"]
 mod measure;
-use child::{field, spawn};
-use measure::{env, loadavg, median, memory_kib};
+use child::{Started, field, spawn};
+use measure::{loadavg, median, memory_kib};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
@@ -189,15 +189,12 @@ fn child(args: &[String]) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("--child") {
-        child(&args[2..]);
+    let started = Started::now();
+    if let Started::Child(args) = &started {
+        child(args);
         return;
     }
-    let benchmarking = args.iter().any(|a| a == "--bench");
-    let number = |name: &str, bench: f64, smoke: f64| {
-        env(name).and_then(|v| v.parse().ok()).unwrap_or(if benchmarking { bench } else { smoke })
-    };
+    let number = |name: &str, bench: f64, smoke: f64| started.setting(name, bench, smoke);
     let secs = number("IVM_FLOOD_SECS", 30.0, 0.5);
     let reps = number("IVM_FLOOD_REPS", 1.0, 1.0) as usize;
     let threads = number("IVM_FLOOD_THREADS", 8.0, 2.0) as usize;
