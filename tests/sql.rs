@@ -654,3 +654,40 @@ fn a_dropped_view_stays_dropped_after_a_restart_and_stored_tables_are_not_droppe
     assert_eq!(names, [("doubled".to_string(), "view"), ("t".to_string(), "table")]);
     assert_eq!(sql.query("SELECT * FROM doubled").unwrap().decode::<i64>().unwrap(), vec![3, 6]);
 }
+
+/// `SPLIT_INDEX` is Flink's (Nexmark q22's), which DuckDB lacks, so its meaning is checked here
+/// rather than in `sql_oracle.rs`: pieces counted from 0, `NULL` past the last one (DuckDB's
+/// `split_part` counts from 1 and gives `''`).
+#[test]
+fn split_index_counts_pieces_from_zero_and_is_null_past_the_last_one() {
+    let (_engine, sql) = sql();
+    sql.execute("CREATE TABLE urls (id BIGINT PRIMARY KEY, url TEXT)").unwrap();
+    sql.execute(
+        "CREATE VIEW dirs AS SELECT id, SPLIT_INDEX(url, '/', 3) AS dir1, SPLIT_INDEX(url, '/', 5) AS dir3, \
+         SPLIT_INDEX(url, '/', id - 10) AS nth FROM urls",
+    )
+    .unwrap();
+    sql.execute(
+        "INSERT INTO urls VALUES (1, 'https://www.nexmark.com/a/b/c/item.htm'), (2, 'https://x.org/a'), \
+         (3, NULL), (4, ''), (10, 'x/y'), (11, 'x/y'), (12, 'x/y')",
+    )
+    .unwrap();
+    let rows = sql.query("SELECT * FROM dirs ORDER BY id").unwrap();
+    let some = |s: &str| Some(s.to_string());
+    assert_eq!(
+        rows.decode::<(i64, Option<String>, Option<String>, Option<String>)>().unwrap(),
+        vec![
+            (1, some("a"), some("c"), None),
+            (2, some("a"), None, None),
+            (3, None, None, None),
+            (4, None, None, None),
+            (10, None, None, some("x")),
+            (11, None, None, some("y")),
+            (12, None, None, None),
+        ]
+    );
+    for wrong in ["SPLIT_INDEX(url, '/')", "SPLIT_INDEX(url, '/', '3')", "SPLIT_INDEX(id, '/', 3)"] {
+        let result = sql.execute(&format!("SELECT {wrong} FROM urls"));
+        assert!(matches!(result, Err(SqlError::Type { .. })), "{wrong}: {result:?}");
+    }
+}
