@@ -691,3 +691,39 @@ fn split_index_counts_pieces_from_zero_and_is_null_past_the_last_one() {
         assert!(matches!(result, Err(SqlError::Type { .. })), "{wrong}: {result:?}");
     }
 }
+
+/// A join with `VALUES` (q5's window offsets) runs without arranging the table's side; its
+/// rows and errors are any join's: `NULL` keys match nothing, a key appears once per partner,
+/// a condition that cannot be computed is an error of the view until its row goes, and a
+/// constant key that cannot be computed is one for as long as the view lives.
+#[test]
+fn a_join_with_values_gives_the_rows_and_errors_of_any_join() {
+    let (_engine, sql) = sql();
+    sql.execute("CREATE TABLE t (a BIGINT, b BIGINT)").unwrap();
+    sql.execute(
+        "CREATE VIEW hops AS SELECT t.a, h.i, t.a - h.i AS start FROM t, (VALUES (0), (1), (2)) AS h(i) \
+         WHERE t.a >= h.i",
+    )
+    .unwrap();
+    sql.execute(
+        "CREATE VIEW names AS SELECT v.name, t.a, t.b FROM (VALUES (1, 'one'), (2, 'two'), (NULL, 'none'), \
+         (1, 'un')) AS v(x, name) JOIN t ON v.x = t.a AND t.b / (v.x - 2) < 0",
+    )
+    .unwrap();
+    sql.execute("CREATE VIEW bad AS SELECT t.a FROM t JOIN (VALUES (0), (5)) AS v(x) ON t.a = 10 / v.x")
+        .unwrap();
+    sql.execute("INSERT INTO t VALUES (1, 5), (2, 6), (NULL, 1), (1, 0)").unwrap();
+    let hops = sql.query("SELECT * FROM hops ORDER BY a, i").unwrap().decode::<(i64, i64, i64)>().unwrap();
+    assert_eq!(hops, [(1, 0, 1), (1, 0, 1), (1, 1, 0), (1, 1, 0), (2, 0, 2), (2, 1, 1), (2, 2, 0)]);
+    match sql.query("SELECT * FROM names") {
+        Err(SqlError::Eval { view, error: EvalError::DivisionByZero }) => assert_eq!(view, "names"),
+        other => panic!("{other:?}"),
+    }
+    sql.execute("DELETE FROM t WHERE a = 2").unwrap();
+    let names = sql.query("SELECT * FROM names ORDER BY name").unwrap();
+    assert_eq!(names.decode::<(String, i64, i64)>().unwrap(), [("one".into(), 1, 5), ("un".into(), 1, 5)]);
+    assert!(matches!(
+        sql.query("SELECT * FROM bad"),
+        Err(SqlError::Eval { error: EvalError::DivisionByZero, .. })
+    ));
+}

@@ -72,8 +72,11 @@ const SHAPES: &[&str] = &[
     "SELECT b, year(epoch_ms(b * 3000012345)) AS y, month(epoch_ms(b * 3000012345)) AS mo, \
      day(epoch_ms(b * 3000012345)) AS d, hour(epoch_ms(b * 3000012345)) AS h, \
      minute(epoch_ms(b * 3000012345)) AS mi, second(epoch_ms(b * 3000012345)) AS s FROM r",
-    // Windows as arithmetic on a column (q8, q12).
+    // Windows as arithmetic on a column (q8, q12), and q5's hops as a join with their offsets.
     "SELECT a, b - b % 3 AS w, COUNT(*) AS n FROM r GROUP BY a, b - b % 3",
+    "SELECT r.a, h.i, r.b - h.i * 2 AS start FROM r, (VALUES (0), (1), (2)) AS h(i) WHERE r.b >= h.i",
+    "SELECT v.name, r.a, r.b FROM (VALUES (1, 'one'), (2, 'two'), (NULL, 'none'), (2, 'deux')) AS v(x, name) \
+     JOIN r ON v.x = r.a AND r.b > v.x",
     "SELECT a, b, c FROM r WHERE c IS NOT DISTINCT FROM NULL OR b IS NULL",
     "SELECT s.a, COUNT(*) AS n, SUM(r.b) AS sb FROM r JOIN s ON r.a = s.a GROUP BY s.a",
     "SELECT x.a, y.b FROM (SELECT a, MAX(b) AS b FROM r GROUP BY a) AS x JOIN r AS y ON x.a = y.a AND x.b = y.b",
