@@ -65,6 +65,18 @@ const SHAPES: &[&str] = &[
      COALESCE(c, '?') AS c2, CAST(a AS DOUBLE) * 1.5 AS x FROM r",
     "SELECT upper(c) AS u, length(c) AS l, substr(c, 2) AS s2, c || '!' AS bang, abs(b) AS ab FROM r",
     "SELECT k, a, round(d, 2) AS d2 FROM s WHERE d BETWEEN 0.2 AND 0.8 AND a IN (1, 2, 3)",
+    // Nexmark q14's and q21's idioms: counting a character, finding a parameter after a `&`.
+    "SELECT c, length(c) - length(replace(c, 'x', '')) AS xs, strpos('&' || c, '&y') AS p, \
+     substr(c, strpos(c, 'y') + 1) AS after FROM r",
+    // Parts of timestamps (q14's HOUR), before and after 1970.
+    "SELECT b, year(epoch_ms(b * 3000012345)) AS y, month(epoch_ms(b * 3000012345)) AS mo, \
+     day(epoch_ms(b * 3000012345)) AS d, hour(epoch_ms(b * 3000012345)) AS h, \
+     minute(epoch_ms(b * 3000012345)) AS mi, second(epoch_ms(b * 3000012345)) AS s FROM r",
+    // Windows as arithmetic on a column (q8, q12), and q5's hops as a join with their offsets.
+    "SELECT a, b - b % 3 AS w, COUNT(*) AS n FROM r GROUP BY a, b - b % 3",
+    "SELECT r.a, h.i, r.b - h.i * 2 AS start FROM r, (VALUES (0), (1), (2)) AS h(i) WHERE r.b >= h.i",
+    "SELECT v.name, r.a, r.b FROM (VALUES (1, 'one'), (2, 'two'), (NULL, 'none'), (2, 'deux')) AS v(x, name) \
+     JOIN r ON v.x = r.a AND r.b > v.x",
     "SELECT a, b, c FROM r WHERE c IS NOT DISTINCT FROM NULL OR b IS NULL",
     "SELECT s.a, COUNT(*) AS n, SUM(r.b) AS sb FROM r JOIN s ON r.a = s.a GROUP BY s.a",
     "SELECT x.a, y.b FROM (SELECT a, MAX(b) AS b FROM r GROUP BY a) AS x JOIN r AS y ON x.a = y.a AND x.b = y.b",

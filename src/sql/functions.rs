@@ -25,6 +25,9 @@ pub(crate) enum Function {
     Right,
     Reverse,
     StartsWith,
+    /// `SPLIT_INDEX(text, delimiter, index)` (Flink's): the piece at `index`, counted from 0,
+    /// of `text` split at every `delimiter`; `NULL` when there is no such piece.
+    SplitIndex,
     Abs,
     Round,
     Floor,
@@ -41,6 +44,14 @@ pub(crate) enum Function {
     DateTrunc,
     /// `EPOCH_MS(bigint)`: the timestamp that many milliseconds after 1970-01-01 (DuckDB's).
     EpochMs,
+    /// `YEAR(t)`, `MONTH(t)`, `DAY(t)`, `HOUR(t)`, `MINUTE(t)`, `SECOND(t)`: `EXTRACT` of that
+    /// field from a date or timestamp (DuckDB's and Flink's shorthands).
+    Year,
+    Month,
+    Day,
+    Hour,
+    Minute,
+    Second,
     /// A scalar subquery's value, from `(value, rows)`: an error if it had more than one row.
     /// Not callable by name.
     OneRow,
@@ -92,6 +103,16 @@ impl Function {
             "left" => (F::Left, T::Text),
             "right" => (F::Right, T::Text),
             "starts_with" => (F::StartsWith, T::Bool),
+            "split_index" => {
+                count(3..=3)?;
+                if !text_like(&args[1]) || !matches!(args[2], T::Int | T::Null) {
+                    return Err(format!(
+                        "{name} takes text, a text delimiter and an integer index, not {}, {} and {}",
+                        args[0], args[1], args[2]
+                    ));
+                }
+                (F::SplitIndex, T::Text)
+            }
             "abs" | "round" | "floor" | "ceil" | "ceiling" | "sign" => {
                 count(if name == "round" { 1..=2 } else { 1..=1 })?;
                 if !numeric(&args[0]) {
@@ -136,6 +157,21 @@ impl Function {
                 }
                 (F::EpochMs, T::Timestamp)
             }
+            "year" | "month" | "day" | "hour" | "minute" | "second" => {
+                count(1..=1)?;
+                if !matches!(args[0], T::Date | T::Timestamp | T::Null) {
+                    return Err(format!("{name} takes a date or a timestamp, not {}", args[0]));
+                }
+                let f = match name.as_str() {
+                    "year" => F::Year,
+                    "month" => F::Month,
+                    "day" => F::Day,
+                    "hour" => F::Hour,
+                    "minute" => F::Minute,
+                    _ => F::Second,
+                };
+                (f, T::Int)
+            }
             _ => return Err(format!("unknown function {name}")),
         };
         let wants_text = matches!(
@@ -153,6 +189,7 @@ impl Function {
                 | F::Right
                 | F::Reverse
                 | F::StartsWith
+                | F::SplitIndex
         );
         if wants_text && !args.first().is_some_and(text_like) {
             return Err(format!("{name} takes text, not {}", args.first().map_or(T::Null, |t| *t)));
@@ -248,6 +285,7 @@ impl Function {
                 })
             }
             F::StartsWith => Value::Bool(text(0).starts_with(&text(1))),
+            F::SplitIndex => split_index(&text(0), &text(1), int(2)?).map_or(Value::Null, Value::Text),
             F::Abs => match &args[0] {
                 Value::Int(v) => Value::Int(v.checked_abs().ok_or(EvalError::Overflow)?),
                 Value::Decimal(d) => Value::Decimal(
@@ -319,10 +357,25 @@ impl Function {
                 };
                 Value::Timestamp(Timestamp(truncated.ok_or_else(|| invalid("unknown unit"))?))
             }
+            F::Year | F::Month | F::Day | F::Hour | F::Minute | F::Second => {
+                let field = format!("{self:?}").to_ascii_lowercase();
+                extract(&field, &args[0]).ok_or_else(|| invalid("expected a date or timestamp"))?
+            }
             F::EpochMs => Value::Timestamp(Timestamp(int(0)?.checked_mul(1_000).ok_or(EvalError::Overflow)?)),
             F::Concat | F::NullIf | F::Greatest | F::Least | F::OneRow => unreachable!("handled above"),
         })
     }
+}
+
+/// `SPLIT_INDEX`: the piece at `index` (from 0) of `text` cut at every `delimiter`, if there is
+/// one. `n` delimiters make `n + 1` pieces, empty ones included; an empty delimiter cuts
+/// nothing, so the text is the only piece.
+fn split_index(text: &str, delimiter: &str, index: i64) -> Option<String> {
+    let index = usize::try_from(index).ok()?;
+    if delimiter.is_empty() {
+        return (index == 0).then(|| text.to_string());
+    }
+    text.split(delimiter).nth(index).map(str::to_string)
 }
 
 /// A field of a date or timestamp, as `EXTRACT` gives it.
@@ -389,7 +442,7 @@ mod tests {
         assert_eq!(call("extract", vec![text("month"), t.clone()]), Ok(Value::Int(3)));
         assert_eq!(call("extract", vec![text("dow"), t.clone()]), Ok(Value::Int(2)));
         assert_eq!(
-            call("date_trunc", vec![text("month"), t]).map(|v| v.to_string()),
+            call("date_trunc", vec![text("month"), t.clone()]).map(|v| v.to_string()),
             Ok("2024-03-01 00:00:00".into())
         );
         assert_eq!(
@@ -398,7 +451,47 @@ mod tests {
         );
         assert_eq!(call("epoch_ms", vec![Value::Int(i64::MAX)]), Err(EvalError::Overflow));
         assert!(Function::bind("epoch_ms", &[SqlType::Text]).is_err());
+        assert_eq!(call("hour", vec![t.clone()]), Ok(Value::Int(6)));
+        assert_eq!(call("year", vec![t.clone()]), Ok(Value::Int(2024)));
+        assert_eq!(call("minute", vec![t.clone()]), Ok(Value::Int(7)));
+        assert_eq!(call("second", vec![t]), Ok(Value::Int(8)));
+        // Before 1970 the hour is still of the day's own clock.
+        let before = Value::Timestamp(Timestamp::parse("1969-12-31 23:30:00").unwrap());
+        assert_eq!(call("hour", vec![before]), Ok(Value::Int(23)));
+        assert_eq!(call("day", vec![Value::Null]), Ok(Value::Null));
+        assert!(Function::bind("hour", &[SqlType::Int]).is_err());
+        assert!(Function::bind("hour", &[SqlType::Timestamp, SqlType::Timestamp]).is_err());
         assert!(Function::bind("no_such_function", &[]).is_err());
         assert!(Function::bind("lower", &[SqlType::Int]).is_err());
+    }
+
+    #[test]
+    fn split_index_counts_pieces_from_zero_and_is_null_past_the_last() {
+        let url = || text("https://www.nexmark.com/a/b/item.htm?query=1");
+        let piece = |index: i64| call("split_index", vec![url(), text("/"), Value::Int(index)]);
+        assert_eq!(piece(0), Ok(text("https:")));
+        assert_eq!(piece(1), Ok(text("")));
+        assert_eq!(piece(3), Ok(text("a")));
+        assert_eq!(piece(5), Ok(text("item.htm?query=1")));
+        assert_eq!(piece(6), Ok(Value::Null));
+        assert_eq!(piece(-1), Ok(Value::Null));
+        // Delimiters of several characters, and pieces that are empty.
+        assert_eq!(call("split_index", vec![text("a::b::"), text("::"), Value::Int(1)]), Ok(text("b")));
+        assert_eq!(call("split_index", vec![text("a::b::"), text("::"), Value::Int(2)]), Ok(text("")));
+        assert_eq!(call("split_index", vec![text(""), text("/"), Value::Int(0)]), Ok(text("")));
+        // An empty delimiter cuts nothing.
+        assert_eq!(call("split_index", vec![text("a/b"), text(""), Value::Int(0)]), Ok(text("a/b")));
+        assert_eq!(call("split_index", vec![text("a/b"), text(""), Value::Int(1)]), Ok(Value::Null));
+        // Characters, not bytes.
+        assert_eq!(call("split_index", vec![text("é/ü"), text("/"), Value::Int(1)]), Ok(text("ü")));
+        for null in 0..3 {
+            let mut args = vec![text("a/b"), text("/"), Value::Int(0)];
+            args[null] = Value::Null;
+            assert_eq!(call("split_index", args), Ok(Value::Null), "NULL argument {null}");
+        }
+        assert!(Function::bind("split_index", &[SqlType::Text, SqlType::Text]).is_err());
+        assert!(Function::bind("split_index", &[SqlType::Int, SqlType::Text, SqlType::Int]).is_err());
+        assert!(Function::bind("split_index", &[SqlType::Text, SqlType::Int, SqlType::Int]).is_err());
+        assert!(Function::bind("split_index", &[SqlType::Text, SqlType::Text, SqlType::Text]).is_err());
     }
 }

@@ -6,6 +6,7 @@
 //! then correct for every row it could compute, and its reads fail only while an error is in it.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use differential_dataflow::VecCollection;
@@ -210,14 +211,26 @@ fn lower_in<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
             });
             split(results, input.errors)
         }
-        Plan::Join { kind, left, right, left_keys, right_keys, residual } => join(
-            *kind,
-            lower_in(left, env),
-            lower_in(right, env),
-            (left_keys, right_keys),
-            residual.clone(),
-            (left.width(), right.width()),
-        ),
+        Plan::Join { kind, left, right, left_keys, right_keys, residual } => {
+            if *kind == JoinKind::Inner
+                && let Some(partners) = by_key(right, right_keys)
+            {
+                return join_constant(lower_in(left, env), left_keys, (partners, false), residual.clone());
+            }
+            if *kind == JoinKind::Inner
+                && let Some(partners) = by_key(left, left_keys)
+            {
+                return join_constant(lower_in(right, env), right_keys, (partners, true), residual.clone());
+            }
+            join(
+                *kind,
+                lower_in(left, env),
+                lower_in(right, env),
+                (left_keys, right_keys),
+                residual.clone(),
+                (left.width(), right.width()),
+            )
+        }
         Plan::Aggregate { input, group, aggregates, .. } => {
             aggregate(env.scope(), lower_in(input, env), group, aggregates)
         }
@@ -405,6 +418,53 @@ fn join<'s, T: Times>(
         }
     };
     Lowered { rows, errors }
+}
+
+/// Constant rows by join key: the rows of `plan` if it is constant ([`Plan::constant_rows`])
+/// and every row's `keys` can be computed, under their key; a key with a `NULL` matches
+/// nothing, so its rows are left out.
+fn by_key(plan: &Plan, keys: &[Scalar]) -> Option<BTreeMap<SqlRow, Vec<SqlRow>>> {
+    let mut partners: BTreeMap<SqlRow, Vec<SqlRow>> = BTreeMap::new();
+    for row in plan.constant_rows()? {
+        let key = evaluate(keys, &row).ok()?;
+        if !key.iter().any(Value::is_null) {
+            partners.entry(key).or_default().push(row);
+        }
+    }
+    Some(partners)
+}
+
+/// An inner join of `other` with constant rows (`VALUES`), given by key ([`by_key`]) with
+/// whether they are the left side: each row of `other` meets its partners in a `flat_map`, so
+/// it is neither arranged nor exchanged and the join holds no state. The rows and errors are
+/// [`join`]'s: a key with a `NULL` has no partner, a key or `residual` that cannot be computed
+/// is an error.
+fn join_constant<'s, T: Times>(
+    other: Lowered<'s, T>,
+    other_keys: &[Scalar],
+    (partners, on_left): (BTreeMap<SqlRow, Vec<SqlRow>>, bool),
+    residual: Option<Scalar>,
+) -> Lowered<'s, T> {
+    let keys = other_keys.to_vec();
+    let results = other.rows.flat_map(move |row| {
+        let key = match evaluate(&keys, &row) {
+            Ok(key) => key,
+            Err(error) => return vec![Err(error)],
+        };
+        let Some(partners) = partners.get(&key) else { return Vec::new() };
+        let mut out = Vec::with_capacity(partners.len());
+        for partner in partners {
+            let (left, right) = if on_left { (partner, &row) } else { (&row, partner) };
+            let joined: SqlRow = left.iter().chain(right).cloned().collect();
+            match residual.as_ref().map(|r| r.holds(&joined)) {
+                None | Some(Ok(true)) => out.push(Ok(joined)),
+                Some(Ok(false)) => {}
+                Some(Err(error)) => out.push(Err(error)),
+            }
+        }
+        out
+    });
+    split(results, other.errors)
 }
 
 /// `GROUP BY group` computing `aggregates`; with no group, one row even over no input.

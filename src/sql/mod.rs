@@ -45,6 +45,30 @@
 //! row that cannot be computed (division by zero, overflow, a bad cast) is an error held by
 //! the view: reads of that view fail with [`SqlError::Eval`] while it is there, subscriptions
 //! deliver it beside the rows ([`SqlBatch::errors`]), and other views are not affected.
+//!
+//! # Functions
+//!
+//! Every function gives `NULL` when an argument is `NULL`, except `CONCAT`, `COALESCE`,
+//! `GREATEST` and `LEAST`, which skip `NULL`s, and `NULLIF` (`NULLIF(x, NULL)` is `x`). Text
+//! positions count characters, not bytes, from 1.
+//!
+//! - **Text**: `LOWER`, `UPPER`, `LENGTH` (`CHAR_LENGTH`), `SUBSTR(s, from [, count])`
+//!   (`SUBSTRING`), `TRIM`, `LTRIM`, `RTRIM`, `REPLACE(s, from, to)`, `CONCAT`, `||`,
+//!   `STRPOS(s, t)` (`POSITION(t IN s)`, `INSTR`; 0 when absent), `LEFT`, `RIGHT`, `REVERSE`,
+//!   `STARTS_WITH`, `[I]LIKE`, and `SPLIT_INDEX(s, delimiter, i)`, Flink's: the `i`-th piece,
+//!   counted **from 0**, of `s` cut at every `delimiter` (`n` delimiters make `n + 1` pieces,
+//!   empty ones included), `NULL` when `i` is negative or past the last piece; an empty
+//!   delimiter cuts nothing (the text is the only piece). It is not PostgreSQL's and DuckDB's
+//!   `split_part`, which counts from 1 and gives `''` past the last piece.
+//! - **Numbers**: `ABS`, `ROUND(x [, digits])`, `FLOOR`, `CEIL`, `SQRT`, `POWER`, `SIGN`,
+//!   `GREATEST`, `LEAST`, `NULLIF`, `COALESCE`.
+//! - **Dates and times** (timestamps have no time zone; read them as UTC):
+//!   `EXTRACT(field FROM t)` and `DATE_PART('field', t)` with the fields `year`, `month`, `day`,
+//!   `hour`, `minute`, `second`, `dow` (0 is Sunday), `doy` and `epoch` (seconds);
+//!   `YEAR(t)`, `MONTH(t)`, `DAY(t)`, `HOUR(t)`, `MINUTE(t)` and `SECOND(t)`, the same as
+//!   `EXTRACT` of that field; `DATE_TRUNC('unit', t)` to the `year`, `month`, `day`, `hour`,
+//!   `minute` or `second`; `EPOCH_MS(ms)`, the timestamp `ms` milliseconds after 1970-01-01
+//!   (DuckDB's).
 
 mod bind;
 mod catalog;

@@ -247,6 +247,30 @@ impl Plan {
         }
     }
 
+    /// The plan's rows if it reads no table (`VALUES`, possibly renamed or filtered) and every
+    /// expression in it can be computed: then they are the same at every time. `None` otherwise
+    /// (and on an error, which the lowered plan then keeps as data).
+    pub(crate) fn constant_rows(&self) -> Option<Vec<SqlRow>> {
+        match self {
+            Plan::Constant { rows, .. } => Some(rows.clone()),
+            Plan::Project { input, exprs, .. } => input
+                .constant_rows()?
+                .iter()
+                .map(|row| exprs.iter().map(|e| e.eval(row).ok()).collect())
+                .collect(),
+            Plan::Filter { input, predicate } => {
+                let mut kept = Vec::new();
+                for row in input.constant_rows()? {
+                    if predicate.holds(&row).ok()? {
+                        kept.push(row);
+                    }
+                }
+                Some(kept)
+            }
+            _ => None,
+        }
+    }
+
     /// The plan's inputs.
     pub(crate) fn inputs(&self) -> Vec<&Plan> {
         match self {
@@ -265,5 +289,45 @@ impl Plan {
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.explain())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::scalar::BinaryOp;
+    use crate::sql::value::Value;
+
+    fn values(rows: &[i64]) -> Plan {
+        let columns = vec![Column { name: "x".into(), qualifier: None, ty: SqlType::Int }];
+        Plan::Constant { rows: rows.iter().map(|x| vec![Value::Int(*x)]).collect(), columns }
+    }
+
+    fn column(c: usize) -> Box<Scalar> {
+        Box::new(Scalar::Column(c))
+    }
+
+    #[test]
+    fn constant_rows_are_values_renamed_and_filtered_and_nothing_that_fails() {
+        let plus_one = |input: Plan| Plan::Project {
+            columns: input.columns(),
+            exprs: vec![Scalar::binary(BinaryOp::Add, Scalar::Column(0), Scalar::literal(Value::Int(1)))],
+            input: Box::new(input),
+        };
+        let positive = |input: Plan| Plan::Filter {
+            input: Box::new(input),
+            predicate: Scalar::Binary(BinaryOp::Gt, column(0), Box::new(Scalar::literal(Value::Int(0)))),
+        };
+        let rows = positive(plus_one(values(&[-1, 0, 1]))).constant_rows();
+        assert_eq!(rows, Some(vec![vec![Value::Int(1)], vec![Value::Int(2)]]));
+        // A row that cannot be computed: not constant here (the lowered plan keeps the error).
+        assert_eq!(plus_one(values(&[i64::MAX])).constant_rows(), None);
+        let divide = Plan::Filter {
+            input: Box::new(values(&[0])),
+            predicate: Scalar::Binary(BinaryOp::Div, column(0), column(0)),
+        };
+        assert_eq!(divide.constant_rows(), None);
+        // Only values, projections and filters are folded.
+        assert_eq!(Plan::Distinct { input: Box::new(values(&[1])) }.constant_rows(), None);
     }
 }

@@ -65,12 +65,21 @@ macro_rules! for_each_sql_query {
         $run!($crate::queries::q2::Q2);
         $run!($crate::queries::q3::Q3);
         $run!($crate::queries::q4::Q4);
+        $run!($crate::queries::q5::Q5);
+        $run!($crate::queries::q6::Q6);
+        $run!($crate::queries::q7::Q7);
+        $run!($crate::queries::q8::Q8);
         $run!($crate::queries::q9::Q9);
+        $run!($crate::queries::q12::Q12);
+        $run!($crate::queries::q13::Q13);
+        $run!($crate::queries::q14::Q14);
         $run!($crate::queries::q15::Q15);
         $run!($crate::queries::q16::Q16);
         $run!($crate::queries::q17::Q17);
         $run!($crate::queries::q18::Q18);
         $run!($crate::queries::q19::Q19);
         $run!($crate::queries::q20::Q20);
+        $run!($crate::queries::q21::Q21);
+        $run!($crate::queries::q22::Q22);
     };
 }

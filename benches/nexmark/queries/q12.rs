@@ -31,7 +31,7 @@ use differential_dataflow::operators::CountTotal;
 use hashbrown::HashMap;
 use ivm::{Diff, Time};
 
-use crate::query::{Query, State, Streams};
+use crate::query::{Query, SqlQuery, State, Streams};
 
 /// The window length: 10 seconds, in milliseconds.
 const WINDOW_MS: u64 = 10_000;
@@ -60,6 +60,21 @@ impl Query for Q12 {
             *counts.entry((bid.bidder, window_start(bid.date_time))).or_default() += 1;
         }
         counts.into_iter().map(|((bidder, start), count)| (row(bidder, start, count), 1)).collect()
+    }
+}
+
+/// In SQL, as Nexmark writes it, with the `TUMBLE` of `date_time` (not `PROCTIME()`, as above)
+/// spelled as the window columns it adds.
+impl SqlQuery for Q12 {
+    const SQL: &'static str = "SELECT bidder, COUNT(*) AS bid_count, window_start AS starttime, window_end AS endtime \
+         FROM (SELECT *, date_time - date_time % 10000 AS window_start, \
+                 date_time - date_time % 10000 + 10000 AS window_end FROM bids) AS b \
+         GROUP BY bidder, window_start, window_end";
+
+    type Flat = Out;
+
+    fn unflatten(flat: Self::Flat) -> Out {
+        flat
     }
 }
 

@@ -34,7 +34,7 @@ use differential_dataflow::VecCollection;
 use ivm::{Diff, Time};
 
 use crate::model::Bid;
-use crate::query::{Query, State, Streams};
+use crate::query::{Query, SqlQuery, State, Streams};
 
 /// The number of rows of the side input.
 const SIDE_ROWS: u64 = 10_000;
@@ -55,6 +55,20 @@ impl Query for Q13 {
 
     fn recompute(state: &State) -> Vec<(Out, Diff)> {
         state.bids.iter().map(|bid| (row(bid), 1)).collect()
+    }
+}
+
+/// In SQL with the side input's value computed from the key, as the view does:
+/// `CAST(auction % 10000 AS TEXT)` is the `value` of the side row whose key is
+/// `mod(auction, 10000)`.
+impl SqlQuery for Q13 {
+    const SQL: &'static str =
+        "SELECT auction, bidder, price, date_time, CAST(auction % 10000 AS TEXT) AS value FROM bids";
+
+    type Flat = Out;
+
+    fn unflatten(flat: Self::Flat) -> Out {
+        flat
     }
 }
 

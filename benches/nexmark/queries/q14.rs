@@ -31,7 +31,7 @@ use ivm::{Diff, Time};
 
 use super::calendar::hour;
 use crate::model::Bid;
-use crate::query::{Query, State, Streams};
+use crate::query::{Query, SqlQuery, State, Streams};
 
 /// q14's row: `(auction, bidder, price in thousandths, bid_time_type, date_time, extra,
 /// c_counts)`.
@@ -56,6 +56,27 @@ impl Query for Q14 {
             }
         }
         out
+    }
+}
+
+/// In SQL, as Nexmark writes it: `0.908 * price` is an exact `DECIMAL` (in thousandths as a
+/// `BIGINT` in the output, as the view has it), `HOUR(dateTime)` is `HOUR(EPOCH_MS(date_time))`
+/// (UTC), and `count_char(extra, 'c')` is `length(extra) - length(replace(extra, 'c', ''))`.
+impl SqlQuery for Q14 {
+    const SQL: &'static str = "SELECT auction, bidder, CAST(0.908 * price * 1000 AS BIGINT) AS price, \
+           CASE \
+             WHEN HOUR(EPOCH_MS(date_time)) >= 8 AND HOUR(EPOCH_MS(date_time)) <= 18 THEN 'dayTime' \
+             WHEN HOUR(EPOCH_MS(date_time)) <= 6 OR HOUR(EPOCH_MS(date_time)) >= 20 THEN 'nightTime' \
+             ELSE 'otherTime' \
+           END AS bid_time_type, \
+           date_time, extra, length(extra) - length(replace(extra, 'c', '')) AS c_counts \
+         FROM bids \
+         WHERE 0.908 * price > 1000000 AND 0.908 * price < 50000000";
+
+    type Flat = Out;
+
+    fn unflatten(flat: Self::Flat) -> Out {
+        flat
     }
 }
 

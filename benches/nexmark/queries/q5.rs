@@ -39,7 +39,7 @@ use differential_dataflow::operators::CountTotal;
 use hashbrown::HashMap;
 use ivm::{Diff, Time};
 
-use crate::query::{Query, State, Streams};
+use crate::query::{Query, SqlQuery, State, Streams};
 
 /// q5's row: `(window start, auction, number of bids)`.
 pub type Out = (u64, u64, u64);
@@ -79,6 +79,41 @@ impl Query for Q5 {
         }
         let rows = counts.into_iter().filter(|((start, _), num)| top[start] == *num);
         rows.map(|((start, auction), num)| ((start, auction, num), 1)).collect()
+    }
+}
+
+/// In SQL, as Nexmark writes it but with the window start in the row (as above), each `HOP`
+/// spelled as a join with the five window offsets, `(VALUES (0), (1), (2), (3), (4))`: a bid's
+/// windows start at its 2-second slot and the four before it, if not before 0.
+impl SqlQuery for Q5 {
+    const SQL: &'static str = "SELECT AuctionBids.starttime, AuctionBids.auction, AuctionBids.num \
+         FROM ( \
+           SELECT auction, COUNT(*) AS num, window_start AS starttime, window_end AS endtime \
+           FROM (SELECT b.*, b.date_time - b.date_time % 2000 - h.i * 2000 AS window_start, \
+                   b.date_time - b.date_time % 2000 - h.i * 2000 + 10000 AS window_end \
+                 FROM bids AS b, (VALUES (0), (1), (2), (3), (4)) AS h(i) \
+                 WHERE b.date_time - b.date_time % 2000 >= h.i * 2000) AS hop \
+           GROUP BY auction, window_start, window_end \
+         ) AS AuctionBids \
+         JOIN ( \
+           SELECT MAX(CountBids.num) AS maxn, CountBids.starttime, CountBids.endtime \
+           FROM ( \
+             SELECT COUNT(*) AS num, window_start AS starttime, window_end AS endtime \
+             FROM (SELECT b.*, b.date_time - b.date_time % 2000 - h.i * 2000 AS window_start, \
+                     b.date_time - b.date_time % 2000 - h.i * 2000 + 10000 AS window_end \
+                   FROM bids AS b, (VALUES (0), (1), (2), (3), (4)) AS h(i) \
+                   WHERE b.date_time - b.date_time % 2000 >= h.i * 2000) AS hop \
+             GROUP BY auction, window_start, window_end \
+           ) AS CountBids \
+           GROUP BY CountBids.starttime, CountBids.endtime \
+         ) AS MaxBids \
+         ON AuctionBids.starttime = MaxBids.starttime AND AuctionBids.endtime = MaxBids.endtime \
+            AND AuctionBids.num >= MaxBids.maxn";
+
+    type Flat = Out;
+
+    fn unflatten(flat: Self::Flat) -> Out {
+        flat
     }
 }
 

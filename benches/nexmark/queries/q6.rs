@@ -37,7 +37,7 @@ use hashbrown::HashMap;
 use ivm::{Diff, Time};
 
 use crate::queries::q9::{recompute_winners, winning_bids};
-use crate::query::{Query, State, Streams};
+use crate::query::{Query, SqlQuery, State, Streams};
 
 /// q6's row: `(seller, average winning price of the last 10 auctions)`.
 pub type Out = (u64, u64);
@@ -73,6 +73,34 @@ impl Query for Q6 {
             (seller, sum / last.len() as u64)
         });
         rows.map(|row| (row, 1)).collect()
+    }
+}
+
+/// In SQL, the query's meaning as this view computes it, not the Flink text above (whose
+/// `AVG(...) OVER (... ROWS BETWEEN 10 PRECEDING AND CURRENT ROW)`, an aggregate over a window
+/// of rows, the SQL layer does not have, and which computes something else, as said above):
+/// each auction's winning price is its highest bid in its window, `ROW_NUMBER()` numbers a
+/// seller's auctions from the latest `expires` (ties to the larger id), and the first 10 are
+/// averaged as integers, `SUM(price) / COUNT(*)`.
+impl SqlQuery for Q6 {
+    const SQL: &'static str = "SELECT seller, SUM(price) / COUNT(*) \
+         FROM ( \
+           SELECT seller, price, \
+             ROW_NUMBER() OVER (PARTITION BY seller ORDER BY expires DESC, id DESC) AS rownum \
+           FROM ( \
+             SELECT a.id, a.seller, a.expires, MAX(b.price) AS price \
+             FROM auctions AS a JOIN bids AS b ON a.id = b.auction \
+             WHERE b.date_time BETWEEN a.date_time AND a.expires \
+             GROUP BY a.id, a.seller, a.expires \
+           ) AS winners \
+         ) AS closed \
+         WHERE rownum <= 10 \
+         GROUP BY seller";
+
+    type Flat = Out;
+
+    fn unflatten(flat: Self::Flat) -> Out {
+        flat
     }
 }
 

@@ -33,7 +33,7 @@ use ivm::{Diff, Time};
 
 use crate::model::Bid;
 use crate::queries::text::Text;
-use crate::query::{Query, State, Streams};
+use crate::query::{Query, SqlQuery, State, Streams};
 
 /// q7's row: `(auction, bidder, price, date_time, extra)`.
 pub type Out = (u64, u64, u64, u64, String);
@@ -89,6 +89,27 @@ impl Query for Q7 {
             }
         }
         rows
+    }
+}
+
+/// In SQL, as Nexmark writes it, with the `TUMBLE` spelled as the window columns it adds and
+/// `INTERVAL '10' SECOND` as 10000 (milliseconds).
+impl SqlQuery for Q7 {
+    const SQL: &'static str = "SELECT B.auction, B.bidder, B.price, B.date_time, B.extra \
+         FROM bids AS B \
+         JOIN ( \
+           SELECT MAX(price) AS maxprice, window_end AS date_time \
+           FROM (SELECT *, date_time - date_time % 10000 AS window_start, \
+                   date_time - date_time % 10000 + 10000 AS window_end FROM bids) AS t \
+           GROUP BY window_start, window_end \
+         ) AS B1 \
+         ON B.price = B1.maxprice \
+         WHERE B.date_time BETWEEN B1.date_time - 10000 AND B1.date_time";
+
+    type Flat = Out;
+
+    fn unflatten(flat: Self::Flat) -> Out {
+        flat
     }
 }
 

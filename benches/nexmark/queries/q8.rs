@@ -26,7 +26,7 @@ use differential_dataflow::VecCollection;
 use hashbrown::HashSet;
 use ivm::{Diff, Time};
 
-use crate::query::{Query, State, Streams};
+use crate::query::{Query, SqlQuery, State, Streams};
 
 /// q8's row: `(person id, name, window start)`.
 pub type Out = (u64, String, u64);
@@ -54,6 +54,30 @@ impl Query for Q8 {
             state.persons.iter().map(|p| (p.id, p.name.as_str(), start(p.date_time))).collect();
         let rows = persons.into_iter().filter(|&(id, _, start)| sellers.contains(&(id, start)));
         rows.map(|(id, name, start)| ((id, name.to_string(), start), 1)).collect()
+    }
+}
+
+/// In SQL, as Nexmark writes it, with each `TUMBLE` spelled as the window columns it adds.
+impl SqlQuery for Q8 {
+    const SQL: &'static str = "SELECT P.id, P.name, P.starttime \
+         FROM ( \
+           SELECT id, name, window_start AS starttime, window_end AS endtime \
+           FROM (SELECT *, date_time - date_time % 10000 AS window_start, \
+                   date_time - date_time % 10000 + 10000 AS window_end FROM persons) AS t \
+           GROUP BY id, name, window_start, window_end \
+         ) AS P \
+         JOIN ( \
+           SELECT seller, window_start AS starttime, window_end AS endtime \
+           FROM (SELECT *, date_time - date_time % 10000 AS window_start, \
+                   date_time - date_time % 10000 + 10000 AS window_end FROM auctions) AS t \
+           GROUP BY seller, window_start, window_end \
+         ) AS A \
+         ON P.id = A.seller AND P.starttime = A.starttime AND P.endtime = A.endtime";
+
+    type Flat = Out;
+
+    fn unflatten(flat: Self::Flat) -> Out {
+        flat
     }
 }
 
