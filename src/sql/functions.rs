@@ -358,8 +358,15 @@ impl Function {
                 Value::Timestamp(Timestamp(truncated.ok_or_else(|| invalid("unknown unit"))?))
             }
             F::Year | F::Month | F::Day | F::Hour | F::Minute | F::Second => {
-                let field = format!("{self:?}").to_ascii_lowercase();
-                extract(&field, &args[0]).ok_or_else(|| invalid("expected a date or timestamp"))?
+                let field = match self {
+                    F::Year => "year",
+                    F::Month => "month",
+                    F::Day => "day",
+                    F::Hour => "hour",
+                    F::Minute => "minute",
+                    _ => "second",
+                };
+                extract(field, &args[0]).ok_or_else(|| invalid("expected a date or timestamp"))?
             }
             F::EpochMs => Value::Timestamp(Timestamp(int(0)?.checked_mul(1_000).ok_or(EvalError::Overflow)?)),
             F::Concat | F::NullIf | F::Greatest | F::Least | F::OneRow => unreachable!("handled above"),
