@@ -41,8 +41,6 @@ use std::sync::Arc;
 
 use differential_dataflow::AsCollection;
 use differential_dataflow::VecCollection;
-use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
-use differential_dataflow::trace::implementations::ValSpine;
 use timely::dataflow::Scope;
 use timely::dataflow::operators::generic::operator::empty;
 use timely::dataflow::operators::vec::ToStream;
@@ -56,11 +54,7 @@ use crate::shard::registry::Registry;
 use crate::shard::stream::Fanout;
 use crate::time::{Diff, Time};
 
-/// A keyed table's or keyed view's arrangement by key, as
-/// [`Views::keyed_table_arranged`] and [`Views::keyed_view_arranged`] hand it out: differential's
-/// [`Arranged`] over the engine's shared trace, for operators that work on arrangements
-/// (`join_core`, `reduce_abelian`, ...) without arranging the rows again.
-pub type KeyedArrangement<'s, K, V> = Arranged<'s, TraceAgent<ValSpine<K, V, Time, Diff>>>;
+pub use crate::ops::KeyedArrangement;
 
 /// The type of a view definition's logic, as stored in a [`Definition`].
 type DefinitionFn<R> = dyn for<'s> Fn(&Views<'s>) -> VecCollection<'s, Time, R, Diff> + Send + Sync;

@@ -135,7 +135,7 @@ fn per_key<'s, K: Row, V: Row, O: Row>(
     name: &str,
     fold: impl Fn(&[(&V, Diff)]) -> Option<O> + 'static,
 ) -> Rows<'s, (K, O)> {
-    reduce_by_key(rows.by_key(name), name, move |_key, values, output| {
+    reduce_by_key(rows, name, move |_key, values, output| {
         let present: Vec<(&V, Diff)> =
             values.iter().filter(|(_, multiplicity)| *multiplicity > 0).copied().collect();
         if present.is_empty() {

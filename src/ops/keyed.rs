@@ -14,37 +14,40 @@ use crate::ops::Rows;
 use crate::row::Row;
 use crate::time::{Diff, Time};
 
-/// A keyed collection arranged by key: what `arrange_by_key` makes, and the type of a keyed
-/// table's or keyed view's own arrangement (`ivm::KeyedArrangement`, spelled out here so that
-/// the operators stay below the engine's layers).
-pub(crate) type ByKey<'s, K, V> = Arranged<'s, TraceAgent<ValSpine<K, V, Time, Diff>>>;
+/// A keyed table's or keyed view's arrangement by key, as
+/// [`Views::keyed_table_arranged`](crate::Views::keyed_table_arranged) and
+/// [`Views::keyed_view_arranged`](crate::Views::keyed_view_arranged) hand it out: differential's
+/// [`Arranged`] over the engine's shared trace, for operators that work on arrangements
+/// (`join_core`, `reduce_abelian`, the keyed operators of [`ops`](crate::ops)) without
+/// arranging the rows again. It is also what `arrange_by_key` makes of a keyed collection.
+pub type KeyedArrangement<'s, K, V> = Arranged<'s, TraceAgent<ValSpine<K, V, Time, Diff>>>;
 
 /// A keyed input of the operators of [`ops`](crate::ops): a collection of `(key, value)` rows
 /// ([`Rows<'s, (K, V)>`](Rows)), which the operator arranges by key, or a
-/// [`KeyedArrangement`](crate::KeyedArrangement), which it reads as it is.
+/// [`KeyedArrangement`], which it reads as it is.
 ///
 /// Both give the same results; the arrangement saves the operator a copy of its input. The
 /// trait is sealed: those two are its only implementations.
 pub trait Keyed<'s, K: Row, V: Row>: sealed::Sealed {
     /// The input arranged by key; `name` names the arrangement if one is made.
     #[doc(hidden)]
-    fn by_key(self, name: &str) -> ByKey<'s, K, V>;
+    fn by_key(self, name: &str) -> KeyedArrangement<'s, K, V>;
 }
 
 impl<'s, K: Row, V: Row> Keyed<'s, K, V> for Rows<'s, (K, V)> {
-    fn by_key(self, name: &str) -> ByKey<'s, K, V> {
+    fn by_key(self, name: &str) -> KeyedArrangement<'s, K, V> {
         self.arrange_by_key_named(name)
     }
 }
 
-impl<'s, K: Row, V: Row> Keyed<'s, K, V> for ByKey<'s, K, V> {
-    fn by_key(self, _name: &str) -> ByKey<'s, K, V> {
+impl<'s, K: Row, V: Row> Keyed<'s, K, V> for KeyedArrangement<'s, K, V> {
+    fn by_key(self, _name: &str) -> KeyedArrangement<'s, K, V> {
         self
     }
 }
 
 mod sealed {
-    use super::ByKey;
+    use super::KeyedArrangement;
     use crate::ops::Rows;
     use crate::row::Row;
 
@@ -52,18 +55,19 @@ mod sealed {
     pub trait Sealed {}
 
     impl<K, V> Sealed for Rows<'_, (K, V)> {}
-    impl<K: Row, V: Row> Sealed for ByKey<'_, K, V> {}
+    impl<K: Row, V: Row> Sealed for KeyedArrangement<'_, K, V> {}
 }
 
-/// Differential's `reduce` on an arrangement by key: `logic` gets each changed key's values,
-/// sorted, with their multiplicities, and gives the key's output values; the output is the
-/// `(key, value)` collection.
+/// Differential's `reduce` on a keyed input, arranged by key if it is not already: `logic`
+/// gets each changed key's values, sorted, with their multiplicities, and gives the key's
+/// output values; the output is the `(key, value)` collection.
 pub(crate) fn reduce_by_key<'s, K: Row, V: Row, O: Row>(
-    input: ByKey<'s, K, V>,
+    input: impl Keyed<'s, K, V>,
     name: &str,
     logic: impl FnMut(&K, &[(&V, Diff)], &mut Vec<(O, Diff)>) + 'static,
 ) -> Rows<'s, (K, O)> {
     input
+        .by_key(name)
         .reduce_abelian::<_, ValBuilder<K, O, _, Diff>, ValSpine<K, O, _, Diff>, _, _>(
             name,
             logic,

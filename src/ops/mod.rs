@@ -129,7 +129,7 @@ use crate::time::{Diff, Time};
 pub type Rows<'s, D> = VecCollection<'s, Time, D, Diff>;
 
 pub use aggregate::{Aggregate, Mean};
-pub use keyed::Keyed;
+pub use keyed::{Keyed, KeyedArrangement};
 pub use outer_join::OuterJoin;
 pub use reach::reachable;
 pub use semi_join::SemiJoin;

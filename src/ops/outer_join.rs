@@ -27,7 +27,7 @@
 //! keys.
 
 use crate::ops::Rows;
-use crate::ops::keyed::{ByKey, Keyed};
+use crate::ops::keyed::{Keyed, KeyedArrangement};
 use crate::ops::semi_join::{present_keys, unmatched};
 use crate::row::Row;
 
@@ -72,8 +72,8 @@ impl<'s, K: Row, V1: Row, I: Keyed<'s, K, V1>> OuterJoin<'s, K, V1> for I {
 
 /// The inner join of two arranged sides, each matching pair shaped by `pair`.
 fn inner<'s, K: Row, V1: Row, V2: Row, P: Row>(
-    left: ByKey<'s, K, V1>,
-    right: ByKey<'s, K, V2>,
+    left: KeyedArrangement<'s, K, V1>,
+    right: KeyedArrangement<'s, K, V2>,
     pair: impl Fn(V1, V2) -> P + 'static,
 ) -> Rows<'s, (K, P)> {
     left.join_core(right, move |key, v1, v2| Some((key.clone(), pair(v1.clone(), v2.clone()))))

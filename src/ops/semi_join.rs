@@ -24,7 +24,7 @@ use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
 use differential_dataflow::trace::implementations::KeySpine;
 
 use crate::ops::Rows;
-use crate::ops::keyed::{ByKey, Keyed};
+use crate::ops::keyed::{Keyed, KeyedArrangement};
 use crate::row::Row;
 use crate::time::{Diff, Time};
 
@@ -70,17 +70,23 @@ pub(crate) fn present<'s, D: Row>(rows: Rows<'s, D>) -> Rows<'s, D> {
 }
 
 /// The rows of `rows` whose key is in the set `keys`, each with its own multiplicity.
-pub(crate) fn matching<'s, K: Row, V: Row>(rows: ByKey<'s, K, V>, keys: KeySet<'s, K>) -> Rows<'s, (K, V)> {
+pub(crate) fn matching<'s, K: Row, V: Row>(
+    rows: KeyedArrangement<'s, K, V>,
+    keys: KeySet<'s, K>,
+) -> Rows<'s, (K, V)> {
     rows.join_core(keys, |key, value, ()| Some((key.clone(), value.clone())))
 }
 
 /// The rows of `rows` whose key is not in the set `keys`: all rows minus the matching ones.
-pub(crate) fn unmatched<'s, K: Row, V: Row>(rows: ByKey<'s, K, V>, keys: KeySet<'s, K>) -> Rows<'s, (K, V)> {
+pub(crate) fn unmatched<'s, K: Row, V: Row>(
+    rows: KeyedArrangement<'s, K, V>,
+    keys: KeySet<'s, K>,
+) -> Rows<'s, (K, V)> {
     let all = rows.clone().as_collection(|key, value| (key.clone(), value.clone()));
     all.concat(matching(rows, keys).negate())
 }
 
 /// The keys of a keyed arrangement that are present (positive total multiplicity), as a set.
-pub(crate) fn present_keys<'s, K: Row, V: Row>(rows: ByKey<'s, K, V>) -> KeySet<'s, K> {
+pub(crate) fn present_keys<'s, K: Row, V: Row>(rows: KeyedArrangement<'s, K, V>) -> KeySet<'s, K> {
     present(rows.as_collection(|key, _| key.clone())).arrange_by_self()
 }

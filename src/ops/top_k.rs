@@ -85,19 +85,17 @@ pub trait TopK<'s, K, V> {
 impl<'s, K: Row, V: Row, I: Keyed<'s, K, V>> TopK<'s, K, V> for I {
     fn top_k(self, k: usize) -> Rows<'s, (K, V)> {
         // Values arrive sorted ascending: already ranked.
-        reduce_by_key(self.by_key("TopK"), "TopK", move |_key, values, output| {
-            take(k, values.iter().copied(), output)
-        })
+        reduce_by_key(self, "TopK", move |_key, values, output| take(k, values.iter().copied(), output))
     }
 
     fn top_k_by<O: Ord + 'static>(self, k: usize, order: impl Fn(&V) -> O + 'static) -> Rows<'s, (K, V)> {
-        reduce_by_key(self.by_key("TopKBy"), "TopKBy", move |_key, values, output| {
+        reduce_by_key(self, "TopKBy", move |_key, values, output| {
             take(k, by(&order, values).into_iter(), output);
         })
     }
 
     fn top_k_ranked(self, k: usize) -> Rows<'s, (K, (usize, V))> {
-        reduce_by_key(self.by_key("TopKRanked"), "TopKRanked", move |_key, values, output| {
+        reduce_by_key(self, "TopKRanked", move |_key, values, output| {
             number(k, values.iter().copied(), output)
         })
     }
@@ -107,7 +105,7 @@ impl<'s, K: Row, V: Row, I: Keyed<'s, K, V>> TopK<'s, K, V> for I {
         k: usize,
         order: impl Fn(&V) -> O + 'static,
     ) -> Rows<'s, (K, (usize, V))> {
-        reduce_by_key(self.by_key("TopKByRanked"), "TopKByRanked", move |_key, values, output| {
+        reduce_by_key(self, "TopKByRanked", move |_key, values, output| {
             number(k, by(&order, values).into_iter(), output);
         })
     }
