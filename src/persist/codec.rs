@@ -9,7 +9,6 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::row::Row;
@@ -20,8 +19,8 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     postcard::to_allocvec(value).expect("in-memory serialization of plain data does not fail")
 }
 
-/// Decodes a payload, which must be all of `bytes`.
-pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+/// Decodes a payload, which must be all of `bytes` (a `T` may borrow from them).
+pub(crate) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
     match postcard::take_from_bytes(bytes) {
         Ok((value, [])) => Ok(value),
         Ok((_, rest)) => Err(format!("{} bytes left over after the value", rest.len())),
@@ -30,11 +29,17 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
 }
 
 /// One committed transaction in the log.
+///
+/// The table's bytes are a borrowed slice both ways. Postcard writes a `&[u8]` exactly as it
+/// writes a `Vec<u8>` (a varint length, then the bytes), but serde visits a `Vec<u8>` one byte
+/// at a time, where a slice is copied in one piece when encoding and borrowed from the file's
+/// buffer when decoding.
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct LogRecord {
+pub(crate) struct LogRecord<'a> {
     pub(crate) time: Time,
     /// The writes to each table, encoded by the table's codec.
-    pub(crate) writes: Vec<(String, Vec<u8>)>,
+    #[serde(borrow)]
+    pub(crate) writes: Vec<(&'a str, &'a [u8])>,
 }
 
 /// Which kind of table a stored name holds.
@@ -76,12 +81,12 @@ pub(crate) struct CheckpointHeader {
     pub(crate) chunks: u64,
 }
 
-/// A piece of one table's contents in a checkpoint.
+/// A piece of one table's contents in a checkpoint (borrowed both ways, as [`LogRecord`]).
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct CheckpointChunk {
-    pub(crate) table: String,
+pub(crate) struct CheckpointChunk<'a> {
+    pub(crate) table: &'a str,
     /// `Vec<(row, diff)>`, encoded by the table's codec.
-    pub(crate) rows: Vec<u8>,
+    pub(crate) rows: &'a [u8],
 }
 
 /// The typed side of storing one table: encoding its writes and contents, and rebuilding its
@@ -122,11 +127,49 @@ mod tests {
 
     #[test]
     fn log_records_round_trip() {
-        let record = LogRecord { time: 7, writes: vec![("t".into(), encode(&vec![(1u32, 1isize)]))] };
-        let back: LogRecord = decode(&encode(&record)).unwrap();
+        let rows = encode(&vec![(1u32, 1isize)]);
+        let record = LogRecord { time: 7, writes: vec![("t", &rows)] };
+        let encoded = encode(&record);
+        let back: LogRecord = decode(&encoded).unwrap();
         assert_eq!(back.time, 7);
-        let rows: Vec<(u32, isize)> = decode(&back.writes[0].1).unwrap();
+        let rows: Vec<(u32, isize)> = decode(back.writes[0].1).unwrap();
         assert_eq!(rows, vec![(1, 1)]);
+    }
+
+    /// The records as format 2 first wrote them, with owned strings and byte vectors.
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct OwnedLogRecord {
+        time: Time,
+        writes: Vec<(String, Vec<u8>)>,
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct OwnedCheckpointChunk {
+        table: String,
+        rows: Vec<u8>,
+    }
+
+    /// Files written before the records borrowed their bytes read the same, and the other
+    /// way round: the slices changed how serde visits the bytes, not the bytes on disk.
+    #[test]
+    fn borrowed_records_are_the_owned_records_bytes() {
+        let (a, b) = (vec![0u8, 1, 255, 128, 7], (0..=255u8).cycle().take(1000).collect::<Vec<u8>>());
+        let owned =
+            OwnedLogRecord { time: 300, writes: vec![("t".into(), a.clone()), ("u".into(), b.clone())] };
+        let borrowed = LogRecord { time: 300, writes: vec![("t", &a), ("u", &b)] };
+        let bytes = encode(&owned);
+        assert_eq!(bytes, encode(&borrowed));
+        let back: LogRecord = decode(&bytes).unwrap();
+        assert_eq!(back.writes, vec![("t", a.as_slice()), ("u", b.as_slice())]);
+        // Decoded in place: the rows are a slice of the record, not a copy.
+        assert!(bytes.as_ptr_range().contains(&back.writes[1].1.as_ptr()));
+
+        let chunk = OwnedCheckpointChunk { table: "t".into(), rows: b.clone() };
+        let bytes = encode(&chunk);
+        assert_eq!(bytes, encode(&CheckpointChunk { table: "t", rows: &b }));
+        let back: CheckpointChunk = decode(&bytes).unwrap();
+        assert_eq!((back.table, back.rows), ("t", b.as_slice()));
+        assert_eq!(decode::<OwnedCheckpointChunk>(&encode(&back)).unwrap(), chunk);
     }
 
     #[test]

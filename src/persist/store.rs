@@ -14,6 +14,7 @@
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::fs;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -33,11 +34,31 @@ const CHUNK_ROWS: usize = 65_536;
 /// Stored bytes of one table, waiting for the table to be registered.
 struct Piece {
     time: Time,
-    bytes: Vec<u8>,
+    bytes: FileSlice,
     /// From a checkpoint (contents) or the log (writes).
     contents: bool,
     file: PathBuf,
     offset: u64,
+}
+
+/// A stretch of a file read into memory. Every piece read from one file shares its buffer, so
+/// recovery decodes rows where the file put them and copies no byte of them out.
+struct FileSlice {
+    file: Arc<Vec<u8>>,
+    range: Range<usize>,
+}
+
+impl FileSlice {
+    /// The stretch of `file` that `part`, a slice borrowed from it, covers.
+    fn of(file: &Arc<Vec<u8>>, part: &[u8]) -> FileSlice {
+        let start = part.as_ptr().addr() - file.as_ptr().addr();
+        debug_assert!(start + part.len() <= file.len(), "the slice lies in the file");
+        FileSlice { file: Arc::clone(file), range: start..start + part.len() }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.file[self.range.clone()]
+    }
 }
 
 /// A table found on disk, with its stored pieces in time order.
@@ -196,6 +217,7 @@ impl Store {
 
     /// Appends the commit at `time` with each table's encoded writes.
     pub(crate) fn append(&mut self, time: Time, writes: Vec<(String, Vec<u8>)>) -> Result<Option<Ticket>> {
+        let writes = writes.iter().map(|(table, bytes)| (table.as_str(), bytes.as_slice())).collect();
         let payload = codec::encode(&LogRecord { time, writes });
         let ticket = self.log.append(time, &payload)?;
         self.history.record(time);
@@ -290,7 +312,7 @@ pub(crate) fn read_history(
         .map(|(name, codec)| {
             let pieces = &recovered[name].pieces;
             let parts: Vec<(bool, Time, &[u8])> =
-                pieces.iter().map(|p| (p.contents, p.time, p.bytes.as_slice())).collect();
+                pieces.iter().map(|p| (p.contents, p.time, p.bytes.bytes())).collect();
             let rows = codec.decode_rows(&parts).map_err(|reason| Error::Corrupted {
                 file: pieces.first().map(|p| p.file.clone()).unwrap_or_default(),
                 offset: pieces.first().map_or(0, |p| p.offset),
@@ -347,9 +369,9 @@ fn decode_pieces(
     let mut history = codec.empty_history();
     for piece in pieces {
         let decoded = if piece.contents {
-            codec.decode_contents(&piece.bytes, piece.time, history.as_mut())
+            codec.decode_contents(piece.bytes.bytes(), piece.time, history.as_mut())
         } else {
-            codec.decode_writes(&piece.bytes, piece.time, history.as_mut())
+            codec.decode_writes(piece.bytes.bytes(), piece.time, history.as_mut())
         };
         decoded.map_err(|reason| Error::Corrupted {
             file: piece.file.clone(),
@@ -366,7 +388,7 @@ pub(crate) fn write_checkpoint(dir: &Path, time: Time, chunks: Vec<(String, Vec<
     let mut bytes = frame::file_header(CHECKPOINT_MAGIC).to_vec();
     frame::frame(&codec::encode(&CheckpointHeader { time, chunks: chunks.len() as u64 }), &mut bytes);
     for (table, rows) in chunks {
-        frame::frame(&codec::encode(&CheckpointChunk { table, rows }), &mut bytes);
+        frame::frame(&codec::encode(&CheckpointChunk { table: &table, rows: &rows }), &mut bytes);
     }
     files::write_atomically(dir, &files::checkpoint_name(time), &bytes)?;
     Ok(bytes.len())
@@ -431,7 +453,7 @@ fn read_checkpoint(
     recovered: &mut BTreeMap<String, Recovered>,
     strict: bool,
 ) -> Result<()> {
-    let bytes = files::read(path)?;
+    let bytes = Arc::new(files::read(path)?);
     let records = frame::read(path, CHECKPOINT_MAGIC, &bytes)?;
     let corrupted =
         |offset: u64, reason: String| Error::Corrupted { file: path.to_path_buf(), offset, reason };
@@ -447,7 +469,7 @@ fn read_checkpoint(
     }
     for (offset, payload) in chunks {
         let chunk: CheckpointChunk = codec::decode(payload).map_err(|e| corrupted(*offset, e))?;
-        let Some(table) = recovered.get_mut(&chunk.table) else {
+        let Some(table) = recovered.get_mut(chunk.table) else {
             if strict {
                 return Err(corrupted(*offset, format!("table {:?} is not in the manifest", chunk.table)));
             }
@@ -455,7 +477,7 @@ fn read_checkpoint(
         };
         table.pieces.push(Piece {
             time,
-            bytes: chunk.rows,
+            bytes: FileSlice::of(&bytes, chunk.rows),
             contents: true,
             file: path.to_path_buf(),
             offset: *offset,
@@ -510,7 +532,7 @@ fn read_records(
     recovered: &mut BTreeMap<String, Recovered>,
     strict: bool,
 ) -> Result<(Option<Time>, Tail)> {
-    let bytes = files::read(path)?;
+    let bytes = Arc::new(files::read(path)?);
     let records = frame::read(path, LOG_MAGIC, &bytes)?;
     let corrupted =
         |offset: u64, reason: String| Error::Corrupted { file: path.to_path_buf(), offset, reason };
@@ -530,7 +552,7 @@ fn read_records(
         *last = record.time;
         times.push(record.time);
         for (table, writes) in record.writes {
-            let Some(stored) = recovered.get_mut(&table) else {
+            let Some(stored) = recovered.get_mut(table) else {
                 if strict {
                     return Err(corrupted(*offset, format!("table {table:?} is not in the manifest")));
                 }
@@ -538,7 +560,7 @@ fn read_records(
             };
             stored.pieces.push(Piece {
                 time: record.time,
-                bytes: writes,
+                bytes: FileSlice::of(&bytes, writes),
                 contents: false,
                 file: path.to_path_buf(),
                 offset: *offset,
