@@ -210,7 +210,7 @@
 //! - `files`: [`files`], views and tables written as Parquet (at a time, or as change
 //!   streams) and tables loaded from Parquet and CSV, for DuckDB, Polars and other batch tools.
 //! - `testing`: [`testing::check`], which compares a view's live, streamed and batch readings
-//!   in your own tests.
+//!   in your own tests ([`testing::Checker`]: with storage, streamed kinds and restarts).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -40,6 +40,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::batch::{self, BatchInputs};
@@ -52,6 +53,7 @@ use crate::read::subscribe::{SubscribeOptions, Subscription};
 use crate::row::Row;
 use crate::time::{Diff, Time};
 use crate::transaction::Transaction;
+use crate::view::View;
 
 /// One step of a history: an optional commit time and the writes.
 type Step<S> = (Option<Time>, Box<dyn Fn(&S, &mut Transaction)>);
@@ -104,11 +106,14 @@ impl<S> History<S> {
 
 /// What a successful check compared.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Report {
     /// Transactions committed.
     pub commits: usize,
     /// Times at which the three readings were compared.
     pub times: Vec<Time>,
+    /// Times the engine was shut down and started again ([`Checker::restart_every`]).
+    pub restarts: usize,
 }
 
 /// The first place where the readings disagree.
@@ -171,12 +176,13 @@ impl<R> From<Error> for CheckFailure<R> {
 /// disagreement between them.
 ///
 /// Fails with [`CheckFailure::Error`] if the setup, a commit, a read or a batch run fails.
+/// [`Checker`] runs the same check with storage, a streamed view and restarts.
 pub fn check<S, R: Row>(
     workers: usize,
     setup: impl FnOnce(&Engine) -> crate::Result<(S, Definition<R>)>,
     history: &History<S>,
 ) -> Result<Report, CheckFailure<R>> {
-    run(workers, setup, history, None)
+    Checker::new(workers).run(&mut once(setup), history, None)
 }
 
 /// Like [`check`], and each time the three readings are compared they must also equal
@@ -215,51 +221,238 @@ pub fn check_against<S, R: Row>(
     history: &History<S>,
     mut oracle: impl FnMut(Time, usize) -> Vec<(R, Diff)>,
 ) -> Result<Report, CheckFailure<R>> {
-    run(workers, setup, history, Some(&mut oracle))
+    Checker::new(workers).run(&mut once(setup), history, Some(&mut oracle))
+}
+
+/// The check of [`check`] and [`check_against`] with more of the engine in it: storage, a
+/// streamed view, restarts.
+///
+/// - [`with_storage`](Self::with_storage) keeps the history in a directory, so the setup can
+///   create streamed tables ([`Engine::streamed_table`]), whose reads, late views and batch
+///   inputs come from the log.
+/// - [`streamed_view`](Self::streamed_view) checks the definition as a streamed view
+///   ([`Engine::streamed_view_from`]), which keeps nothing: its `at(t)` is a batch run over the
+///   stored history.
+/// - [`restart_every`](Self::restart_every) shuts the engine down after every `n`
+///   transactions, starts it again on the directory and calls the setup again (so the setup is
+///   `Fn`). The subscription resumes after what it had read, as a consumer that stored its
+///   place would, and every reading is compared at every time of the whole history at the end.
+///
+/// ```
+/// use ivm::testing::{Checker, History};
+/// use ivm::Definition;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = std::env::temp_dir().join(format!("ivm-checker-doc-{}", std::process::id()));
+/// let mut history = History::new();
+/// for i in 0..12u32 {
+///     history = history.commit(move |clicks, tx| tx.insert(clicks, (i % 3, i)));
+/// }
+/// let report = Checker::new(2)
+///     .with_storage(&dir)
+///     .streamed_view()
+///     .restart_every(5)
+///     .check(|engine| {
+///         let clicks = engine.streamed_table::<(u32, u32)>("clicks")?;
+///         let per_page = Definition::new({
+///             let clicks = clicks.clone();
+///             move |v| v.table(&clicks).map(|(page, _)| page).count()
+///         });
+///         Ok((clicks, per_page))
+///     }, &history)?;
+/// assert_eq!((report.commits, report.restarts), (12, 2));
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Checker {
+    workers: usize,
+    storage: Option<PathBuf>,
+    streamed: bool,
+    restart_every: Option<usize>,
+}
+
+impl Checker {
+    /// [`check`]'s settings: `workers` workers, no storage, a kept view, no restart.
+    pub fn new(workers: usize) -> Self {
+        Checker { workers, storage: None, streamed: false, restart_every: None }
+    }
+
+    /// Keeps the engine's history in `dir` ([`Config::with_storage`]), which must be empty or
+    /// not exist (the check fails with [`Error::InvalidConfig`] otherwise: its history would
+    /// not be the check's). The files stay there after the check, to look at when it fails.
+    pub fn with_storage(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.storage = Some(dir.into());
+        self
+    }
+
+    /// Checks the definition as a streamed view, which keeps nothing and reads at past times by
+    /// running the definition over the stored history (it needs [`with_storage`](Self::with_storage)
+    /// when the setup creates streamed tables).
+    pub fn streamed_view(mut self) -> Self {
+        self.streamed = true;
+        self
+    }
+
+    /// Restarts the engine after every `transactions` transactions (at least 1). Needs
+    /// [`with_storage`](Self::with_storage); the check fails with [`Error::InvalidConfig`]
+    /// without it.
+    pub fn restart_every(mut self, transactions: usize) -> Self {
+        self.restart_every = Some(transactions);
+        self
+    }
+
+    /// [`check`] with these settings; `setup` is called again after each restart.
+    pub fn check<S, R: Row>(
+        &self,
+        mut setup: impl FnMut(&Engine) -> crate::Result<(S, Definition<R>)>,
+        history: &History<S>,
+    ) -> Result<Report, CheckFailure<R>> {
+        self.run(&mut setup, history, None)
+    }
+
+    /// [`check_against`] with these settings; `setup` is called again after each restart.
+    pub fn check_against<S, R: Row>(
+        &self,
+        mut setup: impl FnMut(&Engine) -> crate::Result<(S, Definition<R>)>,
+        history: &History<S>,
+        mut oracle: impl FnMut(Time, usize) -> Vec<(R, Diff)>,
+    ) -> Result<Report, CheckFailure<R>> {
+        self.run(&mut setup, history, Some(&mut oracle))
+    }
+
+    /// The engine's configuration, after checking the settings agree with each other.
+    fn config(&self) -> crate::Result<Config> {
+        let config = Config::default().with_workers(self.workers);
+        let Some(dir) = &self.storage else {
+            return match self.restart_every {
+                Some(_) => Err(Error::InvalidConfig(
+                    "Checker::restart_every needs Checker::with_storage: an engine without storage \
+                     starts again with nothing"
+                        .into(),
+                )),
+                None => Ok(config),
+            };
+        };
+        if self.restart_every == Some(0) {
+            return Err(Error::InvalidConfig("Checker::restart_every needs at least 1 transaction".into()));
+        }
+        let used = std::fs::read_dir(dir).map(|mut entries| entries.next().is_some()).unwrap_or(false);
+        if used {
+            return Err(Error::InvalidConfig(format!(
+                "the checker's storage directory {} is not empty: a check starts from no history",
+                dir.display()
+            )));
+        }
+        Ok(config.with_storage(dir))
+    }
+
+    fn run<S, R: Row>(
+        &self,
+        setup: &mut dyn FnMut(&Engine) -> crate::Result<(S, Definition<R>)>,
+        history: &History<S>,
+        mut oracle: Option<Oracle<'_, R>>,
+    ) -> Result<Report, CheckFailure<R>> {
+        let config = self.config()?;
+        let mut live = Live::open(Engine::start(config.clone())?, setup, self.streamed, None)?;
+        let mut stream: Vec<Batch<R>> = Vec::new();
+        let mut commits = Vec::new();
+        let mut restarts = 0;
+        for (index, (time, writes)) in history.steps.iter().enumerate() {
+            let mut transaction = live.engine.transaction();
+            writes(&live.tables, &mut transaction);
+            let committed = match time {
+                Some(time) => transaction.commit_at(*time)?,
+                None => transaction.commit()?,
+            };
+            commits.push(committed);
+            read_through(&mut live.subscription, committed, &mut stream)?;
+            let last_step = index + 1 == history.steps.len();
+            if self.restart_every.is_some_and(|every| (index + 1) % every == 0) && !last_step {
+                live = live.restart(&config, setup, self.streamed)?;
+                restarts += 1;
+            }
+        }
+        let Live { engine, view, mut subscription, definition, .. } = live;
+        let last = engine.latest()?;
+        read_through(&mut subscription, last, &mut stream)?;
+        let mut times: BTreeSet<Time> = commits.iter().copied().collect();
+        times.insert(0);
+        times.extend(stream.iter().flat_map(|b| b.updates.iter().map(|(_, t, _)| *t)).filter(|t| *t <= last));
+        let before: Vec<Time> = times.iter().filter(|t| **t > 0).map(|t| t - 1).collect();
+        times.extend(before);
+        for &t in &times {
+            let at = view.at(t)?;
+            let summed = sum_through(&stream, t);
+            let batch = batch::run(&definition, &BatchInputs::from_engine(&engine, t)?, self.workers)?;
+            let expected = oracle.as_mut().map(|oracle| oracle(t, commits.partition_point(|c| *c <= t)));
+            if let Some(disagreement) = first_difference(t, &at, &summed, &batch, expected.as_deref()) {
+                return Err(CheckFailure::Disagreement(disagreement));
+            }
+        }
+        Ok(Report { commits: commits.len(), times: times.into_iter().collect(), restarts })
+    }
 }
 
 /// An oracle: the expected collection at a time, given the transactions applied by then.
 type Oracle<'a, R> = &'a mut dyn FnMut(Time, usize) -> Vec<(R, Diff)>;
 
-fn run<S, R: Row>(
-    workers: usize,
+/// A setup that may be called once ([`check`]'s, which never restarts).
+fn once<S, R: Row>(
     setup: impl FnOnce(&Engine) -> crate::Result<(S, Definition<R>)>,
-    history: &History<S>,
-    mut oracle: Option<Oracle<'_, R>>,
-) -> Result<Report, CheckFailure<R>> {
-    let engine = Engine::start(Config::default().with_workers(workers))?;
-    let (tables, definition) = setup(&engine)?;
-    let view = engine.view_from("ivm::testing::check", &definition)?;
-    let mut subscription = view.subscribe_with(SubscribeOptions::default().as_of(0).exact())?;
-    let mut stream: Vec<Batch<R>> = Vec::new();
-    let mut commits = Vec::new();
-    for (time, writes) in &history.steps {
-        let mut transaction = engine.transaction();
-        writes(&tables, &mut transaction);
-        let committed = match time {
-            Some(time) => transaction.commit_at(*time)?,
-            None => transaction.commit()?,
+) -> impl FnMut(&Engine) -> crate::Result<(S, Definition<R>)> {
+    let mut setup = Some(setup);
+    move |engine| (setup.take().expect("a check without restarts sets up once"))(engine)
+}
+
+/// The name of the view under check.
+const VIEW: &str = "ivm::testing::check";
+
+/// A running engine with the setup's tables, the view under check and its subscription.
+struct Live<S, R: Row> {
+    engine: Engine,
+    tables: S,
+    definition: Definition<R>,
+    view: View<R>,
+    subscription: Subscription<R>,
+}
+
+impl<S, R: Row> Live<S, R> {
+    /// Sets up `engine`; the subscription starts from nothing, or after `resume` (the last
+    /// commit a restarted engine's subscription had read through).
+    fn open(
+        engine: Engine,
+        setup: &mut dyn FnMut(&Engine) -> crate::Result<(S, Definition<R>)>,
+        streamed: bool,
+        resume: Option<Time>,
+    ) -> crate::Result<Self> {
+        let (tables, definition) = setup(&engine)?;
+        let view = match streamed {
+            true => engine.streamed_view_from(VIEW, &definition)?,
+            false => engine.view_from(VIEW, &definition)?,
         };
-        commits.push(committed);
-        read_through(&mut subscription, committed, &mut stream)?;
+        let options = match resume {
+            None => SubscribeOptions::default().as_of(0),
+            Some(last) => SubscribeOptions::default().as_of(last).snapshot(false),
+        };
+        let subscription = view.subscribe_with(options.exact())?;
+        Ok(Live { engine, tables, definition, view, subscription })
     }
-    let last = engine.latest()?;
-    read_through(&mut subscription, last, &mut stream)?;
-    let mut times: BTreeSet<Time> = commits.iter().copied().collect();
-    times.insert(0);
-    times.extend(stream.iter().flat_map(|b| b.updates.iter().map(|(_, t, _)| *t)).filter(|t| *t <= last));
-    let before: Vec<Time> = times.iter().filter(|t| **t > 0).map(|t| t - 1).collect();
-    times.extend(before);
-    for &t in &times {
-        let at = view.at(t)?;
-        let summed = sum_through(&stream, t);
-        let batch = batch::run(&definition, &BatchInputs::from_engine(&engine, t)?, workers)?;
-        let expected = oracle.as_mut().map(|oracle| oracle(t, commits.partition_point(|c| *c <= t)));
-        if let Some(disagreement) = first_difference(t, &at, &summed, &batch, expected.as_deref()) {
-            return Err(CheckFailure::Disagreement(disagreement));
-        }
+
+    /// Shuts the engine down and starts it again on its directory.
+    fn restart(
+        self,
+        config: &Config,
+        setup: &mut dyn FnMut(&Engine) -> crate::Result<(S, Definition<R>)>,
+        streamed: bool,
+    ) -> crate::Result<Self> {
+        let last = self.engine.latest()?;
+        let Live { engine, tables, view, subscription, .. } = self;
+        drop((subscription, view, tables));
+        engine.shutdown();
+        drop(engine);
+        Live::open(Engine::start(config.clone())?, setup, streamed, Some(last))
     }
-    Ok(Report { commits: commits.len(), times: times.into_iter().collect() })
 }
 
 /// Reads batches until the stream is complete through `t`.

@@ -156,6 +156,8 @@
 //! streamed, batch) for your own views over a history you write, and
 //! `ivm::testing::check_against` adds a fourth reading, your own naive recomputation: the
 //! three readings share one definition, so only an oracle catches a definition that is wrong.
+//! `ivm::testing::Checker` runs the same check with storage (so streamed tables), the view as
+//! a streamed view, and restarts.
 //!
 //! ```rust,no_run
 #![doc = include_str!("../examples/tutorial_5.rs")]

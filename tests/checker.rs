@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use ivm::Definition;
-use ivm::testing::{CheckFailure, History, check, check_against};
+use ivm::testing::{CheckFailure, Checker, History, check, check_against};
 
 fn history() -> History<ivm::Table<u32>> {
     History::new()
@@ -247,4 +247,99 @@ fn a_view_wrong_at_one_time_in_the_middle_is_caught_by_the_oracle() {
         )
         .unwrap();
     }
+}
+
+/// Counts per residue class of a streamed table's rows: the setup of the `Checker` tests.
+fn streamed_counts(engine: &ivm::Engine) -> ivm::Result<(ivm::Table<u32>, Definition<(u32, isize)>)> {
+    let t = engine.streamed_table::<u32>("t")?;
+    let definition = Definition::new({
+        let t = t.clone();
+        move |v| v.table(&t).map(|x| x % 7).count()
+    });
+    Ok((t, definition))
+}
+
+/// What `streamed_counts`' view holds over `contents`: the oracle of the `Checker` tests.
+fn counts_of(contents: &BTreeMap<u32, isize>) -> Vec<((u32, isize), isize)> {
+    let mut counts = BTreeMap::<u32, isize>::new();
+    for (row, diff) in contents {
+        *counts.entry(row % 7).or_insert(0) += diff;
+    }
+    counts.into_iter().filter(|(_, count)| *count != 0).map(|row| (row, 1)).collect()
+}
+
+#[test]
+fn a_streamed_view_over_a_streamed_table_passes_with_storage_and_restarts() {
+    for (workers, seed) in [(1, 3), (2, 5), (4, 11)] {
+        let (history, after) = long_history(40, seed);
+        let dir = tempfile::tempdir().unwrap();
+        for (view, restart_every) in [("kept", 7), ("streamed", 6)] {
+            let dir = dir.path().join(view);
+            let checker = Checker::new(workers).with_storage(&dir).restart_every(restart_every);
+            let checker = if view == "streamed" { checker.streamed_view() } else { checker };
+            let oracle = |_: ivm::Time, applied: usize| match applied {
+                0 => Vec::new(),
+                n => counts_of(&after[n - 1]),
+            };
+            let report = checker
+                .check_against(streamed_counts, &history, oracle)
+                .unwrap_or_else(|failure| panic!("{workers} workers, {view} view: {failure}"));
+            assert_eq!((report.commits, report.restarts), (40, 39 / restart_every), "{view}");
+        }
+    }
+}
+
+#[test]
+fn a_view_that_changes_across_a_restart_is_caught() {
+    // The definition after the restart drops the rows of residue 0: the subscription summed
+    // from before the restart, the restarted view's reads and the batch run disagree.
+    let (history, _) = long_history(12, 9);
+    let setups = Arc::new(AtomicU32::new(0));
+    let dir = tempfile::tempdir().unwrap();
+    let failure = Checker::new(2)
+        .with_storage(dir.path())
+        .restart_every(6)
+        .check(
+            |engine| {
+                let restarted = setups.fetch_add(1, Ordering::SeqCst) > 0;
+                let t = engine.streamed_table::<u32>("t")?;
+                let definition = Definition::new({
+                    let t = t.clone();
+                    move |v| v.table(&t).filter(move |x| !restarted || x % 7 != 0).map(|x| x % 7).count()
+                });
+                Ok((t, definition))
+            },
+            &history,
+        )
+        .unwrap_err();
+    assert!(matches!(failure, CheckFailure::Disagreement(_)), "{failure}");
+    assert_eq!(setups.load(Ordering::SeqCst), 2, "set up again after the one restart");
+}
+
+#[test]
+fn a_streamed_table_without_storage_fails_with_not_kept() {
+    let (history, _) = long_history(3, 1);
+    let failure = Checker::new(1).check(streamed_counts, &history).unwrap_err();
+    assert!(
+        matches!(&failure, CheckFailure::Error(ivm::Error::NotKept { name, .. }) if name == "t"),
+        "{failure}"
+    );
+}
+
+#[test]
+fn settings_that_cannot_work_are_refused_before_anything_runs() {
+    let (history, _) = long_history(3, 1);
+    let failure = Checker::new(1).restart_every(2).check(streamed_counts, &history).unwrap_err();
+    assert!(
+        matches!(&failure, CheckFailure::Error(ivm::Error::InvalidConfig(message)) if message.contains("with_storage")),
+        "{failure}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("other"), b"not the check's").unwrap();
+    let failure = Checker::new(1).with_storage(dir.path()).check(streamed_counts, &history).unwrap_err();
+    assert!(
+        matches!(&failure, CheckFailure::Error(ivm::Error::InvalidConfig(message)) if message.contains("not empty")),
+        "{failure}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "nothing was written");
 }
