@@ -349,7 +349,7 @@ impl Checker {
 
     fn run<S, R: Row>(
         &self,
-        setup: &mut dyn FnMut(&Engine) -> crate::Result<(S, Definition<R>)>,
+        setup: Setup<'_, S, R>,
         history: &History<S>,
         mut oracle: Option<Oracle<'_, R>>,
     ) -> Result<Report, CheckFailure<R>> {
@@ -397,6 +397,9 @@ impl Checker {
 /// An oracle: the expected collection at a time, given the transactions applied by then.
 type Oracle<'a, R> = &'a mut dyn FnMut(Time, usize) -> Vec<(R, Diff)>;
 
+/// The setup: the tables' handles and the definition under check, made on an engine.
+type Setup<'a, S, R> = &'a mut dyn FnMut(&Engine) -> crate::Result<(S, Definition<R>)>;
+
 /// A setup that may be called once ([`check`]'s, which never restarts).
 fn once<S, R: Row>(
     setup: impl FnOnce(&Engine) -> crate::Result<(S, Definition<R>)>,
@@ -422,7 +425,7 @@ impl<S, R: Row> Live<S, R> {
     /// commit a restarted engine's subscription had read through).
     fn open(
         engine: Engine,
-        setup: &mut dyn FnMut(&Engine) -> crate::Result<(S, Definition<R>)>,
+        setup: Setup<'_, S, R>,
         streamed: bool,
         resume: Option<Time>,
     ) -> crate::Result<Self> {
@@ -440,12 +443,7 @@ impl<S, R: Row> Live<S, R> {
     }
 
     /// Shuts the engine down and starts it again on its directory.
-    fn restart(
-        self,
-        config: &Config,
-        setup: &mut dyn FnMut(&Engine) -> crate::Result<(S, Definition<R>)>,
-        streamed: bool,
-    ) -> crate::Result<Self> {
+    fn restart(self, config: &Config, setup: Setup<'_, S, R>, streamed: bool) -> crate::Result<Self> {
         let last = self.engine.latest()?;
         let Live { engine, tables, view, subscription, .. } = self;
         drop((subscription, view, tables));

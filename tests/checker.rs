@@ -249,8 +249,11 @@ fn a_view_wrong_at_one_time_in_the_middle_is_caught_by_the_oracle() {
     }
 }
 
+/// A count per residue class.
+type Counts = Definition<(u32, isize)>;
+
 /// Counts per residue class of a streamed table's rows: the setup of the `Checker` tests.
-fn streamed_counts(engine: &ivm::Engine) -> ivm::Result<(ivm::Table<u32>, Definition<(u32, isize)>)> {
+fn streamed_counts(engine: &ivm::Engine) -> ivm::Result<(ivm::Table<u32>, Counts)> {
     let t = engine.streamed_table::<u32>("t")?;
     let definition = Definition::new({
         let t = t.clone();
