@@ -12,7 +12,7 @@
 //! mkdir -p target/slt && curl -sSfL \
 //!   https://static.crates.io/crates/datafusion-sqllogictest/datafusion-sqllogictest-55.2.0.crate \
 //!   | tar xz -C target/slt
-//! cargo test --features sql --test sql_logic -- --nocapture
+//! cargo test --features sql --test suite -- sql_logic:: --nocapture
 //! ```
 //!
 //! `IVM_SLT_SHOW=<words>` prints every failure whose class contains them (`IVM_SLT_SHOW="other

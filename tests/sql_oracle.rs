@@ -8,7 +8,7 @@
 //! Accepted differences from DuckDB are listed in TESTING.md; the shapes here avoid them
 //! (integer division, the default order of `NULL`s when descending).
 
-mod common_ops;
+use crate::common_ops;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;

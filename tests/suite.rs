@@ -1,4 +1,4 @@
-//! Every integration test of the core (and of the `files` feature) as one test binary: each
+//! Every integration test of the core (and of the `files` and `sql` features) as one test binary: each
 //! file is a module, so `cargo test --test suite crash::` runs one file's tests. One binary
 //! instead of twenty-two: each test crate instantiates differential's operators for its own row
 //! types anew, which was most of a clean test build's time and, at 50 to 200 MB a binary, most
@@ -63,6 +63,15 @@ mod ops;
 mod plain_reads;
 #[path = "retention.rs"]
 mod retention;
+#[cfg(feature = "sql")]
+#[path = "sql.rs"]
+mod sql;
+#[cfg(feature = "sql")]
+#[path = "sql_logic.rs"]
+mod sql_logic;
+#[cfg(feature = "sql")]
+#[path = "sql_oracle.rs"]
+mod sql_oracle;
 #[path = "stats.rs"]
 mod stats;
 #[path = "streamed.rs"]
