@@ -156,6 +156,7 @@ pub fn drive<R: Ord + Hash + Debug>(
     let seconds = started.elapsed().as_secs_f64();
     let cpu_seconds = cpu_seconds() - cpu;
     let peak_kib = memory_kib().0;
+    write_latencies(&latencies, options)?;
 
     let read = at(last)?;
     let summed = summed_through(&held, last)?;
@@ -185,6 +186,21 @@ pub fn drive<R: Ord + Hash + Debug>(
         tail_batch: tail.map(|(_, batch)| batch),
         ..Outcome::default()
     })
+}
+
+/// With `IVM_NEXMARK_LATENCIES=<folder>`, writes each transaction's latency (µs, one a line,
+/// in commit order) to `<folder>/<query>-<mode>-w<workers>.txt`: where the slow ones fall in
+/// the run, which the percentiles cannot say.
+fn write_latencies(latencies: &[f64], options: &ChildOptions) -> Result<(), String> {
+    let Some(folder) = std::env::var_os("IVM_NEXMARK_LATENCIES") else {
+        return Ok(());
+    };
+    let name = format!("{}-{}-w{}.txt", options.query, options.mode.name(), options.workers);
+    let path = std::path::Path::new(&folder).join(name);
+    let lines: String = latencies.iter().map(|seconds| format!("{:.0}\n", seconds * 1e6)).collect();
+    std::fs::create_dir_all(&folder)
+        .and_then(|()| std::fs::write(&path, lines))
+        .map_err(|e| format!("writing latencies to {}: {e}", path.display()))
 }
 
 /// The subscriber: reports each batch held, then its running fingerprint.
