@@ -109,6 +109,11 @@ pub fn with_engine(
     body: impl FnOnce(&Engine, &Tables) -> Result<Outcome, String>,
 ) -> Result<Outcome, String> {
     let config = Config::default().with_workers(options.workers).with_retention(Retention::LastCommits(1));
+    // `IVM_NEXMARK_IDLE_MERGE=<effort>`: merge traces between transactions (latency experiments).
+    let config = match std::env::var("IVM_NEXMARK_IDLE_MERGE").ok().and_then(|effort| effort.parse().ok()) {
+        Some(effort) => config.with_idle_merge_effort(effort),
+        None => config,
+    };
     let engine = Engine::start(config).map_err(|e| format!("engine start: {e}"))?;
     let streamed = options.mode == Mode::Streamed;
     let tables = Tables {
