@@ -235,7 +235,7 @@ pub fn check_against<S, R: Row>(
 ///   stored history.
 /// - [`restart_every`](Self::restart_every) shuts the engine down after every `n`
 ///   transactions, starts it again on the directory and calls the setup again (so the setup is
-///   `Fn`). The subscription resumes after what it had read, as a consumer that stored its
+///   `FnMut`, where [`check`]'s is `FnOnce`). The subscription resumes after what it had read, as a consumer that stored its
 ///   place would, and every reading is compared at every time of the whole history at the end.
 ///
 /// ```

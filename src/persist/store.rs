@@ -42,7 +42,9 @@ struct Piece {
 }
 
 /// A stretch of a file read into memory. Every piece read from one file shares its buffer, so
-/// recovery decodes rows where the file put them and copies no byte of them out.
+/// recovery decodes rows where the file put them and copies no byte of them out. The buffer
+/// lives as long as its last piece: a stored table the application never registers again keeps
+/// the whole files its pieces are in.
 struct FileSlice {
     file: Arc<Vec<u8>>,
     range: Range<usize>,
