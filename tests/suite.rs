@@ -1,6 +1,6 @@
-//! Every integration test of the core (and of the `files` and `sql` features) as one test binary: each
-//! file is a module, so `cargo test --test suite crash::` runs one file's tests. One binary
-//! instead of twenty-two: each test crate instantiates differential's operators for its own row
+//! Every integration test of the core (and of the `files` and `sql` features) as one test
+//! binary: each file is a module, so `cargo test --test suite crash::` runs one file's tests.
+//! One binary instead of twenty-five: each test crate instantiates differential's operators for its own row
 //! types anew, which was most of a clean test build's time and, at 50 to 200 MB a binary, most
 //! of its disk (CI once ran out). It also makes a mutant cheap (TESTING.md, "Mutation testing"):
 //! one test crate to rebuild. Under `cargo nextest` every test still runs in a process of its
