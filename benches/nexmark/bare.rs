@@ -7,7 +7,8 @@
 //! its share of the events (every `w`-th, cloned, as the live run clones them into its
 //! transaction), advances its inputs to `k + 1` and steps until the output is complete through
 //! `k`: the same closed loop as the live run, without the engine around it. Timed on worker 0
-//! from a barrier after the dataflow is built to the last transaction's completion.
+//! from a barrier after the dataflow is built to the last transaction's completion; a
+//! transaction's latency is worker 0's, from its first insert to its output being complete.
 //!
 //! What the ratio to the live run measures is what `ivm` adds: tables kept as arrangements,
 //! the view's result arranged, sequenced commits sent over channels, and subscriptions.
@@ -35,6 +36,7 @@ use timely::progress::Antichain;
 use crate::answer::{self, Answer};
 use crate::args::{ChildOptions, Mode};
 use crate::child::Input;
+use crate::latencies;
 use crate::measure::{cpu_seconds, memory_kib};
 use crate::model::{Auction, Bid, Event, Person};
 use crate::outcome::Outcome;
@@ -66,8 +68,9 @@ impl Sessions {
     }
 }
 
-/// What worker 0 measured: wall seconds, CPU seconds, transactions.
-type Timed = (f64, f64, u64);
+/// What worker 0 measured: wall seconds, CPU seconds, each transaction's latency (seconds, in
+/// order).
+type Timed = (f64, f64, Vec<f64>);
 
 /// Runs query `Q` as a bare differential program.
 pub fn run<Q: Query>(input: Input, options: &ChildOptions) -> Result<Outcome, String> {
@@ -112,18 +115,20 @@ pub fn run<Q: Query>(input: Input, options: &ChildOptions) -> Result<Outcome, St
         barrier.wait();
         let (started, cpu) = (Instant::now(), cpu_seconds());
         let (index, peers) = (worker.index(), worker.peers());
-        let mut time: Time = 1;
+        let (mut time, mut latencies): (Time, Vec<f64>) = (1, Vec::new());
         for chunk in events.chunks(batch) {
+            let began = Instant::now();
             sessions.advance_to(time);
             for event in chunk.iter().skip(index).step_by(peers) {
                 sessions.insert(event);
             }
             sessions.advance_to(time + 1);
             worker.step_or_park_while(None, || done.get() <= time);
+            latencies.push(began.elapsed().as_secs_f64());
             kept.compact(time);
             time += 1;
         }
-        let timed: Timed = (started.elapsed().as_secs_f64(), cpu_seconds() - cpu, time - 1);
+        let timed: Timed = (started.elapsed().as_secs_f64(), cpu_seconds() - cpu, latencies);
         (index == 0).then_some(timed)
     })
     .map_err(|e| format!("timely: {e}"))?;
@@ -136,16 +141,19 @@ pub fn run<Q: Query>(input: Input, options: &ChildOptions) -> Result<Outcome, St
         }
     }
     let peak_kib = memory_kib().0;
-    let (seconds, cpu_seconds, transactions) = timed.ok_or("worker 0 reported nothing")?;
+    let (seconds, cpu_seconds, latencies) = timed.ok_or("worker 0 reported nothing")?;
+    latencies::write(&latencies, options)?;
     let (answer, rows) = collector.join().map_err(|_| "the collector panicked")?;
     let dumped = match &options.dump {
         Some(path) => answer::dump(&rows, path).map_err(|e| format!("dump {}: {e}", path.display()))?,
         None => false,
     };
     Ok(Outcome {
-        transactions,
+        transactions: latencies.len() as u64,
         seconds,
         cpu_seconds,
+        latency_p50_us: Some(latencies::quantile(&latencies, 0.5) * 1e6),
+        latency_p99_us: Some(latencies::quantile(&latencies, 0.99) * 1e6),
         peak_mib: peak_kib.saturating_sub(resident_kib) as f64 / 1024.0,
         input_mib: resident_kib as f64 / 1024.0,
         answer,

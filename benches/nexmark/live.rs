@@ -26,6 +26,7 @@ use ivm::{
 use crate::answer::{self, Answer};
 use crate::args::{ChildOptions, Mode};
 use crate::child::Input;
+use crate::latencies;
 use crate::measure::{cpu_seconds, median, memory_kib};
 use crate::model::Event;
 use crate::outcome::Outcome;
@@ -161,7 +162,7 @@ pub fn drive<R: Ord + Hash + Debug>(
     let seconds = started.elapsed().as_secs_f64();
     let cpu_seconds = cpu_seconds() - cpu;
     let peak_kib = memory_kib().0;
-    write_latencies(&latencies, options)?;
+    latencies::write(&latencies, options)?;
 
     let read = at(last)?;
     let summed = summed_through(&held, last)?;
@@ -181,8 +182,8 @@ pub fn drive<R: Ord + Hash + Debug>(
         cpu_seconds,
         peak_mib: peak_kib.saturating_sub(input.resident_kib) as f64 / 1024.0,
         input_mib: input.resident_kib as f64 / 1024.0,
-        latency_p50_us: Some(quantile(&latencies, 0.5) * 1e6),
-        latency_p99_us: Some(quantile(&latencies, 0.99) * 1e6),
+        latency_p50_us: Some(latencies::quantile(&latencies, 0.5) * 1e6),
+        latency_p99_us: Some(latencies::quantile(&latencies, 0.99) * 1e6),
         answer,
         also,
         rows,
@@ -191,21 +192,6 @@ pub fn drive<R: Ord + Hash + Debug>(
         tail_batch: tail.map(|(_, batch)| batch),
         ..Outcome::default()
     })
-}
-
-/// With `IVM_NEXMARK_LATENCIES=<folder>`, writes each transaction's latency (µs, one a line,
-/// in commit order) to `<folder>/<query>-<mode>-w<workers>.txt`: where the slow ones fall in
-/// the run, which the percentiles cannot say.
-fn write_latencies(latencies: &[f64], options: &ChildOptions) -> Result<(), String> {
-    let Some(folder) = std::env::var_os("IVM_NEXMARK_LATENCIES") else {
-        return Ok(());
-    };
-    let name = format!("{}-{}-w{}.txt", options.query, options.mode.name(), options.workers);
-    let path = std::path::Path::new(&folder).join(name);
-    let lines: String = latencies.iter().map(|seconds| format!("{:.0}\n", seconds * 1e6)).collect();
-    std::fs::create_dir_all(&folder)
-        .and_then(|()| std::fs::write(&path, lines))
-        .map_err(|e| format!("writing latencies to {}: {e}", path.display()))
 }
 
 /// The subscriber: reports each batch held, then its running fingerprint.
@@ -307,15 +293,4 @@ fn tail(
         times.push(transaction(engine, tables, chunk, held)?.1.as_secs_f64());
     }
     Ok((!times.is_empty()).then(|| (median(times), TAIL_BATCH)))
-}
-
-/// The `q` quantile (0 to 1) of `values`, nearest rank.
-fn quantile(values: &[f64], q: f64) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
 }

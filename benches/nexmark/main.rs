@@ -26,6 +26,7 @@ mod child;
 #[cfg(feature = "nexmark-duckdb-linked")]
 mod duckdb;
 mod guard;
+mod latencies;
 mod live;
 #[path = "../common/measure.rs"]
 mod measure;

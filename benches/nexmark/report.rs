@@ -60,6 +60,9 @@ pub struct Summary {
     pub streamed_vs_peer_memory: Option<f64>,
     /// Streamed commit latency p99 / p50 (target ≤ 3).
     pub streamed_p99_over_p50: Option<f64>,
+    /// Bare differential's transaction latency p99 / p50, the same closed loop without the
+    /// engine: what differential's own merges cost the tail.
+    pub bare_p99_over_p50: Option<f64>,
     /// Live throughput with the view written in SQL, events/s per worker.
     pub sql: Option<f64>,
     /// sql / live throughput (target ≥ 0.8).
@@ -170,6 +173,9 @@ fn summarize(options: &Options, outcomes: &[Outcome]) -> Vec<Summary> {
                 streamed_p99_over_p50: streamed
                     .and_then(|s| s.latency_p99_us.zip(s.latency_p50_us))
                     .map(|(p99, p50)| p99 / p50),
+                bare_p99_over_p50: bare
+                    .and_then(|b| b.latency_p99_us.zip(b.latency_p50_us))
+                    .map(|(p99, p50)| p99 / p50),
                 sql: sql_throughput,
                 sql_over_live: sql_throughput.zip(live_throughput).map(|(s, l)| s / l),
                 bare: bare_throughput,
@@ -230,8 +236,9 @@ fn print_table(options: &Options, machine: &Machine, summary: &[Summary]) {
         "str MiB",
         "s mem/p",
         "s 99/50",
+        "b 99/50",
     ];
-    let widths = [10, 10, 6, 10, 6, 10, 6, 8, 9, 8, 9, 9, 8, 8, 7, 8, 6, 6, 10, 6, 8, 7, 7];
+    let widths = [10, 10, 6, 10, 6, 10, 6, 8, 9, 8, 9, 9, 8, 8, 7, 8, 6, 6, 10, 6, 8, 7, 7, 7];
     let mut line = format!("{:<5} {:>2}", "query", "w");
     for (name, width) in header.iter().zip(widths) {
         line += &format!(" {name:>width$}");
@@ -239,7 +246,7 @@ fn print_table(options: &Options, machine: &Machine, summary: &[Summary]) {
     println!("{line}");
     for row in summary {
         println!(
-            "{:<5} {:>2} {:>10} {:>10} {:>6} {:>10} {:>6} {:>10} {:>6} {:>8} {:>9} {:>8} {:>9} {:>9} {:>8} {:>8} {:>7} {:>8} {:>6} {:>6} {:>10} {:>6} {:>8} {:>7} {:>7}",
+            "{:<5} {:>2} {:>10} {:>10} {:>6} {:>10} {:>6} {:>10} {:>6} {:>8} {:>9} {:>8} {:>9} {:>9} {:>8} {:>8} {:>7} {:>8} {:>6} {:>6} {:>10} {:>6} {:>8} {:>7} {:>7} {:>7}",
             row.query,
             row.workers,
             count(row.live),
@@ -265,6 +272,7 @@ fn print_table(options: &Options, machine: &Machine, summary: &[Summary]) {
             fixed(row.streamed_peak_mib, 0),
             fixed(row.streamed_vs_peer_memory, 2),
             fixed(row.streamed_p99_over_p50, 1),
+            fixed(row.bare_p99_over_p50, 1),
         );
     }
     println!(
@@ -274,7 +282,7 @@ fn print_table(options: &Options, machine: &Machine, summary: &[Summary]) {
          final state (target >= {}); /peer = throughput vs the peer (target >= {}); mem/p = peak vs the \
          peer (target <= {}); str = the live run with streamed tables as inputs, s/bare = its throughput / \
          bare's (target >= 0.85), str MiB its peak, s mem/p that / the peer's (target <= 1), s 99/50 its \
-         latency p99 / p50 (target <= 3)",
+         latency p99 / p50 (target <= 3), b 99/50 the same for bare",
         1.0 / peer::BARE_FACTOR,
         peer::SPEEDUP,
         peer::THROUGHPUT_FACTOR,
