@@ -152,10 +152,44 @@ impl fmt::Display for Double {
 ///
 /// Values of one column share its scale; arithmetic keeps exact results (the scale of a sum is
 /// the larger one, of a product the sum of both), and fails with an overflow past 38 digits.
+///
+/// The units are held as two 64-bit halves, so that a decimal is aligned as a `u64` and a
+/// [`Value`] takes 32 bytes rather than the 48 an `i128` field's 16-byte alignment would make
+/// it; the halves order as the `i128` does. It serializes as `{ units: i128, scale: u8 }`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "DecimalWire", into = "DecimalWire")]
 pub struct Decimal {
+    /// The units' upper 64 bits, signed: `(high, low)` orders as the units do.
+    high: i64,
+    /// The units' lower 64 bits.
+    low: u64,
+    scale: u8,
+}
+
+/// How a [`Decimal`] is serialized (the form it had when its units were an `i128` field).
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "Decimal")]
+struct DecimalWire {
     units: i128,
     scale: u8,
+}
+
+impl TryFrom<DecimalWire> for Decimal {
+    type Error = String;
+
+    /// Stored bytes past 38 digits are corrupt, and fail to decode rather than make a decimal
+    /// no arithmetic expects.
+    fn try_from(wire: DecimalWire) -> Result<Decimal, String> {
+        Decimal::new(wire.units, wire.scale).ok_or_else(|| {
+            format!("a decimal of {} units at scale {} is past 38 digits", wire.units, wire.scale)
+        })
+    }
+}
+
+impl From<Decimal> for DecimalWire {
+    fn from(decimal: Decimal) -> DecimalWire {
+        DecimalWire { units: decimal.units(), scale: decimal.scale }
+    }
 }
 
 /// The largest magnitude of a 38-digit decimal's units.
@@ -164,17 +198,22 @@ const DECIMAL_MAX: i128 = 10i128.pow(38) - 1;
 impl Decimal {
     /// `units / 10^scale`; `None` past 38 digits or a scale above 38.
     pub fn new(units: i128, scale: u8) -> Option<Decimal> {
-        (units.abs() <= DECIMAL_MAX && scale <= 38).then_some(Decimal { units, scale })
+        (units.abs() <= DECIMAL_MAX && scale <= 38).then(|| Decimal::from_parts(units, scale))
     }
 
     /// The integer `value`, scale 0.
     pub fn from_int(value: i64) -> Decimal {
-        Decimal { units: i128::from(value), scale: 0 }
+        Decimal::from_parts(i128::from(value), 0)
+    }
+
+    /// `units` and `scale` as they are, unchecked.
+    fn from_parts(units: i128, scale: u8) -> Decimal {
+        Decimal { high: (units >> 64) as i64, low: units as u64, scale }
     }
 
     /// The units (the value times `10^scale`).
     pub fn units(self) -> i128 {
-        self.units
+        (i128::from(self.high) << 64) | i128::from(self.low)
     }
 
     /// The number of digits after the point.
@@ -189,13 +228,13 @@ impl Decimal {
             Ordering::Equal => Some(self),
             Ordering::Greater => {
                 let factor = 10i128.checked_pow(u32::from(scale - self.scale))?;
-                Decimal::new(self.units.checked_mul(factor)?, scale)
+                Decimal::new(self.units().checked_mul(factor)?, scale)
             }
             Ordering::Less => {
                 let factor = 10i128.pow(u32::from(self.scale - scale));
-                let (quotient, remainder) = (self.units / factor, self.units % factor);
+                let (quotient, remainder) = (self.units() / factor, self.units() % factor);
                 let rounded =
-                    if remainder.abs() * 2 >= factor { quotient + self.units.signum() } else { quotient };
+                    if remainder.abs() * 2 >= factor { quotient + self.units().signum() } else { quotient };
                 Decimal::new(rounded, scale)
             }
         }
@@ -205,14 +244,14 @@ impl Decimal {
     pub fn cmp_value(&self, other: &Decimal) -> Ordering {
         let scale = self.scale.max(other.scale);
         match (self.rescale(scale), other.rescale(scale)) {
-            (Some(a), Some(b)) => a.units.cmp(&b.units),
+            (Some(a), Some(b)) => a.units().cmp(&b.units()),
             _ => self.to_f64().total_cmp(&other.to_f64()),
         }
     }
 
     /// The nearest double.
     pub fn to_f64(self) -> f64 {
-        self.units as f64 / 10f64.powi(i32::from(self.scale))
+        self.units() as f64 / 10f64.powi(i32::from(self.scale))
     }
 
     /// Parses `-12.345` (digits, an optional point and sign); `None` if it is not such a number.
@@ -236,8 +275,8 @@ impl Decimal {
 
 impl fmt::Display for Decimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = if self.units < 0 { "-" } else { "" };
-        let digits = self.units.unsigned_abs().to_string();
+        let sign = if self.units() < 0 { "-" } else { "" };
+        let digits = self.units().unsigned_abs().to_string();
         let scale = usize::from(self.scale);
         if scale == 0 {
             return write!(f, "{sign}{digits}");
@@ -419,6 +458,39 @@ mod tests {
         );
         assert_eq!(Decimal::parse("abc"), None);
         assert_eq!(Decimal::parse("."), None);
+    }
+
+    #[test]
+    fn a_value_takes_32_bytes() {
+        assert_eq!(std::mem::size_of::<Value>(), 32);
+    }
+
+    #[test]
+    fn decimals_order_hold_and_serialize_as_their_i128_units() {
+        let units = [
+            -DECIMAL_MAX,
+            -(1i128 << 64) - 1,
+            -(1i128 << 64),
+            -(1i128 << 63),
+            -1,
+            0,
+            1,
+            (1i128 << 64) - 1,
+            1i128 << 64,
+            DECIMAL_MAX,
+        ];
+        for (i, &a) in units.iter().enumerate() {
+            let x = Decimal::new(a, 2).unwrap();
+            assert_eq!(x.units(), a);
+            let bytes = postcard::to_allocvec(&x).unwrap();
+            assert_eq!(bytes, postcard::to_allocvec(&(a, 2u8)).unwrap());
+            assert_eq!(postcard::from_bytes::<Decimal>(&bytes).unwrap(), x);
+            for &b in &units[i..] {
+                assert_eq!(x.cmp(&Decimal::new(b, 2).unwrap()), a.cmp(&b), "{a} against {b}");
+            }
+        }
+        let past = postcard::to_allocvec(&(DECIMAL_MAX + 1, 0u8)).unwrap();
+        assert!(postcard::from_bytes::<Decimal>(&past).is_err());
     }
 
     #[test]
