@@ -10,8 +10,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use differential_dataflow::VecCollection;
+use differential_dataflow::difference::Semigroup;
 use differential_dataflow::lattice::Lattice;
+use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
 use differential_dataflow::operators::iterate::Iterate;
+use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 use timely::dataflow::Scope;
 use timely::order::Product;
 use timely::progress::Timestamp;
@@ -475,34 +478,55 @@ fn aggregate<'s, T: Times>(
     aggregates: &[AggregateCall],
 ) -> Lowered<'s, T> {
     let (group, calls) = (group.to_vec(), aggregates.to_vec());
-    let arguments: Vec<Option<Scalar>> = calls.iter().map(|c| c.argument.clone()).collect();
+    // Counts and integer sums are running totals per group (`sums`); the others (`MIN`, `MAX`,
+    // `DISTINCT`, sums of doubles and decimals) go through a `reduce` that reads the group's
+    // arguments. A `GROUP BY` with both computes each part apart, so the `reduce` holds only
+    // the arguments its aggregates read (one slot per distinct argument expression), and
+    // joins the two results on the group's key.
+    let summed: Vec<bool> = calls.iter().map(sums::additive_call).collect();
+    let (sum_calls, reduce_calls): (Vec<AggregateCall>, Vec<AggregateCall>) =
+        calls.iter().cloned().partition(sums::additive_call);
+    let sum_arguments: Vec<Option<Scalar>> = sum_calls.iter().map(|c| c.argument.clone()).collect();
+    let (slots, slot_of) = argument_slots(&reduce_calls);
     let global = group.is_empty();
     let prepared = input.rows.map(move |row| {
         let key = evaluate(&group, &row)?;
-        let args = arguments
+        let sum_args = sum_arguments
             .iter()
             .map(|a| a.as_ref().map_or(Ok(Value::Null), |a| a.eval(&row)))
             .collect::<Result<SqlRow, _>>()?;
-        Ok::<_, EvalError>((key, args))
+        let reduce_args = evaluate(&slots, &row)?;
+        Ok::<_, EvalError>((key, sum_args, reduce_args))
     });
     let (prepared, prepare_errors) = results_apart(prepared);
     let errors = input.errors.concat(prepare_errors);
-    let reduce_calls = Arc::new(calls.clone());
-    let results = if sums::additive(&calls) {
-        // Counts and integer sums as differences: one running total per group.
-        let row_calls = Arc::clone(&reduce_calls);
-        prepared.explode(move |(key, args)| Some(((key, ()), sums::of_row(&row_calls, &args)))).reduce_named(
-            "SqlSums",
-            move |_key, totals, output| {
-                if let Some(values) = totals.first().and_then(|(_, t)| sums::values(&reduce_calls, t)) {
-                    output.push((values, 1));
-                }
-            },
-        )
-    } else {
-        prepared.reduce_named("SqlAggregate", move |_key, values, output| {
-            output.push((compute(&reduce_calls, values), 1));
+    let sum_calls = Arc::new(sum_calls);
+    // Also the path of a `GROUP BY` without aggregates: its groups are those with rows.
+    let totals = (reduce_calls.is_empty() || !sum_calls.is_empty()).then(|| {
+        let row_calls = Arc::clone(&sum_calls);
+        let rows = prepared
+            .clone()
+            .explode(move |(key, args, _)| Some(((key, ()), sums::of_row(&row_calls, &args))));
+        reduce_arranged(rows, "SqlSums", move |_key, totals, output| {
+            if let Some(values) = totals.first().and_then(|(_, t)| sums::values(&sum_calls, t)) {
+                output.push((values, 1));
+            }
         })
+    });
+    let reduced = (!reduce_calls.is_empty()).then(|| {
+        reduce_arranged(
+            prepared.map(|(key, _, args)| (key, args)),
+            "SqlAggregate",
+            move |_key, values, output| output.push((compute(&reduce_calls, &slot_of, values), 1)),
+        )
+    });
+    let results = match (totals, reduced) {
+        (Some(totals), None) => totals.as_collection(|key, values| (key.clone(), values.clone())),
+        (None, Some(reduced)) => reduced.as_collection(|key, values| (key.clone(), values.clone())),
+        (Some(totals), Some(reduced)) => totals.join_core(reduced, move |key, totals, reduced| {
+            Some((key.clone(), interleave(&summed, totals, reduced)))
+        }),
+        (None, None) => unreachable!("a GROUP BY computes its totals or its reduce"),
     };
     let results = results.map(|(mut key, computed)| {
         computed.map(|values| {
@@ -528,23 +552,94 @@ fn aggregate<'s, T: Times>(
     lowered
 }
 
-/// The aggregates of one group, from its argument rows and their multiplicities.
-fn compute(calls: &[AggregateCall], values: &[(&SqlRow, Diff)]) -> Result<SqlRow, EvalError> {
+/// The result of a `reduce` per key, kept arranged by key (differential's `reduce_named`
+/// without reading the result back out), for `join_core` or `as_collection`.
+fn reduce_arranged<'s, T, V, R, V2, L>(
+    rows: VecCollection<'s, T, (SqlRow, V), R>,
+    name: &str,
+    logic: L,
+) -> Arranged<'s, TraceAgent<ValSpine<SqlRow, V2, T, Diff>>>
+where
+    T: Times,
+    V: differential_dataflow::ExchangeData,
+    R: differential_dataflow::ExchangeData + Semigroup,
+    V2: differential_dataflow::Data,
+    L: FnMut(&SqlRow, &[(&V, R)], &mut Vec<(V2, Diff)>) + 'static,
+{
+    rows.arrange_by_key_named(&format!("Arrange: {name}"))
+        .reduce_abelian::<_, ValBuilder<SqlRow, V2, T, Diff>, _, _, _>(
+            name,
+            logic,
+            |updates, key, changes| {
+                updates.clear();
+                updates
+                    .extend(changes.drain(..).map(|(value, time, diff)| ((key.clone(), value), time, diff)));
+            },
+        )
+}
+
+/// The distinct argument expressions of `calls` (the slots of the argument rows a `reduce`
+/// holds), and each call's slot (`None` for `COUNT(*)`).
+fn argument_slots(calls: &[AggregateCall]) -> (Vec<Scalar>, Vec<Option<usize>>) {
+    let mut slots: Vec<Scalar> = Vec::new();
+    let slot_of = calls
+        .iter()
+        .map(|call| {
+            let argument = call.argument.as_ref()?;
+            Some(slots.iter().position(|s| s == argument).unwrap_or_else(|| {
+                slots.push(argument.clone());
+                slots.len() - 1
+            }))
+        })
+        .collect();
+    (slots, slot_of)
+}
+
+/// The values of every aggregate in call order, from those kept as totals (`summed[i]`) and
+/// those computed by the `reduce`, each in call order too.
+fn interleave(
+    summed: &[bool],
+    totals: &Result<SqlRow, EvalError>,
+    reduced: &Result<SqlRow, EvalError>,
+) -> Result<SqlRow, EvalError> {
+    let (totals, reduced) = (totals.as_ref().map_err(Clone::clone)?, reduced.as_ref().map_err(Clone::clone)?);
+    let (mut totals, mut reduced) = (totals.iter(), reduced.iter());
+    Ok(summed
+        .iter()
+        .map(|&summed| if summed { totals.next() } else { reduced.next() })
+        .map(|value| value.cloned().unwrap_or(Value::Null))
+        .collect())
+}
+
+/// The value of `slot` in an argument row; `NULL` for no slot (`COUNT(*)`).
+fn slot_value(args: &[Value], slot: Option<usize>) -> &Value {
+    slot.map_or(&Value::Null, |i| &args[i])
+}
+
+/// The aggregates of one group, from its argument rows (`slot_of[i]` is the slot of
+/// `calls[i]`'s argument) and their multiplicities.
+fn compute(
+    calls: &[AggregateCall],
+    slot_of: &[Option<usize>],
+    values: &[(&SqlRow, Diff)],
+) -> Result<SqlRow, EvalError> {
     calls
         .iter()
-        .enumerate()
-        .map(|(i, call)| {
-            // This aggregate's non-NULL arguments with their multiplicities (all rows for COUNT(*)).
-            let present =
-                values.iter().filter(|(args, m)| *m > 0 && (call.argument.is_none() || !args[i].is_null()));
+        .zip(slot_of)
+        .map(|(call, &slot)| {
+            // This aggregate's non-NULL arguments with their multiplicities (all rows for
+            // COUNT(*), whose argument is no value: `NULL`, never read).
+            let present = values
+                .iter()
+                .filter(|(args, m)| *m > 0 && (slot.is_none() || !slot_value(args, slot).is_null()));
             let arguments: Vec<(&Value, Diff)> = if call.distinct {
-                // The argument rows are sorted by their first argument, not this one.
-                let mut seen: Vec<&Value> = present.map(|(args, _)| &args[i]).collect();
+                // The argument rows are sorted by their first slot, not this one.
+                let mut seen: Vec<&Value> = present.map(|(args, _)| slot_value(args, slot)).collect();
                 seen.sort();
                 seen.dedup();
                 seen.into_iter().map(|v| (v, 1)).collect()
             } else {
-                present.map(|(args, m)| (&args[i], *m)).collect()
+                present.map(|(args, m)| (slot_value(args, slot), *m)).collect()
             };
             let count: i64 = arguments.iter().map(|(_, m)| *m as i64).sum();
             Ok(match call.function {
@@ -676,4 +771,52 @@ pub(crate) fn compare_keys(order: &[SortKey], a: &[Value], b: &[Value]) -> Order
         }
     }
     Ordering::Equal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::types::SqlType;
+
+    fn call(function: AggregateFunction, argument: Option<Scalar>) -> AggregateCall {
+        AggregateCall { function, argument, distinct: false, ty: SqlType::Int, input: SqlType::Int }
+    }
+
+    #[test]
+    fn a_reduce_holds_each_argument_expression_once() {
+        use AggregateFunction as F;
+        let price = Scalar::Column(2);
+        let calls = [
+            call(F::Min, Some(price.clone())),
+            call(F::CountRows, None),
+            call(F::Max, Some(price.clone())),
+            call(F::Max, Some(Scalar::Column(0))),
+        ];
+        let (slots, slot_of) = argument_slots(&calls);
+        assert_eq!(slots, vec![price, Scalar::Column(0)]);
+        assert_eq!(slot_of, vec![Some(0), None, Some(0), Some(1)]);
+        // MIN and MAX read the one slot; COUNT(*) counts every row.
+        let (low, high) = (vec![Value::Int(3), Value::Int(9)], vec![Value::Int(7), Value::Int(1)]);
+        let values = [(&low, 2), (&high, 1)];
+        assert_eq!(
+            compute(&calls, &slot_of, &values),
+            Ok(vec![Value::Int(3), Value::Int(3), Value::Int(7), Value::Int(9)])
+        );
+    }
+
+    #[test]
+    fn totals_and_reduced_values_go_back_in_call_order() {
+        let summed = [true, false, false, true];
+        let totals = Ok(vec![Value::Int(1), Value::Int(4)]);
+        let reduced = Ok(vec![Value::Int(2), Value::Int(3)]);
+        assert_eq!(
+            interleave(&summed, &totals, &reduced),
+            Ok(vec![Value::Int(1), Value::Int(2), Value::Int(3), Value::Int(4)])
+        );
+        assert_eq!(interleave(&summed, &Err(EvalError::Overflow), &reduced), Err(EvalError::Overflow));
+        assert_eq!(
+            interleave(&summed, &totals, &Err(EvalError::DivisionByZero)),
+            Err(EvalError::DivisionByZero)
+        );
+    }
 }

@@ -7,7 +7,8 @@
 //! consolidates, and a `reduce` over `(group, ())` sees one accumulated value per group, from
 //! which it makes the group's row. Integer sums are exact (`i128`), so the result does not
 //! depend on the order rows arrive in, as it would for doubles; sums of doubles and decimals,
-//! `MIN`, `MAX` and `DISTINCT` aggregates go through `reduce` (`lower.rs`).
+//! `MIN`, `MAX` and `DISTINCT` aggregates go through `reduce` (`lower.rs`), and a `GROUP BY`
+//! with both kinds joins the two results on the group's key.
 //!
 //! One difference from `reduce`: a row held a negative number of times (which no SQL table
 //! holds) is subtracted here, where `reduce` leaves it out.
@@ -51,18 +52,16 @@ impl Multiply<Diff> for Totals {
     }
 }
 
-/// True if every one of `calls` can be kept as differences.
-pub(crate) fn additive(calls: &[AggregateCall]) -> bool {
-    calls.iter().all(|call| {
-        !call.distinct
-            && match call.function {
-                AggregateFunction::CountRows | AggregateFunction::Count => true,
-                AggregateFunction::Sum | AggregateFunction::Avg => {
-                    matches!(call.input, SqlType::Int | SqlType::Null)
-                }
-                AggregateFunction::Min | AggregateFunction::Max => false,
+/// True if `call` can be kept as differences.
+pub(crate) fn additive_call(call: &AggregateCall) -> bool {
+    !call.distinct
+        && match call.function {
+            AggregateFunction::CountRows | AggregateFunction::Count => true,
+            AggregateFunction::Sum | AggregateFunction::Avg => {
+                matches!(call.input, SqlType::Int | SqlType::Null)
             }
-    })
+            AggregateFunction::Min | AggregateFunction::Max => false,
+        }
 }
 
 /// One input row's contribution, from its aggregates' arguments (`args[i]` for `calls[i]`).
@@ -153,14 +152,12 @@ mod tests {
     #[test]
     fn only_counts_and_integer_sums_are_additive() {
         use AggregateFunction as F;
-        assert!(additive(&[
-            call(F::CountRows, SqlType::Int),
-            call(F::Sum, SqlType::Int),
-            call(F::Avg, SqlType::Null)
-        ]));
-        assert!(!additive(&[call(F::Sum, SqlType::Double)]));
-        assert!(!additive(&[call(F::Avg, SqlType::Decimal(2))]));
-        assert!(!additive(&[call(F::Max, SqlType::Int)]));
-        assert!(!additive(&[AggregateCall { distinct: true, ..call(F::Count, SqlType::Int) }]));
+        assert!(additive_call(&call(F::CountRows, SqlType::Int)));
+        assert!(additive_call(&call(F::Sum, SqlType::Int)));
+        assert!(additive_call(&call(F::Avg, SqlType::Null)));
+        assert!(!additive_call(&call(F::Sum, SqlType::Double)));
+        assert!(!additive_call(&call(F::Avg, SqlType::Decimal(2))));
+        assert!(!additive_call(&call(F::Max, SqlType::Int)));
+        assert!(!additive_call(&AggregateCall { distinct: true, ..call(F::Count, SqlType::Int) }));
     }
 }
