@@ -68,14 +68,17 @@ pub(crate) fn reduce_by_key<'s, K: Row, V: Row, O: Row>(
 ) -> Rows<'s, (K, O)> {
     input
         .by_key(name)
-        .reduce_abelian::<_, ValBuilder<K, O, _, Diff>, ValSpine<K, O, _, Diff>, _, _>(
-            name,
-            logic,
-            |pushed, key, updates| {
-                pushed.clear();
-                pushed
-                    .extend(updates.drain(..).map(|(value, time, diff)| ((key.clone(), value), time, diff)));
-            },
-        )
+        .reduce_abelian::<_, ValBuilder<K, O, _, Diff>, ValSpine<K, O, _, Diff>, _, _>(name, logic, with_key)
         .as_collection(|key, value| (key.clone(), value.clone()))
+}
+
+/// The `push` of differential's `reduce_abelian` over an arrangement by key: one key's output
+/// changes `(value, time, diff)` become the builder's `((key, value), time, diff)`.
+pub(crate) fn with_key<K: Clone, V, T, R>(
+    pushed: &mut Vec<((K, V), T, R)>,
+    key: &K,
+    updates: &mut Vec<(V, T, R)>,
+) {
+    pushed.clear();
+    pushed.extend(updates.drain(..).map(|(value, time, diff)| ((key.clone(), value), time, diff)));
 }

@@ -110,7 +110,7 @@
 //! ```
 
 mod aggregate;
-mod keyed;
+pub(crate) mod keyed;
 mod outer_join;
 mod reach;
 mod semi_join;

@@ -20,6 +20,7 @@ use timely::order::Product;
 use timely::progress::Timestamp;
 
 use crate::definition::{Views, constant_in};
+use crate::ops::keyed::with_key;
 use crate::sql::error::EvalError;
 use crate::sql::plan::{AggregateCall, AggregateFunction, JoinKind, Plan, SetOp, SortKey};
 use crate::sql::prune::{prune, read_by};
@@ -500,33 +501,33 @@ fn aggregate<'s, T: Times>(
     });
     let (prepared, prepare_errors) = results_apart(prepared);
     let errors = input.errors.concat(prepare_errors);
+    let has_sums = !sum_calls.is_empty();
     let sum_calls = Arc::new(sum_calls);
-    // Also the path of a `GROUP BY` without aggregates: its groups are those with rows.
-    let totals = (reduce_calls.is_empty() || !sum_calls.is_empty()).then(|| {
+    let totals = |prepared: Rows<'s, T, (SqlRow, SqlRow, SqlRow)>| {
         let row_calls = Arc::clone(&sum_calls);
-        let rows = prepared
-            .clone()
-            .explode(move |(key, args, _)| Some(((key, ()), sums::of_row(&row_calls, &args))));
+        let rows = prepared.explode(move |(key, args, _)| Some(((key, ()), sums::of_row(&row_calls, &args))));
         reduce_arranged(rows, "SqlSums", move |_key, totals, output| {
             if let Some(values) = totals.first().and_then(|(_, t)| sums::values(&sum_calls, t)) {
                 output.push((values, 1));
             }
         })
-    });
-    let reduced = (!reduce_calls.is_empty()).then(|| {
-        reduce_arranged(
-            prepared.map(|(key, _, args)| (key, args)),
+    };
+    let results = if reduce_calls.is_empty() {
+        // Also the path of a `GROUP BY` without aggregates: its groups are those with rows.
+        totals(prepared).as_collection(|key, values| (key.clone(), values.clone()))
+    } else {
+        let reduced = reduce_arranged(
+            prepared.clone().map(|(key, _, args)| (key, args)),
             "SqlAggregate",
             move |_key, values, output| output.push((compute(&reduce_calls, &slot_of, values), 1)),
-        )
-    });
-    let results = match (totals, reduced) {
-        (Some(totals), None) => totals.as_collection(|key, values| (key.clone(), values.clone())),
-        (None, Some(reduced)) => reduced.as_collection(|key, values| (key.clone(), values.clone())),
-        (Some(totals), Some(reduced)) => totals.join_core(reduced, move |key, totals, reduced| {
-            Some((key.clone(), interleave(&summed, totals, reduced)))
-        }),
-        (None, None) => unreachable!("a GROUP BY computes its totals or its reduce"),
+        );
+        if has_sums {
+            totals(prepared).join_core(reduced, move |key, totals, reduced| {
+                Some((key.clone(), interleave(&summed, totals, reduced)))
+            })
+        } else {
+            reduced.as_collection(|key, values| (key.clone(), values.clone()))
+        }
     };
     let results = results.map(|(mut key, computed)| {
         computed.map(|values| {
@@ -567,15 +568,7 @@ where
     L: FnMut(&SqlRow, &[(&V, R)], &mut Vec<(V2, Diff)>) + 'static,
 {
     rows.arrange_by_key_named(&format!("Arrange: {name}"))
-        .reduce_abelian::<_, ValBuilder<SqlRow, V2, T, Diff>, _, _, _>(
-            name,
-            logic,
-            |updates, key, changes| {
-                updates.clear();
-                updates
-                    .extend(changes.drain(..).map(|(value, time, diff)| ((key.clone(), value), time, diff)));
-            },
-        )
+        .reduce_abelian::<_, ValBuilder<SqlRow, V2, T, Diff>, _, _, _>(name, logic, with_key)
 }
 
 /// The distinct argument expressions of `calls` (the slots of the argument rows a `reduce`
