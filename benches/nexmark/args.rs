@@ -30,6 +30,9 @@ usage: cargo bench -p ivm-benches --bench nexmark -- [options]
                  SQL for q0,q1,q2,q3,q17,q22 only; sql runs the queries written in
                  ivm's SQL, see BENCHMARKS.md)
   --seed N       number of the first event; the generator is a pure function of it (default 0)
+  --repeat N     run every (query, system, workers) N times, the rounds interleaved, and report
+                 the run of median wall time (default 1); on a VM whose host takes back freed
+                 memory, one run can be several times slower than the next (BENCHMARKS.md §7)
   --out DIR      where the JSON report, the SVG chart and row dumps go (default target/nexmark)
   --smoke        100000 events in 1000-event transactions, all queries, 1 and 2 workers:
                  checks that every system agrees (what CI runs)
@@ -112,6 +115,8 @@ pub struct Options {
     pub seed: u64,
     pub out: PathBuf,
     pub smoke: bool,
+    /// Runs of each (query, system, workers); the report keeps the one of median wall time.
+    pub repeat: u64,
 }
 
 /// What one child process runs.
@@ -148,6 +153,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         seed: 0,
         out: PathBuf::from("target/nexmark"),
         smoke: false,
+        repeat: 1,
     };
     if !benchmarking {
         options.batch = SMOKE_BATCH;
@@ -176,6 +182,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             }
             "--queries" => options.queries = list(&value("--queries")?, |q| Ok(q.to_string()))?,
             "--modes" => options.modes = list(&value("--modes")?, Mode::parse)?,
+            "--repeat" => options.repeat = number(&value("--repeat")?, "--repeat")?,
             "--seed" => options.seed = value("--seed")?.parse().map_err(|_| "--seed needs a number")?,
             "--out" => options.out = PathBuf::from(value("--out")?),
             "--child" => {

@@ -49,6 +49,10 @@ pub struct Outcome {
     /// state, and that transaction's size.
     pub tail_seconds: Option<f64>,
     pub tail_batch: Option<u64>,
+    /// With `--repeat`: the wall seconds of every round, in the order run (this outcome is the
+    /// round of median wall time); empty for a single run.
+    #[serde(default)]
+    pub rounds_seconds: Vec<f64>,
 }
 
 impl Outcome {

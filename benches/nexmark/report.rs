@@ -102,6 +102,8 @@ struct Report<'a> {
     events: u64,
     batch: u64,
     seed: u64,
+    /// Rounds of each run; every figure is from the round of median wall time.
+    repeat: u64,
     summary: Vec<Summary>,
     outcomes: &'a [Outcome],
     failures: &'a [String],
@@ -122,6 +124,7 @@ pub fn write(
         events: options.events,
         batch: options.batch,
         seed: options.seed,
+        repeat: options.repeat,
         summary: summary.clone(),
         outcomes,
         failures,
@@ -202,8 +205,12 @@ fn summarize(options: &Options, outcomes: &[Outcome]) -> Vec<Summary> {
 
 /// The terminal table.
 fn print_table(options: &Options, machine: &Machine, summary: &[Summary]) {
+    let rounds = match options.repeat {
+        1 => String::new(),
+        n => format!(", each run the median of {n} rounds"),
+    };
     println!(
-        "\nnexmark: {} events, {}-event transactions, seed {}, commit {}, nproc {}, load {} -> {}",
+        "\nnexmark: {} events, {}-event transactions, seed {}{rounds}, commit {}, nproc {}, load {} -> {}",
         options.events,
         options.batch,
         options.seed,

@@ -20,6 +20,8 @@ struct Run<'a> {
     query: &'a str,
     mode: Mode,
     workers: usize,
+    /// Which of the `--repeat` rounds (from 0).
+    round: u64,
 }
 
 /// Runs everything `options` asks for; `Ok(false)` if some query's systems disagreed or a run
@@ -34,7 +36,10 @@ pub fn run(options: &Options) -> Result<bool, String> {
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut failures: Vec<String> = Vec::new();
     for (i, run) in plan.iter().enumerate() {
-        let what = format!("{} {} w{}", run.query, run.mode.name(), run.workers);
+        let what = match options.repeat {
+            1 => format!("{} {} w{}", run.query, run.mode.name(), run.workers),
+            _ => format!("{} {} w{} round {}", run.query, run.mode.name(), run.workers, run.round + 1),
+        };
         progress.running(&what);
         match spawn(run, options, &dumps) {
             Ok(outcome) => outcomes.push(outcome),
@@ -46,13 +51,16 @@ pub fn run(options: &Options) -> Result<bool, String> {
         progress.finished_one();
         let last_of_query = plan.get(i + 1).is_none_or(|next| next.query != run.query);
         if last_of_query {
-            let of_query: Vec<Outcome> = outcomes.iter().filter(|o| o.query == run.query).cloned().collect();
+            let (of_query, others): (Vec<Outcome>, Vec<Outcome>) =
+                outcomes.drain(..).partition(|o| o.query == run.query);
             if let Err(message) = check::agree(&of_query, &dumps) {
                 progress.note(&format!("MISMATCH {}: {message}", run.query));
                 failures.push(format!("{}: {message}", run.query));
             } else if options.events <= DUMP_EVENTS {
                 remove_dumps(&of_query, &dumps);
             }
+            outcomes = others;
+            outcomes.extend(medians(of_query));
         }
     }
     progress.close();
@@ -127,25 +135,54 @@ fn selected_queries(asked: &[String]) -> Result<Vec<String>, String> {
 }
 
 /// Every run, query by query; single-threaded systems run once, with the first worker count.
+/// With `--repeat`, a query's runs are done in rounds, each round every system once, so a
+/// change in the machine over time falls on every system alike.
 fn plan<'a>(queries: &'a [String], options: &Options) -> Vec<Run<'a>> {
     let mut plan = Vec::new();
     for query in queries {
-        for (i, &workers) in options.workers.iter().enumerate() {
-            for &mode in &options.modes {
-                if (mode == Mode::Duckdb && !child::duckdb_has(query))
-                    || (mode == Mode::Sql && !child::sql_has(query))
-                {
-                    continue;
-                }
-                if !mode.single_threaded() {
-                    plan.push(Run { query, mode, workers });
-                } else if i == 0 {
-                    plan.push(Run { query, mode, workers: 1 });
-                }
-            }
+        for round in 0..options.repeat {
+            plan_round(query, round, options, &mut plan);
         }
     }
     plan
+}
+
+/// One round of `query`'s runs.
+fn plan_round<'a>(query: &'a str, round: u64, options: &Options, plan: &mut Vec<Run<'a>>) {
+    for (i, &workers) in options.workers.iter().enumerate() {
+        for &mode in &options.modes {
+            if (mode == Mode::Duckdb && !child::duckdb_has(query))
+                || (mode == Mode::Sql && !child::sql_has(query))
+            {
+                continue;
+            }
+            if !mode.single_threaded() {
+                plan.push(Run { query, mode, workers, round });
+            } else if i == 0 {
+                plan.push(Run { query, mode, workers: 1, round });
+            }
+        }
+    }
+}
+
+/// One outcome per (system, workers) of a query's rounds: the round of median wall time (the
+/// lower of the middle two for an even number), holding every round's wall seconds.
+fn medians(mut outcomes: Vec<Outcome>) -> Vec<Outcome> {
+    let mut kept: Vec<Outcome> = Vec::new();
+    while let Some(first) = outcomes.first() {
+        let (mode, workers) = (first.mode.clone(), first.workers);
+        let (mut rounds, rest): (Vec<Outcome>, Vec<Outcome>) =
+            outcomes.into_iter().partition(|o| o.mode == mode && o.workers == workers);
+        outcomes = rest;
+        let seconds: Vec<f64> = rounds.iter().map(|o| o.seconds).collect();
+        rounds.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+        let mut median = rounds.swap_remove((rounds.len() - 1) / 2);
+        if seconds.len() > 1 {
+            median.rounds_seconds = seconds;
+        }
+        kept.push(median);
+    }
+    kept
 }
 
 /// Runs one child and reads its outcome.
