@@ -479,16 +479,18 @@ fn aggregate<'s, T: Times>(
     aggregates: &[AggregateCall],
 ) -> Lowered<'s, T> {
     let (group, calls) = (group.to_vec(), aggregates.to_vec());
-    // Counts and integer sums are running totals per group (`sums`); the others (`MIN`, `MAX`,
-    // `DISTINCT`, sums of doubles and decimals) go through a `reduce` that reads the group's
-    // arguments. A `GROUP BY` with both computes each part apart, so the `reduce` holds only
-    // the arguments its aggregates read (one slot per distinct argument expression), and
-    // joins the two results on the group's key.
+    // Counts and integer sums are running totals per group (`sums`), `DISTINCT` ones over a
+    // `distinct` of the group's values; the others (`MIN`, `MAX`, sums of doubles and decimals)
+    // go through a `reduce` that reads the group's arguments. A `GROUP BY` with both computes
+    // each part apart, so the `reduce` holds only the arguments its aggregates read (one slot
+    // per distinct argument expression), and joins the two results on the group's key.
     let summed: Vec<bool> = calls.iter().map(sums::additive_call).collect();
     let (sum_calls, reduce_calls): (Vec<AggregateCall>, Vec<AggregateCall>) =
         calls.iter().cloned().partition(sums::additive_call);
-    let sum_arguments: Vec<Option<Scalar>> = sum_calls.iter().map(|c| c.argument.clone()).collect();
-    let (slots, slot_of) = argument_slots(&reduce_calls);
+    let sum_arguments: Vec<Option<Scalar>> =
+        sum_calls.iter().map(|c| c.argument.clone().filter(|_| !c.distinct)).collect();
+    let (distinct_slots, distinct_slot_of) = argument_slots(&sum_calls, |c| c.distinct);
+    let (slots, slot_of) = argument_slots(&reduce_calls, |_| true);
     let global = group.is_empty();
     let prepared = input.rows.map(move |row| {
         let key = evaluate(&group, &row)?;
@@ -497,16 +499,34 @@ fn aggregate<'s, T: Times>(
             .map(|a| a.as_ref().map_or(Ok(Value::Null), |a| a.eval(&row)))
             .collect::<Result<SqlRow, _>>()?;
         let reduce_args = evaluate(&slots, &row)?;
-        Ok::<_, EvalError>((key, sum_args, reduce_args))
+        let distinct_args = evaluate(&distinct_slots, &row)?;
+        Ok::<_, EvalError>((key, sum_args, reduce_args, distinct_args))
     });
     let (prepared, prepare_errors) = results_apart(prepared);
     let errors = input.errors.concat(prepare_errors);
     let has_sums = !sum_calls.is_empty();
     let sum_calls = Arc::new(sum_calls);
-    let totals = |prepared: Rows<'s, T, (SqlRow, SqlRow, SqlRow)>| {
+    let distinct_slot_of = Arc::new(distinct_slot_of);
+    let totals = |prepared: Rows<'s, T, (SqlRow, SqlRow, SqlRow, SqlRow)>| {
         let row_calls = Arc::clone(&sum_calls);
-        let rows = prepared.explode(move |(key, args, _)| Some(((key, ()), sums::of_row(&row_calls, &args))));
-        reduce_arranged(rows, "SqlSums", move |_key, totals, output| {
+        let mut added = prepared
+            .clone()
+            .explode(move |(key, args, _, _)| Some(((key, ()), sums::of_row(&row_calls, &args))));
+        if distinct_slot_of.iter().any(Option::is_some) {
+            // Each (group, slot, value) once, however many rows hold it.
+            let values = present(prepared.flat_map(|(key, _, _, values)| {
+                values
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(move |(slot, v)| (key.clone(), slot, v))
+            }));
+            let (calls, slot_of) = (Arc::clone(&sum_calls), Arc::clone(&distinct_slot_of));
+            added = added.concat(values.explode(move |(key, slot, value)| {
+                Some(((key, ()), sums::of_distinct(&calls, &slot_of, slot, &value)))
+            }));
+        }
+        reduce_arranged(added, "SqlSums", move |_key, totals, output| {
             if let Some(values) = totals.first().and_then(|(_, t)| sums::values(&sum_calls, t)) {
                 output.push((values, 1));
             }
@@ -517,7 +537,7 @@ fn aggregate<'s, T: Times>(
         totals(prepared).as_collection(|key, values| (key.clone(), values.clone()))
     } else {
         let reduced = reduce_arranged(
-            prepared.clone().map(|(key, _, args)| (key, args)),
+            prepared.clone().map(|(key, _, args, _)| (key, args)),
             "SqlAggregate",
             move |_key, values, output| output.push((compute(&reduce_calls, &slot_of, values), 1)),
         );
@@ -571,14 +591,18 @@ where
         .reduce_abelian::<_, ValBuilder<SqlRow, V2, T, Diff>, _, _, _>(name, logic, with_key)
 }
 
-/// The distinct argument expressions of `calls` (the slots of the argument rows a `reduce`
-/// holds), and each call's slot (`None` for `COUNT(*)`).
-fn argument_slots(calls: &[AggregateCall]) -> (Vec<Scalar>, Vec<Option<usize>>) {
+/// The distinct argument expressions of the `calls` that `holds` accepts (the slots of the
+/// argument rows a `reduce` holds, or of the values a `DISTINCT` keeps), and each call's slot
+/// (`None` for `COUNT(*)` and for the calls not accepted).
+fn argument_slots(
+    calls: &[AggregateCall],
+    holds: impl Fn(&AggregateCall) -> bool,
+) -> (Vec<Scalar>, Vec<Option<usize>>) {
     let mut slots: Vec<Scalar> = Vec::new();
     let slot_of = calls
         .iter()
         .map(|call| {
-            let argument = call.argument.as_ref()?;
+            let argument = call.argument.as_ref().filter(|_| holds(call))?;
             Some(slots.iter().position(|s| s == argument).unwrap_or_else(|| {
                 slots.push(argument.clone());
                 slots.len() - 1
@@ -785,7 +809,7 @@ mod tests {
             call(F::Max, Some(price.clone())),
             call(F::Max, Some(Scalar::Column(0))),
         ];
-        let (slots, slot_of) = argument_slots(&calls);
+        let (slots, slot_of) = argument_slots(&calls, |_| true);
         assert_eq!(slots, vec![price, Scalar::Column(0)]);
         assert_eq!(slot_of, vec![Some(0), None, Some(0), Some(1)]);
         // MIN and MAX read the one slot; COUNT(*) counts every row.

@@ -7,8 +7,14 @@
 //! consolidates, and a `reduce` over `(group, ())` sees one accumulated value per group, from
 //! which it makes the group's row. Integer sums are exact (`i128`), so the result does not
 //! depend on the order rows arrive in, as it would for doubles; sums of doubles and decimals,
-//! `MIN`, `MAX` and `DISTINCT` aggregates go through `reduce` (`lower.rs`), and a `GROUP BY`
-//! with both kinds joins the two results on the group's key.
+//! `MIN` and `MAX` go through `reduce` (`lower.rs`), and a `GROUP BY` with both kinds joins
+//! the two results on the group's key.
+//!
+//! `COUNT(DISTINCT x)`, and `SUM` and `AVG` of distinct integers, are totals too, over the
+//! group's distinct values instead of its rows: `lower.rs` keeps each (group, argument, value)
+//! present once (a `distinct` per value, so a change reads only its own value's rows), and
+//! each present value adds [`of_distinct`] to its group's totals, where a row adds
+//! [`of_row`].
 //!
 //! One difference from `reduce`: a row held a negative number of times (which no SQL table
 //! holds) is subtracted here, where `reduce` leaves it out.
@@ -52,34 +58,54 @@ impl Multiply<Diff> for Totals {
     }
 }
 
-/// True if `call` can be kept as differences.
+/// True if `call` can be kept as differences (with `DISTINCT`, over the distinct values).
 pub(crate) fn additive_call(call: &AggregateCall) -> bool {
-    !call.distinct
-        && match call.function {
-            AggregateFunction::CountRows | AggregateFunction::Count => true,
-            AggregateFunction::Sum | AggregateFunction::Avg => {
-                matches!(call.input, SqlType::Int | SqlType::Null)
-            }
-            AggregateFunction::Min | AggregateFunction::Max => false,
-        }
+    match call.function {
+        AggregateFunction::CountRows | AggregateFunction::Count => true,
+        AggregateFunction::Sum | AggregateFunction::Avg => matches!(call.input, SqlType::Int | SqlType::Null),
+        AggregateFunction::Min | AggregateFunction::Max => false,
+    }
 }
 
-/// One input row's contribution, from its aggregates' arguments (`args[i]` for `calls[i]`).
+/// One input row's contribution, from its aggregates' arguments (`args[i]` for `calls[i]`;
+/// a `DISTINCT` call's argument is not read: its values add [`of_distinct`]).
 pub(crate) fn of_row(calls: &[AggregateCall], args: &[Value]) -> Totals {
     let mut totals = Vec::with_capacity(1 + 2 * calls.len());
     totals.push(1);
     for (call, arg) in calls.iter().zip(args) {
-        let value = match arg {
-            Value::Int(v) => Some(i128::from(*v)),
-            _ => None,
-        };
-        match call.function {
-            AggregateFunction::CountRows => {}
-            AggregateFunction::Count => totals.push(i128::from(!arg.is_null())),
-            _ => totals.extend([value.unwrap_or(0), i128::from(value.is_some())]),
-        }
+        push_call(&mut totals, call, (!call.distinct).then_some(arg));
     }
     Totals(totals)
+}
+
+/// The contribution of one distinct value `value` (not `NULL`) of argument `slot`, present in
+/// its group: counted and summed by the `DISTINCT` calls whose argument is that slot
+/// (`slot_of[i]` for `calls[i]`), and by no other call, nor as a row.
+pub(crate) fn of_distinct(
+    calls: &[AggregateCall],
+    slot_of: &[Option<usize>],
+    slot: usize,
+    value: &Value,
+) -> Totals {
+    let mut totals = Vec::with_capacity(1 + 2 * calls.len());
+    totals.push(0);
+    for (call, call_slot) in calls.iter().zip(slot_of) {
+        push_call(&mut totals, call, (call.distinct && *call_slot == Some(slot)).then_some(value));
+    }
+    Totals(totals)
+}
+
+/// Appends `call`'s slots for an argument value (`None`: it adds nothing to this call).
+fn push_call(totals: &mut Vec<i128>, call: &AggregateCall, arg: Option<&Value>) {
+    let int = match arg {
+        Some(Value::Int(v)) => Some(i128::from(*v)),
+        _ => None,
+    };
+    match call.function {
+        AggregateFunction::CountRows => {}
+        AggregateFunction::Count => totals.push(i128::from(arg.is_some_and(|v| !v.is_null()))),
+        _ => totals.extend([int.unwrap_or(0), i128::from(int.is_some())]),
+    }
 }
 
 /// The aggregates' values from a group's totals; `None` for a group with no rows.
@@ -150,6 +176,34 @@ mod tests {
     }
 
     #[test]
+    fn distinct_calls_add_up_their_distinct_values_and_the_others_their_rows() {
+        use AggregateFunction as F;
+        let distinct = |function| AggregateCall { distinct: true, ..call(function, SqlType::Int) };
+        let calls = [
+            call(F::CountRows, SqlType::Int),
+            distinct(F::Count),
+            distinct(F::Sum),
+            call(F::Sum, SqlType::Int),
+        ];
+        let slot_of = [None, Some(0), Some(0), None];
+        // Rows 5, 5 and 7: three rows, two distinct values.
+        let row = |v: i64| of_row(&calls, &[Value::Null, Value::Null, Value::Null, Value::Int(v)]);
+        let value = |v: i64| of_distinct(&calls, &slot_of, 0, &Value::Int(v));
+        let mut totals = row(5);
+        for more in [row(5), row(7), value(5), value(7)] {
+            totals.plus_equals(&more);
+        }
+        let expected = vec![Value::Int(3), Value::Int(2), Value::Int(12), Value::Int(17)];
+        assert_eq!(values(&calls, &totals), Some(Ok(expected)));
+        // A value of another slot adds nothing to these calls.
+        let other = of_distinct(&calls, &slot_of, 1, &Value::Int(100));
+        assert!(other.is_zero());
+        // The values alone, their rows gone: no group.
+        let gone = value(5);
+        assert_eq!(values(&calls, &gone), None);
+    }
+
+    #[test]
     fn only_counts_and_integer_sums_are_additive() {
         use AggregateFunction as F;
         assert!(additive_call(&call(F::CountRows, SqlType::Int)));
@@ -158,6 +212,7 @@ mod tests {
         assert!(!additive_call(&call(F::Sum, SqlType::Double)));
         assert!(!additive_call(&call(F::Avg, SqlType::Decimal(2))));
         assert!(!additive_call(&call(F::Max, SqlType::Int)));
-        assert!(!additive_call(&AggregateCall { distinct: true, ..call(F::Count, SqlType::Int) }));
+        assert!(additive_call(&AggregateCall { distinct: true, ..call(F::Count, SqlType::Text) }));
+        assert!(!additive_call(&AggregateCall { distinct: true, ..call(F::Sum, SqlType::Double) }));
     }
 }
