@@ -46,7 +46,8 @@ const SHAPES: &[&str] = &[
     // DISTINCT counts and integer sums: running totals over each group's distinct values,
     // slots shared between calls of one argument, beside a general aggregate; and global.
     "SELECT a, COUNT(DISTINCT b) AS db, SUM(DISTINCT b) AS sdb, AVG(DISTINCT b) AS adb, COUNT(DISTINCT c) AS dc, \
-     COUNT(DISTINCT b) FILTER (WHERE c LIKE 'x%') AS dbx, MIN(b) AS mb FROM r GROUP BY a",
+     COUNT(DISTINCT b) FILTER (WHERE c LIKE 'x%') AS dbx, SUM(DISTINCT b) FILTER (WHERE c NOT LIKE 'x%') AS sby, \
+     MIN(b) AS mb FROM r GROUP BY a",
     "SELECT COUNT(DISTINCT a) AS da, SUM(DISTINCT b) AS sb, COUNT(*) AS n FROM r",
     "SELECT DISTINCT a, c FROM r",
     "SELECT r.a, r.b, s.k, s.d FROM r JOIN s ON r.a = s.a",

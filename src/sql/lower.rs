@@ -21,6 +21,7 @@ use timely::progress::Timestamp;
 
 use crate::definition::{Views, constant_in};
 use crate::ops::keyed::with_key;
+use crate::sql::distinct_values::{self, DistinctValues};
 use crate::sql::error::EvalError;
 use crate::sql::plan::{AggregateCall, AggregateFunction, JoinKind, Plan, SetOp, SortKey};
 use crate::sql::prune::{prune, read_by};
@@ -471,6 +472,10 @@ fn join_constant<'s, T: Times>(
     split(results, other.errors)
 }
 
+/// A `GROUP BY`'s input row, prepared: its key, the totals' arguments, the `reduce`'s
+/// arguments, and its distinct values (`DistinctValues::of_row`).
+type Prepared = (SqlRow, SqlRow, SqlRow, Vec<(usize, Value, u64)>);
+
 /// `GROUP BY group` computing `aggregates`; with no group, one row even over no input.
 fn aggregate<'s, T: Times>(
     scope: Scope<'s, T>,
@@ -479,19 +484,25 @@ fn aggregate<'s, T: Times>(
     aggregates: &[AggregateCall],
 ) -> Lowered<'s, T> {
     let (group, calls) = (group.to_vec(), aggregates.to_vec());
-    // Counts and integer sums are running totals per group (`sums`), `DISTINCT` ones over a
-    // `distinct` of the group's values; the others (`MIN`, `MAX`, sums of doubles and decimals)
+    // Counts and integer sums are running totals per group (`sums`), `DISTINCT` ones over each
+    // group's distinct values (`distinct_values`); the others (`MIN`, `MAX`, sums of doubles and decimals)
     // go through a `reduce` that reads the group's arguments. A `GROUP BY` with both computes
     // each part apart, so the `reduce` holds only the arguments its aggregates read (one slot
     // per distinct argument expression), and joins the two results on the group's key.
-    let summed: Vec<bool> = calls.iter().map(sums::additive_call).collect();
+    // At most `distinct_values::MAX_CALLS` DISTINCT calls are totals (one bit each in a mask).
+    let distinct_totals = calls.iter().filter(|c| c.distinct && sums::additive_call(c)).count();
+    let additive = |c: &AggregateCall| {
+        sums::additive_call(c) && (!c.distinct || distinct_totals <= distinct_values::MAX_CALLS)
+    };
+    let summed: Vec<bool> = calls.iter().map(additive).collect();
     let (sum_calls, reduce_calls): (Vec<AggregateCall>, Vec<AggregateCall>) =
-        calls.iter().cloned().partition(sums::additive_call);
+        calls.iter().cloned().partition(|c| additive(c));
     let sum_arguments: Vec<Option<Scalar>> =
         sum_calls.iter().map(|c| c.argument.clone().filter(|_| !c.distinct)).collect();
-    let (distinct_slots, distinct_slot_of) = argument_slots(&sum_calls, |c| c.distinct);
-    let (slots, slot_of) = argument_slots(&reduce_calls, |_| true);
+    let distinct = DistinctValues::of(&sum_calls);
+    let (slots, slot_of) = argument_slots(&reduce_calls);
     let global = group.is_empty();
+    let row_distinct = distinct.clone();
     let prepared = input.rows.map(move |row| {
         let key = evaluate(&group, &row)?;
         let sum_args = sum_arguments
@@ -499,31 +510,32 @@ fn aggregate<'s, T: Times>(
             .map(|a| a.as_ref().map_or(Ok(Value::Null), |a| a.eval(&row)))
             .collect::<Result<SqlRow, _>>()?;
         let reduce_args = evaluate(&slots, &row)?;
-        let distinct_args = evaluate(&distinct_slots, &row)?;
-        Ok::<_, EvalError>((key, sum_args, reduce_args, distinct_args))
+        let distinct_values = row_distinct.of_row(&row)?;
+        Ok::<_, EvalError>((key, sum_args, reduce_args, distinct_values))
     });
     let (prepared, prepare_errors) = results_apart(prepared);
     let errors = input.errors.concat(prepare_errors);
     let has_sums = !sum_calls.is_empty();
     let sum_calls = Arc::new(sum_calls);
-    let distinct_slot_of = Arc::new(distinct_slot_of);
-    let totals = |prepared: Rows<'s, T, (SqlRow, SqlRow, SqlRow, SqlRow)>| {
+    let totals = |prepared: Rows<'s, T, Prepared>| {
         let row_calls = Arc::clone(&sum_calls);
         let mut added = prepared
             .clone()
             .explode(move |(key, args, _, _)| Some(((key, ()), sums::of_row(&row_calls, &args))));
-        if distinct_slot_of.iter().any(Option::is_some) {
-            // Each (group, slot, value) once, however many rows hold it.
-            let values = present(prepared.flat_map(|(key, _, _, values)| {
-                values
-                    .into_iter()
-                    .enumerate()
-                    .filter(|(_, v)| !v.is_null())
-                    .map(move |(slot, v)| (key.clone(), slot, v))
-            }));
-            let (calls, slot_of) = (Arc::clone(&sum_calls), Arc::clone(&distinct_slot_of));
-            added = added.concat(values.explode(move |(key, slot, value)| {
-                Some(((key, ()), sums::of_distinct(&calls, &slot_of, slot, &value)))
+        if distinct.any() {
+            // Each (group, base, value) once, with the calls some row holding it counts it for.
+            let values = prepared.flat_map(|(key, _, _, values)| {
+                values.into_iter().map(move |(base, value, mask)| ((key.clone(), base, value), mask))
+            });
+            let counted = values.reduce_named("SqlDistinctValues", |_value, masks, output| {
+                let mask = masks.iter().filter(|(_, m)| *m > 0).fold(0u64, |union, (mask, _)| union | **mask);
+                if mask != 0 {
+                    output.push((mask, 1));
+                }
+            });
+            let calls = Arc::clone(&sum_calls);
+            added = added.concat(counted.explode(move |((key, _, value), mask)| {
+                Some(((key, ()), sums::of_distinct(&calls, distinct.bit_of(), mask, &value)))
             }));
         }
         reduce_arranged(added, "SqlSums", move |_key, totals, output| {
@@ -591,18 +603,14 @@ where
         .reduce_abelian::<_, ValBuilder<SqlRow, V2, T, Diff>, _, _, _>(name, logic, with_key)
 }
 
-/// The distinct argument expressions of the `calls` that `holds` accepts (the slots of the
-/// argument rows a `reduce` holds, or of the values a `DISTINCT` keeps), and each call's slot
-/// (`None` for `COUNT(*)` and for the calls not accepted).
-fn argument_slots(
-    calls: &[AggregateCall],
-    holds: impl Fn(&AggregateCall) -> bool,
-) -> (Vec<Scalar>, Vec<Option<usize>>) {
+/// The distinct argument expressions of `calls` (the slots of the argument rows a `reduce`
+/// holds), and each call's slot (`None` for `COUNT(*)`).
+fn argument_slots(calls: &[AggregateCall]) -> (Vec<Scalar>, Vec<Option<usize>>) {
     let mut slots: Vec<Scalar> = Vec::new();
     let slot_of = calls
         .iter()
         .map(|call| {
-            let argument = call.argument.as_ref().filter(|_| holds(call))?;
+            let argument = call.argument.as_ref()?;
             Some(slots.iter().position(|s| s == argument).unwrap_or_else(|| {
                 slots.push(argument.clone());
                 slots.len() - 1
@@ -809,7 +817,7 @@ mod tests {
             call(F::Max, Some(price.clone())),
             call(F::Max, Some(Scalar::Column(0))),
         ];
-        let (slots, slot_of) = argument_slots(&calls, |_| true);
+        let (slots, slot_of) = argument_slots(&calls);
         assert_eq!(slots, vec![price, Scalar::Column(0)]);
         assert_eq!(slot_of, vec![Some(0), None, Some(0), Some(1)]);
         // MIN and MAX read the one slot; COUNT(*) counts every row.

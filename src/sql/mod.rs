@@ -73,6 +73,7 @@
 mod bind;
 mod catalog;
 mod decode;
+mod distinct_values;
 mod encode;
 mod error;
 mod expose;

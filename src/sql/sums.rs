@@ -12,9 +12,9 @@
 //!
 //! `COUNT(DISTINCT x)`, and `SUM` and `AVG` of distinct integers, are totals too, over the
 //! group's distinct values instead of its rows: `lower.rs` keeps each (group, argument, value)
-//! present once (a `distinct` per value, so a change reads only its own value's rows), and
-//! each present value adds [`of_distinct`] to its group's totals, where a row adds
-//! [`of_row`].
+//! once, with the calls that count it (`distinct_values`; a `reduce` per value, so a change
+//! reads only its own value's rows), and each such value adds [`of_distinct`] to its group's
+//! totals, where a row adds [`of_row`].
 //!
 //! One difference from `reduce`: a row held a negative number of times (which no SQL table
 //! holds) is subtracted here, where `reduce` leaves it out.
@@ -78,19 +78,20 @@ pub(crate) fn of_row(calls: &[AggregateCall], args: &[Value]) -> Totals {
     Totals(totals)
 }
 
-/// The contribution of one distinct value `value` (not `NULL`) of argument `slot`, present in
-/// its group: counted and summed by the `DISTINCT` calls whose argument is that slot
-/// (`slot_of[i]` for `calls[i]`), and by no other call, nor as a row.
+/// The contribution of one distinct value `value` (not `NULL`), present in its group, to the
+/// `DISTINCT` calls whose bit (`bit_of[i]` for `calls[i]`) is set in `mask`: counted and summed
+/// by those, by no other call, and not as a row.
 pub(crate) fn of_distinct(
     calls: &[AggregateCall],
-    slot_of: &[Option<usize>],
-    slot: usize,
+    bit_of: &[Option<u32>],
+    mask: u64,
     value: &Value,
 ) -> Totals {
     let mut totals = Vec::with_capacity(1 + 2 * calls.len());
     totals.push(0);
-    for (call, call_slot) in calls.iter().zip(slot_of) {
-        push_call(&mut totals, call, (call.distinct && *call_slot == Some(slot)).then_some(value));
+    for (call, bit) in calls.iter().zip(bit_of) {
+        let counts = bit.is_some_and(|bit| mask & (1 << bit) != 0);
+        push_call(&mut totals, call, counts.then_some(value));
     }
     Totals(totals)
 }
@@ -185,19 +186,21 @@ mod tests {
             distinct(F::Sum),
             call(F::Sum, SqlType::Int),
         ];
-        let slot_of = [None, Some(0), Some(0), None];
+        let bit_of = [None, Some(0), Some(1), None];
         // Rows 5, 5 and 7: three rows, two distinct values.
         let row = |v: i64| of_row(&calls, &[Value::Null, Value::Null, Value::Null, Value::Int(v)]);
-        let value = |v: i64| of_distinct(&calls, &slot_of, 0, &Value::Int(v));
+        let value = |v: i64| of_distinct(&calls, &bit_of, 0b11, &Value::Int(v));
         let mut totals = row(5);
         for more in [row(5), row(7), value(5), value(7)] {
             totals.plus_equals(&more);
         }
         let expected = vec![Value::Int(3), Value::Int(2), Value::Int(12), Value::Int(17)];
         assert_eq!(values(&calls, &totals), Some(Ok(expected)));
-        // A value of another slot adds nothing to these calls.
-        let other = of_distinct(&calls, &slot_of, 1, &Value::Int(100));
-        assert!(other.is_zero());
+        // A value counted by the COUNT only (the SUM's filter held for none of its rows).
+        let counted = of_distinct(&calls, &bit_of, 0b01, &Value::Int(100));
+        assert_eq!(counted, Totals(vec![0, 1, 0, 0, 0, 0]));
+        // A value for no call adds nothing.
+        assert!(of_distinct(&calls, &bit_of, 0, &Value::Int(100)).is_zero());
         // The values alone, their rows gone: no group.
         let gone = value(5);
         assert_eq!(values(&calls, &gone), None);
