@@ -43,8 +43,9 @@ const SHAPES: &[&str] = &[
     // FILTER, as Nexmark q15 and q16 use it: counts (running totals) and a general aggregate.
     "SELECT a, COUNT(*) FILTER (WHERE b > 1) AS n, COUNT(DISTINCT c) FILTER (WHERE b <= 1) AS dc, \
      SUM(b) FILTER (WHERE c LIKE 'x%') AS sb, MAX(c) FILTER (WHERE b IS NULL) AS mc FROM r GROUP BY a",
-    // DISTINCT counts and integer sums: running totals over each group's distinct values,
-    // slots shared between calls of one argument, beside a general aggregate; and global.
+    // DISTINCT counts and integer sums: running totals over each group's distinct values, one
+    // value shared by the calls of an argument whose filters differ (complementary ones too),
+    // beside a general aggregate; and global.
     "SELECT a, COUNT(DISTINCT b) AS db, SUM(DISTINCT b) AS sdb, AVG(DISTINCT b) AS adb, COUNT(DISTINCT c) AS dc, \
      COUNT(DISTINCT b) FILTER (WHERE c LIKE 'x%') AS dbx, SUM(DISTINCT b) FILTER (WHERE c NOT LIKE 'x%') AS sby, \
      MIN(b) AS mb FROM r GROUP BY a",

@@ -485,11 +485,11 @@ fn aggregate<'s, T: Times>(
 ) -> Lowered<'s, T> {
     let (group, calls) = (group.to_vec(), aggregates.to_vec());
     // Counts and integer sums are running totals per group (`sums`), `DISTINCT` ones over each
-    // group's distinct values (`distinct_values`); the others (`MIN`, `MAX`, sums of doubles and decimals)
-    // go through a `reduce` that reads the group's arguments. A `GROUP BY` with both computes
-    // each part apart, so the `reduce` holds only the arguments its aggregates read (one slot
-    // per distinct argument expression), and joins the two results on the group's key.
-    // At most `distinct_values::MAX_CALLS` DISTINCT calls are totals (one bit each in a mask).
+    // group's distinct values (`distinct_values`; at most `MAX_CALLS` of them, one bit each in
+    // a mask); the others (`MIN`, `MAX`, sums of doubles and decimals) go through a `reduce`
+    // that reads the group's arguments. A `GROUP BY` with both computes each part apart, so the
+    // `reduce` holds only the arguments its aggregates read (one slot per distinct argument
+    // expression), and joins the two results on the group's key.
     let distinct_totals = calls.iter().filter(|c| c.distinct && sums::additive_call(c)).count();
     let additive = |c: &AggregateCall| {
         sums::additive_call(c) && (!c.distinct || distinct_totals <= distinct_values::MAX_CALLS)
