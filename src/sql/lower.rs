@@ -23,10 +23,11 @@ use crate::definition::{Views, constant_in};
 use crate::ops::keyed::with_key;
 use crate::sql::distinct_values::{self, DistinctValues};
 use crate::sql::error::EvalError;
+use crate::sql::packed::PackedRow;
 use crate::sql::plan::{AggregateCall, AggregateFunction, JoinKind, Plan, SetOp, SortKey};
 use crate::sql::prune::{prune, read_by};
 use crate::sql::scalar::Scalar;
-use crate::sql::source::{Computed, Needed, Source, apart};
+use crate::sql::source::{Needed, Source, apart};
 use crate::sql::sums;
 use crate::sql::value::{Decimal, SqlRow, Value};
 use crate::time::{Diff, Time};
@@ -80,7 +81,7 @@ impl<'s> Env<'s, Time> for Outer<'_, 's> {
     }
 
     /// `WITH RECURSIVE`: the base, then the step over the rows so far, to a fixed point. The
-    /// loop carries rows and errors together (as `Computed`), so that errors leave it too.
+    /// loop carries rows and errors together (as `Ok` and `Err`), so that errors leave it too.
     fn recursive(&self, plan: &Plan) -> Lowered<'s, Time> {
         let Plan::Recursive { id, base, step, distinct, .. } = plan else { unreachable!("a recursive plan") };
         let base = lower_in(base, self);
@@ -93,22 +94,19 @@ impl<'s> Env<'s, Time> for Outer<'_, 's> {
                 (s, lowered)
             })
             .collect();
-        let start = base.rows.map(Computed::Row);
+        let start = base.rows.map(Ok::<SqlRow, EvalError>);
         let (id, step, distinct) = (*id, step.as_ref().clone(), *distinct);
         let result = start.clone().iterate(move |scope, so_far| {
             let sources = outer
                 .into_iter()
                 .map(|(s, l)| (s, Lowered { rows: l.rows.enter(scope), errors: l.errors.enter(scope) }))
                 .collect();
-            let inner = Inner { scope, id, so_far: so_far.flat_map(Computed::row), sources };
+            let inner = Inner { scope, id, so_far: so_far.flat_map(Result::ok), sources };
             let step = lower_in(&step, &inner);
-            let next = start
-                .enter(scope)
-                .concat(step.rows.map(Computed::Row))
-                .concat(step.errors.map(Computed::Error));
+            let next = start.enter(scope).concat(step.rows.map(Ok)).concat(step.errors.map(Err));
             if distinct { present(next) } else { next }
         });
-        let (rows, errors) = apart(result, Computed::into_result);
+        let (rows, errors) = apart(result, |carried| carried);
         Lowered { rows, errors: base.errors.concat(errors) }
     }
 }
@@ -366,23 +364,28 @@ fn join<'s, T: Times>(
     (left_width, right_width): (usize, usize),
 ) -> Lowered<'s, T> {
     let errors = left.errors.concat(right.errors);
+    // Each side is arranged by key with its keys and rows packed, the arrangements' bulk.
     let keyed = |rows: Rows<'s, T, SqlRow>, keys: &[Scalar]| {
         let keys = keys.to_vec();
         // A `NULL` key equals nothing: such rows find no partner.
         let results = rows.flat_map(move |row| match evaluate(&keys, &row) {
             Ok(key) if key.iter().any(Value::is_null) => None,
-            Ok(key) => Some(Ok((key, row))),
+            Ok(key) => Some(Ok((PackedRow::pack(&key), PackedRow::pack(&row)))),
             Err(error) => Some(Err(error)),
         });
         results_apart(results)
     };
     let (left_keyed, left_key_errors) = keyed(left.rows.clone(), left_keys);
     let (right_keyed, right_key_errors) = keyed(right.rows.clone(), right_keys);
-    let pairs = left_keyed.join(right_keyed).map(|(_key, (mut l, r))| {
-        let width = l.len();
-        l.extend(r);
-        (l, width)
-    });
+    let right_arranged = right_keyed.arrange_by_key_named("Arrange: SqlJoin");
+    let pairs =
+        left_keyed.arrange_by_key_named("Arrange: SqlJoin").join_core(right_arranged, move |_key, l, r| {
+            let mut row = Vec::with_capacity(left_width + right_width);
+            l.unpack_into(&mut row);
+            let width = row.len();
+            r.unpack_into(&mut row);
+            Some((row, width))
+        });
     let results = pairs.flat_map(move |(row, width)| match residual.as_ref().map(|r| r.holds(&row)) {
         None | Some(Ok(true)) => Some(Ok((row, width))),
         Some(Ok(false)) => None,
@@ -744,17 +747,20 @@ fn top_k<'s, T: Times>(
 ) -> Lowered<'s, T> {
     let (partition, order) = (partition.to_vec(), order.to_vec());
     let keys: Vec<Scalar> = order.iter().map(|k| k.expr.clone()).collect();
-    let prepared = input
-        .rows
-        .map(move |row| Ok::<_, EvalError>((evaluate(&partition, &row)?, (evaluate(&keys, &row)?, row))));
+    // The partition key and the row are packed: the reduce's input arrangement holds them all.
+    let prepared = input.rows.map(move |row| {
+        let partition = PackedRow::pack(&evaluate(&partition, &row)?);
+        Ok::<_, EvalError>((partition, (evaluate(&keys, &row)?, PackedRow::pack(&row))))
+    });
     let (prepared, prepare_errors) = results_apart(prepared);
     let errors = input.errors.concat(prepare_errors);
-    let rows = prepared.reduce_named("SqlTopK", move |_key, values, output| {
-        let mut sorted: Vec<&(SqlRow, SqlRow)> = Vec::new();
+    let ranked = prepared.reduce_named("SqlTopK", move |_key, values, output| {
+        let mut sorted: Vec<&(SqlRow, PackedRow)> = Vec::new();
         for (value, m) in values {
             sorted.extend(std::iter::repeat_n(*value, (*m).max(0) as usize));
         }
-        let compare = |a: &&(SqlRow, SqlRow), b: &&(SqlRow, SqlRow)| {
+        // Packed rows order as their values: ties are broken by the row.
+        let compare = |a: &&(SqlRow, PackedRow), b: &&(SqlRow, PackedRow)| {
             compare_keys(&order, &a.0, &b.0).then_with(|| a.1.cmp(&b.1))
         };
         // Only the first `wanted` rows are sorted: a top 1 of a large group is one pass.
@@ -766,14 +772,16 @@ fn top_k<'s, T: Times>(
         sorted.sort_by(compare);
         let taken = sorted.into_iter().skip(offset);
         for (place, (_, row)) in taken.enumerate() {
-            let mut row = row.clone();
-            if numbered {
-                row.push(Value::Int(offset as i64 + place as i64 + 1));
-            }
-            output.push((row, 1));
+            let place = numbered.then_some(offset as i64 + place as i64 + 1);
+            output.push(((row.clone(), place), 1));
         }
     });
-    Lowered { rows: rows.map(|(_partition, row)| row), errors }
+    let rows = ranked.map(|(_partition, (packed, place))| {
+        let mut row = packed.values();
+        row.extend(place.map(Value::Int));
+        row
+    });
+    Lowered { rows, errors }
 }
 
 /// SQL's order of two lists of the values of `order`'s keys: each ascending or descending,

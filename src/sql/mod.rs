@@ -79,6 +79,7 @@ mod error;
 mod expose;
 mod functions;
 mod lower;
+mod packed;
 mod plan;
 mod prune;
 mod rows;
@@ -94,6 +95,7 @@ mod write;
 
 pub use error::{EvalError, Position, SqlError, SqlResult};
 pub use expose::SqlBuilder;
+pub use packed::PackedRow;
 pub use rows::SqlRows;
 pub use session::{Connection, Outcome, Sql};
 pub use source::Computed;

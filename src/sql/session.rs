@@ -674,7 +674,7 @@ fn definition(plan: Plan) -> Definition<Computed> {
     let plan = Arc::new(plan);
     Definition::new(move |views| {
         let lowered = lower(&plan, views);
-        lowered.rows.map(Computed::Row).concat(lowered.errors.map(Computed::Error))
+        lowered.rows.map(|row| Computed::of(&row)).concat(lowered.errors.map(Computed::Error))
     })
 }
 
@@ -706,7 +706,7 @@ fn expand(view: &str, computed: Vec<(Computed, Diff)>, order: &[SortKey]) -> Sql
                 return Err(SqlError::Eval { view: view.to_string(), error });
             }
             Computed::Error(_) => {}
-            Computed::Row(row) => rows.extend(std::iter::repeat_n(row, diff.max(0) as usize)),
+            Computed::Row(row) => rows.extend(std::iter::repeat_n(row.values(), diff.max(0) as usize)),
         }
     }
     if !order.is_empty() {

@@ -11,35 +11,44 @@ use timely::progress::Timestamp;
 
 use crate::definition::Views;
 use crate::sql::error::EvalError;
-use crate::sql::value::SqlRow;
+use crate::sql::packed::PackedRow;
+use crate::sql::value::{SqlRow, Value};
 use crate::table::{KeyedTable, Table};
 use crate::time::{Diff, Time};
 use crate::view::View;
 
-/// What an SQL view holds: its rows, and an error for each row it could not compute (a
+/// What an SQL view holds: its rows, packed, and an error for each row it could not compute (a
 /// division by zero, an overflow). Reads of the view through [`Sql`](crate::sql::Sql) fail
 /// while it holds an error.
+///
+/// A Rust program that opens an SQL view ([`Engine::open_view`](crate::Engine::open_view))
+/// reads these; [`Computed::row`] unpacks a row.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Computed {
     /// A row of the view.
-    Row(SqlRow),
+    Row(PackedRow),
     /// A row that could not be computed.
     Error(EvalError),
 }
 
 impl Computed {
-    /// The row, if this is one.
-    pub(crate) fn row(self) -> Option<SqlRow> {
+    /// A row of `values`.
+    pub fn of(values: &[Value]) -> Computed {
+        Computed::Row(PackedRow::pack(values))
+    }
+
+    /// The row's values, if this is a row.
+    pub fn row(&self) -> Option<SqlRow> {
         match self {
-            Computed::Row(row) => Some(row),
+            Computed::Row(row) => Some(row.values()),
             Computed::Error(_) => None,
         }
     }
 
-    /// The row, or the error.
-    pub(crate) fn into_result(self) -> Result<SqlRow, EvalError> {
+    /// The row's values, or the error.
+    pub fn into_result(self) -> Result<SqlRow, EvalError> {
         match self {
-            Computed::Row(row) => Ok(row),
+            Computed::Row(row) => Ok(row.values()),
             Computed::Error(error) => Err(error),
         }
     }

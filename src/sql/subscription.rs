@@ -106,7 +106,7 @@ fn split(batch: Batch<Computed>) -> SqlBatch {
     let (mut updates, mut errors) = (Vec::new(), Vec::new());
     for (computed, time, diff) in batch.updates {
         match computed {
-            Computed::Row(row) => updates.push((row, time, diff)),
+            Computed::Row(row) => updates.push((row.values(), time, diff)),
             Computed::Error(error) => errors.push((error, time, diff)),
         }
     }
