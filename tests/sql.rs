@@ -727,3 +727,69 @@ fn a_join_with_values_gives_the_rows_and_errors_of_any_join() {
         Err(SqlError::Eval { error: EvalError::DivisionByZero, .. })
     ));
 }
+
+#[test]
+fn a_top_k_per_join_key_has_the_rows_and_errors_of_a_top_k_over_the_joined_rows() {
+    let (_engine, sql) = sql();
+    sql.execute("CREATE TABLE customers (id BIGINT, name TEXT)").unwrap();
+    sql.execute("CREATE TABLE orders (customer BIGINT, amount BIGINT, parts BIGINT)").unwrap();
+    // Partitioned by the join key, the top-k runs on the two sides grouped by key; by an
+    // expression of it (`+ 0`), over the joined rows. The two must agree, errors included.
+    let ranked = |partition: &str| {
+        format!(
+            "SELECT * FROM (SELECT c.id, c.name, o.amount, ROW_NUMBER() OVER (PARTITION BY {partition} \
+             ORDER BY o.amount / o.parts DESC, o.amount, c.name) AS rn \
+             FROM customers AS c JOIN orders AS o ON c.id = o.customer WHERE o.amount > 0) AS w WHERE rn <= 2"
+        )
+    };
+    sql.execute(&format!("CREATE VIEW by_key AS {}", ranked("c.id"))).unwrap();
+    sql.execute(&format!("CREATE VIEW by_expression AS {}", ranked("c.id + 0"))).unwrap();
+    let mut changes = sql.subscribe("SUBSCRIBE TO by_key").unwrap();
+    let statements = [
+        "INSERT INTO customers VALUES (1, 'ada'), (2, 'bob'), (NULL, 'nil'), (1, 'ava')",
+        "INSERT INTO orders VALUES (1, 10, 1), (1, 30, 2), (1, 20, 1), (2, 5, 1), (NULL, 7, 1), (3, 9, 1)",
+        "INSERT INTO orders VALUES (2, 8, 0), (1, -4, 0), (1, 30, 2)",
+        "DELETE FROM orders WHERE parts = 0",
+        "UPDATE customers SET id = 2 WHERE name = 'ava'",
+        "DELETE FROM orders WHERE amount = 30",
+    ];
+    let (mut saw_error, mut saw_second) = (false, false);
+    let mut last = 0;
+    for statement in statements {
+        last = time_of(sql.execute(statement).unwrap());
+        let read = |view: &str| sql.query(&format!("SELECT * FROM {view} ORDER BY id, rn AS OF {last}"));
+        match (read("by_key"), read("by_expression")) {
+            (Ok(fast), Ok(slow)) => {
+                assert_eq!(fast.rows(), slow.rows(), "after {statement}");
+                saw_second |= fast.rows().iter().any(|row| row[3] == Value::Int(2));
+            }
+            (Err(SqlError::Eval { error: fast, .. }), Err(SqlError::Eval { error: slow, .. })) => {
+                assert_eq!(
+                    (fast, slow),
+                    (EvalError::DivisionByZero, EvalError::DivisionByZero),
+                    "after {statement}"
+                );
+                saw_error = true;
+            }
+            (fast, slow) => panic!("after {statement}: {fast:?} but {slow:?}"),
+        }
+    }
+    assert!(saw_error && saw_second, "the statements make an error and second places");
+    // The subscription sums to the read: rows, and no error left.
+    let (mut rows, mut errors) = (std::collections::BTreeMap::<Vec<Value>, isize>::new(), 0);
+    for batch in changes.by_ref() {
+        let batch = batch.unwrap();
+        for (row, _, diff) in batch.updates {
+            *rows.entry(row).or_default() += diff;
+        }
+        errors += batch.errors.iter().map(|(_, _, diff)| diff).sum::<isize>();
+        if batch.upper > last {
+            break;
+        }
+    }
+    rows.retain(|_, diff| *diff != 0);
+    let summed: Vec<Vec<Value>> =
+        rows.into_iter().flat_map(|(row, n)| std::iter::repeat_n(row, n as usize)).collect();
+    let read = sql.query(&format!("SELECT * FROM by_key AS OF {last}")).unwrap();
+    assert_eq!((summed, errors), (read.rows().to_vec(), 0));
+}

@@ -93,6 +93,13 @@ const SHAPES: &[&str] = &[
      SELECT s.k, walk.depth + 1 FROM walk JOIN s ON s.a = walk.x WHERE walk.depth < 3) SELECT x, depth FROM walk",
     "SELECT a, b, c, rn FROM (SELECT a, b, c, ROW_NUMBER() OVER (PARTITION BY a ORDER BY b DESC NULLS LAST, c NULLS FIRST) \
      AS rn FROM r) AS ranked WHERE rn <= 2",
+    // A top-k per join key over a join, partitioned by either side's key column: ranked on the
+    // two sides grouped by key, the joined rows never arranged (Nexmark q9's shape).
+    "SELECT k, a, b, c, rn FROM (SELECT s.k, s.a, r.b, r.c, ROW_NUMBER() OVER (PARTITION BY s.a \
+     ORDER BY r.b DESC NULLS LAST, r.c NULLS FIRST, s.k) AS rn FROM s JOIN r ON s.a = r.a WHERE r.b <= s.k) AS w \
+     WHERE rn <= 2",
+    "SELECT a, b, k FROM (SELECT r.a, r.b, s.k, ROW_NUMBER() OVER (PARTITION BY s.a ORDER BY s.k DESC, r.b NULLS LAST) \
+     AS rn FROM r JOIN s ON r.a = s.a) AS w WHERE rn <= 1",
     "SELECT a, b FROM r WHERE b > (SELECT AVG(b) FROM r)",
     "SELECT k, (SELECT COUNT(*) FROM r) AS total, (SELECT MAX(d) FROM s) - d AS gap FROM s",
 ];

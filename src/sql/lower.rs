@@ -261,11 +261,13 @@ fn lower_in<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
             Lowered { rows, errors }
         }
         Plan::TopK { input, partition, order, offset, limit, numbered } => {
-            let input = lower_in(input, env);
             if limit.is_none() && *offset == 0 && !numbered {
-                return input;
+                return lower_in(input, env);
             }
-            top_k(input, partition, order, (*offset, *limit), *numbered)
+            if let Some(join) = JoinOnPartition::of(input, partition) {
+                return top_k_of_join(join, env, order, (*offset, *limit), *numbered);
+            }
+            top_k(lower_in(input, env), partition, order, (*offset, *limit), *numbered)
         }
         Plan::Recursive { .. } => env.recursive(plan),
         Plan::Recurse { id, .. } => Lowered { rows: env.recurse(*id), errors: no_errors(env.scope()) },
@@ -365,16 +367,6 @@ fn join<'s, T: Times>(
 ) -> Lowered<'s, T> {
     let errors = left.errors.concat(right.errors);
     // Each side is arranged by key with its keys and rows packed, the arrangements' bulk.
-    let keyed = |rows: Rows<'s, T, SqlRow>, keys: &[Scalar]| {
-        let keys = keys.to_vec();
-        // A `NULL` key equals nothing: such rows find no partner.
-        let results = rows.flat_map(move |row| match evaluate(&keys, &row) {
-            Ok(key) if key.iter().any(Value::is_null) => None,
-            Ok(key) => Some(Ok((PackedRow::pack(&key), PackedRow::pack(&row)))),
-            Err(error) => Some(Err(error)),
-        });
-        results_apart(results)
-    };
     let (left_keyed, left_key_errors) = keyed(left.rows.clone(), left_keys);
     let (right_keyed, right_key_errors) = keyed(right.rows.clone(), right_keys);
     let right_arranged = right_keyed.arrange_by_key_named("Arrange: SqlJoin");
@@ -426,6 +418,22 @@ fn join<'s, T: Times>(
         }
     };
     Lowered { rows, errors }
+}
+
+/// Each row under its join key (`keys` evaluated over it), both packed; a row whose key has a
+/// `NULL` is left out (it equals nothing, so it finds no partner), and one whose key cannot be
+/// computed is an error.
+fn keyed<'s, T: Times>(
+    rows: Rows<'s, T, SqlRow>,
+    keys: &[Scalar],
+) -> (Rows<'s, T, (PackedRow, PackedRow)>, Rows<'s, T, EvalError>) {
+    let keys = keys.to_vec();
+    let results = rows.flat_map(move |row| match evaluate(&keys, &row) {
+        Ok(key) if key.iter().any(Value::is_null) => None,
+        Ok(key) => Some(Ok((PackedRow::pack(&key), PackedRow::pack(&row)))),
+        Err(error) => Some(Err(error)),
+    });
+    results_apart(results)
 }
 
 /// Constant rows by join key: the rows of `plan` if it is constant ([`Plan::constant_rows`])
@@ -781,6 +789,127 @@ fn top_k<'s, T: Times>(
         row.extend(place.map(Value::Int));
         row
     });
+    Lowered { rows, errors }
+}
+
+/// An inner join (with the conditions above it) whose rows a top-k ranks per join key: each of
+/// the top-k's partitions is the rows of one key, so the ranking runs on the join's two sides
+/// grouped by key (a co-group, [`top_k_of_join`]) and the joined rows are never arranged.
+struct JoinOnPartition<'p> {
+    left: &'p Plan,
+    right: &'p Plan,
+    left_keys: &'p [Scalar],
+    right_keys: &'p [Scalar],
+    /// The join's residual, then the filter above it, over the joined row, in that order.
+    conditions: Vec<Scalar>,
+}
+
+impl<'p> JoinOnPartition<'p> {
+    /// `input` as such a join, if it is one: an inner join of two sides that are not constant
+    /// (those join without state), under at most a filter, and `partition` names a column of
+    /// each join key and nothing else.
+    fn of(input: &'p Plan, partition: &[Scalar]) -> Option<JoinOnPartition<'p>> {
+        let (join, filter) = match input {
+            Plan::Filter { input, predicate } => (input.as_ref(), Some(predicate)),
+            join => (join, None),
+        };
+        let Plan::Join { kind: JoinKind::Inner, left, right, left_keys, right_keys, residual } = join else {
+            return None;
+        };
+        if left_keys.is_empty() || left.constant_rows().is_some() || right.constant_rows().is_some() {
+            return None;
+        }
+        // The key position each partition column holds, from either side of the join.
+        let width = left.width();
+        let position = |expr: &Scalar| {
+            let Scalar::Column(column) = expr else { return None };
+            let side =
+                |keys: &[Scalar], column: usize| keys.iter().position(|k| *k == Scalar::Column(column));
+            if *column < width { side(left_keys, *column) } else { side(right_keys, *column - width) }
+        };
+        let mut covered = vec![false; left_keys.len()];
+        for expr in partition {
+            covered[position(expr)?] = true;
+        }
+        if !covered.iter().all(|c| *c) {
+            return None;
+        }
+        let conditions = residual.iter().chain(filter).cloned().collect();
+        Some(JoinOnPartition { left, right, left_keys, right_keys, conditions })
+    }
+}
+
+/// A top-k per join key of an inner join ([`JoinOnPartition`]): both sides keyed and packed,
+/// and a `reduce` per key that forms the key's joined rows, keeps those every condition holds
+/// for, and ranks them as [`top_k`] does (ties broken by the joined row). A change to a key
+/// reads that key's rows on both sides, as the top-k of the joined rows read the key's joined
+/// rows; the joined rows themselves are not kept.
+fn top_k_of_join<'s, T: Times>(
+    join: JoinOnPartition<'_>,
+    env: &dyn Env<'s, T>,
+    order: &[SortKey],
+    (offset, limit): (usize, Option<usize>),
+    numbered: bool,
+) -> Lowered<'s, T> {
+    let (left, right) = (lower_in(join.left, env), lower_in(join.right, env));
+    let (left_keyed, left_key_errors) = keyed(left.rows, join.left_keys);
+    let (right_keyed, right_key_errors) = keyed(right.rows, join.right_keys);
+    let sides = left_keyed
+        .map(|(key, row)| (key, (false, row)))
+        .concat(right_keyed.map(|(key, row)| (key, (true, row))));
+    let (conditions, order) = (join.conditions, order.to_vec());
+    let keys: Vec<Scalar> = order.iter().map(|k| k.expr.clone()).collect();
+    type Ranked = Result<(PackedRow, Option<i64>), EvalError>;
+    let ranked =
+        sides.reduce_named("SqlTopKOfJoin", move |_key, values, output: &mut Vec<(Ranked, Diff)>| {
+            // The left side's rows sort first.
+            let split = values.partition_point(|((right, _), _)| !*right);
+            let (lefts, rights) = values.split_at(split);
+            let mut candidates: Vec<(SqlRow, &PackedRow, &PackedRow)> = Vec::new();
+            let mut row = Vec::new();
+            for ((_, l), lm) in lefts.iter().filter(|(_, m)| *m > 0) {
+                row.clear();
+                l.unpack_into(&mut row);
+                let width = row.len();
+                for ((_, r), rm) in rights.iter().filter(|(_, m)| *m > 0) {
+                    row.truncate(width);
+                    r.unpack_into(&mut row);
+                    let copies = (lm * rm) as usize;
+                    let held = conditions
+                        .iter()
+                        .try_fold(true, |held, c| if held { c.holds(&row) } else { Ok(false) });
+                    match held.and_then(|held| if held { evaluate(&keys, &row).map(Some) } else { Ok(None) })
+                    {
+                        Ok(Some(ranks)) => candidates.extend(std::iter::repeat_n((ranks, l, r), copies)),
+                        Ok(None) => {}
+                        Err(error) => output.push((Err(error), copies as Diff)),
+                    }
+                }
+            }
+            // Packed rows order as their values, and a joined row's are its left row's then its
+            // right row's: comparing the two sides in turn compares the joined rows.
+            let compare = |a: &(SqlRow, &PackedRow, &PackedRow), b: &(SqlRow, &PackedRow, &PackedRow)| {
+                compare_keys(&order, &a.0, &b.0).then_with(|| (a.1, a.2).cmp(&(b.1, b.2)))
+            };
+            let wanted = offset.saturating_add(limit.unwrap_or(usize::MAX));
+            if wanted < candidates.len() {
+                candidates.select_nth_unstable_by(wanted, compare);
+                candidates.truncate(wanted);
+            }
+            candidates.sort_by(compare);
+            for (place, (_, l, r)) in candidates.into_iter().skip(offset).enumerate() {
+                let place = numbered.then_some(offset as i64 + place as i64 + 1);
+                output.push((Ok((l.concat(r), place)), 1));
+            }
+        });
+    let (ranked, rank_errors) = results_apart(ranked.map(|(_key, ranked)| ranked));
+    let rows = ranked.map(|(packed, place)| {
+        let mut row = packed.values();
+        row.extend(place.map(Value::Int));
+        row
+    });
+    let errors =
+        left.errors.concat(right.errors).concat(left_key_errors).concat(right_key_errors).concat(rank_errors);
     Lowered { rows, errors }
 }
 

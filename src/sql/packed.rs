@@ -77,6 +77,11 @@ impl PackedRow {
         }
     }
 
+    /// The row of `self`'s values followed by `other`'s (their bytes, one after the other).
+    pub(crate) fn concat(&self, other: &PackedRow) -> PackedRow {
+        PackedRow([&self.0[..], &other.0[..]].concat().into_boxed_slice())
+    }
+
     /// The packed bytes' length.
     pub fn packed_len(&self) -> usize {
         self.0.len()
@@ -331,6 +336,16 @@ mod tests {
                 && (pa != pb || hashes.hash_one(&pa) == hashes.hash_one(&pb))
         }
         QuickCheck::new().tests(20_000).quickcheck(property as fn(Vec<AnyValue>, Vec<AnyValue>) -> bool);
+    }
+
+    #[test]
+    fn two_rows_packed_one_after_the_other_are_their_concatenation() {
+        fn property(a: Vec<AnyValue>, b: Vec<AnyValue>) -> bool {
+            let (a, b) = (row(&a), row(&b));
+            let both: SqlRow = a.iter().chain(&b).cloned().collect();
+            PackedRow::pack(&a).concat(&PackedRow::pack(&b)) == PackedRow::pack(&both)
+        }
+        QuickCheck::new().tests(2_000).quickcheck(property as fn(Vec<AnyValue>, Vec<AnyValue>) -> bool);
     }
 
     #[test]
