@@ -1,9 +1,10 @@
-//! A row of SQL values packed into one allocation, as an SQL view holds its rows.
+//! A row of SQL values packed into one allocation, as SQL keeps the rows it arranges (a view's
+//! rows, both sides of a join, a top-k's partitions and rows).
 //!
 //! A [`SqlRow`] is a vector of 32-byte [`Value`]s, each text or bytes value a further
 //! allocation: a row of four integers and a short text is some 200 bytes in three allocations.
-//! Packed, the same row is about 50 bytes in one. A view's arrangement holds every row it has,
-//! so this is most of what an SQL view weighs.
+//! Packed, the same row is about 50 bytes in one. An arrangement holds every row it has, and
+//! copies each at every merge, so this is most of what an SQL view weighs.
 //!
 //! The packing is ordered: the bytes of two rows compare as the rows do (as [`SqlRow`]s, by the
 //! derived order of [`Value`]), so that an arrangement of packed rows is sorted as one of rows,
