@@ -771,25 +771,41 @@ fn top_k<'s, T: Times>(
         let compare = |a: &&(SqlRow, PackedRow), b: &&(SqlRow, PackedRow)| {
             compare_keys(&order, &a.0, &b.0).then_with(|| a.1.cmp(&b.1))
         };
-        // Only the first `wanted` rows are sorted: a top 1 of a large group is one pass.
-        let wanted = offset.saturating_add(limit.unwrap_or(usize::MAX));
-        if wanted < sorted.len() {
-            sorted.select_nth_unstable_by(wanted, compare);
-            sorted.truncate(wanted);
-        }
-        sorted.sort_by(compare);
-        let taken = sorted.into_iter().skip(offset);
-        for (place, (_, row)) in taken.enumerate() {
-            let place = numbered.then_some(offset as i64 + place as i64 + 1);
+        for ((_, row), place) in ranked_places(sorted, compare, (offset, limit), numbered) {
             output.push(((row.clone(), place), 1));
         }
     });
-    let rows = ranked.map(|(_partition, (packed, place))| {
-        let mut row = packed.values();
-        row.extend(place.map(Value::Int));
-        row
-    });
+    let rows = ranked.map(|(_partition, numbered_row)| unpack_numbered(numbered_row));
     Lowered { rows, errors }
+}
+
+/// The `offset..offset + limit` first of `items` in `compare`'s order, each with its place
+/// (from 1) if `numbered`. Only the first `offset + limit` are sorted: a top 1 of a large
+/// group is one pass.
+fn ranked_places<I>(
+    mut items: Vec<I>,
+    compare: impl Fn(&I, &I) -> Ordering,
+    (offset, limit): (usize, Option<usize>),
+    numbered: bool,
+) -> impl Iterator<Item = (I, Option<i64>)> {
+    let wanted = offset.saturating_add(limit.unwrap_or(usize::MAX));
+    if wanted < items.len() {
+        items.select_nth_unstable_by(wanted, &compare);
+        items.truncate(wanted);
+    }
+    items.sort_by(&compare);
+    items
+        .into_iter()
+        .skip(offset)
+        .enumerate()
+        .map(move |(place, item)| (item, numbered.then_some(offset as i64 + place as i64 + 1)))
+}
+
+/// A ranked row's values, with its place appended if it has one.
+fn unpack_numbered((packed, place): (PackedRow, Option<i64>)) -> SqlRow {
+    let mut row = packed.values();
+    row.extend(place.map(Value::Int));
+    row
 }
 
 /// An inner join (with the conditions above it) whose rows a top-k ranks per join key: each of
@@ -891,23 +907,12 @@ fn top_k_of_join<'s, T: Times>(
             let compare = |a: &(SqlRow, &PackedRow, &PackedRow), b: &(SqlRow, &PackedRow, &PackedRow)| {
                 compare_keys(&order, &a.0, &b.0).then_with(|| (a.1, a.2).cmp(&(b.1, b.2)))
             };
-            let wanted = offset.saturating_add(limit.unwrap_or(usize::MAX));
-            if wanted < candidates.len() {
-                candidates.select_nth_unstable_by(wanted, compare);
-                candidates.truncate(wanted);
-            }
-            candidates.sort_by(compare);
-            for (place, (_, l, r)) in candidates.into_iter().skip(offset).enumerate() {
-                let place = numbered.then_some(offset as i64 + place as i64 + 1);
+            for ((_, l, r), place) in ranked_places(candidates, compare, (offset, limit), numbered) {
                 output.push((Ok((l.concat(r), place)), 1));
             }
         });
     let (ranked, rank_errors) = results_apart(ranked.map(|(_key, ranked)| ranked));
-    let rows = ranked.map(|(packed, place)| {
-        let mut row = packed.values();
-        row.extend(place.map(Value::Int));
-        row
-    });
+    let rows = ranked.map(unpack_numbered);
     let errors =
         left.errors.concat(right.errors).concat(left_key_errors).concat(right_key_errors).concat(rank_errors);
     Lowered { rows, errors }

@@ -33,7 +33,7 @@ pub enum Computed {
 
 impl Computed {
     /// A row of `values`.
-    pub fn of(values: &[Value]) -> Computed {
+    pub(crate) fn of(values: &[Value]) -> Computed {
         Computed::Row(PackedRow::pack(values))
     }
 
