@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use ivm::{Batch, Config, Durability, Engine, Error, Retention, SubscribeOptions, Table, Time, View};
@@ -532,6 +534,34 @@ fn a_directory_is_open_in_one_engine_at_a_time() {
     let second = Engine::start(config(dir.path())).unwrap();
     assert_eq!(table.at(0), Err(Error::Shutdown));
     drop(second);
+}
+
+/// A program started by another thread holds a copy of every open file until it has started
+/// (the copies made by `fork` close at `exec`), the directory's lock too: shutting down must
+/// release the lock itself, not only close the engine's copy, or a restart that races a started
+/// program finds the directory in use (seen in CI, beside the tests that run Python).
+#[test]
+fn a_directory_shut_down_while_other_threads_start_programs_opens_again_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let starter = std::thread::spawn({
+        let stop = stop.clone();
+        move || {
+            let mut started = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                std::process::Command::new("true").status().unwrap();
+                started += 1;
+            }
+            started
+        }
+    });
+    for life in 0..200 {
+        let engine = Engine::start(Config::default().with_storage(dir.path()))
+            .unwrap_or_else(|e| panic!("life {life}: {e}"));
+        engine.shutdown();
+    }
+    stop.store(true, Ordering::Relaxed);
+    assert!(starter.join().unwrap() > 0, "no program was started while the engine restarted");
 }
 
 #[test]

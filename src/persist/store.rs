@@ -96,8 +96,8 @@ pub(crate) struct Store {
     history: Clock,
     /// True while the first log segment ever written is still on disk.
     log_from_start: bool,
-    /// Held (locked) while the store is open, so no second engine opens the directory.
-    _lock: fs::File,
+    /// Held while the store is open, so no second engine opens the directory.
+    _lock: DirectoryLock,
 }
 
 impl Store {
@@ -401,8 +401,25 @@ pub(crate) fn chunk_rows() -> usize {
     CHUNK_ROWS
 }
 
-/// Locks `dir` for this engine (an advisory lock the operating system drops with the process).
-fn lock(dir: &Path) -> Result<fs::File> {
+/// The lock on a storage directory: an advisory lock on its `LOCK` file, which the operating
+/// system drops with the process.
+///
+/// Dropping it unlocks explicitly before closing. Closing alone is not enough: a program that
+/// another thread of the process is starting holds a copy of every open file until it has
+/// started (`fork` copies them, `exec` closes them), and a lock stays held while any copy is
+/// open, so a restart racing that start would find the directory in use. Unlocking releases
+/// the lock for every copy at once.
+struct DirectoryLock(fs::File);
+
+impl Drop for DirectoryLock {
+    fn drop(&mut self) {
+        // Failing to unlock leaves the lock to the close that follows.
+        let _ = self.0.unlock();
+    }
+}
+
+/// Locks `dir` for this engine.
+fn lock(dir: &Path) -> Result<DirectoryLock> {
     let path = dir.join(files::LOCK);
     let file = fs::OpenOptions::new()
         .create(true)
@@ -411,7 +428,7 @@ fn lock(dir: &Path) -> Result<fs::File> {
         .open(&path)
         .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     match file.try_lock() {
-        Ok(()) => Ok(file),
+        Ok(()) => Ok(DirectoryLock(file)),
         Err(fs::TryLockError::WouldBlock) => Err(Error::StorageLocked { dir: dir.to_path_buf() }),
         Err(fs::TryLockError::Error(e)) => Err(Error::io(format!("locking {}", path.display()), e)),
     }
