@@ -728,53 +728,44 @@ fn a_join_with_values_gives_the_rows_and_errors_of_any_join() {
     ));
 }
 
-#[test]
-fn a_top_k_per_join_key_has_the_rows_and_errors_of_a_top_k_over_the_joined_rows() {
-    let (_engine, sql) = sql();
-    sql.execute("CREATE TABLE customers (id BIGINT, name TEXT)").unwrap();
-    sql.execute("CREATE TABLE orders (customer BIGINT, amount BIGINT, parts BIGINT)").unwrap();
-    // Partitioned by the join key, the top-k runs on the two sides grouped by key; by an
-    // expression of it (`+ 0`), over the joined rows. The two must agree, errors included.
-    let ranked = |partition: &str| {
-        format!(
-            "SELECT * FROM (SELECT c.id, c.name, o.amount, ROW_NUMBER() OVER (PARTITION BY {partition} \
-             ORDER BY o.amount / o.parts DESC, o.amount, c.name) AS rn \
-             FROM customers AS c JOIN orders AS o ON c.id = o.customer WHERE o.amount > 0) AS w WHERE rn <= 2"
-        )
-    };
-    sql.execute(&format!("CREATE VIEW by_key AS {}", ranked("c.id"))).unwrap();
-    sql.execute(&format!("CREATE VIEW by_expression AS {}", ranked("c.id + 0"))).unwrap();
+/// The reads, after each of `statements`, of a view over a join per join key against the same
+/// view per an expression of the key (`by_key` and `by_expression`, made from `query` with the
+/// key column or that expression): they must hold the same rows, or fail with the same error.
+/// `EXPLAIN` must show that the first runs on the join's sides per key and the second does not,
+/// and `by_key`'s subscription must sum to its last read. Returns `by_key`'s reads (its rows
+/// in `order`, or its error).
+fn per_key_agrees_with_per_expression(
+    sql: &Sql,
+    query: impl Fn(&str) -> String,
+    (key, expression): (&str, &str),
+    order: &str,
+    statements: &[&str],
+) -> Vec<Result<Vec<Vec<Value>>, EvalError>> {
+    for (name, partition, per_key) in [("by_key", key, true), ("by_expression", expression, false)] {
+        let Outcome::Plan(plan) = sql.execute(&format!("EXPLAIN {}", query(partition))).unwrap() else {
+            panic!("no plan")
+        };
+        assert_eq!(plan.contains("on the join's sides per key"), per_key, "{name}: {plan}");
+        sql.execute(&format!("CREATE VIEW {name} AS {}", query(partition))).unwrap();
+    }
     let mut changes = sql.subscribe("SUBSCRIBE TO by_key").unwrap();
-    let statements = [
-        "INSERT INTO customers VALUES (1, 'ada'), (2, 'bob'), (NULL, 'nil'), (1, 'ava')",
-        "INSERT INTO orders VALUES (1, 10, 1), (1, 30, 2), (1, 20, 1), (2, 5, 1), (NULL, 7, 1), (3, 9, 1)",
-        "INSERT INTO orders VALUES (2, 8, 0), (1, -4, 0), (1, 30, 2)",
-        "DELETE FROM orders WHERE parts = 0",
-        "UPDATE customers SET id = 2 WHERE name = 'ava'",
-        "DELETE FROM orders WHERE amount = 30",
-    ];
-    let (mut saw_error, mut saw_second) = (false, false);
+    let mut reads = Vec::new();
     let mut last = 0;
     for statement in statements {
         last = time_of(sql.execute(statement).unwrap());
-        let read = |view: &str| sql.query(&format!("SELECT * FROM {view} ORDER BY id, rn AS OF {last}"));
+        let read = |view: &str| sql.query(&format!("SELECT * FROM {view} ORDER BY {order} AS OF {last}"));
         match (read("by_key"), read("by_expression")) {
             (Ok(fast), Ok(slow)) => {
                 assert_eq!(fast.rows(), slow.rows(), "after {statement}");
-                saw_second |= fast.rows().iter().any(|row| row[3] == Value::Int(2));
+                reads.push(Ok(fast.rows().to_vec()));
             }
             (Err(SqlError::Eval { error: fast, .. }), Err(SqlError::Eval { error: slow, .. })) => {
-                assert_eq!(
-                    (fast, slow),
-                    (EvalError::DivisionByZero, EvalError::DivisionByZero),
-                    "after {statement}"
-                );
-                saw_error = true;
+                assert_eq!(fast, slow, "after {statement}");
+                reads.push(Err(fast));
             }
             (fast, slow) => panic!("after {statement}: {fast:?} but {slow:?}"),
         }
     }
-    assert!(saw_error && saw_second, "the statements make an error and second places");
     // The subscription sums to the read: rows, and no error left.
     let (mut rows, mut errors) = (std::collections::BTreeMap::<Vec<Value>, isize>::new(), 0);
     for batch in changes.by_ref() {
@@ -792,4 +783,70 @@ fn a_top_k_per_join_key_has_the_rows_and_errors_of_a_top_k_over_the_joined_rows(
         rows.into_iter().flat_map(|(row, n)| std::iter::repeat_n(row, n as usize)).collect();
     let read = sql.query(&format!("SELECT * FROM by_key AS OF {last}")).unwrap();
     assert_eq!((summed, errors), (read.rows().to_vec(), 0));
+    reads
+}
+
+/// Rows of customers and their orders, with a division by zero that comes and goes.
+const CUSTOMERS_AND_ORDERS: [&str; 6] = [
+    "INSERT INTO customers VALUES (1, 'ada'), (2, 'bob'), (NULL, 'nil'), (1, 'ava')",
+    "INSERT INTO orders VALUES (1, 10, 1), (1, 30, 2), (1, 20, 1), (2, 5, 1), (NULL, 7, 1), (3, 9, 1)",
+    "INSERT INTO orders VALUES (2, 8, 0), (1, -4, 0), (1, 30, 2)",
+    "DELETE FROM orders WHERE parts = 0",
+    "UPDATE customers SET id = 2 WHERE name = 'ava'",
+    "DELETE FROM orders WHERE amount = 30",
+];
+
+#[test]
+fn a_top_k_per_join_key_has_the_rows_and_errors_of_a_top_k_over_the_joined_rows() {
+    let (_engine, sql) = sql();
+    sql.execute("CREATE TABLE customers (id BIGINT, name TEXT)").unwrap();
+    sql.execute("CREATE TABLE orders (customer BIGINT, amount BIGINT, parts BIGINT)").unwrap();
+    // Partitioned by the join key, the top-k runs on the two sides grouped by key; by an
+    // expression of it (`+ 0`), over the joined rows.
+    let ranked = |partition: &str| {
+        format!(
+            "SELECT * FROM (SELECT c.id, c.name, o.amount, ROW_NUMBER() OVER (PARTITION BY {partition} \
+             ORDER BY o.amount / o.parts DESC, o.amount, c.name) AS rn \
+             FROM customers AS c JOIN orders AS o ON c.id = o.customer WHERE o.amount > 0) AS w WHERE rn <= 2"
+        )
+    };
+    let reads = per_key_agrees_with_per_expression(
+        &sql,
+        ranked,
+        ("c.id", "c.id + 0"),
+        "id, rn",
+        &CUSTOMERS_AND_ORDERS,
+    );
+    let saw_error = reads.contains(&Err(EvalError::DivisionByZero));
+    let saw_second = reads.iter().flatten().flatten().any(|row| row[3] == Value::Int(2));
+    assert!(saw_error && saw_second, "the statements make an error and second places: {reads:?}");
+}
+
+#[test]
+fn an_aggregate_per_join_key_has_the_rows_and_errors_of_an_aggregate_over_the_joined_rows() {
+    let (_engine, sql) = sql();
+    sql.execute("CREATE TABLE customers (id BIGINT, name TEXT)").unwrap();
+    sql.execute("CREATE TABLE orders (customer BIGINT, amount BIGINT, parts BIGINT)").unwrap();
+    // Grouped by the join key (and the customer's name, which is not a key), a `MAX` runs on
+    // the two sides grouped by key; by an expression of the key, over the joined rows. The
+    // counts and sums beside it are computed with it.
+    let grouped = |key: &str| {
+        format!(
+            "SELECT {key} AS id, c.name, MAX(o.amount / o.parts) AS top, MIN(o.amount) AS low, \
+             COUNT(*) AS n, SUM(o.amount) AS total, AVG(CAST(o.amount AS DOUBLE)) AS mean \
+             FROM customers AS c JOIN orders AS o ON c.id = o.customer WHERE o.amount > 0 GROUP BY {key}, c.name"
+        )
+    };
+    let reads = per_key_agrees_with_per_expression(
+        &sql,
+        grouped,
+        ("c.id", "c.id + 0"),
+        "id, name",
+        &CUSTOMERS_AND_ORDERS,
+    );
+    let saw_error = reads.contains(&Err(EvalError::DivisionByZero));
+    // Customer 1 has two names, so two groups under one key.
+    let two_names =
+        reads.iter().flatten().any(|rows| rows.iter().filter(|r| r[0] == Value::Int(1)).count() == 2);
+    assert!(saw_error && two_names, "the statements make an error and two groups of a key: {reads:?}");
 }

@@ -100,6 +100,11 @@ const SHAPES: &[&str] = &[
      WHERE rn <= 2",
     "SELECT a, b, k FROM (SELECT r.a, r.b, s.k, ROW_NUMBER() OVER (PARTITION BY s.a ORDER BY s.k DESC, r.b NULLS LAST) \
      AS rn FROM r JOIN s ON r.a = s.a) AS w WHERE rn <= 1",
+    // Aggregates with a `MIN` or `MAX` grouped by a join key (and more): computed on the two
+    // sides grouped by key, the joined rows never arranged (Nexmark q4's and q6's shape).
+    "SELECT s.a, s.k, MAX(r.b) AS xb, MIN(r.c) AS mc, COUNT(*) AS n, SUM(r.b) AS sb FROM s JOIN r ON s.a = r.a \
+     WHERE r.b <= s.k GROUP BY s.a, s.k",
+    "SELECT r.a, MAX(s.d) AS xd, MIN(s.k) AS mk, COUNT(r.b) AS nb FROM r JOIN s ON r.a = s.a GROUP BY r.a",
     "SELECT a, b FROM r WHERE b > (SELECT AVG(b) FROM r)",
     "SELECT k, (SELECT COUNT(*) FROM r) AS total, (SELECT MAX(d) FROM s) - d AS gap FROM s",
 ];

@@ -24,7 +24,7 @@ use crate::ops::keyed::with_key;
 use crate::sql::distinct_values::{self, DistinctValues};
 use crate::sql::error::EvalError;
 use crate::sql::packed::PackedRow;
-use crate::sql::plan::{AggregateCall, AggregateFunction, JoinKind, Plan, SetOp, SortKey};
+use crate::sql::plan::{AggregateCall, AggregateFunction, JoinKind, JoinPerKey, Plan, SetOp, SortKey};
 use crate::sql::prune::{prune, read_by};
 use crate::sql::scalar::Scalar;
 use crate::sql::source::{Needed, Source, apart};
@@ -234,9 +234,10 @@ fn lower_in<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
                 (left.width(), right.width()),
             )
         }
-        Plan::Aggregate { input, group, aggregates, .. } => {
-            aggregate(env.scope(), lower_in(input, env), group, aggregates)
-        }
+        Plan::Aggregate { input, group, aggregates, .. } => match plan.join_per_key() {
+            Some(join) => aggregate_of_join(join, env, group, aggregates),
+            None => aggregate(env.scope(), lower_in(input, env), group, aggregates),
+        },
         Plan::Distinct { input } => {
             let input = lower_in(input, env);
             Lowered { rows: present(input.rows), errors: input.errors }
@@ -264,7 +265,7 @@ fn lower_in<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
             if limit.is_none() && *offset == 0 && !numbered {
                 return lower_in(input, env);
             }
-            if let Some(join) = JoinOnPartition::of(input, partition) {
+            if let Some(join) = plan.join_per_key() {
                 return top_k_of_join(join, env, order, (*offset, *limit), *numbered);
             }
             top_k(lower_in(input, env), partition, order, (*offset, *limit), *numbered)
@@ -501,10 +502,9 @@ fn aggregate<'s, T: Times>(
     // that reads the group's arguments. A `GROUP BY` with both computes each part apart, so the
     // `reduce` holds only the arguments its aggregates read (one slot per distinct argument
     // expression), and joins the two results on the group's key.
-    let distinct_totals = calls.iter().filter(|c| c.distinct && sums::additive_call(c)).count();
-    let additive = |c: &AggregateCall| {
-        sums::additive_call(c) && (!c.distinct || distinct_totals <= distinct_values::MAX_CALLS)
-    };
+    let distinct_totals = calls.iter().filter(|c| c.distinct && c.additive()).count();
+    let additive =
+        |c: &AggregateCall| c.additive() && (!c.distinct || distinct_totals <= distinct_values::MAX_CALLS);
     let summed: Vec<bool> = calls.iter().map(additive).collect();
     let (sum_calls, reduce_calls): (Vec<AggregateCall>, Vec<AggregateCall>) =
         calls.iter().cloned().partition(|c| additive(c));
@@ -808,50 +808,52 @@ fn unpack_numbered((packed, place): (PackedRow, Option<i64>)) -> SqlRow {
     row
 }
 
-/// An inner join (with the conditions above it) whose rows a top-k ranks per join key: each of
-/// the top-k's partitions is the rows of one key, so the ranking runs on the join's two sides
-/// grouped by key (a co-group, [`top_k_of_join`]) and the joined rows are never arranged.
-struct JoinOnPartition<'p> {
-    left: &'p Plan,
-    right: &'p Plan,
-    left_keys: &'p [Scalar],
-    right_keys: &'p [Scalar],
-    /// The join's residual, then the filter above it, over the joined row, in that order.
-    conditions: Vec<Scalar>,
+/// A join's two sides under their join key, each row with its side (`true` for the right one).
+type Sides<'s, T> = Rows<'s, T, (PackedRow, (bool, PackedRow))>;
+
+/// The two sides of a join that runs per key ([`JoinPerKey`]), lowered, keyed and packed, as
+/// one collection; and the errors of both sides and of their keys.
+fn sides_by_key<'s, T: Times>(
+    join: &JoinPerKey<'_>,
+    env: &dyn Env<'s, T>,
+) -> (Sides<'s, T>, Rows<'s, T, EvalError>) {
+    let (left, right) = (lower_in(join.left, env), lower_in(join.right, env));
+    let (left_keyed, left_key_errors) = keyed(left.rows, join.left_keys);
+    let (right_keyed, right_key_errors) = keyed(right.rows, join.right_keys);
+    let sides = left_keyed
+        .map(|(key, row)| (key, (false, row)))
+        .concat(right_keyed.map(|(key, row)| (key, (true, row))));
+    let errors = left.errors.concat(right.errors).concat(left_key_errors).concat(right_key_errors);
+    (sides, errors)
 }
 
-impl<'p> JoinOnPartition<'p> {
-    /// `input` as such a join, if it is one: an inner join of two sides that are not constant
-    /// (those join without state), under at most a filter, and `partition` names a column of
-    /// each join key and nothing else.
-    fn of(input: &'p Plan, partition: &[Scalar]) -> Option<JoinOnPartition<'p>> {
-        let (join, filter) = match input {
-            Plan::Filter { input, predicate } => (input.as_ref(), Some(predicate)),
-            join => (join, None),
-        };
-        let Plan::Join { kind: JoinKind::Inner, left, right, left_keys, right_keys, residual } = join else {
-            return None;
-        };
-        if left_keys.is_empty() || left.constant_rows().is_some() || right.constant_rows().is_some() {
-            return None;
+/// The joined rows of one key, from its two sides as a co-group's `reduce` gives them (the
+/// left side's rows first, [`sides_by_key`]): each pair that every condition holds for is
+/// passed to `each` as the joined row with its two packed rows, and a pair for which a
+/// condition cannot be computed as the error, with the pair's multiplicity.
+fn joined_rows<'v>(
+    values: &[(&'v (bool, PackedRow), Diff)],
+    conditions: &[Scalar],
+    mut each: impl FnMut(Result<(&SqlRow, &'v PackedRow, &'v PackedRow), EvalError>, Diff),
+) {
+    let split = values.partition_point(|((right, _), _)| !*right);
+    let (lefts, rights) = values.split_at(split);
+    let mut row = Vec::new();
+    for ((_, l), lm) in lefts.iter().filter(|(_, m)| *m > 0) {
+        row.clear();
+        l.unpack_into(&mut row);
+        let width = row.len();
+        for ((_, r), rm) in rights.iter().filter(|(_, m)| *m > 0) {
+            row.truncate(width);
+            r.unpack_into(&mut row);
+            let held =
+                conditions.iter().try_fold(true, |held, c| if held { c.holds(&row) } else { Ok(false) });
+            match held {
+                Ok(true) => each(Ok((&row, l, r)), lm * rm),
+                Ok(false) => {}
+                Err(error) => each(Err(error), lm * rm),
+            }
         }
-        // The key position each partition column holds, from either side of the join.
-        let width = left.width();
-        let position = |expr: &Scalar| {
-            let Scalar::Column(column) = expr else { return None };
-            let side =
-                |keys: &[Scalar], column: usize| keys.iter().position(|k| *k == Scalar::Column(column));
-            if *column < width { side(left_keys, *column) } else { side(right_keys, *column - width) }
-        };
-        let mut covered = vec![false; left_keys.len()];
-        for expr in partition {
-            covered[position(expr)?] = true;
-        }
-        if !covered.iter().all(|c| *c) {
-            return None;
-        }
-        let conditions = residual.iter().chain(filter).cloned().collect();
-        Some(JoinOnPartition { left, right, left_keys, right_keys, conditions })
     }
 }
 
@@ -861,47 +863,25 @@ impl<'p> JoinOnPartition<'p> {
 /// reads that key's rows on both sides, as the top-k of the joined rows read the key's joined
 /// rows; the joined rows themselves are not kept.
 fn top_k_of_join<'s, T: Times>(
-    join: JoinOnPartition<'_>,
+    join: JoinPerKey<'_>,
     env: &dyn Env<'s, T>,
     order: &[SortKey],
     (offset, limit): (usize, Option<usize>),
     numbered: bool,
 ) -> Lowered<'s, T> {
-    let (left, right) = (lower_in(join.left, env), lower_in(join.right, env));
-    let (left_keyed, left_key_errors) = keyed(left.rows, join.left_keys);
-    let (right_keyed, right_key_errors) = keyed(right.rows, join.right_keys);
-    let sides = left_keyed
-        .map(|(key, row)| (key, (false, row)))
-        .concat(right_keyed.map(|(key, row)| (key, (true, row))));
+    let (sides, errors) = sides_by_key(&join, env);
     let (conditions, order) = (join.conditions, order.to_vec());
     let keys: Vec<Scalar> = order.iter().map(|k| k.expr.clone()).collect();
     type Ranked = Result<(PackedRow, Option<i64>), EvalError>;
     let ranked =
         sides.reduce_named("SqlTopKOfJoin", move |_key, values, output: &mut Vec<(Ranked, Diff)>| {
-            // The left side's rows sort first.
-            let split = values.partition_point(|((right, _), _)| !*right);
-            let (lefts, rights) = values.split_at(split);
             let mut candidates: Vec<(SqlRow, &PackedRow, &PackedRow)> = Vec::new();
-            let mut row = Vec::new();
-            for ((_, l), lm) in lefts.iter().filter(|(_, m)| *m > 0) {
-                row.clear();
-                l.unpack_into(&mut row);
-                let width = row.len();
-                for ((_, r), rm) in rights.iter().filter(|(_, m)| *m > 0) {
-                    row.truncate(width);
-                    r.unpack_into(&mut row);
-                    let copies = (lm * rm) as usize;
-                    let held = conditions
-                        .iter()
-                        .try_fold(true, |held, c| if held { c.holds(&row) } else { Ok(false) });
-                    match held.and_then(|held| if held { evaluate(&keys, &row).map(Some) } else { Ok(None) })
-                    {
-                        Ok(Some(ranks)) => candidates.extend(std::iter::repeat_n((ranks, l, r), copies)),
-                        Ok(None) => {}
-                        Err(error) => output.push((Err(error), copies as Diff)),
-                    }
+            joined_rows(values, &conditions, |joined, copies| {
+                match joined.and_then(|(row, l, r)| Ok((evaluate(&keys, row)?, l, r))) {
+                    Ok(candidate) => candidates.extend(std::iter::repeat_n(candidate, copies as usize)),
+                    Err(error) => output.push((Err(error), copies)),
                 }
-            }
+            });
             // Packed rows order as their values, and a joined row's are its left row's then its
             // right row's: comparing the two sides in turn compares the joined rows.
             let compare = |a: &(SqlRow, &PackedRow, &PackedRow), b: &(SqlRow, &PackedRow, &PackedRow)| {
@@ -913,9 +893,49 @@ fn top_k_of_join<'s, T: Times>(
         });
     let (ranked, rank_errors) = results_apart(ranked.map(|(_key, ranked)| ranked));
     let rows = ranked.map(unpack_numbered);
-    let errors =
-        left.errors.concat(right.errors).concat(left_key_errors).concat(right_key_errors).concat(rank_errors);
-    Lowered { rows, errors }
+    Lowered { rows, errors: errors.concat(rank_errors) }
+}
+
+/// An aggregate per join key of an inner join ([`JoinPerKey`]): both sides keyed and packed,
+/// and a `reduce` per key that forms the key's joined rows, keeps those every condition holds
+/// for, groups them and computes every aggregate of each group as [`aggregate`]'s `reduce`
+/// does (from its argument rows sorted, equal ones added up). A change to a key reads that
+/// key's rows on both sides, where [`aggregate`] over the join would read the changed groups'
+/// joined rows, which it keeps arranged as well as the join's sides.
+fn aggregate_of_join<'s, T: Times>(
+    join: JoinPerKey<'_>,
+    env: &dyn Env<'s, T>,
+    group: &[Scalar],
+    aggregates: &[AggregateCall],
+) -> Lowered<'s, T> {
+    let (sides, errors) = sides_by_key(&join, env);
+    let (conditions, group, calls) = (join.conditions, group.to_vec(), aggregates.to_vec());
+    let (slots, slot_of) = argument_slots(&calls);
+    let computed = sides.reduce_named(
+        "SqlAggregateOfJoin",
+        move |_key, values, output: &mut Vec<(Result<PackedRow, EvalError>, Diff)>| {
+            let mut groups: BTreeMap<SqlRow, Vec<(SqlRow, Diff)>> = BTreeMap::new();
+            joined_rows(values, &conditions, |joined, copies| {
+                match joined.and_then(|(row, _, _)| Ok((evaluate(&group, row)?, evaluate(&slots, row)?))) {
+                    Ok((key, args)) => groups.entry(key).or_default().push((args, copies)),
+                    Err(error) => output.push((Err(error), copies)),
+                }
+            });
+            for (mut key, mut args) in groups {
+                // As a `reduce` gives them: sorted, each distinct row once (so that a sum of
+                // doubles adds in the same order).
+                differential_dataflow::consolidation::consolidate(&mut args);
+                let args: Vec<(&SqlRow, Diff)> = args.iter().map(|(row, m)| (row, *m)).collect();
+                let row = compute(&calls, &slot_of, &args).map(|values| {
+                    key.extend(values);
+                    PackedRow::pack(&key)
+                });
+                output.push((row, 1));
+            }
+        },
+    );
+    let (rows, compute_errors) = results_apart(computed.map(|(_key, row)| row));
+    Lowered { rows: rows.map(|row| row.values()), errors: errors.concat(compute_errors) }
 }
 
 /// SQL's order of two lists of the values of `order`'s keys: each ascending or descending,

@@ -56,6 +56,34 @@ pub(crate) struct AggregateCall {
     pub(crate) input: SqlType,
 }
 
+impl AggregateCall {
+    /// True if the call can be kept as differences (`COUNT`, and `SUM` or `AVG` of integers;
+    /// with `DISTINCT`, over the distinct values); `MIN`, `MAX` and the sums of doubles and
+    /// decimals read their group whole.
+    pub(crate) fn additive(&self) -> bool {
+        match self.function {
+            AggregateFunction::CountRows | AggregateFunction::Count => true,
+            AggregateFunction::Sum | AggregateFunction::Avg => {
+                matches!(self.input, SqlType::Int | SqlType::Null)
+            }
+            AggregateFunction::Min | AggregateFunction::Max => false,
+        }
+    }
+}
+
+/// An inner join (with the conditions above it) whose rows a top-k ranks, or an aggregate
+/// groups, per join key ([`Plan::join_per_key`]): each partition or group holds the rows of
+/// one key, so the top-k or aggregate can run on the join's two sides grouped by key (a
+/// co-group), and the joined rows need not be arranged.
+pub(crate) struct JoinPerKey<'p> {
+    pub(crate) left: &'p Plan,
+    pub(crate) right: &'p Plan,
+    pub(crate) left_keys: &'p [Scalar],
+    pub(crate) right_keys: &'p [Scalar],
+    /// The join's residual, then the filter above it, over the joined row, in that order.
+    pub(crate) conditions: Vec<Scalar>,
+}
+
 /// One `ORDER BY` key.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct SortKey {
@@ -185,6 +213,63 @@ impl Plan {
         self.columns().len()
     }
 
+    /// The join this top-k or aggregate runs on per join key, if it does ([`JoinPerKey`]):
+    /// - a top-k that is not the identity, whose partition names a column of every join key
+    ///   and nothing else;
+    /// - an aggregate with a call that reads its group whole (`MIN`, `MAX`, a sum of doubles
+    ///   or decimals: not [`AggregateCall::additive`], whose running totals cost a change the
+    ///   same whatever its group), whose group names a column of every join key, and possibly
+    ///   other expressions too;
+    ///
+    /// over an inner join of two sides that are not constant (those join without state), under
+    /// at most a filter.
+    pub(crate) fn join_per_key(&self) -> Option<JoinPerKey<'_>> {
+        let (input, columns, others) = match self {
+            Plan::TopK { input, partition, offset, limit, numbered, .. }
+                if limit.is_some() || *offset > 0 || *numbered =>
+            {
+                (input, partition, false)
+            }
+            Plan::Aggregate { input, group, aggregates, .. }
+                if !aggregates.iter().all(AggregateCall::additive) =>
+            {
+                (input, group, true)
+            }
+            _ => return None,
+        };
+        let (join, filter) = match input.as_ref() {
+            Plan::Filter { input, predicate } => (input.as_ref(), Some(predicate)),
+            join => (join, None),
+        };
+        let Plan::Join { kind: JoinKind::Inner, left, right, left_keys, right_keys, residual } = join else {
+            return None;
+        };
+        if left_keys.is_empty() || left.constant_rows().is_some() || right.constant_rows().is_some() {
+            return None;
+        }
+        // The key position each column holds, from either side of the join.
+        let width = left.width();
+        let position = |expr: &Scalar| {
+            let Scalar::Column(column) = expr else { return None };
+            let side =
+                |keys: &[Scalar], column: usize| keys.iter().position(|k| *k == Scalar::Column(column));
+            if *column < width { side(left_keys, *column) } else { side(right_keys, *column - width) }
+        };
+        let mut covered = vec![false; left_keys.len()];
+        for expr in columns {
+            match position(expr) {
+                Some(key) => covered[key] = true,
+                None if others => {}
+                None => return None,
+            }
+        }
+        if !covered.iter().all(|c| *c) {
+            return None;
+        }
+        let conditions = residual.iter().chain(filter).cloned().collect();
+        Some(JoinPerKey { left, right, left_keys, right_keys, conditions })
+    }
+
     /// The plan as `EXPLAIN` shows it: one node per line, inputs indented below.
     pub(crate) fn explain(&self) -> String {
         let mut out = String::new();
@@ -241,6 +326,9 @@ impl Plan {
         };
         out.push_str(&pad);
         out.push_str(&line);
+        if self.join_per_key().is_some() {
+            out.push_str(", on the join's sides per key");
+        }
         out.push('\n');
         for input in self.inputs() {
             input.explain_into(out, depth + 1);

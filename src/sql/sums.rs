@@ -24,7 +24,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::sql::error::EvalError;
 use crate::sql::plan::{AggregateCall, AggregateFunction};
-use crate::sql::types::SqlType;
 use crate::sql::value::{SqlRow, Value};
 use crate::time::Diff;
 
@@ -55,15 +54,6 @@ impl Multiply<Diff> for Totals {
 
     fn multiply(self, rhs: &Diff) -> Totals {
         Totals(self.0.into_iter().map(|x| x.wrapping_mul(*rhs as i128)).collect())
-    }
-}
-
-/// True if `call` can be kept as differences (with `DISTINCT`, over the distinct values).
-pub(crate) fn additive_call(call: &AggregateCall) -> bool {
-    match call.function {
-        AggregateFunction::CountRows | AggregateFunction::Count => true,
-        AggregateFunction::Sum | AggregateFunction::Avg => matches!(call.input, SqlType::Int | SqlType::Null),
-        AggregateFunction::Min | AggregateFunction::Max => false,
     }
 }
 
@@ -138,6 +128,7 @@ pub(crate) fn values(calls: &[AggregateCall], totals: &Totals) -> Option<Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sql::types::SqlType;
 
     fn call(function: AggregateFunction, input: SqlType) -> AggregateCall {
         let argument =
@@ -209,13 +200,13 @@ mod tests {
     #[test]
     fn only_counts_and_integer_sums_are_additive() {
         use AggregateFunction as F;
-        assert!(additive_call(&call(F::CountRows, SqlType::Int)));
-        assert!(additive_call(&call(F::Sum, SqlType::Int)));
-        assert!(additive_call(&call(F::Avg, SqlType::Null)));
-        assert!(!additive_call(&call(F::Sum, SqlType::Double)));
-        assert!(!additive_call(&call(F::Avg, SqlType::Decimal(2))));
-        assert!(!additive_call(&call(F::Max, SqlType::Int)));
-        assert!(additive_call(&AggregateCall { distinct: true, ..call(F::Count, SqlType::Text) }));
-        assert!(!additive_call(&AggregateCall { distinct: true, ..call(F::Sum, SqlType::Double) }));
+        assert!(call(F::CountRows, SqlType::Int).additive());
+        assert!(call(F::Sum, SqlType::Int).additive());
+        assert!(call(F::Avg, SqlType::Null).additive());
+        assert!(!call(F::Sum, SqlType::Double).additive());
+        assert!(!call(F::Avg, SqlType::Decimal(2)).additive());
+        assert!(!call(F::Max, SqlType::Int).additive());
+        assert!(AggregateCall { distinct: true, ..call(F::Count, SqlType::Text) }.additive());
+        assert!(!AggregateCall { distinct: true, ..call(F::Sum, SqlType::Double) }.additive());
     }
 }
