@@ -23,7 +23,7 @@ use crate::definition::{Views, constant_in};
 use crate::ops::keyed::with_key;
 use crate::sql::distinct_values::{self, DistinctValues};
 use crate::sql::error::EvalError;
-use crate::sql::packed::PackedRow;
+use crate::sql::packed::{PackedRow, PackedValue};
 use crate::sql::plan::{AggregateCall, AggregateFunction, JoinKind, JoinPerKey, Plan, SetOp, SortKey};
 use crate::sql::prune::{prune, read_by};
 use crate::sql::scalar::Scalar;
@@ -755,21 +755,22 @@ fn top_k<'s, T: Times>(
 ) -> Lowered<'s, T> {
     let (partition, order) = (partition.to_vec(), order.to_vec());
     let keys: Vec<Scalar> = order.iter().map(|k| k.expr.clone()).collect();
-    // The partition key and the row are packed: the reduce's input arrangement holds them all.
+    // The partition key, the sort keys and the row are packed: the reduce's input arrangement
+    // holds them all, and the sort keys compare packed.
     let prepared = input.rows.map(move |row| {
         let partition = PackedRow::pack(&evaluate(&partition, &row)?);
-        Ok::<_, EvalError>((partition, (evaluate(&keys, &row)?, PackedRow::pack(&row))))
+        Ok::<_, EvalError>((partition, (PackedRow::pack(&evaluate(&keys, &row)?), PackedRow::pack(&row))))
     });
     let (prepared, prepare_errors) = results_apart(prepared);
     let errors = input.errors.concat(prepare_errors);
     let ranked = prepared.reduce_named("SqlTopK", move |_key, values, output| {
-        let mut sorted: Vec<&(SqlRow, PackedRow)> = Vec::new();
+        let mut sorted: Vec<&(PackedRow, PackedRow)> = Vec::new();
         for (value, m) in values {
             sorted.extend(std::iter::repeat_n(*value, (*m).max(0) as usize));
         }
         // Packed rows order as their values: ties are broken by the row.
-        let compare = |a: &&(SqlRow, PackedRow), b: &&(SqlRow, PackedRow)| {
-            compare_keys(&order, &a.0, &b.0).then_with(|| a.1.cmp(&b.1))
+        let compare = |a: &&(PackedRow, PackedRow), b: &&(PackedRow, PackedRow)| {
+            compare_keys(&order, a.0.packed_values(), b.0.packed_values()).then_with(|| a.1.cmp(&b.1))
         };
         for ((_, row), place) in ranked_places(sorted, compare, (offset, limit), numbered) {
             output.push(((row.clone(), place), 1));
@@ -938,10 +939,42 @@ fn aggregate_of_join<'s, T: Times>(
     Lowered { rows: rows.map(|row| row.values()), errors: errors.concat(compute_errors) }
 }
 
+/// A value an `ORDER BY` key compares: one of a row, or one still packed.
+pub(crate) trait SortValue {
+    /// True for `NULL`.
+    fn is_null(&self) -> bool;
+    /// SQL's comparison ([`Value::sql_cmp`]).
+    fn sql_cmp(&self, other: &Self) -> Option<Ordering>;
+}
+
+impl SortValue for &Value {
+    fn is_null(&self) -> bool {
+        Value::is_null(self)
+    }
+
+    fn sql_cmp(&self, other: &Self) -> Option<Ordering> {
+        Value::sql_cmp(self, other)
+    }
+}
+
+impl SortValue for PackedValue<'_> {
+    fn is_null(&self) -> bool {
+        PackedValue::is_null(self)
+    }
+
+    fn sql_cmp(&self, other: &Self) -> Option<Ordering> {
+        PackedValue::sql_cmp(self, other)
+    }
+}
+
 /// SQL's order of two lists of the values of `order`'s keys: each ascending or descending,
 /// `NULL`s first or last.
-pub(crate) fn compare_keys(order: &[SortKey], a: &[Value], b: &[Value]) -> Ordering {
-    for (key, (x, y)) in order.iter().zip(a.iter().zip(b)) {
+pub(crate) fn compare_keys<V: SortValue>(
+    order: &[SortKey],
+    a: impl IntoIterator<Item = V>,
+    b: impl IntoIterator<Item = V>,
+) -> Ordering {
+    for (key, (x, y)) in order.iter().zip(a.into_iter().zip(b)) {
         let order = match (x.is_null(), y.is_null()) {
             (true, true) => Ordering::Equal,
             (true, false) if key.nulls_first => Ordering::Less,
@@ -949,7 +982,7 @@ pub(crate) fn compare_keys(order: &[SortKey], a: &[Value], b: &[Value]) -> Order
             (false, true) if key.nulls_first => Ordering::Greater,
             (false, true) => Ordering::Less,
             (false, false) => {
-                let order = x.sql_cmp(y).unwrap_or(Ordering::Equal);
+                let order = x.sql_cmp(&y).unwrap_or(Ordering::Equal);
                 if key.descending { order.reverse() } else { order }
             }
         };
