@@ -849,16 +849,17 @@ fn joined_rows<'v>(
             r.unpack_into(&mut row);
             let held =
                 conditions.iter().try_fold(true, |held, c| if held { c.holds(&row) } else { Ok(false) });
+            let copies = lm * rm;
             match held {
-                Ok(true) => each(Ok((&row, l, r)), lm * rm),
+                Ok(true) => each(Ok((&row, l, r)), copies),
                 Ok(false) => {}
-                Err(error) => each(Err(error), lm * rm),
+                Err(error) => each(Err(error), copies),
             }
         }
     }
 }
 
-/// A top-k per join key of an inner join ([`JoinOnPartition`]): both sides keyed and packed,
+/// A top-k per join key of an inner join ([`JoinPerKey`]): both sides keyed and packed,
 /// and a `reduce` per key that forms the key's joined rows, keeps those every condition holds
 /// for, and ranks them as [`top_k`] does (ties broken by the joined row). A change to a key
 /// reads that key's rows on both sides, as the top-k of the joined rows read the key's joined

@@ -386,6 +386,24 @@ mod tests {
     use crate::sql::scalar::BinaryOp;
     use crate::sql::value::Value;
 
+    fn call(function: AggregateFunction, input: SqlType) -> AggregateCall {
+        let argument = (function != AggregateFunction::CountRows).then_some(Scalar::Column(0));
+        AggregateCall { function, argument, distinct: false, ty: input, input }
+    }
+
+    #[test]
+    fn only_counts_and_integer_sums_are_additive() {
+        use AggregateFunction as F;
+        assert!(call(F::CountRows, SqlType::Int).additive());
+        assert!(call(F::Sum, SqlType::Int).additive());
+        assert!(call(F::Avg, SqlType::Null).additive());
+        assert!(!call(F::Sum, SqlType::Double).additive());
+        assert!(!call(F::Avg, SqlType::Decimal(2)).additive());
+        assert!(!call(F::Max, SqlType::Int).additive());
+        assert!(AggregateCall { distinct: true, ..call(F::Count, SqlType::Text) }.additive());
+        assert!(!AggregateCall { distinct: true, ..call(F::Sum, SqlType::Double) }.additive());
+    }
+
     fn values(rows: &[i64]) -> Plan {
         let columns = vec![Column { name: "x".into(), qualifier: None, ty: SqlType::Int }];
         Plan::Constant { rows: rows.iter().map(|x| vec![Value::Int(*x)]).collect(), columns }

@@ -196,17 +196,4 @@ mod tests {
         let gone = value(5);
         assert_eq!(values(&calls, &gone), None);
     }
-
-    #[test]
-    fn only_counts_and_integer_sums_are_additive() {
-        use AggregateFunction as F;
-        assert!(call(F::CountRows, SqlType::Int).additive());
-        assert!(call(F::Sum, SqlType::Int).additive());
-        assert!(call(F::Avg, SqlType::Null).additive());
-        assert!(!call(F::Sum, SqlType::Double).additive());
-        assert!(!call(F::Avg, SqlType::Decimal(2)).additive());
-        assert!(!call(F::Max, SqlType::Int).additive());
-        assert!(AggregateCall { distinct: true, ..call(F::Count, SqlType::Text) }.additive());
-        assert!(!AggregateCall { distinct: true, ..call(F::Sum, SqlType::Double) }.additive());
-    }
 }
