@@ -39,8 +39,8 @@ use std::fmt;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use differential_dataflow::AsCollection;
 use differential_dataflow::VecCollection;
+use differential_dataflow::{AsCollection, Data};
 use timely::dataflow::Scope;
 use timely::dataflow::operators::generic::operator::empty;
 use timely::dataflow::operators::vec::ToStream;
@@ -49,7 +49,7 @@ use crate::error::Error;
 use crate::protocol::SourceId;
 use crate::row::Row;
 use crate::shard::hub::NotKept;
-use crate::shard::layout::{KeyedTrace, Layout};
+use crate::shard::layout::{KeyedTrace, Layout, RowTrace};
 use crate::shard::registry::Registry;
 use crate::shard::stream::Fanout;
 use crate::time::{Diff, Time};
@@ -202,6 +202,38 @@ impl<'s> Views<'s> {
         found.unwrap_or_else(|error| self.fail(error))
     }
 
+    /// The rows of source `id` of engine `engine`, a bag table or a plain view (arranged by
+    /// row in the live engine), each as `convert` makes it from a borrowed row: nothing of a row
+    /// is copied but what `convert` takes, where [`import`](Self::import) clones every row out
+    /// of the arrangement first. An empty collection, and the error recorded, if this context
+    /// lacks the source.
+    pub(crate) fn import_converted<R: Row, D: Data>(
+        &self,
+        engine: u64,
+        id: SourceId,
+        name: &str,
+        kind: &'static str,
+        convert: impl Fn(&R) -> D + Clone + 'static,
+    ) -> VecCollection<'s, Time, D, Diff> {
+        let scope = self.scope;
+        let found = self.find(&Wanted { engine, id, name, kind }, |found| match found {
+            Found::Trace(trace, attach) => match trace.downcast_ref::<RowTrace<R>>() {
+                Some(trace) => {
+                    let convert = convert.clone();
+                    Some(trace.clone().import_named(scope, name).as_collection(move |row, _| convert(row)))
+                }
+                None => trace.downcast_ref::<Fanout<R>>().map(|fanout| {
+                    let convert = convert.clone();
+                    fanout.attach(scope, attach.reader, attach.hold).map(move |row| convert(&row))
+                }),
+            },
+            Found::Rows(share) => {
+                share.iter_converted(convert.clone()).map(|rows| rows.to_stream(scope).as_collection())
+            }
+        });
+        found.unwrap_or_else(|error| self.fail(error))
+    }
+
     /// The arrangement by key of keyed source `id` of engine `engine`: in the live engine an
     /// import of its shared trace (nothing copied or arranged again), in a batch run its rows
     /// arranged here; an empty arrangement, and the error recorded, if this context lacks it.
@@ -253,7 +285,7 @@ impl<'s> Views<'s> {
         }
     }
 
-    fn fail<D: Row>(&self, error: Error) -> VecCollection<'s, Time, D, Diff> {
+    fn fail<D: Data>(&self, error: Error) -> VecCollection<'s, Time, D, Diff> {
         self.error.borrow_mut().get_or_insert(error);
         empty(self.scope).as_collection()
     }
@@ -305,27 +337,33 @@ pub(crate) struct Share {
 
 impl Share {
     /// The share as updates of rows `D`, if the rows are of that type.
-    fn iter<D: Row>(self) -> Option<ShareIter<D>> {
+    fn iter<D: Row>(self) -> Option<ShareIter<D, impl Fn(&D) -> D>> {
+        self.iter_converted(D::clone)
+    }
+
+    /// The share's rows `D` as `convert` makes them, if the rows are of that type.
+    fn iter_converted<D: Row, E>(self, convert: impl Fn(&D) -> E) -> Option<ShareIter<D, impl Fn(&D) -> E>> {
         let rows = self.rows.downcast::<Vec<(D, Time, Diff)>>().ok()?;
-        Some(ShareIter { rows, next: self.index, step: self.peers, stamp: self.stamp })
+        Some(ShareIter { rows, next: self.index, step: self.peers, stamp: self.stamp, convert })
     }
 }
 
-/// Clones one worker's share of a table's rows into its dataflow.
-struct ShareIter<D> {
+/// One worker's share of a table's rows, each made by `convert` from the row in place.
+struct ShareIter<D, F> {
     rows: Arc<Vec<(D, Time, Diff)>>,
     next: usize,
     step: usize,
     stamp: Option<Time>,
+    convert: F,
 }
 
-impl<D: Clone> Iterator for ShareIter<D> {
-    type Item = (D, Time, Diff);
+impl<D, E, F: Fn(&D) -> E> Iterator for ShareIter<D, F> {
+    type Item = (E, Time, Diff);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let (row, time, diff) = self.rows.get(self.next)?.clone();
+        let (row, time, diff) = self.rows.get(self.next)?;
         self.next += self.step;
-        Some((row, self.stamp.unwrap_or(time), diff))
+        Some(((self.convert)(row), self.stamp.unwrap_or(*time), *diff))
     }
 }
 

@@ -10,7 +10,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use differential_dataflow::VecCollection;
+use differential_dataflow::{Data, VecCollection};
 
 use crate::coordinator::{Coordinator, Targets};
 use crate::definition::{KeyedArrangement, Views};
@@ -302,6 +302,17 @@ impl<'s> Views<'s> {
     /// The rows of a bag table, with their multiplicities.
     pub fn table<T: Row>(&self, table: &Table<T>) -> VecCollection<'s, Time, T, Diff> {
         self.import::<RowTrace<T>>(table.engine(), table.id(), table.name(), "table")
+    }
+
+    /// The rows of a bag table as `convert` makes them from each borrowed row: only what
+    /// `convert` takes is copied out of the table's arrangement (`ivm::sql` reads Rust tables
+    /// through it).
+    pub(crate) fn table_converted<T: Row, D: Data>(
+        &self,
+        table: &Table<T>,
+        convert: impl Fn(&T) -> D + Clone + 'static,
+    ) -> VecCollection<'s, Time, D, Diff> {
+        self.import_converted(table.engine(), table.id(), table.name(), "table", convert)
     }
 
     /// The `(key, value)` pairs of a keyed table.

@@ -10,7 +10,7 @@ use std::ops::RangeBounds;
 use std::sync::Arc;
 use std::time::Duration;
 
-use differential_dataflow::VecCollection;
+use differential_dataflow::{Data, VecCollection};
 
 use crate::batch::job::{BatchInputs, run};
 use crate::blocking;
@@ -520,6 +520,20 @@ impl<'s> Views<'s> {
             return view.definition.build(self);
         }
         self.import::<RowTrace<R>>(view.core.id(), view.id, &view.name, "view")
+    }
+
+    /// The rows of an earlier view as `convert` makes them from each borrowed row: only what
+    /// `convert` takes is copied out of the view's arrangement (`ivm::sql` reads Rust views
+    /// through it).
+    pub(crate) fn view_converted<R: Row, D: Data>(
+        &self,
+        view: &View<R>,
+        convert: impl Fn(&R) -> D + Clone + 'static,
+    ) -> VecCollection<'s, Time, D, Diff> {
+        if self.reruns_views() {
+            return view.definition.build(self).map(move |row| convert(&row));
+        }
+        self.import_converted(view.core.id(), view.id, &view.name, "view", convert)
     }
 
     /// The `(key, value)` rows of an earlier keyed view.

@@ -62,7 +62,7 @@ impl SqlBuilder<'_> {
     pub fn table<T: Row>(self, table: &Table<T>) -> Self {
         let handle = table.clone();
         let read: Arc<ReadRows> = Arc::new(move |views, needed| {
-            views.table(&handle).map(move |row| columns_of_row(&row, needed.as_deref()))
+            views.table_converted(&handle, move |row| columns_of_row(row, needed.as_deref()))
         });
         self.expose::<T>(table.name(), read)
     }
@@ -71,7 +71,7 @@ impl SqlBuilder<'_> {
     pub fn view<T: Row>(self, view: &View<T>) -> Self {
         let handle = view.clone();
         let read: Arc<ReadRows> = Arc::new(move |views, needed| {
-            views.view(&handle).map(move |row| columns_of_row(&row, needed.as_deref()))
+            views.view_converted(&handle, move |row| columns_of_row(row, needed.as_deref()))
         });
         self.expose::<T>(view.name(), read)
     }
