@@ -278,10 +278,17 @@ fn lower_in<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
 /// A `SELECT` list over input rows: each expression evaluated, except that a column the list
 /// names once, alone, is moved out of the input row instead of copied (a row's text is then
 /// never copied by a projection that keeps it).
+///
+/// Where no expression reads a column left of its own place (the binder's projection over a
+/// `FROM` item, the pruning pass's `NULL`s, a `SELECT` list in table order), the output is
+/// written into the input row itself, left to right, and the row is cut to length: nothing is
+/// allocated, and a column is overwritten only after every expression reading it has run.
 struct Projection {
     exprs: Vec<Scalar>,
     /// For each expression, the input column it moves, if it does.
     moves: Vec<Option<usize>>,
+    /// True if every expression reads only columns at or right of its own place.
+    in_place: bool,
 }
 
 impl Projection {
@@ -303,7 +310,12 @@ impl Projection {
                 _ => None,
             })
             .collect();
-        Projection { exprs: exprs.to_vec(), moves }
+        let in_place = exprs.iter().enumerate().all(|(place, expr)| {
+            let mut right = true;
+            expr.visit_columns(&mut |column| right &= column >= place);
+            right
+        });
+        Projection { exprs: exprs.to_vec(), moves, in_place }
     }
 
     /// True if no expression of the list can fail.
@@ -312,6 +324,18 @@ impl Projection {
     }
 
     fn apply(&self, mut row: SqlRow) -> Result<SqlRow, EvalError> {
+        if self.in_place && row.len() >= self.exprs.len() {
+            for (place, (expr, moves)) in self.exprs.iter().zip(&self.moves).enumerate() {
+                // Columns left of `place` are already overwritten; none of them is read here.
+                let value = match moves {
+                    Some(column) => std::mem::replace(&mut row[*column], Value::Null),
+                    None => expr.eval(&row)?,
+                };
+                row[place] = value;
+            }
+            row.truncate(self.exprs.len());
+            return Ok(row);
+        }
         self.exprs
             .iter()
             .zip(&self.moves)
@@ -997,6 +1021,7 @@ pub(crate) fn compare_keys<V: SortValue>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sql::scalar::BinaryOp;
     use crate::sql::types::SqlType;
 
     fn call(function: AggregateFunction, argument: Option<Scalar>) -> AggregateCall {
@@ -1023,6 +1048,53 @@ mod tests {
             compute(&calls, &slot_of, &values),
             Ok(vec![Value::Int(3), Value::Int(3), Value::Int(7), Value::Int(9)])
         );
+    }
+
+    /// A random `SELECT` list over a row of up to six integers: columns (some named twice,
+    /// some left of their place), literals, and sums and quotients that may overflow or divide
+    /// by zero.
+    #[derive(Clone, Debug)]
+    struct AnyProjection {
+        row: SqlRow,
+        exprs: Vec<Scalar>,
+    }
+
+    impl quickcheck::Arbitrary for AnyProjection {
+        fn arbitrary(g: &mut quickcheck::Gen) -> Self {
+            let width = usize::arbitrary(g) % 6 + 1;
+            let row = (0..width)
+                .map(|_| {
+                    Value::Int(if u8::arbitrary(g) % 8 == 0 {
+                        i64::MAX
+                    } else {
+                        i64::from(i8::arbitrary(g) % 3)
+                    })
+                })
+                .collect();
+            let column = |g: &mut quickcheck::Gen| Scalar::Column(usize::arbitrary(g) % width);
+            let exprs = (0..usize::arbitrary(g) % (width + 2))
+                .map(|_| match u8::arbitrary(g) % 5 {
+                    0 => Scalar::Literal(Value::Null),
+                    1 => Scalar::binary(BinaryOp::Add, column(g), column(g)),
+                    2 => Scalar::binary(BinaryOp::Div, column(g), column(g)),
+                    _ => column(g),
+                })
+                .collect();
+            AnyProjection { row, exprs }
+        }
+    }
+
+    #[test]
+    fn a_projection_in_place_gives_what_evaluating_each_expression_gives() {
+        fn property(p: AnyProjection) -> bool {
+            Projection::new(&p.exprs).apply(p.row.clone()) == evaluate(&p.exprs, &p.row)
+        }
+        quickcheck::QuickCheck::new().tests(20_000).quickcheck(property as fn(AnyProjection) -> bool);
+        // The shapes the rewrite is for do take the path in place.
+        let (c, null) = (Scalar::Column, || Scalar::Literal(Value::Null));
+        assert!(Projection::new(&[c(0), null(), c(2)]).in_place);
+        assert!(Projection::new(&[c(0), c(2), Scalar::binary(BinaryOp::Mul, c(2), c(3)), c(5)]).in_place);
+        assert!(!Projection::new(&[c(1), c(0)]).in_place);
     }
 
     #[test]
