@@ -49,7 +49,7 @@ use crate::error::Error;
 use crate::protocol::SourceId;
 use crate::row::Row;
 use crate::shard::hub::NotKept;
-use crate::shard::layout::{KeyedTrace, Layout, RowTrace};
+use crate::shard::layout::{KeyedTrace, Layout};
 use crate::shard::registry::Registry;
 use crate::shard::stream::Fanout;
 use crate::time::{Diff, Time};
@@ -207,6 +207,7 @@ impl<'s> Views<'s> {
     /// is copied but what `convert` takes, where [`import`](Self::import) clones every row out
     /// of the arrangement first. An empty collection, and the error recorded, if this context
     /// lacks the source.
+    #[cfg(feature = "sql")]
     pub(crate) fn import_converted<R: Row, D: Data>(
         &self,
         engine: u64,
@@ -217,7 +218,7 @@ impl<'s> Views<'s> {
     ) -> VecCollection<'s, Time, D, Diff> {
         let scope = self.scope;
         let found = self.find(&Wanted { engine, id, name, kind }, |found| match found {
-            Found::Trace(trace, attach) => match trace.downcast_ref::<RowTrace<R>>() {
+            Found::Trace(trace, attach) => match trace.downcast_ref::<crate::shard::layout::RowTrace<R>>() {
                 Some(trace) => {
                     let convert = convert.clone();
                     Some(trace.clone().import_named(scope, name).as_collection(move |row, _| convert(row)))

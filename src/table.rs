@@ -10,7 +10,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use differential_dataflow::{Data, VecCollection};
+use differential_dataflow::VecCollection;
 
 use crate::coordinator::{Coordinator, Targets};
 use crate::definition::{KeyedArrangement, Views};
@@ -307,7 +307,8 @@ impl<'s> Views<'s> {
     /// The rows of a bag table as `convert` makes them from each borrowed row: only what
     /// `convert` takes is copied out of the table's arrangement (`ivm::sql` reads Rust tables
     /// through it).
-    pub(crate) fn table_converted<T: Row, D: Data>(
+    #[cfg(feature = "sql")]
+    pub(crate) fn table_converted<T: Row, D: differential_dataflow::Data>(
         &self,
         table: &Table<T>,
         convert: impl Fn(&T) -> D + Clone + 'static,

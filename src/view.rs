@@ -10,7 +10,7 @@ use std::ops::RangeBounds;
 use std::sync::Arc;
 use std::time::Duration;
 
-use differential_dataflow::{Data, VecCollection};
+use differential_dataflow::VecCollection;
 
 use crate::batch::job::{BatchInputs, run};
 use crate::blocking;
@@ -525,7 +525,8 @@ impl<'s> Views<'s> {
     /// The rows of an earlier view as `convert` makes them from each borrowed row: only what
     /// `convert` takes is copied out of the view's arrangement (`ivm::sql` reads Rust views
     /// through it).
-    pub(crate) fn view_converted<R: Row, D: Data>(
+    #[cfg(feature = "sql")]
+    pub(crate) fn view_converted<R: Row, D: differential_dataflow::Data>(
         &self,
         view: &View<R>,
         convert: impl Fn(&R) -> D + Clone + 'static,
