@@ -403,6 +403,65 @@ fn rust_tables_exposed_to_sql_mix_with_sql_views_and_rows_come_back_as_structs()
 }
 
 #[test]
+fn a_rust_view_exposed_to_sql_and_ad_hoc_queries_over_rust_sources_read_the_rows_they_hold() {
+    #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+    struct Reading {
+        sensor: u32,
+        celsius: i64,
+        label: String,
+    }
+    let engine = Engine::start(Config::default()).unwrap();
+    let readings = engine.table::<Reading>("readings").unwrap();
+    let warm = engine
+        .view("warm", {
+            let readings = readings.clone();
+            move |v| v.table(&readings).filter(|r| r.celsius > 20)
+        })
+        .unwrap();
+    let sql = Sql::builder(&engine).table(&readings).view(&warm).open().unwrap();
+    // A live SQL view over the Rust view, and one over the table (reading one column of three).
+    sql.execute("CREATE VIEW warm_labels AS SELECT label, celsius FROM warm WHERE sensor < 3").unwrap();
+    sql.execute("CREATE VIEW sensors AS SELECT DISTINCT sensor FROM readings").unwrap();
+    let reading = |sensor, celsius, label: &str| Reading { sensor, celsius, label: label.into() };
+    let first = engine
+        .commit(|tx| {
+            tx.insert(&readings, reading(1, 25, "kitchen"));
+            tx.insert(&readings, reading(2, 18, "garden"));
+            tx.insert(&readings, reading(4, 30, "attic"));
+        })
+        .unwrap();
+    let second = engine
+        .commit(|tx| {
+            tx.delete(&readings, reading(1, 25, "kitchen"));
+            tx.insert(&readings, reading(2, 22, "garden"));
+        })
+        .unwrap();
+    let labels = |sql_text: &str| -> Vec<(String, i64)> { sql.query(sql_text).unwrap().decode().unwrap() };
+    for (t, expected) in [(first, vec![("kitchen", 25)]), (second, vec![("garden", 22)])] {
+        let expected: Vec<(String, i64)> = expected.into_iter().map(|(l, c)| (l.to_string(), c)).collect();
+        // The live view's reading, and the same query run ad hoc: a batch run that runs the
+        // Rust view's definition again over the table's rows as of `t`.
+        assert_eq!(labels(&format!("SELECT * FROM warm_labels ORDER BY label AS OF {t}")), expected);
+        assert_eq!(
+            labels(&format!("SELECT label, celsius FROM warm WHERE sensor < 3 ORDER BY label AS OF {t}")),
+            expected
+        );
+    }
+    // Ad hoc over the table itself (the batch run's rows, converted where they lie).
+    let all: Vec<(i64, String)> = sql
+        .query(&format!("SELECT celsius, label FROM readings ORDER BY celsius AS OF {second}"))
+        .unwrap()
+        .decode()
+        .unwrap();
+    assert_eq!(all, vec![(18, "garden".into()), (22, "garden".into()), (30, "attic".into())]);
+    let sensors: Vec<i64> = sql.query("SELECT * FROM sensors ORDER BY sensor").unwrap().decode().unwrap();
+    assert_eq!(sensors, vec![2, 4]);
+    // What the Rust view holds is what SQL read from it.
+    let held: Vec<Reading> = warm.rows_at(second).unwrap();
+    assert_eq!(held, vec![reading(2, 22, "garden"), reading(4, 30, "attic")]);
+}
+
+#[test]
 fn a_query_converts_only_the_columns_of_a_rust_table_it_reads() {
     #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
     struct Event {
