@@ -190,23 +190,15 @@ impl<'s> Views<'s> {
         kind: &'static str,
     ) -> VecCollection<'s, Time, Tr::Row, Diff> {
         let scope = self.scope;
-        let found = self.find(&Wanted { engine, id, name, kind }, |found| match found {
-            Found::Trace(trace, attach) => match trace.downcast_ref::<Tr>() {
-                Some(trace) => Some(trace.clone().import_rows(scope, name)),
-                None => trace
-                    .downcast_ref::<Fanout<Tr::Row>>()
-                    .map(|fanout| fanout.attach(scope, attach.reader, attach.hold)),
-            },
-            Found::Rows(share) => share.iter::<Tr::Row>().map(|rows| rows.to_stream(scope).as_collection()),
-        });
-        found.unwrap_or_else(|error| self.fail(error))
+        let wanted = Wanted { engine, id, name, kind };
+        self.import_with(&wanted, |mut trace: Tr| trace.import_rows(scope, name), |rows| rows)
     }
 
     /// The rows of source `id` of engine `engine`, a bag table or a plain view (arranged by
-    /// row in the live engine), each as `convert` makes it from a borrowed row: nothing of a row
-    /// is copied but what `convert` takes, where [`import`](Self::import) clones every row out
-    /// of the arrangement first. An empty collection, and the error recorded, if this context
-    /// lacks the source.
+    /// row in the live engine), each as `convert` makes it from a borrowed row: nothing of an
+    /// arranged row is copied but what `convert` takes, where [`import`](Self::import) clones
+    /// every row out of the arrangement first. An empty collection, and the error recorded, if
+    /// this context lacks the source.
     #[cfg(feature = "sql")]
     pub(crate) fn import_converted<R: Row, D: Data>(
         &self,
@@ -217,19 +209,38 @@ impl<'s> Views<'s> {
         convert: impl Fn(&R) -> D + Clone + 'static,
     ) -> VecCollection<'s, Time, D, Diff> {
         let scope = self.scope;
-        let found = self.find(&Wanted { engine, id, name, kind }, |found| match found {
-            Found::Trace(trace, attach) => match trace.downcast_ref::<crate::shard::layout::RowTrace<R>>() {
-                Some(trace) => {
-                    let convert = convert.clone();
-                    Some(trace.clone().import_named(scope, name).as_collection(move |row, _| convert(row)))
-                }
-                None => trace.downcast_ref::<Fanout<R>>().map(|fanout| {
-                    let convert = convert.clone();
-                    fanout.attach(scope, attach.reader, attach.hold).map(move |row| convert(&row))
-                }),
+        let wanted = Wanted { engine, id, name, kind };
+        self.import_with(
+            &wanted,
+            |mut trace: crate::shard::layout::RowTrace<R>| {
+                let convert = convert.clone();
+                trace.import_named(scope, name).as_collection(move |row, _| convert(row))
+            },
+            |rows| {
+                let convert = convert.clone();
+                rows.map(move |row| convert(&row))
+            },
+        )
+    }
+
+    /// The `wanted` source's collection: made by `from_trace` from the live engine's
+    /// arrangement, or by `from_rows` from the rows of a streamed table or of a batch run.
+    fn import_with<Tr: Layout, D: Data>(
+        &self,
+        wanted: &Wanted<'_>,
+        from_trace: impl Fn(Tr) -> VecCollection<'s, Time, D, Diff>,
+        from_rows: impl Fn(VecCollection<'s, Time, Tr::Row, Diff>) -> VecCollection<'s, Time, D, Diff>,
+    ) -> VecCollection<'s, Time, D, Diff> {
+        let scope = self.scope;
+        let found = self.find(wanted, |found| match found {
+            Found::Trace(trace, attach) => match trace.downcast_ref::<Tr>() {
+                Some(trace) => Some(from_trace(trace.clone())),
+                None => trace
+                    .downcast_ref::<Fanout<Tr::Row>>()
+                    .map(|fanout| from_rows(fanout.attach(scope, attach.reader, attach.hold))),
             },
             Found::Rows(share) => {
-                share.iter_converted(convert.clone()).map(|rows| rows.to_stream(scope).as_collection())
+                share.iter::<Tr::Row>().map(|rows| from_rows(rows.to_stream(scope).as_collection()))
             }
         });
         found.unwrap_or_else(|error| self.fail(error))
@@ -338,33 +349,27 @@ pub(crate) struct Share {
 
 impl Share {
     /// The share as updates of rows `D`, if the rows are of that type.
-    fn iter<D: Row>(self) -> Option<ShareIter<D, impl Fn(&D) -> D>> {
-        self.iter_converted(D::clone)
-    }
-
-    /// The share's rows `D` as `convert` makes them, if the rows are of that type.
-    fn iter_converted<D: Row, E>(self, convert: impl Fn(&D) -> E) -> Option<ShareIter<D, impl Fn(&D) -> E>> {
+    fn iter<D: Row>(self) -> Option<ShareIter<D>> {
         let rows = self.rows.downcast::<Vec<(D, Time, Diff)>>().ok()?;
-        Some(ShareIter { rows, next: self.index, step: self.peers, stamp: self.stamp, convert })
+        Some(ShareIter { rows, next: self.index, step: self.peers, stamp: self.stamp })
     }
 }
 
-/// One worker's share of a table's rows, each made by `convert` from the row in place.
-struct ShareIter<D, F> {
+/// Clones one worker's share of a table's rows into its dataflow.
+struct ShareIter<D> {
     rows: Arc<Vec<(D, Time, Diff)>>,
     next: usize,
     step: usize,
     stamp: Option<Time>,
-    convert: F,
 }
 
-impl<D, E, F: Fn(&D) -> E> Iterator for ShareIter<D, F> {
-    type Item = (E, Time, Diff);
+impl<D: Clone> Iterator for ShareIter<D> {
+    type Item = (D, Time, Diff);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let (row, time, diff) = self.rows.get(self.next)?;
+        let (row, time, diff) = self.rows.get(self.next)?.clone();
         self.next += self.step;
-        Some(((self.convert)(row), self.stamp.unwrap_or(*time), *diff))
+        Some((row, self.stamp.unwrap_or(time), diff))
     }
 }
 

@@ -447,7 +447,7 @@ fn a_rust_view_exposed_to_sql_and_ad_hoc_queries_over_rust_sources_read_the_rows
             expected
         );
     }
-    // Ad hoc over the table itself (the batch run's rows, converted where they lie).
+    // Ad hoc over the table itself (a batch run over the table's rows as of `second`).
     let all: Vec<(i64, String)> = sql
         .query(&format!("SELECT celsius, label FROM readings ORDER BY celsius AS OF {second}"))
         .unwrap()
