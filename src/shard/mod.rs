@@ -11,4 +11,5 @@ pub(crate) mod kind;
 pub(crate) mod layout;
 pub(crate) mod peek;
 pub(crate) mod registry;
+pub(crate) mod sorted_runs;
 pub(crate) mod stream;

@@ -15,6 +15,7 @@ use crate::shard::input::{BagWrites, build, split_vec};
 use crate::shard::kind::{Site, SourceKind};
 use crate::shard::layout::RowTrace;
 use crate::shard::registry::Shard;
+use crate::shard::sorted_runs::arrange_rows;
 use crate::time::{Diff, Time};
 
 /// The kind of a bag table of rows `T`.
@@ -34,7 +35,7 @@ impl<T: Row> SourceKind for BagTable<T> {
         let Site { worker, name, upper, since, history, .. } = site;
         let (input, arrangement) =
             build::<(T, Time, Diff), _>(worker, name, upper, since, history, |updates| {
-                updates.as_collection().arrange_by_self_named(name).trace
+                arrange_rows(updates.as_collection(), name).trace
             });
         Ok(Shard { arrangement, input: Some(input), hub: None, reads: Default::default() })
     }

@@ -7,6 +7,7 @@ use crate::row::Row;
 use crate::shard::kind::{Site, SourceKind};
 use crate::shard::layout::KeyedTrace;
 use crate::shard::registry::Shard;
+use crate::shard::sorted_runs::arrange_keyed;
 
 /// The kind of a keyed view from `K` to `V`; holds the view's definition.
 pub(crate) struct KeyedView<K: 'static, V: 'static> {
@@ -24,8 +25,6 @@ impl<K: Row, V: Row> SourceKind for KeyedView<K, V> {
     const NOUN: &'static str = "keyed view";
 
     fn build(&self, site: Site<'_>) -> Result<Shard> {
-        super::view_dataflow::build(site, |views, name| {
-            self.definition.build(views).arrange_by_key_named(name)
-        })
+        super::view_dataflow::build(site, |views, name| arrange_keyed(self.definition.build(views), name))
     }
 }

@@ -7,6 +7,7 @@ use crate::row::Row;
 use crate::shard::kind::{Site, SourceKind};
 use crate::shard::layout::RowTrace;
 use crate::shard::registry::Shard;
+use crate::shard::sorted_runs::arrange_rows;
 
 /// The kind of a view of rows `R`; holds the view's definition.
 pub(crate) struct RowView<R: 'static> {
@@ -33,7 +34,7 @@ impl<R: Row> SourceKind for RowView<R> {
     fn build(&self, site: Site<'_>) -> Result<Shard> {
         match self.kept {
             true => super::view_dataflow::build(site, |views, name| {
-                self.definition.build(views).arrange_by_self_named(name)
+                arrange_rows(self.definition.build(views), name)
             }),
             false => super::view_dataflow::build_streamed(site, |views| self.definition.build(views)),
         }
