@@ -279,16 +279,19 @@ fn lower_in<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
 /// names once, alone, is moved out of the input row instead of copied (a row's text is then
 /// never copied by a projection that keeps it).
 ///
-/// Where no expression reads a column left of its own place (the binder's projection over a
-/// `FROM` item, the pruning pass's `NULL`s, a `SELECT` list in table order), the output is
-/// written into the input row itself, left to right, and the row is cut to length: nothing is
-/// allocated, and a column is overwritten only after every expression reading it has run.
+/// The output is written into the input row itself and the row is cut to length: nothing is
+/// allocated unless the list is wider than its input. A column must not be overwritten before
+/// every expression reading it has run, so the expressions that read a column left of their
+/// own place (`SELECT *, a + b`, a list that reorders) run first, with their values kept past
+/// the row's end; the others then run left to right, each over columns at or right of its
+/// place, which nothing has overwritten yet; last, the early values swap into their places.
+/// An error is the one the leftmost failing expression gives, as evaluating left to right does.
 struct Projection {
     exprs: Vec<Scalar>,
     /// For each expression, the input column it moves, if it does.
     moves: Vec<Option<usize>>,
-    /// True if every expression reads only columns at or right of its own place.
-    in_place: bool,
+    /// The places whose expression reads a column left of the place, in order.
+    early: Vec<usize>,
 }
 
 impl Projection {
@@ -310,12 +313,14 @@ impl Projection {
                 _ => None,
             })
             .collect();
-        let in_place = exprs.iter().enumerate().all(|(place, expr)| {
-            let mut right = true;
-            expr.visit_columns(&mut |column| right &= column >= place);
-            right
-        });
-        Projection { exprs: exprs.to_vec(), moves, in_place }
+        let early = (0..exprs.len())
+            .filter(|place| {
+                let mut left = false;
+                exprs[*place].visit_columns(&mut |column| left |= column < *place);
+                left
+            })
+            .collect();
+        Projection { exprs: exprs.to_vec(), moves, early }
     }
 
     /// True if no expression of the list can fail.
@@ -323,28 +328,50 @@ impl Projection {
         self.exprs.iter().all(Scalar::infallible)
     }
 
-    fn apply(&self, mut row: SqlRow) -> Result<SqlRow, EvalError> {
-        if self.in_place && row.len() >= self.exprs.len() {
-            for (place, (expr, moves)) in self.exprs.iter().zip(&self.moves).enumerate() {
-                // Columns left of `place` are already overwritten; none of them is read here.
-                let value = match moves {
-                    Some(column) => std::mem::replace(&mut row[*column], Value::Null),
-                    None => expr.eval(&row)?,
-                };
-                row[place] = value;
-            }
-            row.truncate(self.exprs.len());
-            return Ok(row);
+    /// The value of the expression at `place` over `row`: its column taken out, or evaluated.
+    fn value(&self, place: usize, row: &mut [Value]) -> Result<Value, EvalError> {
+        match self.moves[place] {
+            // No other expression reads this column, so taking it leaves them their inputs.
+            Some(column) => Ok(std::mem::replace(&mut row[column], Value::Null)),
+            None => self.exprs[place].eval(row),
         }
-        self.exprs
-            .iter()
-            .zip(&self.moves)
-            .map(|(expr, moves)| match moves {
-                // No other expression reads this column, so taking it leaves them their inputs.
-                Some(column) => Ok(std::mem::replace(&mut row[*column], Value::Null)),
-                None => expr.eval(&row),
-            })
-            .collect()
+    }
+
+    fn apply(&self, mut row: SqlRow) -> Result<SqlRow, EvalError> {
+        let width = self.exprs.len();
+        let wide = row.len().max(width);
+        if wide + self.early.len() > row.len() {
+            row.reserve_exact(wide + self.early.len() - row.len());
+            row.resize(wide, Value::Null);
+        }
+        // The leftmost failure among the early expressions, by place.
+        let mut failed: Option<(usize, EvalError)> = None;
+        for &place in &self.early {
+            let value = match self.value(place, &mut row) {
+                Ok(value) => value,
+                Err(error) => {
+                    failed.get_or_insert((place, error));
+                    Value::Null
+                }
+            };
+            row.push(value);
+        }
+        let mut early = self.early.iter().peekable();
+        for place in 0..width {
+            if early.next_if_eq(&&place).is_some() {
+                match failed {
+                    Some((at, error)) if at == place => return Err(error),
+                    _ => continue,
+                }
+            }
+            // Columns left of `place` may be overwritten; this expression reads none of them.
+            row[place] = self.value(place, &mut row)?;
+        }
+        for (index, place) in self.early.iter().enumerate() {
+            row.swap(*place, wide + index);
+        }
+        row.truncate(width);
+        Ok(row)
     }
 }
 
@@ -1090,11 +1117,15 @@ mod tests {
             Projection::new(&p.exprs).apply(p.row.clone()) == evaluate(&p.exprs, &p.row)
         }
         quickcheck::QuickCheck::new().tests(20_000).quickcheck(property as fn(AnyProjection) -> bool);
-        // The shapes the rewrite is for do take the path in place.
+        // Only expressions reading a column left of their place run early.
         let (c, null) = (Scalar::Column, || Scalar::Literal(Value::Null));
-        assert!(Projection::new(&[c(0), null(), c(2)]).in_place);
-        assert!(Projection::new(&[c(0), c(2), Scalar::binary(BinaryOp::Mul, c(2), c(3)), c(5)]).in_place);
-        assert!(!Projection::new(&[c(1), c(0)]).in_place);
+        assert!(Projection::new(&[c(0), null(), c(2)]).early.is_empty());
+        assert!(
+            Projection::new(&[c(0), c(2), Scalar::binary(BinaryOp::Mul, c(2), c(3)), c(5)]).early.is_empty()
+        );
+        assert_eq!(Projection::new(&[c(1), c(0)]).early, vec![1]);
+        let star_and_sum = [c(0), c(1), Scalar::binary(BinaryOp::Add, c(0), c(1))];
+        assert_eq!(Projection::new(&star_and_sum).early, vec![2]);
     }
 
     #[test]
