@@ -15,7 +15,8 @@
 //!
 //! On sorted input a chain of chunks is then built and extracted by moving chunks, and only
 //! the chunker's sort (which finds a sorted chunk sorted in one pass) touches each update. On
-//! unsorted input the checks cost two comparisons per chunk.
+//! unsorted input a merge checks two pairs of updates per chunk it meets, and an extract reads
+//! each update's time once before moving it, where `VecMerger` reads it once while moving it.
 
 use std::collections::VecDeque;
 
