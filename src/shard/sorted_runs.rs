@@ -39,7 +39,7 @@ pub(crate) fn arrange_rows<'s, R: Row>(
     rows: VecCollection<'s, Time, R, Diff>,
     name: &str,
 ) -> Arranged<'s, RowTrace<R>> {
-    rows.map(|row| (row, ())).arrange_named::<RowBatcher<R, Time, Diff>, _>(name, RowBatcher::new)
+    rows.map(|row| (row, ())).arrange_named::<RowBatcher<R>, _>(name, RowBatcher::new)
 }
 
 /// Arranges `pairs` by key, as `arrange_by_key_named` does, with [`KeyedBatcher`].
@@ -47,18 +47,21 @@ pub(crate) fn arrange_keyed<'s, K: Row, V: Row>(
     pairs: VecCollection<'s, Time, (K, V), Diff>,
     name: &str,
 ) -> Arranged<'s, KeyedTrace<K, V>> {
-    pairs.arrange_named::<KeyedBatcher<K, V, Time, Diff>, _>(name, KeyedBatcher::new)
+    pairs.arrange_named::<KeyedBatcher<K, V>, _>(name, KeyedBatcher::new)
 }
 
 /// The batcher of an arrangement by the whole row (`arrange_by_self`'s, with [`RunMerger`]).
-pub(crate) type RowBatcher<R, T, D> =
-    MergeBatcher<ContainerChunker<Vec<((R, ()), T, D)>>, RunMerger<(R, ()), T, D>, VecOrdKeyBuilder<R, T, D>>;
+pub(crate) type RowBatcher<R> = MergeBatcher<
+    ContainerChunker<Vec<((R, ()), Time, Diff)>>,
+    RunMerger<(R, ()), Time, Diff>,
+    VecOrdKeyBuilder<R, Time, Diff>,
+>;
 
 /// The batcher of an arrangement by key (`arrange_by_key`'s, with [`RunMerger`]).
-pub(crate) type KeyedBatcher<K, V, T, D> = MergeBatcher<
-    ContainerChunker<Vec<((K, V), T, D)>>,
-    RunMerger<(K, V), T, D>,
-    VecOrdValBuilder<K, V, T, D>,
+pub(crate) type KeyedBatcher<K, V> = MergeBatcher<
+    ContainerChunker<Vec<((K, V), Time, Diff)>>,
+    RunMerger<(K, V), Time, Diff>,
+    VecOrdValBuilder<K, V, Time, Diff>,
 >;
 
 /// A merger of sorted chains of `Vec<(data, time, diff)>` chunks that moves whole chunks where
@@ -172,6 +175,8 @@ mod tests {
     use differential_dataflow::batcher::merge::vec::VecMerger;
     use differential_dataflow::batcher::merge::{MergeBatcher, Sealer};
     use differential_dataflow::batcher::{Batcher as _, Extract as _};
+    use std::marker::PhantomData;
+
     use quickcheck::{QuickCheck, TestResult};
     use timely::progress::Antichain;
 
@@ -181,19 +186,20 @@ mod tests {
     /// Containers of small updates, each to be sorted before it goes in or not.
     type Containers = Vec<(Vec<(u8, u8, i8)>, bool)>;
 
-    /// Seals a chain by handing it back, so that two batchers' outputs compare update by update.
-    struct Chain;
+    /// Seals a chain of updates `U` by handing them back in order, so that two batchers'
+    /// outputs compare update by update.
+    struct Chain<U>(PhantomData<U>);
 
-    impl Sealer<Vec<Update>> for Chain {
-        type Output = Vec<Update>;
+    impl<U> Sealer<Vec<U>> for Chain<U> {
+        type Output = Vec<U>;
 
-        fn seal(chain: &mut Vec<Vec<Update>>) -> Option<Vec<Update>> {
+        fn seal(chain: &mut Vec<Vec<U>>) -> Option<Vec<U>> {
             (!chain.is_empty()).then(|| chain.drain(..).flatten().collect())
         }
     }
 
-    type Ours = MergeBatcher<ContainerChunker<Vec<Update>>, RunMerger<u8, u8, i64>, Chain>;
-    type Differentials = MergeBatcher<ContainerChunker<Vec<Update>>, VecMerger<u8, u8, i64>, Chain>;
+    type Ours = MergeBatcher<ContainerChunker<Vec<Update>>, RunMerger<u8, u8, i64>, Chain<Update>>;
+    type Differentials = MergeBatcher<ContainerChunker<Vec<Update>>, VecMerger<u8, u8, i64>, Chain<Update>>;
 
     /// Feeds both batchers the same containers (each sorted when `sorted` says so, to take the
     /// merger's whole-chunk paths) and extracts at the same uppers: every batch and every
@@ -243,15 +249,10 @@ mod tests {
         let run =
             |shift: u32| (0..100_000u32).map(move |i| (i * 2 + shift, 1u32, 1isize)).collect::<Vec<_>>();
         type Wide = (u32, u32, isize);
-        struct WideChain;
-        impl Sealer<Vec<Wide>> for WideChain {
-            type Output = Vec<Wide>;
-            fn seal(chain: &mut Vec<Vec<Wide>>) -> Option<Vec<Wide>> {
-                (!chain.is_empty()).then(|| chain.drain(..).flatten().collect())
-            }
-        }
         let mut ours =
-            MergeBatcher::<ContainerChunker<Vec<Wide>>, RunMerger<u32, u32, isize>, WideChain>::new(None, 0);
+            MergeBatcher::<ContainerChunker<Vec<Wide>>, RunMerger<u32, u32, isize>, Chain<Wide>>::new(
+                None, 0,
+            );
         for shift in [0, 1, 0] {
             ours.insert(&mut run(shift));
         }
