@@ -105,6 +105,12 @@ const SHAPES: &[&str] = &[
     "SELECT s.a, s.k, MAX(r.b) AS xb, MIN(r.c) AS mc, COUNT(*) AS n, SUM(r.b) AS sb FROM s JOIN r ON s.a = r.a \
      WHERE r.b <= s.k GROUP BY s.a, s.k",
     "SELECT r.a, MAX(s.d) AS xd, MIN(s.k) AS mk, COUNT(r.b) AS nb FROM r JOIN s ON r.a = s.a GROUP BY r.a",
+    // Rows joined back to their group's `MAX` or `MIN` (Nexmark q5's shape; the one at the
+    // join's keys above too): planned as a top 1 per group with ties.
+    "SELECT r.a, r.b, r.c FROM r JOIN (SELECT a, MAX(b) AS m FROM r GROUP BY a) AS e ON r.a = e.a AND r.b >= e.m",
+    "SELECT e.c, e.m, y.a, y.n FROM (SELECT x.c, MIN(x.n) AS m FROM (SELECT c, a, COUNT(*) AS n FROM r GROUP BY c, a) \
+     AS x GROUP BY x.c) AS e JOIN (SELECT c, a, COUNT(*) AS n FROM r GROUP BY c, a) AS y ON e.c = y.c AND e.m = y.n",
+    "SELECT r.a, r.c, e.m FROM r JOIN (SELECT a, MAX(c) AS m FROM r GROUP BY a) AS e ON e.a = r.a AND e.m <= r.c",
     "SELECT a, b FROM r WHERE b > (SELECT AVG(b) FROM r)",
     "SELECT k, (SELECT COUNT(*) FROM r) AS total, (SELECT MAX(d) FROM s) - d AS gap FROM s",
 ];

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use differential_dataflow::VecCollection;
 use differential_dataflow::difference::Semigroup;
 use differential_dataflow::lattice::Lattice;
+use differential_dataflow::operators::CountTotal;
 use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
 use differential_dataflow::operators::iterate::Iterate;
 use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
@@ -23,22 +24,52 @@ use crate::definition::{Views, constant_in};
 use crate::ops::keyed::with_key;
 use crate::sql::distinct_values::{self, DistinctValues};
 use crate::sql::error::EvalError;
+use crate::sql::extreme_rows;
 use crate::sql::packed::{PackedRow, PackedValue};
 use crate::sql::plan::{AggregateCall, AggregateFunction, JoinKind, JoinPerKey, Plan, SetOp, SortKey};
 use crate::sql::prune::{prune, read_by};
 use crate::sql::scalar::Scalar;
 use crate::sql::source::{Needed, Source, apart};
-use crate::sql::sums;
+use crate::sql::sums::{self, Totals};
 use crate::sql::value::{Decimal, SqlRow, Value};
 use crate::time::{Diff, Time};
 
 /// A collection in a scope of time `T`.
 pub(crate) type Rows<'s, T, D> = VecCollection<'s, T, D, Diff>;
 
-/// What a scope's timestamps must be for the operators a plan uses.
-pub(crate) trait Times: Timestamp + Lattice + Ord {}
+/// The timestamps of the scopes a plan is built in: commit times, and the rounds of a
+/// `WITH RECURSIVE` loop within them ([`Round`]).
+pub(crate) trait Times: Timestamp + Lattice + Ord {
+    /// Each key's running total, its differences summed (`COUNT`s and integer `SUM`s,
+    /// [`sums`]), as a `(key, total)` row while it is not zero.
+    fn running_totals<'s>(added: VecCollection<'s, Self, SqlRow, Totals>)
+    -> Rows<'s, Self, (SqlRow, Totals)>;
+}
 
-impl<T: Timestamp + Lattice + Ord> Times for T {}
+/// Commit times are totally ordered: a key's total at a time is its total before plus the
+/// time's differences, which differential's `count_total` computes from the arranged input
+/// alone, keeping no arrangement of its output and replaying no history.
+impl Times for Time {
+    fn running_totals<'s>(
+        added: VecCollection<'s, Time, SqlRow, Totals>,
+    ) -> Rows<'s, Time, (SqlRow, Totals)> {
+        added.arrange_by_self_named("Arrange: SqlSums").count_total_core()
+    }
+}
+
+/// Rounds are partially ordered: a `reduce` over `(key, ())` gets each key's accumulated total.
+impl Times for Round {
+    fn running_totals<'s>(
+        added: VecCollection<'s, Round, SqlRow, Totals>,
+    ) -> Rows<'s, Round, (SqlRow, Totals)> {
+        let totals = reduce_arranged(added.map(|key| (key, ())), "SqlSums", |_key, totals, output| {
+            if let Some((_, total)) = totals.first() {
+                output.push((total.clone(), 1));
+            }
+        });
+        totals.as_collection(|key, total| (key.clone(), total.clone()))
+    }
+}
 
 /// A lowered plan: its rows and the errors met computing them.
 pub(crate) struct Lowered<'s, T: Times> {
@@ -56,9 +87,10 @@ trait Env<'s, T: Times> {
     fn recursive(&self, plan: &Plan) -> Lowered<'s, T>;
 }
 
-/// Builds `plan` in `views`' scope, each scan narrowed to the columns the plan reads.
+/// Builds `plan` in `views`' scope, rewritten where a shape has a cheaper plan of the same rows
+/// ([`extreme_rows`]), each scan narrowed to the columns the plan reads.
 pub(crate) fn lower<'s>(plan: &Plan, views: &Views<'s>) -> Lowered<'s, Time> {
-    lower_in(&prune(plan), &Outer { views })
+    lower_in(&prune(&extreme_rows::rewrite(plan)), &Outer { views })
 }
 
 /// The definition's own scope.
@@ -261,14 +293,15 @@ fn lower_in<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
             };
             Lowered { rows, errors }
         }
-        Plan::TopK { input, partition, order, offset, limit, numbered } => {
+        Plan::TopK { input, partition, order, offset, limit, numbered, ties } => {
             if limit.is_none() && *offset == 0 && !numbered {
                 return lower_in(input, env);
             }
+            let places = Places { offset: *offset, limit: *limit, ties: *ties, numbered: *numbered };
             if let Some(join) = plan.join_per_key() {
-                return top_k_of_join(join, env, order, (*offset, *limit), *numbered);
+                return top_k_of_join(join, env, order, places);
             }
-            top_k(lower_in(input, env), partition, order, (*offset, *limit), *numbered)
+            top_k(lower_in(input, env), partition, order, places)
         }
         Plan::Recursive { .. } => env.recursive(plan),
         Plan::Recurse { id, .. } => Lowered { rows: env.recurse(*id), errors: no_errors(env.scope()) },
@@ -581,9 +614,8 @@ fn aggregate<'s, T: Times>(
     let sum_calls = Arc::new(sum_calls);
     let totals = |prepared: Rows<'s, T, Prepared>| {
         let row_calls = Arc::clone(&sum_calls);
-        let mut added = prepared
-            .clone()
-            .explode(move |(key, args, _, _)| Some(((key, ()), sums::of_row(&row_calls, &args))));
+        let mut added =
+            prepared.clone().explode(move |(key, args, _, _)| Some((key, sums::of_row(&row_calls, &args))));
         if distinct.any() {
             // Each (group, base, value) once, with the calls some row holding it counts it for.
             let values = prepared.flat_map(|(key, _, _, values)| {
@@ -597,18 +629,15 @@ fn aggregate<'s, T: Times>(
             });
             let calls = Arc::clone(&sum_calls);
             added = added.concat(counted.explode(move |((key, _, value), mask)| {
-                Some(((key, ()), sums::of_distinct(&calls, distinct.bit_of(), mask, &value)))
+                Some((key, sums::of_distinct(&calls, distinct.bit_of(), mask, &value)))
             }));
         }
-        reduce_arranged(added, "SqlSums", move |_key, totals, output| {
-            if let Some(values) = totals.first().and_then(|(_, t)| sums::values(&sum_calls, t)) {
-                output.push((values, 1));
-            }
-        })
+        T::running_totals(added)
+            .flat_map(move |(key, total)| sums::values(&sum_calls, &total).map(|values| (key, values)))
     };
     let results = if reduce_calls.is_empty() {
         // Also the path of a `GROUP BY` without aggregates: its groups are those with rows.
-        totals(prepared).as_collection(|key, values| (key.clone(), values.clone()))
+        totals(prepared)
     } else {
         let reduced = reduce_arranged(
             prepared.clone().map(|(key, _, args, _)| (key, args)),
@@ -616,7 +645,8 @@ fn aggregate<'s, T: Times>(
             move |_key, values, output| output.push((compute(&reduce_calls, &slot_of, values), 1)),
         );
         if has_sums {
-            totals(prepared).join_core(reduced, move |key, totals, reduced| {
+            let totals = totals(prepared).arrange_by_key_named("Arrange: SqlSums results");
+            totals.join_core(reduced, move |key, totals, reduced| {
                 Some((key.clone(), interleave(&summed, totals, reduced)))
             })
         } else {
@@ -795,14 +825,23 @@ fn sum(arguments: &[(&Value, Diff)]) -> Result<Value, EvalError> {
     }
 }
 
-/// The first `limit` rows after `offset` of each partition, in `order` (ties broken by the
-/// row), each with its place appended if `numbered`.
+/// Which ranked rows a top-k keeps ([`Plan::TopK`]): the first `limit` after `offset`, and with
+/// `ties` every later one ranked equal to the last of those; each with its place (from 1) if
+/// `numbered`.
+#[derive(Clone, Copy)]
+struct Places {
+    offset: usize,
+    limit: Option<usize>,
+    ties: bool,
+    numbered: bool,
+}
+
+/// The rows of each partition that `places` keeps, in `order` (ties broken by the row).
 fn top_k<'s, T: Times>(
     input: Lowered<'s, T>,
     partition: &[Scalar],
     order: &[SortKey],
-    (offset, limit): (usize, Option<usize>),
-    numbered: bool,
+    places: Places,
 ) -> Lowered<'s, T> {
     let (partition, order) = (partition.to_vec(), order.to_vec());
     let keys: Vec<Scalar> = order.iter().map(|k| k.expr.clone()).collect();
@@ -819,11 +858,13 @@ fn top_k<'s, T: Times>(
         for (value, m) in values {
             sorted.extend(std::iter::repeat_n(*value, (*m).max(0) as usize));
         }
-        // Packed rows order as their values: ties are broken by the row.
-        let compare = |a: &&(PackedRow, PackedRow), b: &&(PackedRow, PackedRow)| {
-            compare_keys(&order, a.0.packed_values(), b.0.packed_values()).then_with(|| a.1.cmp(&b.1))
+        let rank = |a: &&(PackedRow, PackedRow), b: &&(PackedRow, PackedRow)| {
+            compare_keys(&order, a.0.packed_values(), b.0.packed_values())
         };
-        for ((_, row), place) in ranked_places(sorted, compare, (offset, limit), numbered) {
+        // Packed rows order as their values: ties are broken by the row.
+        let compare =
+            |a: &&(PackedRow, PackedRow), b: &&(PackedRow, PackedRow)| rank(a, b).then_with(|| a.1.cmp(&b.1));
+        for ((_, row), place) in ranked_places(sorted, compare, rank, places) {
             output.push(((row.clone(), place), 1));
         }
     });
@@ -831,21 +872,34 @@ fn top_k<'s, T: Times>(
     Lowered { rows, errors }
 }
 
-/// The `offset..offset + limit` first of `items` in `compare`'s order, each with its place
-/// (from 1) if `numbered`. Only the first `offset + limit` are sorted: a top 1 of a large
-/// group is one pass.
+/// The items of `places` (the `offset..offset + limit` first in `compare`'s order, and with
+/// `ties` the later ones `rank` puts equal to the last of them), each with its place (from 1)
+/// if numbered. Only the items kept are sorted: a top 1 of a large group is one pass.
 fn ranked_places<I>(
     mut items: Vec<I>,
     compare: impl Fn(&I, &I) -> Ordering,
-    (offset, limit): (usize, Option<usize>),
-    numbered: bool,
+    rank: impl Fn(&I, &I) -> Ordering,
+    places: Places,
 ) -> impl Iterator<Item = (I, Option<i64>)> {
-    let wanted = offset.saturating_add(limit.unwrap_or(usize::MAX));
+    let wanted = places.offset.saturating_add(places.limit.unwrap_or(usize::MAX));
     if wanted < items.len() {
         items.select_nth_unstable_by(wanted, &compare);
-        items.truncate(wanted);
+        let mut kept = wanted;
+        if places.ties && wanted > 0 {
+            // The last kept is the greatest of the first `wanted`; the ones after them that
+            // rank equal to it move up behind them.
+            let last = (0..wanted).max_by(|a, b| compare(&items[*a], &items[*b])).expect("wanted > 0");
+            for later in wanted..items.len() {
+                if rank(&items[last], &items[later]) == Ordering::Equal {
+                    items.swap(kept, later);
+                    kept += 1;
+                }
+            }
+        }
+        items.truncate(kept);
     }
     items.sort_by(&compare);
+    let (offset, numbered) = (places.offset, places.numbered);
     items
         .into_iter()
         .skip(offset)
@@ -919,8 +973,7 @@ fn top_k_of_join<'s, T: Times>(
     join: JoinPerKey<'_>,
     env: &dyn Env<'s, T>,
     order: &[SortKey],
-    (offset, limit): (usize, Option<usize>),
-    numbered: bool,
+    places: Places,
 ) -> Lowered<'s, T> {
     let (sides, errors) = sides_by_key(&join, env);
     let (conditions, order) = (join.conditions, order.to_vec());
@@ -937,10 +990,11 @@ fn top_k_of_join<'s, T: Times>(
             });
             // Packed rows order as their values, and a joined row's are its left row's then its
             // right row's: comparing the two sides in turn compares the joined rows.
-            let compare = |a: &(SqlRow, &PackedRow, &PackedRow), b: &(SqlRow, &PackedRow, &PackedRow)| {
-                compare_keys(&order, &a.0, &b.0).then_with(|| (a.1, a.2).cmp(&(b.1, b.2)))
-            };
-            for ((_, l, r), place) in ranked_places(candidates, compare, (offset, limit), numbered) {
+            type Candidate<'v> = (SqlRow, &'v PackedRow, &'v PackedRow);
+            let rank = |a: &Candidate<'_>, b: &Candidate<'_>| compare_keys(&order, &a.0, &b.0);
+            let compare =
+                |a: &Candidate<'_>, b: &Candidate<'_>| rank(a, b).then_with(|| (a.1, a.2).cmp(&(b.1, b.2)));
+            for ((_, l, r), place) in ranked_places(candidates, compare, rank, places) {
                 output.push((Ok((l.concat(r), place)), 1));
             }
         });
@@ -1126,6 +1180,37 @@ mod tests {
         assert_eq!(Projection::new(&[c(1), c(0)]).early, vec![1]);
         let star_and_sum = [c(0), c(1), Scalar::binary(BinaryOp::Add, c(0), c(1))];
         assert_eq!(Projection::new(&star_and_sum).early, vec![2]);
+    }
+
+    /// `ranked_places` against sorting every item: items are (rank, tie-breaker) pairs, ranked
+    /// by the first alone.
+    #[test]
+    fn the_places_kept_are_those_of_a_full_sort_and_ties_keep_every_equal_last() {
+        fn property(items: Vec<(u8, u8)>, offset: u8, limit: Option<u8>, ties: bool) -> bool {
+            let items: Vec<(u8, u8)> = items.into_iter().map(|(r, t)| (r % 5, t % 4)).collect();
+            let (offset, limit) = (usize::from(offset % 4), limit.map(|l| usize::from(l % 5)));
+            let places = Places { offset, limit, ties, numbered: true };
+            let got: Vec<((u8, u8), Option<i64>)> =
+                ranked_places(items.clone(), |a, b| a.cmp(b), |a, b| a.0.cmp(&b.0), places).collect();
+            let mut sorted = items;
+            sorted.sort();
+            let mut kept = offset.saturating_add(limit.unwrap_or(usize::MAX)).min(sorted.len());
+            if ties && kept > 0 {
+                while kept < sorted.len() && sorted[kept].0 == sorted[kept - 1].0 {
+                    kept += 1;
+                }
+            }
+            let want: Vec<((u8, u8), Option<i64>)> = sorted[..kept]
+                .iter()
+                .skip(offset)
+                .zip(offset as i64 + 1..)
+                .map(|(i, p)| (*i, Some(p)))
+                .collect();
+            got == want
+        }
+        quickcheck::QuickCheck::new()
+            .tests(5_000)
+            .quickcheck(property as fn(Vec<(u8, u8)>, u8, Option<u8>, bool) -> bool);
     }
 
     #[test]

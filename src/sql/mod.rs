@@ -77,6 +77,7 @@ mod distinct_values;
 mod encode;
 mod error;
 mod expose;
+mod extreme_rows;
 mod functions;
 mod lower;
 mod packed;

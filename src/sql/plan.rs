@@ -155,7 +155,10 @@ pub(crate) enum Plan {
     },
     /// The first `limit` rows after `offset` in `order`, per distinct `partition` value
     /// (`ORDER BY ... LIMIT`); `numbered`, each with its place (from 1) as one more column
-    /// (`ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...)`, limited by a `<= n` on it).
+    /// (`ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...)`, limited by a `<= n` on it). Rows
+    /// the order ranks equal are ordered by the whole row, unless `ties`: then every row
+    /// ranked equal to the last one kept is kept too (what the rows that hold their group's
+    /// `MAX` are planned as, [`crate::sql::extreme_rows`]).
     TopK {
         input: Box<Plan>,
         partition: Vec<Scalar>,
@@ -163,6 +166,7 @@ pub(crate) enum Plan {
         offset: usize,
         limit: Option<usize>,
         numbered: bool,
+        ties: bool,
     },
     /// `WITH RECURSIVE name AS (base UNION [ALL] step)`: `step` reads the rows so far through
     /// `Plan::Recurse` of this `id`; iterated to its fixed point.
@@ -313,11 +317,12 @@ impl Plan {
             }
             Plan::Distinct { .. } => "Distinct".to_string(),
             Plan::Set { op, all, .. } => format!("{op:?}{}", if *all { " ALL" } else { "" }),
-            Plan::TopK { partition, order, offset, limit, numbered, .. } => {
+            Plan::TopK { partition, order, offset, limit, numbered, ties, .. } => {
                 let limit = limit.map(|l| format!(" limit {l}")).unwrap_or_default();
                 let offset = if *offset > 0 { format!(" offset {offset}") } else { String::new() };
+                let ties = if *ties { " with ties" } else { "" };
                 let numbered = if *numbered { ", numbered" } else { "" };
-                format!("TopK per ({}) by ({}){offset}{limit}{numbered}", list(partition), keys(order))
+                format!("TopK per ({}) by ({}){offset}{limit}{ties}{numbered}", list(partition), keys(order))
             }
             Plan::Recursive { id, distinct, .. } => {
                 format!("Recursive #{id}{}", if *distinct { " (distinct)" } else { "" })
@@ -371,6 +376,89 @@ impl Plan {
             Plan::Join { left, right, .. } | Plan::Set { left, right, .. } => vec![left, right],
             Plan::Recursive { base, step, .. } => vec![base, step],
         }
+    }
+
+    /// The same node over `f` of each of its inputs (in [`Plan::inputs`]' order).
+    pub(crate) fn map_inputs(&self, f: &mut dyn FnMut(&Plan) -> Plan) -> Plan {
+        let mut map = |input: &Plan| Box::new(f(input));
+        match self {
+            Plan::Scan { .. } | Plan::Constant { .. } | Plan::Recurse { .. } => self.clone(),
+            Plan::Filter { input, predicate } => {
+                Plan::Filter { input: map(input), predicate: predicate.clone() }
+            }
+            Plan::Project { input, exprs, columns } => {
+                Plan::Project { input: map(input), exprs: exprs.clone(), columns: columns.clone() }
+            }
+            Plan::Join { kind, left, right, left_keys, right_keys, residual } => Plan::Join {
+                kind: *kind,
+                left: map(left),
+                right: map(right),
+                left_keys: left_keys.clone(),
+                right_keys: right_keys.clone(),
+                residual: residual.clone(),
+            },
+            Plan::Aggregate { input, group, aggregates, columns } => Plan::Aggregate {
+                input: map(input),
+                group: group.clone(),
+                aggregates: aggregates.clone(),
+                columns: columns.clone(),
+            },
+            Plan::Distinct { input } => Plan::Distinct { input: map(input) },
+            Plan::Set { op, all, left, right } => {
+                Plan::Set { op: *op, all: *all, left: map(left), right: map(right) }
+            }
+            Plan::TopK { input, partition, order, offset, limit, numbered, ties } => Plan::TopK {
+                input: map(input),
+                partition: partition.clone(),
+                order: order.clone(),
+                offset: *offset,
+                limit: *limit,
+                numbered: *numbered,
+                ties: *ties,
+            },
+            Plan::Recursive { id, base, step, distinct, columns } => Plan::Recursive {
+                id: *id,
+                base: map(base),
+                step: map(step),
+                distinct: *distinct,
+                columns: columns.clone(),
+            },
+        }
+    }
+
+    /// True if the two plans compute the same rows because they are the same nodes, with the
+    /// same expressions, over the same sources; only the names of their columns may differ
+    /// (two copies of one subquery under different aliases).
+    pub(crate) fn same_rows(&self, other: &Plan) -> bool {
+        let both =
+            |a: &[&Plan], b: &[&Plan]| a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.same_rows(b));
+        let node = match (self, other) {
+            (Plan::Scan { source: a, .. }, Plan::Scan { source: b, .. }) => Arc::ptr_eq(a, b),
+            (Plan::Constant { rows: a, columns: x }, Plan::Constant { rows: b, columns: y }) => {
+                a == b && x.iter().map(|c| &c.ty).eq(y.iter().map(|c| &c.ty))
+            }
+            (Plan::Filter { predicate: a, .. }, Plan::Filter { predicate: b, .. }) => a == b,
+            (Plan::Project { exprs: a, .. }, Plan::Project { exprs: b, .. }) => a == b,
+            (
+                Plan::Join { kind, left_keys, right_keys, residual, .. },
+                Plan::Join { kind: k, left_keys: l, right_keys: r, residual: s, .. },
+            ) => kind == k && left_keys == l && right_keys == r && residual == s,
+            (Plan::Aggregate { group, aggregates, .. }, Plan::Aggregate { group: g, aggregates: a, .. }) => {
+                group == g && aggregates == a
+            }
+            (Plan::Distinct { .. }, Plan::Distinct { .. }) => true,
+            (Plan::Set { op, all, .. }, Plan::Set { op: o, all: a, .. }) => op == o && all == a,
+            (
+                Plan::TopK { partition, order, offset, limit, numbered, ties, .. },
+                Plan::TopK { partition: p, order: o, offset: f, limit: l, numbered: n, ties: t, .. },
+            ) => partition == p && order == o && offset == f && limit == l && numbered == n && ties == t,
+            (Plan::Recursive { id, distinct, .. }, Plan::Recursive { id: i, distinct: d, .. }) => {
+                id == i && distinct == d
+            }
+            (Plan::Recurse { id, .. }, Plan::Recurse { id: i, .. }) => id == i,
+            _ => false,
+        };
+        node && both(&self.inputs(), &other.inputs())
     }
 }
 

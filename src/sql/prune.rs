@@ -87,28 +87,11 @@ fn prune_into(plan: &Plan, needed: &[bool]) -> Plan {
                 columns: columns.clone(),
             }
         }
-        Plan::TopK { input, partition, order, offset, limit, numbered } => {
-            // Ties are broken by the whole row, so every column is read.
-            Plan::TopK {
-                input: Box::new(whole(input)),
-                partition: partition.clone(),
-                order: order.clone(),
-                offset: *offset,
-                limit: *limit,
-                numbered: *numbered,
-            }
+        // A top-k breaks ties by the whole row (or keeps them whole); the others compare
+        // whole rows.
+        Plan::TopK { .. } | Plan::Distinct { .. } | Plan::Set { .. } | Plan::Recursive { .. } => {
+            plan.map_inputs(&mut whole)
         }
-        Plan::Distinct { input } => Plan::Distinct { input: Box::new(whole(input)) },
-        Plan::Set { op, all, left, right } => {
-            Plan::Set { op: *op, all: *all, left: Box::new(whole(left)), right: Box::new(whole(right)) }
-        }
-        Plan::Recursive { id, base, step, distinct, columns } => Plan::Recursive {
-            id: *id,
-            base: Box::new(whole(base)),
-            step: Box::new(whole(step)),
-            distinct: *distinct,
-            columns: columns.clone(),
-        },
     }
 }
 

@@ -15,6 +15,7 @@ use crate::sql::bind::query::{Bound, QueryBinder};
 use crate::sql::bind::scope::{Scope, normalize, object_name};
 use crate::sql::catalog::{Catalog, Entry, SqlTable, Storage};
 use crate::sql::error::{EvalError, Position, SqlError, SqlResult};
+use crate::sql::extreme_rows;
 use crate::sql::lower::lower;
 use crate::sql::plan::{Column, Plan, SortKey};
 use crate::sql::rows::SqlRows;
@@ -494,7 +495,7 @@ impl Sql {
                 });
             }
         };
-        Ok(QueryBinder::new(&*catalog).bind(query)?.visible_plan().explain())
+        Ok(extreme_rows::rewrite(&QueryBinder::new(&*catalog).bind(query)?.visible_plan()).explain())
     }
 
     /// The table `name` for a write.

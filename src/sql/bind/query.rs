@@ -148,6 +148,7 @@ impl<'a> QueryBinder<'a> {
             offset,
             limit,
             numbered: false,
+            ties: false,
         };
         Ok(Bound { plan, order, visible })
     }
@@ -516,8 +517,15 @@ impl<'a> QueryBinder<'a> {
             })
             .collect::<SqlResult<_>>()?;
         let rank = scope.columns.len();
-        let plan =
-            Plan::TopK { input: Box::new(plan), partition, order, offset: 0, limit: None, numbered: true };
+        let plan = Plan::TopK {
+            input: Box::new(plan),
+            partition,
+            order,
+            offset: 0,
+            limit: None,
+            numbered: true,
+            ties: false,
+        };
         let mut scope = scope;
         scope.columns.push(Column {
             name: "row_number".into(),
@@ -1076,10 +1084,10 @@ fn set_limit(plan: Plan, column: usize, limit: usize) -> Plan {
             };
             Plan::Project { input, exprs, columns }
         }
-        Plan::TopK { input, partition, order, offset, limit: None, numbered: true }
+        Plan::TopK { input, partition, order, offset, limit: None, numbered: true, ties: false }
             if column == input.width() =>
         {
-            Plan::TopK { input, partition, order, offset, limit: Some(limit), numbered: true }
+            Plan::TopK { input, partition, order, offset, limit: Some(limit), numbered: true, ties: false }
         }
         other => other,
     }
