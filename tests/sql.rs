@@ -174,6 +174,37 @@ fn unknown_names_wrong_types_and_unsupported_constructs_are_typed_errors_with_po
         sql.execute(&format!("SELECT * FROM t AS OF {future}")),
         Err(SqlError::FutureTime { .. })
     ));
+    // A function called with too few arguments, or a later argument of the wrong type, is
+    // refused when bound, never run (too few once panicked a worker and poisoned the engine).
+    for call in [
+        "LEFT(b)",
+        "RIGHT(b)",
+        "STARTS_WITH(b)",
+        "LENGTH(b, b)",
+        "LEFT(b, b)",
+        "SUBSTR(b, 1, 'x')",
+        "REPLACE(b, 1, 'x')",
+        "STRPOS(b, a)",
+        "ROUND(a, b)",
+        "POWER(a, b)",
+        "SQRT(b)",
+        "DATE_TRUNC('day', a)",
+        "DATE_TRUNC(a, a)",
+    ] {
+        match sql.execute(&format!("SELECT {call} FROM t")) {
+            // At the call, or at the argument for one SQL spells as a keyword (`SUBSTRING`).
+            Err(SqlError::Type { at, .. }) => {
+                assert!(at.line == 1 && (8..8 + call.len() as u64).contains(&at.column), "{call}: {at:?}")
+            }
+            other => panic!("{call}: {other:?}"),
+        }
+    }
+    let fine =
+        sql.query("SELECT LEFT(b, 4), RIGHT(b, NULL), SUBSTR(b, 6, 2), STRPOS(b, 'text') FROM t").unwrap();
+    assert_eq!(
+        fine.rows(),
+        [vec![Value::Text("from".into()), Value::Null, Value::Text("te".into()), Value::Int(6)]]
+    );
 }
 
 #[test]

@@ -86,7 +86,10 @@ impl Function {
                 };
                 (f, T::Text)
             }
-            "length" | "char_length" | "character_length" => (F::Length, T::Int),
+            "length" | "char_length" | "character_length" => {
+                count(1..=1)?;
+                (F::Length, T::Int)
+            }
             "substr" | "substring" => {
                 count(2..=3)?;
                 (F::Substring, T::Text)
@@ -100,9 +103,14 @@ impl Function {
                 count(2..=2)?;
                 (F::Position, T::Int)
             }
-            "left" => (F::Left, T::Text),
-            "right" => (F::Right, T::Text),
-            "starts_with" => (F::StartsWith, T::Bool),
+            "left" | "right" => {
+                count(2..=2)?;
+                (if name == "left" { F::Left } else { F::Right }, T::Text)
+            }
+            "starts_with" => {
+                count(2..=2)?;
+                (F::StartsWith, T::Bool)
+            }
             "split_index" => {
                 count(3..=3)?;
                 if !text_like(&args[1]) || !matches!(args[2], T::Int | T::Null) {
@@ -193,6 +201,36 @@ impl Function {
         );
         if wants_text && !args.first().is_some_and(text_like) {
             return Err(format!("{name} takes text, not {}", args.first().map_or(T::Null, |t| *t)));
+        }
+        // What an argument must be, and its name for the message.
+        type Kind<'k> = (&'k dyn Fn(&SqlType) -> bool, &'k str);
+        // The arguments after the first, where the function reads them as one kind.
+        let integer = |t: &SqlType| matches!(t, T::Int | T::Null);
+        let time = |t: &SqlType| matches!(t, T::Date | T::Timestamp | T::Null);
+        let later: &[Kind<'_>] = match function {
+            F::Substring | F::Left | F::Right => &[(&integer, "an integer")],
+            F::Replace | F::Position | F::StartsWith => &[(&text_like, "text")],
+            F::Round => &[(&integer, "an integer")],
+            F::Power => &[(&numeric, "a number")],
+            F::DateTrunc | F::Extract => &[(&time, "a date or a timestamp")],
+            _ => &[],
+        };
+        for (place, ty) in args.iter().enumerate().skip(1) {
+            if let Some((fits, kind)) = later.get(place - 1).or(later.last())
+                && !fits(ty)
+            {
+                return Err(format!("{name} takes {kind} as argument {}, not {ty}", place + 1));
+            }
+        }
+        let first: Option<Kind<'_>> = match function {
+            F::Sqrt | F::Power => Some((&numeric, "a number")),
+            F::DateTrunc | F::Extract => Some((&text_like, "text (the unit)")),
+            _ => None,
+        };
+        if let (Some((fits, kind)), Some(ty)) = (first, args.first())
+            && !fits(ty)
+        {
+            return Err(format!("{name} takes {kind} as argument 1, not {ty}"));
         }
         Ok((function, result))
     }
