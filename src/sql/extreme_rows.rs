@@ -21,7 +21,11 @@
 //! group's maximum by being equal to it. The rewrite is made only where every piece is exactly
 //! that shape: both copies of `r` the same plan ([`Plan::same_rows`]), the projections between
 //! them and the join only picking columns (nothing that could fail or compute), the condition
-//! one comparison of the two columns (or none, the equality being a key), and a value whose type orders as SQL compares it.
+//! one comparison of the two columns (or none, the equality being a key), and a value whose
+//! type orders as SQL compares it.
+//!
+//! One difference: an error of `r` (a division by zero in a row) reaches the view once, where
+//! the two copies of `r` carried it twice; reads fail while it is there either way.
 
 use crate::sql::plan::{AggregateFunction, JoinKind, Plan, SortKey};
 use crate::sql::scalar::{BinaryOp, Scalar};
