@@ -12,7 +12,6 @@ use std::sync::Arc;
 use differential_dataflow::VecCollection;
 use differential_dataflow::difference::Semigroup;
 use differential_dataflow::lattice::Lattice;
-use differential_dataflow::operators::CountTotal;
 use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
 use differential_dataflow::operators::iterate::Iterate;
 use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
@@ -30,46 +29,17 @@ use crate::sql::plan::{AggregateCall, AggregateFunction, JoinKind, JoinPerKey, P
 use crate::sql::prune::{prune, read_by};
 use crate::sql::scalar::Scalar;
 use crate::sql::source::{Needed, Source, apart};
-use crate::sql::sums::{self, Totals};
+use crate::sql::sums;
 use crate::sql::value::{Decimal, SqlRow, Value};
 use crate::time::{Diff, Time};
 
 /// A collection in a scope of time `T`.
 pub(crate) type Rows<'s, T, D> = VecCollection<'s, T, D, Diff>;
 
-/// The timestamps of the scopes a plan is built in: commit times, and the rounds of a
-/// `WITH RECURSIVE` loop within them ([`Round`]).
-pub(crate) trait Times: Timestamp + Lattice + Ord {
-    /// Each key's running total, its differences summed (`COUNT`s and integer `SUM`s,
-    /// [`sums`]), as a `(key, total)` row while it is not zero.
-    fn running_totals<'s>(added: VecCollection<'s, Self, SqlRow, Totals>)
-    -> Rows<'s, Self, (SqlRow, Totals)>;
-}
+/// What a scope's timestamps must be for the operators a plan uses.
+pub(crate) trait Times: Timestamp + Lattice + Ord {}
 
-/// Commit times are totally ordered: a key's total at a time is its total before plus the
-/// time's differences, which differential's `count_total` computes from the arranged input
-/// alone, keeping no arrangement of its output and replaying no history.
-impl Times for Time {
-    fn running_totals<'s>(
-        added: VecCollection<'s, Time, SqlRow, Totals>,
-    ) -> Rows<'s, Time, (SqlRow, Totals)> {
-        added.arrange_by_self_named("Arrange: SqlSums").count_total_core()
-    }
-}
-
-/// Rounds are partially ordered: a `reduce` over `(key, ())` gets each key's accumulated total.
-impl Times for Round {
-    fn running_totals<'s>(
-        added: VecCollection<'s, Round, SqlRow, Totals>,
-    ) -> Rows<'s, Round, (SqlRow, Totals)> {
-        let totals = reduce_arranged(added.map(|key| (key, ())), "SqlSums", |_key, totals, output| {
-            if let Some((_, total)) = totals.first() {
-                output.push((total.clone(), 1));
-            }
-        });
-        totals.as_collection(|key, total| (key.clone(), total.clone()))
-    }
-}
+impl<T: Timestamp + Lattice + Ord> Times for T {}
 
 /// A lowered plan: its rows and the errors met computing them.
 pub(crate) struct Lowered<'s, T: Times> {
@@ -614,8 +584,9 @@ fn aggregate<'s, T: Times>(
     let sum_calls = Arc::new(sum_calls);
     let totals = |prepared: Rows<'s, T, Prepared>| {
         let row_calls = Arc::clone(&sum_calls);
-        let mut added =
-            prepared.clone().explode(move |(key, args, _, _)| Some((key, sums::of_row(&row_calls, &args))));
+        let mut added = prepared
+            .clone()
+            .explode(move |(key, args, _, _)| Some(((key, ()), sums::of_row(&row_calls, &args))));
         if distinct.any() {
             // Each (group, base, value) once, with the calls some row holding it counts it for.
             let values = prepared.flat_map(|(key, _, _, values)| {
@@ -629,15 +600,18 @@ fn aggregate<'s, T: Times>(
             });
             let calls = Arc::clone(&sum_calls);
             added = added.concat(counted.explode(move |((key, _, value), mask)| {
-                Some((key, sums::of_distinct(&calls, distinct.bit_of(), mask, &value)))
+                Some(((key, ()), sums::of_distinct(&calls, distinct.bit_of(), mask, &value)))
             }));
         }
-        T::running_totals(added)
-            .flat_map(move |(key, total)| sums::values(&sum_calls, &total).map(|values| (key, values)))
+        reduce_arranged(added, "SqlSums", move |_key, totals, output| {
+            if let Some(values) = totals.first().and_then(|(_, t)| sums::values(&sum_calls, t)) {
+                output.push((values, 1));
+            }
+        })
     };
     let results = if reduce_calls.is_empty() {
         // Also the path of a `GROUP BY` without aggregates: its groups are those with rows.
-        totals(prepared)
+        totals(prepared).as_collection(|key, values| (key.clone(), values.clone()))
     } else {
         let reduced = reduce_arranged(
             prepared.clone().map(|(key, _, args, _)| (key, args)),
@@ -645,8 +619,7 @@ fn aggregate<'s, T: Times>(
             move |_key, values, output| output.push((compute(&reduce_calls, &slot_of, values), 1)),
         );
         if has_sums {
-            let totals = totals(prepared).arrange_by_key_named("Arrange: SqlSums results");
-            totals.join_core(reduced, move |key, totals, reduced| {
+            totals(prepared).join_core(reduced, move |key, totals, reduced| {
                 Some((key.clone(), interleave(&summed, totals, reduced)))
             })
         } else {
