@@ -208,9 +208,8 @@ impl Function {
         let integer = |t: &SqlType| matches!(t, T::Int | T::Null);
         let time = |t: &SqlType| matches!(t, T::Date | T::Timestamp | T::Null);
         let later: &[Kind<'_>] = match function {
-            F::Substring | F::Left | F::Right => &[(&integer, "an integer")],
+            F::Substring | F::Left | F::Right | F::Round => &[(&integer, "an integer")],
             F::Replace | F::Position | F::StartsWith => &[(&text_like, "text")],
-            F::Round => &[(&integer, "an integer")],
             F::Power => &[(&numeric, "a number")],
             F::DateTrunc | F::Extract => &[(&time, "a date or a timestamp")],
             _ => &[],
