@@ -8,6 +8,7 @@
 //! ```sh
 //! cargo bench -p ivm-benches --bench sql_rows
 //! IVM_SQL_ROWS=200000 cargo bench -p ivm-benches --bench sql_rows
+//! IVM_SQL_SHAPE=HOP cargo bench -p ivm-benches --bench sql_rows   # the shapes whose name has it
 //! ```
 
 use std::time::Instant;
@@ -87,8 +88,9 @@ fn run(view: &str, rows: u64) -> (f64, usize) {
 
 fn main() {
     let rows = std::env::var("IVM_SQL_ROWS").ok().and_then(|r| r.parse().ok()).unwrap_or(1_000_000);
+    let only = std::env::var("IVM_SQL_SHAPE").unwrap_or_default();
     println!("{rows} bids in {TRANSACTION}-row transactions, 1 worker");
-    for (name, view) in shapes() {
+    for (name, view) in shapes().into_iter().filter(|(name, _)| name.contains(only.as_str())) {
         let (seconds, read) = run(&view, rows);
         println!("{name:28} {seconds:6.2} s  ({read} rows)");
     }

@@ -24,11 +24,14 @@ use crate::ops::keyed::with_key;
 use crate::sql::distinct_values::{self, DistinctValues};
 use crate::sql::error::EvalError;
 use crate::sql::extreme_rows;
+use crate::sql::fork::{apart, fork};
 use crate::sql::packed::{PackedRow, PackedValue};
 use crate::sql::plan::{AggregateCall, AggregateFunction, JoinKind, JoinPerKey, Plan, SetOp, SortKey};
+use crate::sql::projection::Projection;
 use crate::sql::prune::{prune, read_by};
-use crate::sql::scalar::Scalar;
-use crate::sql::source::{Needed, Source, apart};
+use crate::sql::row_steps::{ConstantJoin, Step, Steps};
+use crate::sql::scalar::{Scalar, evaluate};
+use crate::sql::source::{Needed, Source};
 use crate::sql::sums;
 use crate::sql::value::{Decimal, SqlRow, Value};
 use crate::time::{Diff, Time};
@@ -165,80 +168,140 @@ fn no_errors<'s, T: Times>(scope: Scope<'s, T>) -> Rows<'s, T, EvalError> {
 }
 
 fn lower_in<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
+    pending(plan, env).rows()
+}
+
+/// A plan lowered up to its topmost row-at-a-time nodes ([`row_steps`]), which are left for
+/// whatever reads the rows to run in its own first operator: a `GROUP BY` runs them with its
+/// preparation of each row, a join with its keying of each row, and [`Pending::rows`] alone.
+struct Pending<'s, T: Times> {
+    below: Lowered<'s, T>,
+    steps: Steps,
+}
+
+impl<'s, T: Times> Pending<'s, T> {
+    /// Rows with no step left to run.
+    fn of(below: Lowered<'s, T>) -> Pending<'s, T> {
+        Pending { below, steps: Steps::default() }
+    }
+
+    /// The rows, every step run.
+    fn rows(self) -> Lowered<'s, T> {
+        if self.steps.is_empty() {
+            return self.below;
+        }
+        let (rows, errors) = self.then("SqlRowSteps", |row, sink| sink(Ok(row)));
+        Lowered { rows, errors }
+    }
+
+    /// Each row through the steps and then through `logic`, which gives what the row becomes
+    /// (any number of values, and errors), in one operator named `name`; the errors are the
+    /// input's, the steps' and `logic`'s.
+    fn then<D: Clone + 'static>(
+        self,
+        name: &str,
+        logic: impl Fn(SqlRow, &mut dyn FnMut(Result<D, EvalError>)) + 'static,
+    ) -> (Rows<'s, T, D>, Rows<'s, T, EvalError>) {
+        let steps = self.steps;
+        let (values, errors) = fork(self.below.rows, name, move |row, sink| {
+            steps.run(row, &mut |result| match result {
+                Ok(row) => logic(row, sink),
+                Err(error) => sink(Err(error)),
+            })
+        });
+        (values, self.below.errors.concat(errors))
+    }
+
+    /// [`Pending::then`] with one value or error for each row.
+    fn then_map<D: Clone + 'static>(
+        self,
+        name: &str,
+        logic: impl Fn(SqlRow) -> Result<D, EvalError> + 'static,
+    ) -> (Rows<'s, T, D>, Rows<'s, T, EvalError>) {
+        self.then(name, move |row, sink| sink(logic(row)))
+    }
+}
+
+/// `plan` lowered up to its topmost row-at-a-time nodes: filters, projections, and inner joins
+/// with constant rows, taken down from the top while there are some. A source they read
+/// directly is scanned for the columns they read, when a projection drops the others.
+fn pending<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Pending<'s, T> {
+    let mut steps = Vec::new();
+    let mut node = plan;
+    loop {
+        match node {
+            Plan::Filter { input, predicate } => {
+                steps.push(Step::Filter(predicate.clone()));
+                node = input;
+            }
+            Plan::Project { input, exprs, .. } => {
+                steps.push(Step::Project(Projection::new(exprs)));
+                node = input;
+            }
+            Plan::Join { kind: JoinKind::Inner, left, right, left_keys, right_keys, residual } => {
+                // The constant side's rows by key, whether it is the left one, and the other side.
+                let constant = ConstantJoin::partners(right, right_keys)
+                    .map(|partners| (partners, false, left, left_keys))
+                    .or_else(|| {
+                        ConstantJoin::partners(left, left_keys)
+                            .map(|partners| (partners, true, right, right_keys))
+                    });
+                let Some((partners, on_left, other, other_keys)) = constant else { break };
+                steps.push(Step::JoinConstant(ConstantJoin::new(
+                    other_keys,
+                    partners,
+                    on_left,
+                    residual.clone(),
+                )));
+                node = other;
+            }
+            _ => break,
+        }
+    }
+    steps.reverse();
+    let below = match node {
+        Plan::Scan { source, .. } => env.scan(source, scan_needed(&steps, node.width())),
+        _ => lower_node(node, env),
+    };
+    Pending { below, steps: Steps::new(steps) }
+}
+
+/// The columns of a scanned source (`width` wide) that `steps` over it read, if a projection
+/// with only filters before it leaves the others unread.
+fn scan_needed(steps: &[Step], width: usize) -> Option<Needed> {
+    let mut read: Vec<&Scalar> = Vec::new();
+    for step in steps {
+        match step {
+            Step::Filter(predicate) => read.push(predicate),
+            Step::Project(projection) => {
+                read.extend(projection.exprs());
+                return Some(read_by(read, width).into());
+            }
+            Step::JoinConstant(_) => return None,
+        }
+    }
+    None
+}
+
+/// A plan node that is not a row-at-a-time step ([`pending`] takes those).
+fn lower_node<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
     match plan {
         Plan::Scan { source, .. } => env.scan(source, None),
         Plan::Constant { rows, .. } => {
             Lowered { rows: constant_in(env.scope(), rows.clone()), errors: no_errors(env.scope()) }
         }
-        Plan::Filter { input, predicate } if predicate.infallible() => {
-            let input = lower_in(input, env);
-            let predicate = predicate.clone();
-            let rows = input.rows.filter(move |row| predicate.holds(row) == Ok(true));
-            Lowered { rows, errors: input.errors }
-        }
-        Plan::Filter { input, predicate } => {
-            let input = lower_in(input, env);
-            let predicate = predicate.clone();
-            let results = input.rows.flat_map(move |row| match predicate.holds(&row) {
-                Ok(true) => Some(Ok(row)),
-                Ok(false) => None,
-                Err(error) => Some(Err(error)),
-            });
-            split(results, input.errors)
-        }
-        Plan::Project { input, exprs, .. } => {
-            // A filter below the projection runs in the same operator.
-            let (input, predicate) = match input.as_ref() {
-                Plan::Filter { input, predicate } => (input, Some(predicate.clone())),
-                _ => (input, None),
-            };
-            let input = match input.as_ref() {
-                // A Rust source converts only the columns the projection reads.
-                Plan::Scan { source, .. } => {
-                    let read = read_by(exprs.iter().chain(&predicate), input.width());
-                    env.scan(source, Some(read.into()))
-                }
-                _ => lower_in(input, env),
-            };
-            let projection = Projection::new(exprs);
-            if projection.infallible() && predicate.as_ref().is_none_or(Scalar::infallible) {
-                // Nothing here can fail: no error path.
-                let rows = input.rows.flat_map(move |row| {
-                    let keep = predicate.as_ref().is_none_or(|p| p.holds(&row) == Ok(true));
-                    keep.then(|| projection.apply(row).expect("infallible expressions"))
-                });
-                return Lowered { rows, errors: input.errors };
-            }
-            let results = input.rows.flat_map(move |row| match predicate.as_ref().map(|p| p.holds(&row)) {
-                None | Some(Ok(true)) => Some(projection.apply(row)),
-                Some(Ok(false)) => None,
-                Some(Err(error)) => Some(Err(error)),
-            });
-            split(results, input.errors)
-        }
-        Plan::Join { kind, left, right, left_keys, right_keys, residual } => {
-            if *kind == JoinKind::Inner
-                && let Some(partners) = by_key(right, right_keys)
-            {
-                return join_constant(lower_in(left, env), left_keys, (partners, false), residual.clone());
-            }
-            if *kind == JoinKind::Inner
-                && let Some(partners) = by_key(left, left_keys)
-            {
-                return join_constant(lower_in(right, env), right_keys, (partners, true), residual.clone());
-            }
-            join(
-                *kind,
-                lower_in(left, env),
-                lower_in(right, env),
-                (left_keys, right_keys),
-                residual.clone(),
-                (left.width(), right.width()),
-            )
-        }
+        Plan::Filter { .. } | Plan::Project { .. } => pending(plan, env).rows(),
+        Plan::Join { kind, left, right, left_keys, right_keys, residual } => join(
+            *kind,
+            pending(left, env),
+            pending(right, env),
+            (left_keys, right_keys),
+            residual.clone(),
+            (left.width(), right.width()),
+        ),
         Plan::Aggregate { input, group, aggregates, .. } => match plan.join_per_key() {
             Some(join) => aggregate_of_join(join, env, group, aggregates),
-            None => aggregate(env.scope(), lower_in(input, env), group, aggregates),
+            None => aggregate(env.scope(), pending(input, env), group, aggregates),
         },
         Plan::Distinct { input } => {
             let input = lower_in(input, env);
@@ -271,116 +334,11 @@ fn lower_in<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
             if let Some(join) = plan.join_per_key() {
                 return top_k_of_join(join, env, order, places);
             }
-            top_k(lower_in(input, env), partition, order, places)
+            top_k(pending(input, env), partition, order, places)
         }
         Plan::Recursive { .. } => env.recursive(plan),
         Plan::Recurse { id, .. } => Lowered { rows: env.recurse(*id), errors: no_errors(env.scope()) },
     }
-}
-
-/// A `SELECT` list over input rows: each expression evaluated, except that a column the list
-/// names once, alone, is moved out of the input row instead of copied (a row's text is then
-/// never copied by a projection that keeps it).
-///
-/// The output is written into the input row itself and the row is cut to length: nothing is
-/// allocated unless the list is wider than its input. A column must not be overwritten before
-/// every expression reading it has run, so the expressions that read a column left of their
-/// own place (`SELECT *, a + b`, a list that reorders) run first, with their values kept past
-/// the row's end; the others then run left to right, each over columns at or right of its
-/// place, which nothing has overwritten yet; last, the early values swap into their places.
-/// An error is the one the leftmost failing expression gives, as evaluating left to right does.
-struct Projection {
-    exprs: Vec<Scalar>,
-    /// For each expression, the input column it moves, if it does.
-    moves: Vec<Option<usize>>,
-    /// The places whose expression reads a column left of the place, in order.
-    early: Vec<usize>,
-}
-
-impl Projection {
-    fn new(exprs: &[Scalar]) -> Projection {
-        // How many expressions read each input column.
-        let mut uses = Vec::<usize>::new();
-        for expr in exprs {
-            expr.visit_columns(&mut |column| {
-                if uses.len() <= column {
-                    uses.resize(column + 1, 0);
-                }
-                uses[column] += 1;
-            });
-        }
-        let moves = exprs
-            .iter()
-            .map(|expr| match expr {
-                Scalar::Column(column) if uses[*column] == 1 => Some(*column),
-                _ => None,
-            })
-            .collect();
-        let early = (0..exprs.len())
-            .filter(|place| {
-                let mut left = false;
-                exprs[*place].visit_columns(&mut |column| left |= column < *place);
-                left
-            })
-            .collect();
-        Projection { exprs: exprs.to_vec(), moves, early }
-    }
-
-    /// True if no expression of the list can fail.
-    fn infallible(&self) -> bool {
-        self.exprs.iter().all(Scalar::infallible)
-    }
-
-    /// The value of the expression at `place` over `row`: its column taken out, or evaluated.
-    fn value(&self, place: usize, row: &mut [Value]) -> Result<Value, EvalError> {
-        match self.moves[place] {
-            // No other expression reads this column, so taking it leaves them their inputs.
-            Some(column) => Ok(std::mem::replace(&mut row[column], Value::Null)),
-            None => self.exprs[place].eval(row),
-        }
-    }
-
-    fn apply(&self, mut row: SqlRow) -> Result<SqlRow, EvalError> {
-        let width = self.exprs.len();
-        let wide = row.len().max(width);
-        if wide + self.early.len() > row.len() {
-            row.reserve_exact(wide + self.early.len() - row.len());
-            row.resize(wide, Value::Null);
-        }
-        // The leftmost failure among the early expressions, by place.
-        let mut failed: Option<(usize, EvalError)> = None;
-        for &place in &self.early {
-            let value = match self.value(place, &mut row) {
-                Ok(value) => value,
-                Err(error) => {
-                    failed.get_or_insert((place, error));
-                    Value::Null
-                }
-            };
-            row.push(value);
-        }
-        let mut early = self.early.iter().peekable();
-        for place in 0..width {
-            if early.next_if_eq(&&place).is_some() {
-                match failed {
-                    Some((at, error)) if at == place => return Err(error),
-                    _ => continue,
-                }
-            }
-            // Columns left of `place` may be overwritten; this expression reads none of them.
-            row[place] = self.value(place, &mut row)?;
-        }
-        for (index, place) in self.early.iter().enumerate() {
-            row.swap(*place, wide + index);
-        }
-        row.truncate(width);
-        Ok(row)
-    }
-}
-
-/// Each expression of `exprs` over `row`.
-fn evaluate(exprs: &[Scalar], row: &[Value]) -> Result<SqlRow, EvalError> {
-    exprs.iter().map(|e| e.eval(row)).collect()
 }
 
 /// Results apart: the values, and the errors.
@@ -414,32 +372,44 @@ fn except_all<'s, T: Times>(left: Rows<'s, T, SqlRow>, right: Rows<'s, T, SqlRow
 /// A join of `kind` on `left_keys = right_keys` and `residual`.
 fn join<'s, T: Times>(
     kind: JoinKind,
-    left: Lowered<'s, T>,
-    right: Lowered<'s, T>,
+    left: Pending<'s, T>,
+    right: Pending<'s, T>,
     (left_keys, right_keys): (&[Scalar], &[Scalar]),
     residual: Option<Scalar>,
     (left_width, right_width): (usize, usize),
 ) -> Lowered<'s, T> {
-    let errors = left.errors.concat(right.errors);
+    // An inner join reads its sides only keyed, so their steps run with the keying; the other
+    // kinds read the rows as well.
+    let side = |side: Pending<'s, T>, keys: &[Scalar]| {
+        if kind == JoinKind::Inner {
+            let (keyed, errors) = keyed(side, keys);
+            (None, keyed, errors)
+        } else {
+            let side = side.rows();
+            let rows = side.rows.clone();
+            let (keyed, errors) = keyed(Pending::of(side), keys);
+            (Some(rows), keyed, errors)
+        }
+    };
     // Each side is arranged by key with its keys and rows packed, the arrangements' bulk.
-    let (left_keyed, left_key_errors) = keyed(left.rows.clone(), left_keys);
-    let (right_keyed, right_key_errors) = keyed(right.rows.clone(), right_keys);
+    let (left_rows, left_keyed, left_errors) = side(left, left_keys);
+    let (right_rows, right_keyed, right_errors) = side(right, right_keys);
     let right_arranged = right_keyed.arrange_by_key_named("Arrange: SqlJoin");
-    let pairs =
+    let results =
         left_keyed.arrange_by_key_named("Arrange: SqlJoin").join_core(right_arranged, move |_key, l, r| {
             let mut row = Vec::with_capacity(left_width + right_width);
             l.unpack_into(&mut row);
             let width = row.len();
             r.unpack_into(&mut row);
-            Some((row, width))
+            match residual.as_ref().map(|r| r.holds(&row)) {
+                None | Some(Ok(true)) => Some(Ok((row, width))),
+                Some(Ok(false)) => None,
+                Some(Err(error)) => Some(Err(error)),
+            }
         });
-    let results = pairs.flat_map(move |(row, width)| match residual.as_ref().map(|r| r.holds(&row)) {
-        None | Some(Ok(true)) => Some(Ok((row, width))),
-        Some(Ok(false)) => None,
-        Some(Err(error)) => Some(Err(error)),
-    });
     let (matched, residual_errors) = results_apart(results);
-    let errors = errors.concat(left_key_errors).concat(right_key_errors).concat(residual_errors);
+    let errors = left_errors.concat(right_errors).concat(residual_errors);
+    let (left_rows, right_rows) = (|| left_rows.clone().expect("rows"), || right_rows.clone().expect("rows"));
     // The left (right) rows that found a partner, each once.
     let matched_left = || present(matched.clone().map(|(row, width)| row[..width].to_vec()));
     let matched_right = || present(matched.clone().map(|(row, width)| row[width..].to_vec()));
@@ -450,19 +420,19 @@ fn join<'s, T: Times>(
     let pairs = || matched.clone().map(|(row, _)| row);
     let rows = match kind {
         JoinKind::Inner => pairs(),
-        JoinKind::Semi => left.rows.map(|row| (row, ())).semijoin(matched_left()).map(|(row, ())| row),
-        JoinKind::Anti => unmatched(left.rows, matched_left()),
+        JoinKind::Semi => left_rows().map(|row| (row, ())).semijoin(matched_left()).map(|(row, ())| row),
+        JoinKind::Anti => unmatched(left_rows(), matched_left()),
         JoinKind::Left | JoinKind::Right | JoinKind::Full => {
             let mut rows = pairs();
             if kind != JoinKind::Right {
-                let padded = unmatched(left.rows, matched_left()).map(move |mut row| {
+                let padded = unmatched(left_rows(), matched_left()).map(move |mut row| {
                     row.extend(std::iter::repeat_n(Value::Null, right_width));
                     row
                 });
                 rows = rows.concat(padded);
             }
             if kind != JoinKind::Left {
-                let padded = unmatched(right.rows, matched_right()).map(move |row| {
+                let padded = unmatched(right_rows(), matched_right()).map(move |row| {
                     let mut padded = vec![Value::Null; left_width];
                     padded.extend(row);
                     padded
@@ -479,63 +449,15 @@ fn join<'s, T: Times>(
 /// `NULL` is left out (it equals nothing, so it finds no partner), and one whose key cannot be
 /// computed is an error.
 fn keyed<'s, T: Times>(
-    rows: Rows<'s, T, SqlRow>,
+    rows: Pending<'s, T>,
     keys: &[Scalar],
 ) -> (Rows<'s, T, (PackedRow, PackedRow)>, Rows<'s, T, EvalError>) {
     let keys = keys.to_vec();
-    let results = rows.flat_map(move |row| match evaluate(&keys, &row) {
-        Ok(key) if key.iter().any(Value::is_null) => None,
-        Ok(key) => Some(Ok((PackedRow::pack(&key), PackedRow::pack(&row)))),
-        Err(error) => Some(Err(error)),
-    });
-    results_apart(results)
-}
-
-/// Constant rows by join key: the rows of `plan` if it is constant ([`Plan::constant_rows`])
-/// and every row's `keys` can be computed, under their key; a key with a `NULL` matches
-/// nothing, so its rows are left out.
-fn by_key(plan: &Plan, keys: &[Scalar]) -> Option<BTreeMap<SqlRow, Vec<SqlRow>>> {
-    let mut partners: BTreeMap<SqlRow, Vec<SqlRow>> = BTreeMap::new();
-    for row in plan.constant_rows()? {
-        let key = evaluate(keys, &row).ok()?;
-        if !key.iter().any(Value::is_null) {
-            partners.entry(key).or_default().push(row);
-        }
-    }
-    Some(partners)
-}
-
-/// An inner join of `other` with constant rows (`VALUES`), given by key ([`by_key`]) with
-/// whether they are the left side: each row of `other` meets its partners in a `flat_map`, so
-/// it is neither arranged nor exchanged and the join holds no state. The rows and errors are
-/// [`join`]'s: a key with a `NULL` has no partner, a key or `residual` that cannot be computed
-/// is an error.
-fn join_constant<'s, T: Times>(
-    other: Lowered<'s, T>,
-    other_keys: &[Scalar],
-    (partners, on_left): (BTreeMap<SqlRow, Vec<SqlRow>>, bool),
-    residual: Option<Scalar>,
-) -> Lowered<'s, T> {
-    let keys = other_keys.to_vec();
-    let results = other.rows.flat_map(move |row| {
-        let key = match evaluate(&keys, &row) {
-            Ok(key) => key,
-            Err(error) => return vec![Err(error)],
-        };
-        let Some(partners) = partners.get(&key) else { return Vec::new() };
-        let mut out = Vec::with_capacity(partners.len());
-        for partner in partners {
-            let (left, right) = if on_left { (partner, &row) } else { (&row, partner) };
-            let joined: SqlRow = left.iter().chain(right).cloned().collect();
-            match residual.as_ref().map(|r| r.holds(&joined)) {
-                None | Some(Ok(true)) => out.push(Ok(joined)),
-                Some(Ok(false)) => {}
-                Some(Err(error)) => out.push(Err(error)),
-            }
-        }
-        out
-    });
-    split(results, other.errors)
+    rows.then("SqlJoinKey", move |row, sink| match evaluate(&keys, &row) {
+        Ok(key) if key.iter().any(Value::is_null) => {}
+        Ok(key) => sink(Ok((PackedRow::pack(&key), PackedRow::pack(&row)))),
+        Err(error) => sink(Err(error)),
+    })
 }
 
 /// A `GROUP BY`'s input row, prepared: its key, the totals' arguments, the `reduce`'s
@@ -545,7 +467,7 @@ type Prepared = (SqlRow, SqlRow, SqlRow, Vec<(usize, Value, u64)>);
 /// `GROUP BY group` computing `aggregates`; with no group, one row even over no input.
 fn aggregate<'s, T: Times>(
     scope: Scope<'s, T>,
-    input: Lowered<'s, T>,
+    input: Pending<'s, T>,
     group: &[Scalar],
     aggregates: &[AggregateCall],
 ) -> Lowered<'s, T> {
@@ -568,7 +490,7 @@ fn aggregate<'s, T: Times>(
     let (slots, slot_of) = argument_slots(&reduce_calls);
     let global = group.is_empty();
     let row_distinct = distinct.clone();
-    let prepared = input.rows.map(move |row| {
+    let (prepared, errors) = input.then_map("SqlGroupBy", move |row| {
         let key = evaluate(&group, &row)?;
         let sum_args = sum_arguments
             .iter()
@@ -578,8 +500,6 @@ fn aggregate<'s, T: Times>(
         let distinct_values = row_distinct.of_row(&row)?;
         Ok::<_, EvalError>((key, sum_args, reduce_args, distinct_values))
     });
-    let (prepared, prepare_errors) = results_apart(prepared);
-    let errors = input.errors.concat(prepare_errors);
     let has_sums = !sum_calls.is_empty();
     let sum_calls = Arc::new(sum_calls);
     let totals = |prepared: Rows<'s, T, Prepared>| {
@@ -811,7 +731,7 @@ struct Places {
 
 /// The rows of each partition that `places` keeps, in `order` (ties broken by the row).
 fn top_k<'s, T: Times>(
-    input: Lowered<'s, T>,
+    input: Pending<'s, T>,
     partition: &[Scalar],
     order: &[SortKey],
     places: Places,
@@ -820,12 +740,10 @@ fn top_k<'s, T: Times>(
     let keys: Vec<Scalar> = order.iter().map(|k| k.expr.clone()).collect();
     // The partition key, the sort keys and the row are packed: the reduce's input arrangement
     // holds them all, and the sort keys compare packed.
-    let prepared = input.rows.map(move |row| {
+    let (prepared, errors) = input.then_map("SqlTopK", move |row| {
         let partition = PackedRow::pack(&evaluate(&partition, &row)?);
         Ok::<_, EvalError>((partition, (PackedRow::pack(&evaluate(&keys, &row)?), PackedRow::pack(&row))))
     });
-    let (prepared, prepare_errors) = results_apart(prepared);
-    let errors = input.errors.concat(prepare_errors);
     let ranked = prepared.reduce_named("SqlTopK", move |_key, values, output| {
         let mut sorted: Vec<&(PackedRow, PackedRow)> = Vec::new();
         for (value, m) in values {
@@ -896,14 +814,12 @@ fn sides_by_key<'s, T: Times>(
     join: &JoinPerKey<'_>,
     env: &dyn Env<'s, T>,
 ) -> (Sides<'s, T>, Rows<'s, T, EvalError>) {
-    let (left, right) = (lower_in(join.left, env), lower_in(join.right, env));
-    let (left_keyed, left_key_errors) = keyed(left.rows, join.left_keys);
-    let (right_keyed, right_key_errors) = keyed(right.rows, join.right_keys);
+    let (left_keyed, left_errors) = keyed(pending(join.left, env), join.left_keys);
+    let (right_keyed, right_errors) = keyed(pending(join.right, env), join.right_keys);
     let sides = left_keyed
         .map(|(key, row)| (key, (false, row)))
         .concat(right_keyed.map(|(key, row)| (key, (true, row))));
-    let errors = left.errors.concat(right.errors).concat(left_key_errors).concat(right_key_errors);
-    (sides, errors)
+    (sides, left_errors.concat(right_errors))
 }
 
 /// The joined rows of one key, from its two sides as a co-group's `reduce` gives them (the
@@ -1075,7 +991,6 @@ pub(crate) fn compare_keys<V: SortValue>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql::scalar::BinaryOp;
     use crate::sql::types::SqlType;
 
     fn call(function: AggregateFunction, argument: Option<Scalar>) -> AggregateCall {
@@ -1102,57 +1017,6 @@ mod tests {
             compute(&calls, &slot_of, &values),
             Ok(vec![Value::Int(3), Value::Int(3), Value::Int(7), Value::Int(9)])
         );
-    }
-
-    /// A random `SELECT` list over a row of up to six integers: columns (some named twice,
-    /// some left of their place), literals, and sums and quotients that may overflow or divide
-    /// by zero.
-    #[derive(Clone, Debug)]
-    struct AnyProjection {
-        row: SqlRow,
-        exprs: Vec<Scalar>,
-    }
-
-    impl quickcheck::Arbitrary for AnyProjection {
-        fn arbitrary(g: &mut quickcheck::Gen) -> Self {
-            let width = usize::arbitrary(g) % 6 + 1;
-            let row = (0..width)
-                .map(|_| {
-                    Value::Int(if u8::arbitrary(g) % 8 == 0 {
-                        i64::MAX
-                    } else {
-                        i64::from(i8::arbitrary(g) % 3)
-                    })
-                })
-                .collect();
-            let column = |g: &mut quickcheck::Gen| Scalar::Column(usize::arbitrary(g) % width);
-            let exprs = (0..usize::arbitrary(g) % (width + 2))
-                .map(|_| match u8::arbitrary(g) % 5 {
-                    0 => Scalar::Literal(Value::Null),
-                    1 => Scalar::binary(BinaryOp::Add, column(g), column(g)),
-                    2 => Scalar::binary(BinaryOp::Div, column(g), column(g)),
-                    _ => column(g),
-                })
-                .collect();
-            AnyProjection { row, exprs }
-        }
-    }
-
-    #[test]
-    fn a_projection_in_place_gives_what_evaluating_each_expression_gives() {
-        fn property(p: AnyProjection) -> bool {
-            Projection::new(&p.exprs).apply(p.row.clone()) == evaluate(&p.exprs, &p.row)
-        }
-        quickcheck::QuickCheck::new().tests(20_000).quickcheck(property as fn(AnyProjection) -> bool);
-        // Only expressions reading a column left of their place run early.
-        let (c, null) = (Scalar::Column, || Scalar::Literal(Value::Null));
-        assert!(Projection::new(&[c(0), null(), c(2)]).early.is_empty());
-        assert!(
-            Projection::new(&[c(0), c(2), Scalar::binary(BinaryOp::Mul, c(2), c(3)), c(5)]).early.is_empty()
-        );
-        assert_eq!(Projection::new(&[c(1), c(0)]).early, vec![1]);
-        let star_and_sum = [c(0), c(1), Scalar::binary(BinaryOp::Add, c(0), c(1))];
-        assert_eq!(Projection::new(&star_and_sum).early, vec![2]);
     }
 
     /// `ranked_places` against sorting every item: items are (rank, tie-breaker) pairs, ranked

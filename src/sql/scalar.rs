@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::sql::error::EvalError;
 use crate::sql::functions::Function;
 use crate::sql::types::{SqlType, cast};
-use crate::sql::value::{Date, Decimal, Value};
+use crate::sql::value::{Date, Decimal, SqlRow, Value};
 
 /// A binary operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,30 +93,6 @@ impl Scalar {
                 list.iter().for_each(|e| e.visit_columns(f));
             }
             Scalar::Call(_, args) | Scalar::Coalesce(args) => args.iter().for_each(|e| e.visit_columns(f)),
-        }
-    }
-
-    /// True if evaluating the expression can never fail: no arithmetic, negation, cast or
-    /// function call anywhere in it (comparisons, logic, `LIKE`, `IN`, `CASE` and `COALESCE`
-    /// of such expressions never fail).
-    pub(crate) fn infallible(&self) -> bool {
-        match self {
-            Scalar::Column(_) | Scalar::Literal(_) => true,
-            Scalar::Negate(_) | Scalar::Cast(..) | Scalar::Call(..) => false,
-            Scalar::Not(e) | Scalar::IsNull(e, _) => e.infallible(),
-            Scalar::Binary(op, a, b) => {
-                let arithmetic = matches!(
-                    op,
-                    BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod
-                );
-                !arithmetic && a.infallible() && b.infallible()
-            }
-            Scalar::Like(a, b, ..) => a.infallible() && b.infallible(),
-            Scalar::Case(whens, otherwise) => {
-                whens.iter().all(|(c, v)| c.infallible() && v.infallible()) && otherwise.infallible()
-            }
-            Scalar::InList(e, list, _) => e.infallible() && list.iter().all(Scalar::infallible),
-            Scalar::Coalesce(args) => args.iter().all(Scalar::infallible),
         }
     }
 
@@ -449,31 +425,17 @@ pub(crate) fn like(text: &str, pattern: &str) -> bool {
     reachable[text.len()]
 }
 
+/// Each expression of `exprs` over `row`.
+pub(crate) fn evaluate(exprs: &[Scalar], row: &[Value]) -> Result<SqlRow, EvalError> {
+    exprs.iter().map(|e| e.eval(row)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn column(c: usize) -> Box<Scalar> {
         Box::new(Scalar::Column(c))
-    }
-
-    #[test]
-    fn only_arithmetic_negation_casts_and_calls_can_fail() {
-        let row = [Value::Int(i64::MIN), Value::Int(0), Value::Text("x".into())];
-        let compare = Scalar::Binary(BinaryOp::Lt, column(0), column(1));
-        let divide = Scalar::Binary(BinaryOp::Div, column(0), column(1));
-        let safe =
-            Scalar::Case(vec![(compare.clone(), Scalar::Column(2))], Box::new(Scalar::Literal(Value::Null)));
-        assert!(safe.infallible() && safe.eval(&row).is_ok());
-        let like = Scalar::Like(column(2), Box::new(Scalar::Literal(Value::Text("%".into()))), false, true);
-        assert!(like.infallible() && like.eval(&row).is_ok());
-        // Each form that can fail is known to, and fails on this row.
-        let cast = Scalar::Cast(column(2), SqlType::Int);
-        let negate = Scalar::Negate(column(0));
-        for fallible in [divide.clone(), negate, cast, Scalar::Coalesce(vec![divide])] {
-            assert!(!fallible.infallible(), "{fallible:?}");
-            assert!(fallible.eval(&row).is_err(), "{fallible:?}");
-        }
     }
 
     #[test]

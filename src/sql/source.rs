@@ -4,13 +4,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use differential_dataflow::{AsCollection, VecCollection};
+use differential_dataflow::VecCollection;
 use serde::{Deserialize, Serialize};
-use timely::dataflow::operators::vec::Partition;
-use timely::progress::Timestamp;
 
 use crate::definition::Views;
 use crate::sql::error::EvalError;
+use crate::sql::fork::apart;
 use crate::sql::packed::PackedRow;
 use crate::sql::value::{SqlRow, Value};
 use crate::table::{KeyedTable, Table};
@@ -52,28 +51,6 @@ impl Computed {
             Computed::Error(error) => Err(error),
         }
     }
-}
-
-/// Each record of `mixed` into one of two collections by what `route` makes of it: the `Ok`
-/// ones and the `Err` ones (rows and errors, mostly). Each record is moved to the one
-/// collection it belongs to, where two `flat_map`s over a shared stream would copy every row.
-pub(crate) fn apart<'s, T, D, A, B>(
-    mixed: VecCollection<'s, T, D, Diff>,
-    route: impl Fn(D) -> Result<A, B> + 'static,
-) -> (VecCollection<'s, T, A, Diff>, VecCollection<'s, T, B, Diff>)
-where
-    T: Timestamp,
-    D: Clone + 'static,
-    A: Clone + 'static,
-    B: Clone + 'static,
-{
-    let mut parts = mixed.inner.partition(2, move |(data, time, diff)| {
-        let result = route(data);
-        (u64::from(result.is_err()), (result, time, diff))
-    });
-    let errors = parts.pop().expect("two parts").as_collection().flat_map(Result::err);
-    let values = parts.pop().expect("two parts").as_collection().flat_map(Result::ok);
-    (values, errors)
 }
 
 /// Rows in a definition's scope.

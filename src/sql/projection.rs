@@ -1,0 +1,163 @@
+//! A `SELECT` list run over rows in place (see [`Projection`]).
+
+use crate::sql::error::EvalError;
+use crate::sql::scalar::Scalar;
+use crate::sql::value::{SqlRow, Value};
+
+/// A `SELECT` list over input rows: each expression evaluated, except that a column the list
+/// names once, alone, is moved out of the input row instead of copied (a row's text is then
+/// never copied by a projection that keeps it).
+///
+/// The output is written into the input row itself and the row is cut to length: nothing is
+/// allocated unless the list is wider than its input. A column must not be overwritten before
+/// every expression reading it has run, so the expressions that read a column left of their
+/// own place (`SELECT *, a + b`, a list that reorders) run first, with their values kept past
+/// the row's end; the others then run left to right, each over columns at or right of its
+/// place, which nothing has overwritten yet; last, the early values swap into their places.
+/// An error is the one the leftmost failing expression gives, as evaluating left to right does.
+pub(crate) struct Projection {
+    exprs: Vec<Scalar>,
+    /// For each expression, the input column it moves, if it does.
+    moves: Vec<Option<usize>>,
+    /// The places whose expression reads a column left of the place, in order.
+    early: Vec<usize>,
+}
+
+impl Projection {
+    pub(crate) fn new(exprs: &[Scalar]) -> Projection {
+        // How many expressions read each input column.
+        let mut uses = Vec::<usize>::new();
+        for expr in exprs {
+            expr.visit_columns(&mut |column| {
+                if uses.len() <= column {
+                    uses.resize(column + 1, 0);
+                }
+                uses[column] += 1;
+            });
+        }
+        let moves = exprs
+            .iter()
+            .map(|expr| match expr {
+                Scalar::Column(column) if uses[*column] == 1 => Some(*column),
+                _ => None,
+            })
+            .collect();
+        let early = (0..exprs.len())
+            .filter(|place| {
+                let mut left = false;
+                exprs[*place].visit_columns(&mut |column| left |= column < *place);
+                left
+            })
+            .collect();
+        Projection { exprs: exprs.to_vec(), moves, early }
+    }
+
+    /// The list's expressions.
+    pub(crate) fn exprs(&self) -> &[Scalar] {
+        &self.exprs
+    }
+
+    /// The value of the expression at `place` over `row`: its column taken out, or evaluated.
+    fn value(&self, place: usize, row: &mut [Value]) -> Result<Value, EvalError> {
+        match self.moves[place] {
+            // No other expression reads this column, so taking it leaves them their inputs.
+            Some(column) => Ok(std::mem::replace(&mut row[column], Value::Null)),
+            None => self.exprs[place].eval(row),
+        }
+    }
+
+    /// The list's values over `row`, written into `row` itself.
+    pub(crate) fn apply(&self, mut row: SqlRow) -> Result<SqlRow, EvalError> {
+        let width = self.exprs.len();
+        let wide = row.len().max(width);
+        if wide + self.early.len() > row.len() {
+            row.reserve_exact(wide + self.early.len() - row.len());
+            row.resize(wide, Value::Null);
+        }
+        // The leftmost failure among the early expressions, by place.
+        let mut failed: Option<(usize, EvalError)> = None;
+        for &place in &self.early {
+            let value = match self.value(place, &mut row) {
+                Ok(value) => value,
+                Err(error) => {
+                    failed.get_or_insert((place, error));
+                    Value::Null
+                }
+            };
+            row.push(value);
+        }
+        let mut early = self.early.iter().peekable();
+        for place in 0..width {
+            if early.next_if_eq(&&place).is_some() {
+                match failed {
+                    Some((at, error)) if at == place => return Err(error),
+                    _ => continue,
+                }
+            }
+            // Columns left of `place` may be overwritten; this expression reads none of them.
+            row[place] = self.value(place, &mut row)?;
+        }
+        for (index, place) in self.early.iter().enumerate() {
+            row.swap(*place, wide + index);
+        }
+        row.truncate(width);
+        Ok(row)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::scalar::{BinaryOp, evaluate};
+
+    /// A random `SELECT` list over a row of up to six integers: columns (some named twice,
+    /// some left of their place), literals, and sums and quotients that may overflow or divide
+    /// by zero.
+    #[derive(Clone, Debug)]
+    struct AnyProjection {
+        row: SqlRow,
+        exprs: Vec<Scalar>,
+    }
+
+    impl quickcheck::Arbitrary for AnyProjection {
+        fn arbitrary(g: &mut quickcheck::Gen) -> Self {
+            let width = usize::arbitrary(g) % 6 + 1;
+            let row = (0..width)
+                .map(|_| {
+                    Value::Int(if u8::arbitrary(g) % 8 == 0 {
+                        i64::MAX
+                    } else {
+                        i64::from(i8::arbitrary(g) % 3)
+                    })
+                })
+                .collect();
+            let column = |g: &mut quickcheck::Gen| Scalar::Column(usize::arbitrary(g) % width);
+            let exprs = (0..usize::arbitrary(g) % (width + 2))
+                .map(|_| match u8::arbitrary(g) % 5 {
+                    0 => Scalar::Literal(Value::Null),
+                    1 => Scalar::binary(BinaryOp::Add, column(g), column(g)),
+                    2 => Scalar::binary(BinaryOp::Div, column(g), column(g)),
+                    _ => column(g),
+                })
+                .collect();
+            AnyProjection { row, exprs }
+        }
+    }
+
+    #[test]
+    fn a_projection_in_place_gives_what_evaluating_each_expression_gives() {
+        fn property(p: AnyProjection) -> bool {
+            Projection::new(&p.exprs).apply(p.row.clone()) == evaluate(&p.exprs, &p.row)
+        }
+        quickcheck::QuickCheck::new().tests(20_000).quickcheck(property as fn(AnyProjection) -> bool);
+        // Only expressions reading a column left of their place run early.
+        let (c, null) = (Scalar::Column, || Scalar::Literal(Value::Null));
+        assert!(Projection::new(&[c(0), null(), c(2)]).early.is_empty());
+        assert!(
+            Projection::new(&[c(0), c(2), Scalar::binary(BinaryOp::Mul, c(2), c(3)), c(5)]).early.is_empty()
+        );
+        assert_eq!(Projection::new(&[c(1), c(0)]).early, vec![1]);
+        let star_and_sum = [c(0), c(1), Scalar::binary(BinaryOp::Add, c(0), c(1))];
+        assert_eq!(Projection::new(&star_and_sum).early, vec![2]);
+    }
+}
