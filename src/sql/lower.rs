@@ -235,7 +235,7 @@ fn pending<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Pending<'s, T> {
                 node = input;
             }
             Plan::Project { input, exprs, .. } => {
-                steps.push(Step::Project(Projection::new(exprs)));
+                steps.push(Step::Project(Projection::new(exprs, input.width())));
                 node = input;
             }
             Plan::Join { kind: JoinKind::Inner, left, right, left_keys, right_keys, residual } => {

@@ -89,6 +89,7 @@ mod row_steps;
 mod rows;
 mod scalar;
 mod session;
+mod shared_exprs;
 mod source;
 mod statement;
 mod subscription;

@@ -2,6 +2,7 @@
 
 use crate::sql::error::EvalError;
 use crate::sql::scalar::Scalar;
+use crate::sql::shared_exprs::shared;
 use crate::sql::value::{SqlRow, Value};
 
 /// A `SELECT` list over input rows: each expression evaluated, except that a column the list
@@ -16,6 +17,52 @@ use crate::sql::value::{SqlRow, Value};
 /// place, which nothing has overwritten yet; last, the early values swap into their places.
 /// An error is the one the leftmost failing expression gives, as evaluating left to right does.
 pub(crate) struct Projection {
+    /// The list as written.
+    exprs: Vec<Scalar>,
+    /// The list run in place over rows as they come.
+    plain: InPlace,
+    /// With subexpressions the list repeats ([`shared`]): the input's width, those
+    /// subexpressions, and the list run in place over a row extended by their values.
+    shared: Option<(usize, Vec<Scalar>, InPlace)>,
+}
+
+impl Projection {
+    /// The list `exprs` over rows `width` wide.
+    pub(crate) fn new(exprs: &[Scalar], width: usize) -> Projection {
+        let shared = shared(exprs, width).map(|s| (width, s.values, InPlace::new(&s.exprs)));
+        Projection { exprs: exprs.to_vec(), plain: InPlace::new(exprs), shared }
+    }
+
+    /// The list's expressions, as written.
+    pub(crate) fn exprs(&self) -> &[Scalar] {
+        &self.exprs
+    }
+
+    /// The list's values over `row`, written into `row` itself. With shared subexpressions,
+    /// their values are computed first, past the row's end; if one fails (where the list as
+    /// written might not have reached it, or would have failed elsewhere first), the row goes
+    /// through the list as written, so the outcome is always the list's.
+    pub(crate) fn apply(&self, mut row: SqlRow) -> Result<SqlRow, EvalError> {
+        let Some((width, values, in_place)) = &self.shared else { return self.plain.apply(row) };
+        if row.len() != *width {
+            return self.plain.apply(row);
+        }
+        row.reserve(values.len());
+        for value in values {
+            match value.eval(&row) {
+                Ok(value) => row.push(value),
+                Err(_) => {
+                    row.truncate(*width);
+                    return self.plain.apply(row);
+                }
+            }
+        }
+        in_place.apply(row)
+    }
+}
+
+/// A list run over rows in place (see [`Projection`]).
+struct InPlace {
     exprs: Vec<Scalar>,
     /// For each expression, the input column it moves, if it does.
     moves: Vec<Option<usize>>,
@@ -23,8 +70,8 @@ pub(crate) struct Projection {
     early: Vec<usize>,
 }
 
-impl Projection {
-    pub(crate) fn new(exprs: &[Scalar]) -> Projection {
+impl InPlace {
+    fn new(exprs: &[Scalar]) -> InPlace {
         // How many expressions read each input column.
         let mut uses = Vec::<usize>::new();
         for expr in exprs {
@@ -49,12 +96,7 @@ impl Projection {
                 left
             })
             .collect();
-        Projection { exprs: exprs.to_vec(), moves, early }
-    }
-
-    /// The list's expressions.
-    pub(crate) fn exprs(&self) -> &[Scalar] {
-        &self.exprs
+        InPlace { exprs: exprs.to_vec(), moves, early }
     }
 
     /// The value of the expression at `place` over `row`: its column taken out, or evaluated.
@@ -67,7 +109,7 @@ impl Projection {
     }
 
     /// The list's values over `row`, written into `row` itself.
-    pub(crate) fn apply(&self, mut row: SqlRow) -> Result<SqlRow, EvalError> {
+    fn apply(&self, mut row: SqlRow) -> Result<SqlRow, EvalError> {
         let width = self.exprs.len();
         let wide = row.len().max(width);
         if wide + self.early.len() > row.len() {
@@ -109,10 +151,12 @@ impl Projection {
 mod tests {
     use super::*;
     use crate::sql::scalar::{BinaryOp, evaluate};
+    use quickcheck::Arbitrary;
 
     /// A random `SELECT` list over a row of up to six integers: columns (some named twice,
     /// some left of their place), literals, and sums and quotients that may overflow or divide
-    /// by zero.
+    /// by zero, drawn from a few subexpressions so that some repeat, some of them where they
+    /// are always evaluated and some only in a `CASE` branch or a `COALESCE`'s later argument.
     #[derive(Clone, Debug)]
     struct AnyProjection {
         row: SqlRow,
@@ -132,11 +176,25 @@ mod tests {
                 })
                 .collect();
             let column = |g: &mut quickcheck::Gen| Scalar::Column(usize::arbitrary(g) % width);
-            let exprs = (0..usize::arbitrary(g) % (width + 2))
-                .map(|_| match u8::arbitrary(g) % 5 {
+            let (add, div) = (BinaryOp::Add, BinaryOp::Div);
+            let pool: Vec<Scalar> = vec![
+                Scalar::binary(add, column(g), column(g)),
+                Scalar::binary(div, column(g), column(g)),
+                Scalar::binary(add, Scalar::binary(div, column(g), column(g)), column(g)),
+            ];
+            let pick = |g: &mut quickcheck::Gen| pool[usize::arbitrary(g) % pool.len()].clone();
+            let exprs = (0..usize::arbitrary(g) % (width + 3))
+                .map(|_| match u8::arbitrary(g) % 8 {
                     0 => Scalar::Literal(Value::Null),
                     1 => Scalar::binary(BinaryOp::Add, column(g), column(g)),
                     2 => Scalar::binary(BinaryOp::Div, column(g), column(g)),
+                    3 => pick(g),
+                    4 => Scalar::binary(BinaryOp::Add, pick(g), pick(g)),
+                    5 => Scalar::Case(
+                        vec![(Scalar::IsNull(Box::new(column(g)), bool::arbitrary(g)), pick(g))],
+                        Box::new(pick(g)),
+                    ),
+                    6 => Scalar::Coalesce(vec![pick(g), pick(g)]),
                     _ => column(g),
                 })
                 .collect();
@@ -146,18 +204,24 @@ mod tests {
 
     #[test]
     fn a_projection_in_place_gives_what_evaluating_each_expression_gives() {
-        fn property(p: AnyProjection) -> bool {
-            Projection::new(&p.exprs).apply(p.row.clone()) == evaluate(&p.exprs, &p.row)
+        let mut g = quickcheck::Gen::new(8);
+        let mut with_shared = 0;
+        for _ in 0..20_000 {
+            let p = AnyProjection::arbitrary(&mut g);
+            let projection = Projection::new(&p.exprs, p.row.len());
+            with_shared += usize::from(projection.shared.is_some());
+            assert_eq!(projection.apply(p.row.clone()), evaluate(&p.exprs, &p.row), "{p:?}");
         }
-        quickcheck::QuickCheck::new().tests(20_000).quickcheck(property as fn(AnyProjection) -> bool);
+        // Lists with shared subexpressions were among them.
+        assert!(with_shared > 1_000, "{with_shared}");
         // Only expressions reading a column left of their place run early.
         let (c, null) = (Scalar::Column, || Scalar::Literal(Value::Null));
-        assert!(Projection::new(&[c(0), null(), c(2)]).early.is_empty());
+        assert!(InPlace::new(&[c(0), null(), c(2)]).early.is_empty());
         assert!(
-            Projection::new(&[c(0), c(2), Scalar::binary(BinaryOp::Mul, c(2), c(3)), c(5)]).early.is_empty()
+            InPlace::new(&[c(0), c(2), Scalar::binary(BinaryOp::Mul, c(2), c(3)), c(5)]).early.is_empty()
         );
-        assert_eq!(Projection::new(&[c(1), c(0)]).early, vec![1]);
+        assert_eq!(InPlace::new(&[c(1), c(0)]).early, vec![1]);
         let star_and_sum = [c(0), c(1), Scalar::binary(BinaryOp::Add, c(0), c(1))];
-        assert_eq!(Projection::new(&star_and_sum).early, vec![2]);
+        assert_eq!(InPlace::new(&star_and_sum).early, vec![2]);
     }
 }

@@ -143,7 +143,7 @@ mod tests {
             Step::JoinConstant(ConstantJoin::new(&[c(0)], partners, false, None)),
             // 10 / constant's column 1 > 4: fails for the partner (1, 0).
             Step::Filter(Scalar::binary(BinaryOp::Gt, Scalar::binary(BinaryOp::Div, lit(10), c(3)), lit(4))),
-            Step::Project(Projection::new(&[c(1), c(3)])),
+            Step::Project(Projection::new(&[c(1), c(3)], 4)),
         ]);
         let outcome = |row: SqlRow| {
             let mut got = Vec::new();

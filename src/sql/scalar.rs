@@ -98,27 +98,81 @@ impl Scalar {
 
     /// The expression with every column position `c` replaced by `map(c)`.
     pub(crate) fn remap(&self, map: &dyn Fn(usize) -> usize) -> Scalar {
-        let remap = |e: &Scalar| Box::new(e.remap(map));
         match self {
             Scalar::Column(c) => Scalar::Column(map(*c)),
-            Scalar::Literal(v) => Scalar::Literal(v.clone()),
-            Scalar::Not(e) => Scalar::Not(remap(e)),
-            Scalar::Negate(e) => Scalar::Negate(remap(e)),
-            Scalar::IsNull(e, negated) => Scalar::IsNull(remap(e), *negated),
-            Scalar::Cast(e, t) => Scalar::Cast(remap(e), *t),
-            Scalar::Binary(op, a, b) => Scalar::Binary(*op, remap(a), remap(b)),
+            _ => self.map_children(&|e| e.remap(map)),
+        }
+    }
+
+    /// The expression with every occurrence of `target` in it read from `column` instead.
+    pub(crate) fn replaced(&self, target: &Scalar, column: usize) -> Scalar {
+        if self == target {
+            return Scalar::Column(column);
+        }
+        self.map_children(&|e| e.replaced(target, column))
+    }
+
+    /// The same node over its operands mapped by `map` (a leaf is itself).
+    fn map_children(&self, map: &dyn Fn(&Scalar) -> Scalar) -> Scalar {
+        let boxed = |e: &Scalar| Box::new(map(e));
+        let all = |list: &[Scalar]| list.iter().map(map).collect();
+        match self {
+            Scalar::Column(_) | Scalar::Literal(_) => self.clone(),
+            Scalar::Not(e) => Scalar::Not(boxed(e)),
+            Scalar::Negate(e) => Scalar::Negate(boxed(e)),
+            Scalar::IsNull(e, negated) => Scalar::IsNull(boxed(e), *negated),
+            Scalar::Cast(e, t) => Scalar::Cast(boxed(e), *t),
+            Scalar::Binary(op, a, b) => Scalar::Binary(*op, boxed(a), boxed(b)),
             Scalar::Like(a, b, negated, insensitive) => {
-                Scalar::Like(remap(a), remap(b), *negated, *insensitive)
+                Scalar::Like(boxed(a), boxed(b), *negated, *insensitive)
             }
-            Scalar::Case(whens, otherwise) => Scalar::Case(
-                whens.iter().map(|(c, v)| (c.remap(map), v.remap(map))).collect(),
-                remap(otherwise),
-            ),
-            Scalar::InList(e, list, negated) => {
-                Scalar::InList(remap(e), list.iter().map(|e| e.remap(map)).collect(), *negated)
+            Scalar::Case(whens, otherwise) => {
+                Scalar::Case(whens.iter().map(|(c, v)| (map(c), map(v))).collect(), boxed(otherwise))
             }
-            Scalar::Call(func, args) => Scalar::Call(*func, args.iter().map(|e| e.remap(map)).collect()),
-            Scalar::Coalesce(args) => Scalar::Coalesce(args.iter().map(|e| e.remap(map)).collect()),
+            Scalar::InList(e, list, negated) => Scalar::InList(boxed(e), all(list), *negated),
+            Scalar::Call(func, args) => Scalar::Call(*func, all(args)),
+            Scalar::Coalesce(args) => Scalar::Coalesce(all(args)),
+        }
+    }
+
+    /// Calls `f` with the expression and each of its subexpressions, parents first, each with
+    /// whether it is evaluated whenever the expression is (given `evaluated` for the
+    /// expression itself) and the evaluation gets to it without failing: not so for the
+    /// right side of `AND` and `OR`, a `CASE`'s branches and conditions after the first, an
+    /// `IN` list's items and `COALESCE`'s arguments after the first, which
+    /// [`eval`](Scalar::eval) may skip.
+    pub(crate) fn visit_subexpressions<'e>(&'e self, evaluated: bool, f: &mut dyn FnMut(&'e Scalar, bool)) {
+        f(self, evaluated);
+        match self {
+            Scalar::Column(_) | Scalar::Literal(_) => {}
+            Scalar::Not(e) | Scalar::Negate(e) | Scalar::IsNull(e, _) | Scalar::Cast(e, _) => {
+                e.visit_subexpressions(evaluated, f)
+            }
+            Scalar::Binary(BinaryOp::And | BinaryOp::Or, a, b) => {
+                a.visit_subexpressions(evaluated, f);
+                b.visit_subexpressions(false, f);
+            }
+            Scalar::Binary(_, a, b) | Scalar::Like(a, b, _, _) => {
+                a.visit_subexpressions(evaluated, f);
+                b.visit_subexpressions(evaluated, f);
+            }
+            Scalar::Case(whens, otherwise) => {
+                for (at, (condition, value)) in whens.iter().enumerate() {
+                    condition.visit_subexpressions(evaluated && at == 0, f);
+                    value.visit_subexpressions(false, f);
+                }
+                otherwise.visit_subexpressions(false, f);
+            }
+            Scalar::InList(e, list, _) => {
+                e.visit_subexpressions(evaluated, f);
+                list.iter().for_each(|item| item.visit_subexpressions(false, f));
+            }
+            Scalar::Call(_, args) => args.iter().for_each(|arg| arg.visit_subexpressions(evaluated, f)),
+            Scalar::Coalesce(args) => {
+                for (at, arg) in args.iter().enumerate() {
+                    arg.visit_subexpressions(evaluated && at == 0, f);
+                }
+            }
         }
     }
 
