@@ -96,6 +96,7 @@ mod subscription;
 mod sums;
 mod types;
 mod value;
+mod views_read;
 mod write;
 
 pub use error::{EvalError, Position, SqlError, SqlResult};

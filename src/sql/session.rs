@@ -24,6 +24,7 @@ use crate::sql::statement::{self, Statement};
 use crate::sql::subscription::SqlSubscription;
 use crate::sql::types::{SqlType, assignable};
 use crate::sql::value::SqlRow;
+use crate::sql::views_read::views_read_at;
 use crate::sql::write::Pending;
 use crate::time::{Diff, Time};
 
@@ -451,6 +452,8 @@ impl Sql {
         let (computed, name) = match direct_view(&plan) {
             Some(view) => (view.at(time)?, view.name().to_string()),
             None => {
+                // The views the query scans are read at `time`; only the rest runs as a batch.
+                let plan = views_read_at(&plan, time);
                 let inputs = BatchInputs::from_engine(&self.engine, time)?;
                 (batch::run(&definition(plan), &inputs, self.engine.workers())?, "query".to_string())
             }
