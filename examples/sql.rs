@@ -100,7 +100,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(sql.query("SELECT * FROM browsing")?.decode::<(String, i64)>()?, vec![("ada".to_string(), 2)]);
     println!("the biggest order of each customer:\n{}\n", sql.query("SELECT * FROM biggest")?);
 
-    // An ad-hoc query is exact too: it runs as a batch over the tables as of its time.
+    // An ad-hoc query is exact too: it runs as a batch over the tables as of its time (an SQL
+    // view it reads is read at that time, not computed again).
     let by_day =
         sql.query(&format!("SELECT day, COUNT(*) AS n FROM orders GROUP BY day ORDER BY day AS OF {t2}"))?;
     println!("orders per day at {t2}:\n{by_day}\n");

@@ -236,7 +236,8 @@
 //! an engine view whose definition is the query, lowered onto differential dataflow. So
 //! everything the chapters above showed holds for them: a view is kept once and read at any
 //! retained time (`SELECT ... AS OF t`), subscribed to (`SUBSCRIBE view`, whose changes sum to
-//! the view), run as a batch (an ad-hoc `SELECT` is one, over the tables as of its time), kept
+//! the view), run as a batch (an ad-hoc `SELECT` is one, over the tables as of its time and
+//! the SQL views it reads, each read at that time), kept
 //! on disk with its definition (reopen the directory and `Sql::open` brings the tables and
 //! views back).
 //!
