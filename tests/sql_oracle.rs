@@ -1,8 +1,8 @@
 //! SQL views checked against DuckDB, a real SQL engine none of us wrote: random tables and
 //! random transactions, every supported query shape maintained as a view, and at every commit
 //! each view's `SELECT ... AS OF t`, its subscription summed up to `t`, and (at some times) the
-//! same query run ad hoc as a batch, compared with DuckDB's answer over the same rows, on 1, 2
-//! and 4 workers.
+//! same query run ad hoc as a batch and an ad-hoc query over the view (which reads the view at
+//! `t`), compared with DuckDB's answer over the same rows, on 1, 2 and 4 workers.
 //!
 //! Needs Python's `duckdb` package (`pip install duckdb`, as `.ci/run` does); fails without it.
 //! Accepted differences from DuckDB are listed in TESTING.md; the shapes here avoid them
@@ -326,6 +326,12 @@ fn check(seed: u64, workers: usize, transactions: &[Vec<String>], expected: &[Ve
                     sql.query(&format!("{shape} AS OF {t}")).unwrap_or_else(|e| panic!("{context}: {e}"));
                 let got = sorted(batch.rows().iter().map(|r| canonical(r)).collect());
                 assert_eq!(&got, want, "ad-hoc batch query, {context}");
+                // An ad-hoc query over the view, which reads the view at `t`.
+                let over = sql
+                    .query(&format!("SELECT * FROM q{i} WHERE 1 = 1 AS OF {t}"))
+                    .unwrap_or_else(|e| panic!("{context}: {e}"));
+                let got = sorted(over.rows().iter().map(|r| canonical(r)).collect());
+                assert_eq!(&got, want, "ad-hoc query over the view, {context}");
             }
         }
     }
