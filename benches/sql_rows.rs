@@ -81,7 +81,7 @@ fn run(view: &str, rows: u64) -> (f64, usize) {
             })
             .expect("commit");
     }
-    // The view itself, read whole (an ad-hoc query over it would run its definition again).
+    // The view itself, read whole.
     let read = sql.query(&format!("SELECT * FROM v AS OF {last}")).expect("read");
     (start.elapsed().as_secs_f64(), read.rows().len())
 }
