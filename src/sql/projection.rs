@@ -17,9 +17,7 @@ use crate::sql::value::{SqlRow, Value};
 /// place, which nothing has overwritten yet; last, the early values swap into their places.
 /// An error is the one the leftmost failing expression gives, as evaluating left to right does.
 pub(crate) struct Projection {
-    /// The list as written.
-    exprs: Vec<Scalar>,
-    /// The list run in place over rows as they come.
+    /// The list as written, run in place over rows as they come.
     plain: InPlace,
     /// With subexpressions the list repeats ([`shared`]): the input's width, those
     /// subexpressions, and the list run in place over a row extended by their values.
@@ -30,12 +28,12 @@ impl Projection {
     /// The list `exprs` over rows `width` wide.
     pub(crate) fn new(exprs: &[Scalar], width: usize) -> Projection {
         let shared = shared(exprs, width).map(|s| (width, s.values, InPlace::new(&s.exprs)));
-        Projection { exprs: exprs.to_vec(), plain: InPlace::new(exprs), shared }
+        Projection { plain: InPlace::new(exprs), shared }
     }
 
     /// The list's expressions, as written.
     pub(crate) fn exprs(&self) -> &[Scalar] {
-        &self.exprs
+        &self.plain.exprs
     }
 
     /// The list's values over `row`, written into `row` itself. With shared subexpressions,

@@ -71,29 +71,11 @@ impl Scalar {
 
     /// Calls `f` with every column position the expression reads.
     pub(crate) fn visit_columns(&self, f: &mut dyn FnMut(usize)) {
-        match self {
-            Scalar::Column(c) => f(*c),
-            Scalar::Literal(_) => {}
-            Scalar::Not(e) | Scalar::Negate(e) | Scalar::IsNull(e, _) | Scalar::Cast(e, _) => {
-                e.visit_columns(f)
+        self.visit_subexpressions(true, &mut |e, _| {
+            if let Scalar::Column(c) = e {
+                f(*c);
             }
-            Scalar::Binary(_, a, b) | Scalar::Like(a, b, _, _) => {
-                a.visit_columns(f);
-                b.visit_columns(f);
-            }
-            Scalar::Case(whens, otherwise) => {
-                whens.iter().for_each(|(c, v)| {
-                    c.visit_columns(f);
-                    v.visit_columns(f);
-                });
-                otherwise.visit_columns(f);
-            }
-            Scalar::InList(e, list, _) => {
-                e.visit_columns(f);
-                list.iter().for_each(|e| e.visit_columns(f));
-            }
-            Scalar::Call(_, args) | Scalar::Coalesce(args) => args.iter().for_each(|e| e.visit_columns(f)),
-        }
+        });
     }
 
     /// The expression with every column position `c` replaced by `map(c)`.
