@@ -11,13 +11,11 @@ use std::sync::Arc;
 
 use differential_dataflow::VecCollection;
 use differential_dataflow::difference::Semigroup;
-use differential_dataflow::lattice::Lattice;
 use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
 use differential_dataflow::operators::iterate::Iterate;
 use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 use timely::dataflow::Scope;
 use timely::order::Product;
-use timely::progress::Timestamp;
 
 use crate::definition::{Views, constant_in};
 use crate::ops::keyed::with_key;
@@ -32,17 +30,13 @@ use crate::sql::prune::{prune, read_by};
 use crate::sql::row_steps::{ConstantJoin, Step, Steps};
 use crate::sql::scalar::{Scalar, evaluate};
 use crate::sql::source::{Needed, Source};
-use crate::sql::sums;
+use crate::sql::sums::{self, Totals};
+use crate::sql::times::Times;
 use crate::sql::value::{Decimal, SqlRow, Value};
 use crate::time::{Diff, Time};
 
 /// A collection in a scope of time `T`.
 pub(crate) type Rows<'s, T, D> = VecCollection<'s, T, D, Diff>;
-
-/// What a scope's timestamps must be for the operators a plan uses.
-pub(crate) trait Times: Timestamp + Lattice + Ord {}
-
-impl<T: Timestamp + Lattice + Ord> Times for T {}
 
 /// A lowered plan: its rows and the errors met computing them.
 pub(crate) struct Lowered<'s, T: Times> {
@@ -361,12 +355,12 @@ fn split<'s, T: Times>(
 fn present<'s, T: Times, D: differential_dataflow::ExchangeData + differential_dataflow::Hashable>(
     rows: Rows<'s, T, D>,
 ) -> Rows<'s, T, D> {
-    rows.threshold_named("SqlDistinct", |_, m| Diff::from(*m > 0))
+    T::threshold(rows, "SqlDistinct", |m| Diff::from(m > 0))
 }
 
 /// `max(0, left - right)` per row.
 fn except_all<'s, T: Times>(left: Rows<'s, T, SqlRow>, right: Rows<'s, T, SqlRow>) -> Rows<'s, T, SqlRow> {
-    left.concat(right.negate()).threshold_named("SqlExcept", |_, m| (*m).max(0))
+    T::threshold(left.concat(right.negate()), "SqlExcept", |m| m.max(0))
 }
 
 /// A join of `kind` on `left_keys = right_keys` and `residual`.
@@ -460,9 +454,9 @@ fn keyed<'s, T: Times>(
     })
 }
 
-/// A `GROUP BY`'s input row, prepared: its key, the totals' arguments, the `reduce`'s
-/// arguments, and its distinct values (`DistinctValues::of_row`).
-type Prepared = (SqlRow, SqlRow, SqlRow, Vec<(usize, Value, u64)>);
+/// A `GROUP BY`'s input row, prepared: its group's key, what it adds to the group's totals,
+/// the `reduce`'s arguments, and its distinct values (`DistinctValues::of_row`).
+type Prepared = (PackedRow, Totals, SqlRow, Vec<(usize, Value, u64)>);
 
 /// `GROUP BY group` computing `aggregates`; with no group, one row even over no input.
 fn aggregate<'s, T: Times>(
@@ -477,7 +471,7 @@ fn aggregate<'s, T: Times>(
     // a mask); the others (`MIN`, `MAX`, sums of doubles and decimals) go through a `reduce`
     // that reads the group's arguments. A `GROUP BY` with both computes each part apart, so the
     // `reduce` holds only the arguments its aggregates read (one slot per distinct argument
-    // expression), and joins the two results on the group's key.
+    // expression), and joins the two results on the group's key. Group keys are packed.
     let distinct_totals = calls.iter().filter(|c| c.distinct && c.additive()).count();
     let additive =
         |c: &AggregateCall| c.additive() && (!c.distinct || distinct_totals <= distinct_values::MAX_CALLS);
@@ -490,48 +484,46 @@ fn aggregate<'s, T: Times>(
     let (slots, slot_of) = argument_slots(&reduce_calls);
     let global = group.is_empty();
     let row_distinct = distinct.clone();
+    let sum_calls = Arc::new(sum_calls);
+    let row_calls = Arc::clone(&sum_calls);
     let (prepared, errors) = input.then_map("SqlGroupBy", move |row| {
-        let key = evaluate(&group, &row)?;
+        let key = PackedRow::pack(&evaluate(&group, &row)?);
         let sum_args = sum_arguments
             .iter()
             .map(|a| a.as_ref().map_or(Ok(Value::Null), |a| a.eval(&row)))
             .collect::<Result<SqlRow, _>>()?;
         let reduce_args = evaluate(&slots, &row)?;
         let distinct_values = row_distinct.of_row(&row)?;
-        Ok::<_, EvalError>((key, sum_args, reduce_args, distinct_values))
+        Ok::<_, EvalError>((key, sums::of_row(&row_calls, &sum_args), reduce_args, distinct_values))
     });
     let has_sums = !sum_calls.is_empty();
-    let sum_calls = Arc::new(sum_calls);
-    let totals = |prepared: Rows<'s, T, Prepared>| {
-        let row_calls = Arc::clone(&sum_calls);
-        let mut added = prepared
-            .clone()
-            .explode(move |(key, args, _, _)| Some(((key, ()), sums::of_row(&row_calls, &args))));
-        if distinct.any() {
-            // Each (group, base, value) once, with the calls some row holding it counts it for.
-            let values = prepared.flat_map(|(key, _, _, values)| {
-                values.into_iter().map(move |(base, value, mask)| ((key.clone(), base, value), mask))
-            });
-            let counted = values.reduce_named("SqlDistinctValues", |_value, masks, output| {
-                let mask = masks.iter().filter(|(_, m)| *m > 0).fold(0u64, |union, (mask, _)| union | **mask);
-                if mask != 0 {
-                    output.push((mask, 1));
-                }
-            });
-            let calls = Arc::clone(&sum_calls);
-            added = added.concat(counted.explode(move |((key, _, value), mask)| {
-                Some(((key, ()), sums::of_distinct(&calls, distinct.bit_of(), mask, &value)))
-            }));
+    // What each row, and each distinct value, adds to its group's totals.
+    let added = |prepared: Rows<'s, T, Prepared>| {
+        let added = prepared.clone().explode(|(key, totals, _, _)| Some((key, totals)));
+        if !distinct.any() {
+            return added;
         }
-        reduce_arranged(added, "SqlSums", move |_key, totals, output| {
-            if let Some(values) = totals.first().and_then(|(_, t)| sums::values(&sum_calls, t)) {
-                output.push((values, 1));
+        // Each (group, base, value) once, with the calls some row holding it counts it for.
+        let values = prepared.flat_map(|(key, _, _, values)| {
+            values.into_iter().map(move |(base, value, mask)| ((key.clone(), base, value), mask))
+        });
+        let counted = values.reduce_named("SqlDistinctValues", |_value, masks, output| {
+            let mask = masks.iter().filter(|(_, m)| *m > 0).fold(0u64, |union, (mask, _)| union | **mask);
+            if mask != 0 {
+                output.push((mask, 1));
             }
-        })
+        });
+        let calls = Arc::clone(&sum_calls);
+        added.concat(counted.explode(move |((key, _, value), mask)| {
+            Some((key, sums::of_distinct(&calls, distinct.bit_of(), mask, &value)))
+        }))
     };
     let results = if reduce_calls.is_empty() {
         // Also the path of a `GROUP BY` without aggregates: its groups are those with rows.
-        totals(prepared).as_collection(|key, values| (key.clone(), values.clone()))
+        let calls = Arc::clone(&sum_calls);
+        T::group_totals(added(prepared)).flat_map(move |(key, totals)| {
+            sums::values(&calls, &totals).map(|values| group_row(&key, values))
+        })
     } else {
         let reduced = reduce_arranged(
             prepared.clone().map(|(key, _, args, _)| (key, args)),
@@ -539,19 +531,22 @@ fn aggregate<'s, T: Times>(
             move |_key, values, output| output.push((compute(&reduce_calls, &slot_of, values), 1)),
         );
         if has_sums {
-            totals(prepared).join_core(reduced, move |key, totals, reduced| {
-                Some((key.clone(), interleave(&summed, totals, reduced)))
+            let totals = reduce_arranged(
+                added(prepared).map(|key| (key, ())),
+                "SqlSums",
+                move |_key, totals, output| {
+                    if let Some(values) = totals.first().and_then(|(_, t)| sums::values(&sum_calls, t)) {
+                        output.push((values, 1));
+                    }
+                },
+            );
+            totals.join_core(reduced, move |key, totals, reduced| {
+                Some(group_row(key, interleave(&summed, totals, reduced)))
             })
         } else {
-            reduced.as_collection(|key, values| (key.clone(), values.clone()))
+            reduced.as_collection(|key, values| group_row(key, values.clone()))
         }
     };
-    let results = results.map(|(mut key, computed)| {
-        computed.map(|values| {
-            key.extend(values);
-            key
-        })
-    });
     let mut lowered = split(results, errors);
     if global {
         // The row of no input: `COUNT` 0, the others `NULL`; present only while there is none.
@@ -570,22 +565,31 @@ fn aggregate<'s, T: Times>(
     lowered
 }
 
+/// A group's row: its key's values, then its aggregates' (or the error computing them).
+fn group_row(key: &PackedRow, computed: Result<SqlRow, EvalError>) -> Result<SqlRow, EvalError> {
+    let values = computed?;
+    let mut row = key.values();
+    row.extend(values);
+    Ok(row)
+}
+
 /// The result of a `reduce` per key, kept arranged by key (differential's `reduce_named`
 /// without reading the result back out), for `join_core` or `as_collection`.
-fn reduce_arranged<'s, T, V, R, V2, L>(
-    rows: VecCollection<'s, T, (SqlRow, V), R>,
+fn reduce_arranged<'s, T, K, V, R, V2, L>(
+    rows: VecCollection<'s, T, (K, V), R>,
     name: &str,
     logic: L,
-) -> Arranged<'s, TraceAgent<ValSpine<SqlRow, V2, T, Diff>>>
+) -> Arranged<'s, TraceAgent<ValSpine<K, V2, T, Diff>>>
 where
     T: Times,
+    K: differential_dataflow::ExchangeData + differential_dataflow::Hashable,
     V: differential_dataflow::ExchangeData,
     R: differential_dataflow::ExchangeData + Semigroup,
     V2: differential_dataflow::Data,
-    L: FnMut(&SqlRow, &[(&V, R)], &mut Vec<(V2, Diff)>) + 'static,
+    L: FnMut(&K, &[(&V, R)], &mut Vec<(V2, Diff)>) + 'static,
 {
     rows.arrange_by_key_named(&format!("Arrange: {name}"))
-        .reduce_abelian::<_, ValBuilder<SqlRow, V2, T, Diff>, _, _, _>(name, logic, with_key)
+        .reduce_abelian::<_, ValBuilder<K, V2, T, Diff>, _, _, _>(name, logic, with_key)
 }
 
 /// The distinct argument expressions of `calls` (the slots of the argument rows a `reduce`

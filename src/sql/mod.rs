@@ -94,6 +94,7 @@ mod source;
 mod statement;
 mod subscription;
 mod sums;
+mod times;
 mod types;
 mod value;
 mod views_read;

@@ -27,23 +27,29 @@ use crate::sql::plan::{AggregateCall, AggregateFunction};
 use crate::sql::value::{SqlRow, Value};
 use crate::time::Diff;
 
-/// The running totals of one group: the number of rows first, then for each aggregate its
-/// slots (`COUNT(x)`: the non-`NULL` values; `SUM` and `AVG`: their sum and their number).
+/// The running totals of one group: the number of rows, and for each aggregate its slots
+/// (`COUNT(x)`: the non-`NULL` values; `SUM` and `AVG`: their sum and their number). The
+/// number of rows is apart, so that the totals of a group counting only rows (`COUNT(*)`)
+/// hold no allocation.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub(crate) struct Totals(Vec<i128>);
+pub(crate) struct Totals {
+    rows: i128,
+    slots: Vec<i128>,
+}
 
 impl IsZero for Totals {
     fn is_zero(&self) -> bool {
-        self.0.iter().all(|x| *x == 0)
+        self.rows == 0 && self.slots.iter().all(|x| *x == 0)
     }
 }
 
 impl Semigroup for Totals {
     fn plus_equals(&mut self, rhs: &Self) {
-        if self.0.len() < rhs.0.len() {
-            self.0.resize(rhs.0.len(), 0);
+        self.rows = self.rows.wrapping_add(rhs.rows);
+        if self.slots.len() < rhs.slots.len() {
+            self.slots.resize(rhs.slots.len(), 0);
         }
-        for (total, add) in self.0.iter_mut().zip(&rhs.0) {
+        for (total, add) in self.slots.iter_mut().zip(&rhs.slots) {
             *total = total.wrapping_add(*add);
         }
     }
@@ -52,20 +58,22 @@ impl Semigroup for Totals {
 impl Multiply<Diff> for Totals {
     type Output = Totals;
 
-    fn multiply(self, rhs: &Diff) -> Totals {
-        Totals(self.0.into_iter().map(|x| x.wrapping_mul(*rhs as i128)).collect())
+    fn multiply(mut self, rhs: &Diff) -> Totals {
+        let by = *rhs as i128;
+        self.rows = self.rows.wrapping_mul(by);
+        self.slots.iter_mut().for_each(|x| *x = x.wrapping_mul(by));
+        self
     }
 }
 
 /// One input row's contribution, from its aggregates' arguments (`args[i]` for `calls[i]`;
 /// a `DISTINCT` call's argument is not read: its values add [`of_distinct`]).
 pub(crate) fn of_row(calls: &[AggregateCall], args: &[Value]) -> Totals {
-    let mut totals = Vec::with_capacity(1 + 2 * calls.len());
-    totals.push(1);
+    let mut slots = Vec::new();
     for (call, arg) in calls.iter().zip(args) {
-        push_call(&mut totals, call, (!call.distinct).then_some(arg));
+        push_call(&mut slots, call, (!call.distinct).then_some(arg));
     }
-    Totals(totals)
+    Totals { rows: 1, slots }
 }
 
 /// The contribution of one distinct value `value` (not `NULL`), present in its group, to the
@@ -77,32 +85,30 @@ pub(crate) fn of_distinct(
     mask: u64,
     value: &Value,
 ) -> Totals {
-    let mut totals = Vec::with_capacity(1 + 2 * calls.len());
-    totals.push(0);
+    let mut slots = Vec::new();
     for (call, bit) in calls.iter().zip(bit_of) {
         let counts = bit.is_some_and(|bit| mask & (1 << bit) != 0);
-        push_call(&mut totals, call, counts.then_some(value));
+        push_call(&mut slots, call, counts.then_some(value));
     }
-    Totals(totals)
+    Totals { rows: 0, slots }
 }
 
 /// Appends `call`'s slots for an argument value (`None`: it adds nothing to this call).
-fn push_call(totals: &mut Vec<i128>, call: &AggregateCall, arg: Option<&Value>) {
+fn push_call(slots: &mut Vec<i128>, call: &AggregateCall, arg: Option<&Value>) {
     let int = match arg {
         Some(Value::Int(v)) => Some(i128::from(*v)),
         _ => None,
     };
     match call.function {
         AggregateFunction::CountRows => {}
-        AggregateFunction::Count => totals.push(i128::from(arg.is_some_and(|v| !v.is_null()))),
-        _ => totals.extend([int.unwrap_or(0), i128::from(int.is_some())]),
+        AggregateFunction::Count => slots.push(i128::from(arg.is_some_and(|v| !v.is_null()))),
+        _ => slots.extend([int.unwrap_or(0), i128::from(int.is_some())]),
     }
 }
 
 /// The aggregates' values from a group's totals; `None` for a group with no rows.
 pub(crate) fn values(calls: &[AggregateCall], totals: &Totals) -> Option<Result<SqlRow, EvalError>> {
-    let mut slots = totals.0.iter().copied();
-    let rows = slots.next().unwrap_or(0);
+    let (rows, mut slots) = (totals.rows, totals.slots.iter().copied());
     if rows <= 0 {
         return None;
     }
@@ -189,7 +195,7 @@ mod tests {
         assert_eq!(values(&calls, &totals), Some(Ok(expected)));
         // A value counted by the COUNT only (the SUM's filter held for none of its rows).
         let counted = of_distinct(&calls, &bit_of, 0b01, &Value::Int(100));
-        assert_eq!(counted, Totals(vec![0, 1, 0, 0, 0, 0]));
+        assert_eq!(counted, Totals { rows: 0, slots: vec![1, 0, 0, 0, 0] });
         // A value for no call adds nothing.
         assert!(of_distinct(&calls, &bit_of, 0, &Value::Int(100)).is_zero());
         // The values alone, their rows gone: no group.
