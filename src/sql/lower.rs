@@ -5,6 +5,7 @@
 //! row instead, the errors of every input are carried up, and the view holds both. A view is
 //! then correct for every row it could compute, and its reads fail only while an error is in it.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -28,7 +29,7 @@ use crate::sql::plan::{AggregateCall, AggregateFunction, JoinKind, JoinPerKey, P
 use crate::sql::projection::Projection;
 use crate::sql::prune::{prune, read_by};
 use crate::sql::row_steps::{ConstantJoin, Step, Steps};
-use crate::sql::scalar::{Scalar, evaluate};
+use crate::sql::scalar::{Scalar, evaluate, evaluate_packed};
 use crate::sql::source::{Needed, Source};
 use crate::sql::sums::{self, Totals};
 use crate::sql::times::Times;
@@ -456,7 +457,7 @@ fn keyed<'s, T: Times>(
 
 /// A `GROUP BY`'s input row, prepared: its group's key, what it adds to the group's totals,
 /// the `reduce`'s arguments, and its distinct values (`DistinctValues::of_row`).
-type Prepared = (PackedRow, Totals, SqlRow, Vec<(usize, Value, u64)>);
+type Prepared = (PackedRow, Totals, PackedRow, Vec<(usize, Value, u64)>);
 
 /// `GROUP BY group` computing `aggregates`; with no group, one row even over no input.
 fn aggregate<'s, T: Times>(
@@ -487,14 +488,20 @@ fn aggregate<'s, T: Times>(
     let sum_calls = Arc::new(sum_calls);
     let row_calls = Arc::clone(&sum_calls);
     let (prepared, errors) = input.then_map("SqlGroupBy", move |row| {
-        let key = PackedRow::pack(&evaluate(&group, &row)?);
-        let sum_args = sum_arguments
-            .iter()
-            .map(|a| a.as_ref().map_or(Ok(Value::Null), |a| a.eval(&row)))
-            .collect::<Result<SqlRow, _>>()?;
-        let reduce_args = evaluate(&slots, &row)?;
+        let key = evaluate_packed(&group, &row)?;
+        // Each call's argument (`NULL` for none), read from the row where it is a column.
+        let totals = if sum_arguments.iter().all(Option::is_none) {
+            sums::of_row(&row_calls, std::iter::repeat(&Value::Null))
+        } else {
+            let sum_args = sum_arguments
+                .iter()
+                .map(|a| a.as_ref().map_or(Ok(Cow::Owned(Value::Null)), |a| a.value(&row)))
+                .collect::<Result<Vec<_>, _>>()?;
+            sums::of_row(&row_calls, sum_args.iter().map(|v| &**v))
+        };
+        let reduce_args = evaluate_packed(&slots, &row)?;
         let distinct_values = row_distinct.of_row(&row)?;
-        Ok::<_, EvalError>((key, sums::of_row(&row_calls, &sum_args), reduce_args, distinct_values))
+        Ok::<_, EvalError>((key, totals, reduce_args, distinct_values))
     });
     let has_sums = !sum_calls.is_empty();
     // What each row, and each distinct value, adds to its group's totals.
@@ -625,50 +632,58 @@ fn interleave(
         .collect())
 }
 
-/// The value of `slot` in an argument row; `NULL` for no slot (`COUNT(*)`).
-fn slot_value(args: &[Value], slot: Option<usize>) -> &Value {
-    slot.map_or(&Value::Null, |i| &args[i])
+/// The value of `slot` in an argument row, still packed; none for no slot (`COUNT(*)`).
+fn slot_value(args: &PackedRow, slot: Option<usize>) -> Option<PackedValue<'_>> {
+    args.packed_values().nth(slot?)
 }
 
-/// The aggregates of one group, from its argument rows (`slot_of[i]` is the slot of
-/// `calls[i]`'s argument) and their multiplicities.
+/// The aggregates of one group, from its argument rows (packed; `slot_of[i]` is the slot of
+/// `calls[i]`'s argument) and their multiplicities, as a `reduce` gives them: sorted. `MIN`,
+/// `MAX` and `COUNT` read the packed values (which order as the values do) and unpack only
+/// their result; sums and averages unpack their arguments.
 fn compute(
     calls: &[AggregateCall],
     slot_of: &[Option<usize>],
-    values: &[(&SqlRow, Diff)],
+    values: &[(&PackedRow, Diff)],
 ) -> Result<SqlRow, EvalError> {
     calls
         .iter()
         .zip(slot_of)
         .map(|(call, &slot)| {
             // This aggregate's non-NULL arguments with their multiplicities (all rows for
-            // COUNT(*), whose argument is no value: `NULL`, never read).
-            let present = values
-                .iter()
-                .filter(|(args, m)| *m > 0 && (slot.is_none() || !slot_value(args, slot).is_null()));
-            let arguments: Vec<(&Value, Diff)> = if call.distinct {
+            // COUNT(*), whose argument is no value).
+            let present =
+                values.iter().filter(|(_, m)| *m > 0).filter_map(|(args, m)| match slot_value(args, slot) {
+                    Some(value) if value.is_null() => None,
+                    value => Some((value, *m)),
+                });
+            let arguments: Vec<(Option<PackedValue<'_>>, Diff)> = if call.distinct {
                 // The argument rows are sorted by their first slot, not this one.
-                let mut seen: Vec<&Value> = present.map(|(args, _)| slot_value(args, slot)).collect();
+                let mut seen: Vec<Option<PackedValue<'_>>> = present.map(|(value, _)| value).collect();
                 seen.sort();
                 seen.dedup();
                 seen.into_iter().map(|v| (v, 1)).collect()
             } else {
-                present.map(|(args, m)| (slot_value(args, slot), *m)).collect()
+                present.collect()
             };
             let count: i64 = arguments.iter().map(|(_, m)| *m as i64).sum();
+            let extreme =
+                |value: Option<Option<PackedValue<'_>>>| value.flatten().map_or(Value::Null, |v| v.value());
+            let unpacked = || -> Vec<(Value, Diff)> {
+                arguments.iter().map(|(v, m)| (v.map_or(Value::Null, |v| v.value()), *m)).collect()
+            };
             Ok(match call.function {
                 AggregateFunction::CountRows | AggregateFunction::Count => Value::Int(count),
-                AggregateFunction::Min => {
-                    arguments.iter().map(|(v, _)| *v).min().cloned().unwrap_or(Value::Null)
-                }
-                AggregateFunction::Max => {
-                    arguments.iter().map(|(v, _)| *v).max().cloned().unwrap_or(Value::Null)
-                }
+                AggregateFunction::Min => extreme(arguments.iter().map(|(v, _)| *v).min()),
+                AggregateFunction::Max => extreme(arguments.iter().map(|(v, _)| *v).max()),
                 AggregateFunction::Sum if count == 0 => Value::Null,
-                AggregateFunction::Sum => sum(&arguments)?,
+                AggregateFunction::Sum => {
+                    let unpacked = unpacked();
+                    sum(&unpacked.iter().map(|(v, m)| (v, *m)).collect::<Vec<_>>())?
+                }
                 AggregateFunction::Avg if count == 0 => Value::Null,
                 AggregateFunction::Avg => {
-                    let total: f64 = arguments
+                    let total: f64 = unpacked()
                         .iter()
                         .map(|(v, m)| {
                             *m as f64
@@ -745,8 +760,8 @@ fn top_k<'s, T: Times>(
     // The partition key, the sort keys and the row are packed: the reduce's input arrangement
     // holds them all, and the sort keys compare packed.
     let (prepared, errors) = input.then_map("SqlTopK", move |row| {
-        let partition = PackedRow::pack(&evaluate(&partition, &row)?);
-        Ok::<_, EvalError>((partition, (PackedRow::pack(&evaluate(&keys, &row)?), PackedRow::pack(&row))))
+        let partition = evaluate_packed(&partition, &row)?;
+        Ok::<_, EvalError>((partition, (evaluate_packed(&keys, &row)?, PackedRow::pack(&row))))
     });
     let ranked = prepared.reduce_named("SqlTopK", move |_key, values, output| {
         let mut sorted: Vec<&(PackedRow, PackedRow)> = Vec::new();
@@ -914,9 +929,11 @@ fn aggregate_of_join<'s, T: Times>(
     let computed = sides.reduce_named(
         "SqlAggregateOfJoin",
         move |_key, values, output: &mut Vec<(Result<PackedRow, EvalError>, Diff)>| {
-            let mut groups: BTreeMap<SqlRow, Vec<(SqlRow, Diff)>> = BTreeMap::new();
+            let mut groups: BTreeMap<SqlRow, Vec<(PackedRow, Diff)>> = BTreeMap::new();
             joined_rows(values, &conditions, |joined, copies| {
-                match joined.and_then(|(row, _, _)| Ok((evaluate(&group, row)?, evaluate(&slots, row)?))) {
+                match joined
+                    .and_then(|(row, _, _)| Ok((evaluate(&group, row)?, evaluate_packed(&slots, row)?)))
+                {
                     Ok((key, args)) => groups.entry(key).or_default().push((args, copies)),
                     Err(error) => output.push((Err(error), copies)),
                 }
@@ -925,7 +942,7 @@ fn aggregate_of_join<'s, T: Times>(
                 // As a `reduce` gives them: sorted, each distinct row once (so that a sum of
                 // doubles adds in the same order).
                 differential_dataflow::consolidation::consolidate(&mut args);
-                let args: Vec<(&SqlRow, Diff)> = args.iter().map(|(row, m)| (row, *m)).collect();
+                let args: Vec<(&PackedRow, Diff)> = args.iter().map(|(row, m)| (row, *m)).collect();
                 let row = compute(&calls, &slot_of, &args).map(|values| {
                     key.extend(values);
                     PackedRow::pack(&key)
@@ -1016,6 +1033,7 @@ mod tests {
         assert_eq!(slot_of, vec![Some(0), None, Some(0), Some(1)]);
         // MIN and MAX read the one slot; COUNT(*) counts every row.
         let (low, high) = (vec![Value::Int(3), Value::Int(9)], vec![Value::Int(7), Value::Int(1)]);
+        let (low, high) = (PackedRow::pack(&low), PackedRow::pack(&high));
         let values = [(&low, 2), (&high, 1)];
         assert_eq!(
             compute(&calls, &slot_of, &values),

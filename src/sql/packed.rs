@@ -54,7 +54,12 @@ const TIMESTAMP: u8 = 8;
 impl PackedRow {
     /// `values`, packed.
     pub fn pack(values: &[Value]) -> PackedRow {
-        let mut bytes = Vec::with_capacity(values.iter().map(packed_len).sum());
+        PackedRow::pack_each(values.iter())
+    }
+
+    /// The values `values` gives, packed (it is read twice: for the length, then the bytes).
+    pub(crate) fn pack_each<'v>(values: impl Iterator<Item = &'v Value> + Clone) -> PackedRow {
+        let mut bytes = Vec::with_capacity(values.clone().map(packed_len).sum());
         for value in values {
             pack_value(value, &mut bytes);
         }
@@ -119,8 +124,9 @@ impl fmt::Debug for PackedRow {
     }
 }
 
-/// One value of a packed row, its tag and encoding, still packed.
-#[derive(Clone, Copy, Debug)]
+/// One value of a packed row, its tag and encoding, still packed. Its bytes order as the
+/// value does (by the derived order of [`Value`]), as a row's do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct PackedValue<'a>(&'a [u8]);
 
 impl PackedValue<'_> {
@@ -140,7 +146,8 @@ impl PackedValue<'_> {
         self.value().sql_cmp(&other.value())
     }
 
-    fn value(&self) -> Value {
+    /// The value, unpacked.
+    pub(crate) fn value(&self) -> Value {
         unpack_value(self.0).expect("a packed row is checked when it is made").0
     }
 }
@@ -399,6 +406,20 @@ mod tests {
                 && pa.cmp(&pb) == a.cmp(&b)
                 && (pa == pb) == (a == b)
                 && (pa != pb || hashes.hash_one(&pa) == hashes.hash_one(&pb))
+        }
+        QuickCheck::new().tests(20_000).quickcheck(property as fn(Vec<AnyValue>, Vec<AnyValue>) -> bool);
+    }
+
+    /// A packed value's bytes order as the value does (the derived order `MIN` and `MAX` of a
+    /// `reduce` take), and unpack to it.
+    #[test]
+    fn packed_values_order_and_unpack_as_their_values() {
+        fn property(a: Vec<AnyValue>, b: Vec<AnyValue>) -> bool {
+            let (a, b) = (row(&a), row(&b));
+            let (pa, pb) = (PackedRow::pack(&a), PackedRow::pack(&b));
+            pa.packed_values().zip(&a).all(|(x, v)| {
+                x.value() == *v && pb.packed_values().zip(&b).all(|(y, w)| x.cmp(&y) == v.cmp(w))
+            })
         }
         QuickCheck::new().tests(20_000).quickcheck(property as fn(Vec<AnyValue>, Vec<AnyValue>) -> bool);
     }

@@ -4,6 +4,7 @@
 //! The binder (`bind/expr.rs`) resolves names and types and inserts the casts that make both
 //! sides of an operator one type, so evaluation only meets values of the types it expects.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::sql::error::EvalError;
 use crate::sql::functions::Function;
+use crate::sql::packed::PackedRow;
 use crate::sql::types::{SqlType, cast};
 use crate::sql::value::{Date, Decimal, SqlRow, Value};
 
@@ -158,16 +160,27 @@ impl Scalar {
         }
     }
 
+    /// The value of the expression for `row`, borrowed from the row or the expression where
+    /// it is a column or a literal: an operator reads its operands without copying them (a
+    /// text column compared or tested for `NULL` is never cloned).
+    pub(crate) fn value<'r>(&'r self, row: &'r [Value]) -> Result<Cow<'r, Value>, EvalError> {
+        match self {
+            Scalar::Column(c) => Ok(Cow::Borrowed(&row[*c])),
+            Scalar::Literal(v) => Ok(Cow::Borrowed(v)),
+            _ => self.eval(row).map(Cow::Owned),
+        }
+    }
+
     /// The value of the expression for `row`.
     pub(crate) fn eval(&self, row: &[Value]) -> Result<Value, EvalError> {
         Ok(match self {
             Scalar::Column(c) => row[*c].clone(),
             Scalar::Literal(v) => v.clone(),
-            Scalar::Not(e) => match e.eval(row)? {
+            Scalar::Not(e) => match *e.value(row)? {
                 Value::Bool(b) => Value::Bool(!b),
                 _ => Value::Null,
             },
-            Scalar::Negate(e) => match e.eval(row)? {
+            Scalar::Negate(e) => match *e.value(row)? {
                 Value::Int(i) => Value::Int(i.checked_neg().ok_or(EvalError::Overflow)?),
                 Value::Double(d) => Value::double(-d.get()),
                 Value::Decimal(d) => {
@@ -175,52 +188,54 @@ impl Scalar {
                 }
                 _ => Value::Null,
             },
-            Scalar::IsNull(e, negated) => Value::Bool(e.eval(row)?.is_null() != *negated),
+            Scalar::IsNull(e, negated) => Value::Bool(e.value(row)?.is_null() != *negated),
             Scalar::Cast(e, t) => cast(e.eval(row)?, *t)?,
-            Scalar::Binary(BinaryOp::And, a, b) => match a.eval(row)? {
+            Scalar::Binary(BinaryOp::And, a, b) => match *a.value(row)? {
                 Value::Bool(false) => Value::Bool(false),
-                left => match (left, b.eval(row)?) {
+                ref left => match (left, &*b.value(row)?) {
                     (_, Value::Bool(false)) => Value::Bool(false),
                     (Value::Bool(true), Value::Bool(true)) => Value::Bool(true),
                     _ => Value::Null,
                 },
             },
-            Scalar::Binary(BinaryOp::Or, a, b) => match a.eval(row)? {
+            Scalar::Binary(BinaryOp::Or, a, b) => match *a.value(row)? {
                 Value::Bool(true) => Value::Bool(true),
-                left => match (left, b.eval(row)?) {
+                ref left => match (left, &*b.value(row)?) {
                     (_, Value::Bool(true)) => Value::Bool(true),
                     (Value::Bool(false), Value::Bool(false)) => Value::Bool(false),
                     _ => Value::Null,
                 },
             },
-            Scalar::Binary(op, a, b) => binary(*op, a.eval(row)?, b.eval(row)?)?,
-            Scalar::Like(e, pattern, negated, insensitive) => match (e.eval(row)?, pattern.eval(row)?) {
-                (Value::Text(text), Value::Text(pattern)) => {
-                    let matched = if *insensitive {
-                        like(&text.to_lowercase(), &pattern.to_lowercase())
-                    } else {
-                        like(&text, &pattern)
-                    };
-                    Value::Bool(matched != *negated)
+            Scalar::Binary(op, a, b) => binary(*op, &*a.value(row)?, &*b.value(row)?)?,
+            Scalar::Like(e, pattern, negated, insensitive) => {
+                match (&*e.value(row)?, &*pattern.value(row)?) {
+                    (Value::Text(text), Value::Text(pattern)) => {
+                        let matched = if *insensitive {
+                            like(&text.to_lowercase(), &pattern.to_lowercase())
+                        } else {
+                            like(text, pattern)
+                        };
+                        Value::Bool(matched != *negated)
+                    }
+                    _ => Value::Null,
                 }
-                _ => Value::Null,
-            },
+            }
             Scalar::Case(whens, otherwise) => {
                 for (condition, value) in whens {
-                    if condition.eval(row)? == Value::Bool(true) {
+                    if condition.holds(row)? {
                         return value.eval(row);
                     }
                 }
                 otherwise.eval(row)?
             }
             Scalar::InList(e, list, negated) => {
-                let value = e.eval(row)?;
+                let value = e.value(row)?;
                 if value.is_null() {
                     return Ok(Value::Null);
                 }
                 let mut saw_null = false;
                 for item in list {
-                    match value.sql_cmp(&item.eval(row)?) {
+                    match value.sql_cmp(&*item.value(row)?) {
                         Some(Ordering::Equal) => return Ok(Value::Bool(!negated)),
                         None => saw_null = true,
                         Some(_) => {}
@@ -234,9 +249,9 @@ impl Scalar {
             }
             Scalar::Coalesce(args) => {
                 for arg in args {
-                    let value = arg.eval(row)?;
+                    let value = arg.value(row)?;
                     if !value.is_null() {
-                        return Ok(value);
+                        return Ok(value.into_owned());
                     }
                 }
                 Value::Null
@@ -247,7 +262,7 @@ impl Scalar {
     /// True if the expression is `TRUE` for `row` (`NULL` and `FALSE` are not), as `WHERE`,
     /// `HAVING` and `ON` decide.
     pub(crate) fn holds(&self, row: &[Value]) -> Result<bool, EvalError> {
-        Ok(self.eval(row)? == Value::Bool(true))
+        Ok(matches!(*self.value(row)?, Value::Bool(true)))
     }
 }
 
@@ -323,20 +338,20 @@ impl fmt::Display for Scalar {
 }
 
 /// A binary operator applied to two values of the types the binder made them.
-fn binary(op: BinaryOp, a: Value, b: Value) -> Result<Value, EvalError> {
+fn binary(op: BinaryOp, a: &Value, b: &Value) -> Result<Value, EvalError> {
     use BinaryOp as B;
     match op {
         B::Distinct | B::NotDistinct => {
             let same = match (a.is_null(), b.is_null()) {
                 (true, true) => true,
-                (false, false) => a.sql_cmp(&b) == Some(Ordering::Equal),
+                (false, false) => a.sql_cmp(b) == Some(Ordering::Equal),
                 _ => false,
             };
             return Ok(Value::Bool(same == (op == B::NotDistinct)));
         }
         _ if a.is_null() || b.is_null() => return Ok(Value::Null),
         B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq => {
-            let Some(order) = a.sql_cmp(&b) else { return Ok(Value::Null) };
+            let Some(order) = a.sql_cmp(b) else { return Ok(Value::Null) };
             return Ok(Value::Bool(match op {
                 B::Eq => order == Ordering::Equal,
                 B::NotEq => order != Ordering::Equal,
@@ -350,7 +365,7 @@ fn binary(op: BinaryOp, a: Value, b: Value) -> Result<Value, EvalError> {
     }
     Ok(match (op, a, b) {
         (B::Concat, a, b) => Value::Text(format!("{a}{b}")),
-        (op, Value::Int(x), Value::Int(y)) => Value::Int(
+        (op, &Value::Int(x), &Value::Int(y)) => Value::Int(
             match op {
                 B::Add => x.checked_add(y),
                 B::Sub => x.checked_sub(y),
@@ -363,7 +378,7 @@ fn binary(op: BinaryOp, a: Value, b: Value) -> Result<Value, EvalError> {
             }
             .ok_or(EvalError::Overflow)?,
         ),
-        (op, Value::Double(x), Value::Double(y)) => {
+        (op, &Value::Double(x), &Value::Double(y)) => {
             let (x, y) = (x.get(), y.get());
             Value::double(match op {
                 B::Add => x + y,
@@ -376,14 +391,14 @@ fn binary(op: BinaryOp, a: Value, b: Value) -> Result<Value, EvalError> {
                 _ => unreachable!("the binder gives doubles only arithmetic"),
             })
         }
-        (op, Value::Decimal(x), Value::Decimal(y)) => Value::Decimal(decimal(op, x, y)?),
-        (B::Add, Value::Date(d), Value::Int(days)) | (B::Add, Value::Int(days), Value::Date(d)) => {
+        (op, &Value::Decimal(x), &Value::Decimal(y)) => Value::Decimal(decimal(op, x, y)?),
+        (B::Add, &Value::Date(d), &Value::Int(days)) | (B::Add, &Value::Int(days), &Value::Date(d)) => {
             Value::Date(shift(d, days)?)
         }
-        (B::Sub, Value::Date(d), Value::Int(days)) => {
+        (B::Sub, &Value::Date(d), &Value::Int(days)) => {
             Value::Date(shift(d, days.checked_neg().ok_or(EvalError::Overflow)?)?)
         }
-        (B::Sub, Value::Date(a), Value::Date(b)) => Value::Int(i64::from(a.0) - i64::from(b.0)),
+        (B::Sub, &Value::Date(a), &Value::Date(b)) => Value::Int(i64::from(a.0) - i64::from(b.0)),
         _ => unreachable!("the binder only pairs values of matching types"),
     })
 }
@@ -464,6 +479,13 @@ pub(crate) fn like(text: &str, pattern: &str) -> bool {
 /// Each expression of `exprs` over `row`.
 pub(crate) fn evaluate(exprs: &[Scalar], row: &[Value]) -> Result<SqlRow, EvalError> {
     exprs.iter().map(|e| e.eval(row)).collect()
+}
+
+/// The values of `exprs` over `row`, packed, with no value copied on the way (a column is
+/// packed from the row itself).
+pub(crate) fn evaluate_packed(exprs: &[Scalar], row: &[Value]) -> Result<PackedRow, EvalError> {
+    let values = exprs.iter().map(|e| e.value(row)).collect::<Result<Vec<_>, _>>()?;
+    Ok(PackedRow::pack_each(values.iter().map(|v| &**v)))
 }
 
 #[cfg(test)]

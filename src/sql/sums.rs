@@ -68,7 +68,7 @@ impl Multiply<Diff> for Totals {
 
 /// One input row's contribution, from its aggregates' arguments (`args[i]` for `calls[i]`;
 /// a `DISTINCT` call's argument is not read: its values add [`of_distinct`]).
-pub(crate) fn of_row(calls: &[AggregateCall], args: &[Value]) -> Totals {
+pub(crate) fn of_row<'v>(calls: &[AggregateCall], args: impl IntoIterator<Item = &'v Value>) -> Totals {
     let mut slots = Vec::new();
     for (call, arg) in calls.iter().zip(args) {
         push_call(&mut slots, call, (!call.distinct).then_some(arg));
