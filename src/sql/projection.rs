@@ -17,6 +17,8 @@ use crate::sql::value::{SqlRow, Value};
 /// place, which nothing has overwritten yet; last, the early values swap into their places.
 /// An error is the one the leftmost failing expression gives, as evaluating left to right does.
 pub(crate) struct Projection {
+    /// The input rows' width.
+    width: usize,
     /// The list as written, run in place over rows as they come.
     plain: InPlace,
     /// With subexpressions the list repeats ([`shared`]): the input's width, those
@@ -28,7 +30,22 @@ impl Projection {
     /// The list `exprs` over rows `width` wide.
     pub(crate) fn new(exprs: &[Scalar], width: usize) -> Projection {
         let shared = shared(exprs, width).map(|s| (width, s.values, InPlace::new(&s.exprs)));
-        Projection { plain: InPlace::new(exprs), shared }
+        Projection { width, plain: InPlace::new(exprs), shared }
+    }
+
+    /// True if the list is its input's columns in order: every row is its own value.
+    pub(crate) fn is_identity(&self) -> bool {
+        self.plain.exprs.len() == self.width
+            && self.plain.exprs.iter().enumerate().all(|(i, e)| matches!(e, Scalar::Column(c) if *c == i))
+    }
+
+    /// The most values a row holds while the list runs over it ([`Projection::apply`]): a
+    /// row made with that capacity is never reallocated by it.
+    pub(crate) fn room(&self) -> usize {
+        match &self.shared {
+            Some((width, values, in_place)) => in_place.room(width + values.len()),
+            None => self.plain.room(self.width),
+        }
     }
 
     /// The list's expressions, as written.
@@ -95,6 +112,11 @@ impl InPlace {
             })
             .collect();
         InPlace { exprs: exprs.to_vec(), moves, early }
+    }
+
+    /// The most values a row `width` wide holds while the list runs over it.
+    fn room(&self, width: usize) -> usize {
+        width.max(self.exprs.len()) + self.early.len()
     }
 
     /// The value of the expression at `place` over `row`: its column taken out, or evaluated.
@@ -212,6 +234,23 @@ mod tests {
         }
         // Lists with shared subexpressions were among them.
         assert!(with_shared > 1_000, "{with_shared}");
+        // A row made with the list's room is never reallocated by it: the result is in the
+        // input's allocation.
+        let mut reallocated_without_room = 0;
+        for _ in 0..20_000 {
+            let p = AnyProjection::arbitrary(&mut g);
+            let projection = Projection::new(&p.exprs, p.row.len());
+            let mut row = Vec::with_capacity(projection.room());
+            row.extend(p.row.iter().cloned());
+            let at = row.as_ptr();
+            if let Ok(projected) = projection.apply(row) {
+                assert_eq!(projected.as_ptr(), at, "{p:?}");
+            }
+            let at = p.row.as_ptr();
+            reallocated_without_room += usize::from(projection.apply(p.row).is_ok_and(|r| r.as_ptr() != at));
+        }
+        // Rows without it were, for some lists (those that widen them).
+        assert!(reallocated_without_room > 1_000, "{reallocated_without_room}");
         // Only expressions reading a column left of their place run early.
         let (c, null) = (Scalar::Column, || Scalar::Literal(Value::Null));
         assert!(InPlace::new(&[c(0), null(), c(2)]).early.is_empty());
@@ -221,5 +260,10 @@ mod tests {
         assert_eq!(InPlace::new(&[c(1), c(0)]).early, vec![1]);
         let star_and_sum = [c(0), c(1), Scalar::binary(BinaryOp::Add, c(0), c(1))];
         assert_eq!(InPlace::new(&star_and_sum).early, vec![2]);
+        // Only the input's columns in order, all of them, give each row back as it is.
+        assert!(Projection::new(&[c(0), c(1)], 2).is_identity());
+        assert!(!Projection::new(&[c(0)], 2).is_identity());
+        assert!(!Projection::new(&[c(1), c(0)], 2).is_identity());
+        assert!(!Projection::new(&star_and_sum, 2).is_identity());
     }
 }

@@ -37,6 +37,9 @@ pub(crate) struct ConstantJoin {
     on_left: bool,
     /// The join's condition beyond its keys, over the joined row.
     residual: Option<Scalar>,
+    /// The capacity a joined row is made with: room for what the steps after the join add
+    /// to it ([`Steps::new`]).
+    room: usize,
 }
 
 impl ConstantJoin {
@@ -47,7 +50,7 @@ impl ConstantJoin {
         on_left: bool,
         residual: Option<Scalar>,
     ) -> ConstantJoin {
-        ConstantJoin { keys: keys.to_vec(), partners, on_left, residual }
+        ConstantJoin { keys: keys.to_vec(), partners, on_left, residual, room: 0 }
     }
 
     /// The rows of `plan` by join key, if `plan` is constant ([`Plan::constant_rows`]) and
@@ -71,7 +74,22 @@ pub(crate) struct Steps(Vec<Step>);
 
 impl Steps {
     /// The steps `steps`, the first one run first.
-    pub(crate) fn new(steps: Vec<Step>) -> Steps {
+    pub(crate) fn new(mut steps: Vec<Step>) -> Steps {
+        // A projection that gives each row back as it is (`SELECT *` of a subquery) is no
+        // step. A join makes each joined row with the capacity the projections after it (up
+        // to the next join, which makes new rows) need, so that none of them reallocates it.
+        steps.retain(|step| !matches!(step, Step::Project(projection) if projection.is_identity()));
+        let mut room = 0;
+        for step in steps.iter_mut().rev() {
+            match step {
+                Step::Filter(_) => {}
+                Step::Project(projection) => room = room.max(projection.room()),
+                Step::JoinConstant(join) => {
+                    join.room = room;
+                    room = 0;
+                }
+            }
+        }
         Steps(steps)
     }
 
@@ -105,7 +123,7 @@ impl Steps {
                     let Some(partners) = join.partners.get(&key) else { return };
                     for partner in partners {
                         let (left, right) = if join.on_left { (partner, &row) } else { (&row, partner) };
-                        let mut joined = Vec::with_capacity(left.len() + right.len());
+                        let mut joined = Vec::with_capacity(join.room.max(left.len() + right.len()));
                         joined.extend(left.iter().chain(right).cloned());
                         match join.residual.as_ref().map(|r| r.holds(&joined)) {
                             None | Some(Ok(true)) => self.run_from(at + 1, joined, each),
