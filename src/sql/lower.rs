@@ -487,10 +487,11 @@ fn aggregate<'s, T: Times>(
     let row_distinct = distinct.clone();
     let sum_calls = Arc::new(sum_calls);
     let row_calls = Arc::clone(&sum_calls);
+    let no_sum_arguments = sum_arguments.iter().all(Option::is_none);
     let (prepared, errors) = input.then_map("SqlGroupBy", move |row| {
         let key = evaluate_packed(&group, &row)?;
         // Each call's argument (`NULL` for none), read from the row where it is a column.
-        let totals = if sum_arguments.iter().all(Option::is_none) {
+        let totals = if no_sum_arguments {
             sums::of_row(&row_calls, std::iter::repeat(&Value::Null))
         } else {
             let sum_args = sum_arguments

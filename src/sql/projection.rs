@@ -21,15 +21,15 @@ pub(crate) struct Projection {
     width: usize,
     /// The list as written, run in place over rows as they come.
     plain: InPlace,
-    /// With subexpressions the list repeats ([`shared`]): the input's width, those
-    /// subexpressions, and the list run in place over a row extended by their values.
-    shared: Option<(usize, Vec<Scalar>, InPlace)>,
+    /// With subexpressions the list repeats ([`shared`]): those subexpressions, and the list
+    /// run in place over a row extended by their values.
+    shared: Option<(Vec<Scalar>, InPlace)>,
 }
 
 impl Projection {
     /// The list `exprs` over rows `width` wide.
     pub(crate) fn new(exprs: &[Scalar], width: usize) -> Projection {
-        let shared = shared(exprs, width).map(|s| (width, s.values, InPlace::new(&s.exprs)));
+        let shared = shared(exprs, width).map(|s| (s.values, InPlace::new(&s.exprs)));
         Projection { width, plain: InPlace::new(exprs), shared }
     }
 
@@ -39,13 +39,13 @@ impl Projection {
             && self.plain.exprs.iter().enumerate().all(|(i, e)| matches!(e, Scalar::Column(c) if *c == i))
     }
 
-    /// The most values a row holds while the list runs over it ([`Projection::apply`]): a
-    /// row made with that capacity is never reallocated by it.
+    /// The most values a row holds while the list runs over it ([`Projection::apply`], on
+    /// either of its paths): a row made with that capacity is never reallocated by it.
     pub(crate) fn room(&self) -> usize {
-        match &self.shared {
-            Some((width, values, in_place)) => in_place.room(width + values.len()),
-            None => self.plain.room(self.width),
-        }
+        let plain = self.plain.room(self.width);
+        self.shared
+            .as_ref()
+            .map_or(plain, |(values, in_place)| plain.max(in_place.room(self.width + values.len())))
     }
 
     /// The list's expressions, as written.
@@ -58,8 +58,8 @@ impl Projection {
     /// written might not have reached it, or would have failed elsewhere first), the row goes
     /// through the list as written, so the outcome is always the list's.
     pub(crate) fn apply(&self, mut row: SqlRow) -> Result<SqlRow, EvalError> {
-        let Some((width, values, in_place)) = &self.shared else { return self.plain.apply(row) };
-        if row.len() != *width {
+        let Some((values, in_place)) = &self.shared else { return self.plain.apply(row) };
+        if row.len() != self.width {
             return self.plain.apply(row);
         }
         row.reserve(values.len());
@@ -67,7 +67,7 @@ impl Projection {
             match value.eval(&row) {
                 Ok(value) => row.push(value),
                 Err(_) => {
-                    row.truncate(*width);
+                    row.truncate(self.width);
                     return self.plain.apply(row);
                 }
             }
