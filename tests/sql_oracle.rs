@@ -56,6 +56,13 @@ const SHAPES: &[&str] = &[
     "SELECT r.b, s.k FROM r RIGHT JOIN s ON r.a = s.a",
     "SELECT r.a, s.a AS sa, s.k FROM r FULL OUTER JOIN s ON r.a = s.a AND r.b < s.k",
     "SELECT r.c, s.k FROM r, s WHERE r.a = s.a AND s.d < 0.7",
+    // Filters moved below joins (sql/pushdown.rs): each side's terms, one over both sides, the
+    // NULL-padded side's kept above an outer join, and a term that can fail keeping all above.
+    "SELECT r.a, r.c, s.k FROM r JOIN s ON r.a = s.a WHERE r.b > 1 AND s.d < 0.8 AND r.b < s.k",
+    "SELECT r.a, r.b, s.k FROM r LEFT JOIN s ON r.a = s.a WHERE r.c LIKE 'x%' AND (s.k IS NULL OR s.d > 0.3)",
+    "SELECT r.b, s.k FROM r RIGHT JOIN s ON r.a = s.a WHERE s.d > 0.2 AND r.b IS NOT NULL",
+    "SELECT r.a, s.k FROM r JOIN s ON r.a = s.a WHERE s.k > 0 AND r.b + 1 > 2",
+    "SELECT a, c FROM r WHERE r.b > 0 AND EXISTS (SELECT 1 FROM s WHERE s.a = r.a)",
     "SELECT a FROM r UNION SELECT a FROM s",
     "SELECT a FROM r UNION ALL SELECT a FROM s",
     "SELECT a FROM r EXCEPT SELECT a FROM s",

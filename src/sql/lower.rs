@@ -10,11 +10,13 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use differential_dataflow::VecCollection;
 use differential_dataflow::difference::Semigroup;
 use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
 use differential_dataflow::operators::iterate::Iterate;
+use differential_dataflow::operators::join::join_traces;
 use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
+use differential_dataflow::{AsCollection, VecCollection};
+use timely::container::{CapacityContainerBuilder, PushInto};
 use timely::dataflow::Scope;
 use timely::order::Product;
 
@@ -28,6 +30,7 @@ use crate::sql::packed::{PackedRow, PackedValue};
 use crate::sql::plan::{AggregateCall, AggregateFunction, JoinKind, JoinPerKey, Plan, SetOp, SortKey};
 use crate::sql::projection::Projection;
 use crate::sql::prune::{prune, read_by};
+use crate::sql::pushdown::push_filters;
 use crate::sql::row_steps::{ConstantJoin, Step, Steps};
 use crate::sql::scalar::{Scalar, evaluate, evaluate_packed};
 use crate::sql::source::{Needed, Source};
@@ -55,10 +58,24 @@ trait Env<'s, T: Times> {
     fn recursive(&self, plan: &Plan) -> Lowered<'s, T>;
 }
 
-/// Builds `plan` in `views`' scope, rewritten where a shape has a cheaper plan of the same rows
-/// ([`extreme_rows`]), each scan narrowed to the columns the plan reads.
-pub(crate) fn lower<'s>(plan: &Plan, views: &Views<'s>) -> Lowered<'s, Time> {
-    lower_in(&prune(&extreme_rows::rewrite(plan)), &Outer { views })
+/// `plan` rewritten where a shape has a cheaper plan of the same rows: rows joined with their
+/// group's extreme ([`extreme_rows`]), filters moved below joins ([`push_filters`]). This is the
+/// plan `EXPLAIN` shows.
+pub(crate) fn rewrite(plan: &Plan) -> Plan {
+    push_filters(&extreme_rows::rewrite(plan))
+}
+
+/// Builds `plan` in `views`' scope, [`rewrite`]n, each scan narrowed to the columns the plan
+/// reads; each row is packed
+/// and made into `make`'s value by the operator that makes the row ([`Pending::packed`]).
+/// Gives the values, and the errors met.
+pub(crate) fn lower<'s, D: Clone + 'static>(
+    plan: &Plan,
+    views: &Views<'s>,
+    make: impl Fn(PackedRow) -> D + 'static,
+) -> (Rows<'s, Time, D>, Rows<'s, Time, EvalError>) {
+    let pending = pending(&prune(&rewrite(plan)), &Outer { views });
+    pending.packed("SqlResult", make)
 }
 
 /// The definition's own scope.
@@ -170,41 +187,94 @@ fn lower_in<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
 /// whatever reads the rows to run in its own first operator: a `GROUP BY` runs them with its
 /// preparation of each row, a join with its keying of each row, and [`Pending::rows`] alone.
 struct Pending<'s, T: Times> {
-    below: Lowered<'s, T>,
+    below: Below<'s, T>,
     steps: Steps,
+}
+
+/// What a [`Pending`]'s steps read.
+enum Below<'s, T: Times> {
+    /// Rows made by the operators below.
+    Rows(Lowered<'s, T>),
+    /// The matches of an inner join, made into rows only by the operator that runs the steps
+    /// (the join itself), so that no joined row is buffered, consolidated or copied between
+    /// the join and what reads it.
+    Join(Box<InnerJoin<'s, T>>),
+}
+
+/// Rows arranged for a join: their join key and the row, both packed.
+type JoinSide<'s, T> = Arranged<'s, TraceAgent<ValSpine<PackedRow, PackedRow, T, Diff>>>;
+
+/// An inner join not yet run: its sides arranged, and the errors met keying them.
+struct InnerJoin<'s, T: Times> {
+    left: JoinSide<'s, T>,
+    right: JoinSide<'s, T>,
+    /// A joined row's width (the left row's and the right row's).
+    width: usize,
+    errors: Rows<'s, T, EvalError>,
 }
 
 impl<'s, T: Times> Pending<'s, T> {
     /// Rows with no step left to run.
     fn of(below: Lowered<'s, T>) -> Pending<'s, T> {
-        Pending { below, steps: Steps::default() }
+        Pending { below: Below::Rows(below), steps: Steps::default() }
     }
 
     /// The rows, every step run.
     fn rows(self) -> Lowered<'s, T> {
-        if self.steps.is_empty() {
-            return self.below;
+        match self.below {
+            Below::Rows(below) if self.steps.is_empty() => below,
+            below => {
+                let pending = Pending { below, steps: self.steps };
+                let (rows, errors) = pending.then("SqlRowSteps", |row, sink| sink(Ok(row)));
+                Lowered { rows, errors }
+            }
         }
-        let (rows, errors) = self.then("SqlRowSteps", |row, sink| sink(Ok(row)));
-        Lowered { rows, errors }
     }
 
     /// Each row through the steps and then through `logic`, which gives what the row becomes
-    /// (any number of values, and errors), in one operator named `name`; the errors are the
-    /// input's, the steps' and `logic`'s.
+    /// (any number of values, and errors), in one operator named `name` (for an inner join's
+    /// rows, the join); the errors are the input's, the steps' and `logic`'s.
     fn then<D: Clone + 'static>(
         self,
         name: &str,
         logic: impl Fn(SqlRow, &mut dyn FnMut(Result<D, EvalError>)) + 'static,
     ) -> (Rows<'s, T, D>, Rows<'s, T, EvalError>) {
+        let room = self.steps.room();
         let steps = self.steps;
-        let (values, errors) = fork(self.below.rows, name, move |row, sink| {
+        let run = move |row: SqlRow, sink: &mut dyn FnMut(Result<D, EvalError>)| {
             steps.run(row, &mut |result| match result {
                 Ok(row) => logic(row, sink),
                 Err(error) => sink(Err(error)),
             })
-        });
-        (values, self.below.errors.concat(errors))
+        };
+        match self.below {
+            Below::Rows(below) => {
+                let (values, errors) = fork(below.rows, name, run);
+                (values, below.errors.concat(errors))
+            }
+            Below::Join(join) => join.then(name, room, run),
+        }
+    }
+
+    /// The rows, every step run, each packed and made into `make`'s value in the operator
+    /// that makes the rows. An inner join whose steps only pick columns copies those columns
+    /// packed from the sides it matched: no value of its rows is unpacked.
+    fn packed<D: Clone + 'static>(
+        self,
+        name: &str,
+        make: impl Fn(PackedRow) -> D + 'static,
+    ) -> (Rows<'s, T, D>, Rows<'s, T, EvalError>) {
+        let columns = match &self.below {
+            Below::Join(join) => self.steps.columns(join.width),
+            Below::Rows(_) => None,
+        };
+        match (self.below, columns) {
+            (Below::Join(join), Some(columns)) => join.picked(name, columns, make),
+            (below, _) => {
+                let pending = Pending { below, steps: self.steps };
+                pending.then_map(name, move |row| Ok(make(PackedRow::pack(&row))))
+            }
+        }
     }
 
     /// [`Pending::then`] with one value or error for each row.
@@ -214,6 +284,75 @@ impl<'s, T: Times> Pending<'s, T> {
         logic: impl Fn(SqlRow) -> Result<D, EvalError> + 'static,
     ) -> (Rows<'s, T, D>, Rows<'s, T, EvalError>) {
         self.then(name, move |row, sink| sink(logic(row)))
+    }
+}
+
+impl<'s, T: Times> InnerJoin<'s, T> {
+    /// The join of `left` and `right` on `left_keys = right_keys`: each side's rows keyed
+    /// (their steps run with the keying) and arranged.
+    fn new(
+        left: Pending<'s, T>,
+        right: Pending<'s, T>,
+        (left_keys, right_keys): (&[Scalar], &[Scalar]),
+        width: usize,
+    ) -> InnerJoin<'s, T> {
+        let (left, left_errors) = keyed(left, left_keys);
+        let (right, right_errors) = keyed(right, right_keys);
+        InnerJoin {
+            left: left.arrange_by_key_named("Arrange: SqlJoin"),
+            right: right.arrange_by_key_named("Arrange: SqlJoin"),
+            width,
+            errors: left_errors.concat(right_errors),
+        }
+    }
+
+    /// Each match made into a joined row (with capacity for `room` values) and given to `run`,
+    /// inside the join operator (named `name`): what `run` passes its sink is the join's output.
+    fn then<D: Clone + 'static>(
+        self,
+        name: &str,
+        room: usize,
+        mut run: impl FnMut(SqlRow, &mut dyn FnMut(Result<D, EvalError>)) + 'static,
+    ) -> (Rows<'s, T, D>, Rows<'s, T, EvalError>) {
+        type Output<D, T> = CapacityContainerBuilder<Vec<(Result<D, EvalError>, T, Diff)>>;
+        let capacity = self.width.max(room);
+        let results = join_traces::<_, _, _, _, Output<D, T>>(
+            self.left,
+            self.right,
+            name,
+            move |_key, left, right, time, left_diff, right_diff, output| {
+                let mut row = Vec::with_capacity(capacity);
+                left.unpack_into(&mut row);
+                right.unpack_into(&mut row);
+                let diff = left_diff * right_diff;
+                run(row, &mut |result| output.push_into((result, time.clone(), diff)));
+            },
+        )
+        .as_collection();
+        let (values, errors) = apart(results, |result| result);
+        (values, self.errors.concat(errors))
+    }
+
+    /// Each match's `columns` (of the joined row), copied packed from its sides and made into
+    /// `make`'s value inside the join operator (named `name`).
+    fn picked<D: Clone + 'static>(
+        self,
+        name: &str,
+        columns: Vec<usize>,
+        make: impl Fn(PackedRow) -> D + 'static,
+    ) -> (Rows<'s, T, D>, Rows<'s, T, EvalError>) {
+        let mut bounds = Vec::new();
+        let rows = join_traces::<_, _, _, _, CapacityContainerBuilder<Vec<(D, T, Diff)>>>(
+            self.left,
+            self.right,
+            name,
+            move |_key, left, right, time, left_diff, right_diff, output| {
+                let row = PackedRow::pick(&[left, right], &columns, &mut bounds);
+                output.push_into((make(row), time, left_diff * right_diff));
+            },
+        )
+        .as_collection();
+        (rows, self.errors)
     }
 }
 
@@ -255,8 +394,16 @@ fn pending<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Pending<'s, T> {
     }
     steps.reverse();
     let below = match node {
-        Plan::Scan { source, .. } => env.scan(source, scan_needed(&steps, node.width())),
-        _ => lower_node(node, env),
+        Plan::Scan { source, .. } => Below::Rows(env.scan(source, scan_needed(&steps, node.width()))),
+        Plan::Join { kind: JoinKind::Inner, left, right, left_keys, right_keys, residual } => {
+            // The join's condition beyond its keys is the first step over its rows.
+            if let Some(residual) = residual {
+                steps.insert(0, Step::Filter(residual.clone()));
+            }
+            let (left, right, width) = (pending(left, env), pending(right, env), node.width());
+            Below::Join(Box::new(InnerJoin::new(left, right, (left_keys, right_keys), width)))
+        }
+        _ => Below::Rows(lower_node(node, env)),
     };
     Pending { below, steps: Steps::new(steps) }
 }
@@ -285,8 +432,10 @@ fn lower_node<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T>
         Plan::Constant { rows, .. } => {
             Lowered { rows: constant_in(env.scope(), rows.clone()), errors: no_errors(env.scope()) }
         }
-        Plan::Filter { .. } | Plan::Project { .. } => pending(plan, env).rows(),
-        Plan::Join { kind, left, right, left_keys, right_keys, residual } => join(
+        Plan::Filter { .. } | Plan::Project { .. } | Plan::Join { kind: JoinKind::Inner, .. } => {
+            pending(plan, env).rows()
+        }
+        Plan::Join { kind, left, right, left_keys, right_keys, residual } => outer_join(
             *kind,
             pending(left, env),
             pending(right, env),
@@ -364,47 +513,27 @@ fn except_all<'s, T: Times>(left: Rows<'s, T, SqlRow>, right: Rows<'s, T, SqlRow
     T::threshold(left.concat(right.negate()), "SqlExcept", |m| m.max(0))
 }
 
-/// A join of `kind` on `left_keys = right_keys` and `residual`.
-fn join<'s, T: Times>(
+/// A join of `kind` (not inner: [`InnerJoin`] is) on `left_keys = right_keys` and `residual`.
+fn outer_join<'s, T: Times>(
     kind: JoinKind,
     left: Pending<'s, T>,
     right: Pending<'s, T>,
-    (left_keys, right_keys): (&[Scalar], &[Scalar]),
+    keys: (&[Scalar], &[Scalar]),
     residual: Option<Scalar>,
     (left_width, right_width): (usize, usize),
 ) -> Lowered<'s, T> {
-    // An inner join reads its sides only keyed, so their steps run with the keying; the other
-    // kinds read the rows as well.
-    let side = |side: Pending<'s, T>, keys: &[Scalar]| {
-        if kind == JoinKind::Inner {
-            let (keyed, errors) = keyed(side, keys);
-            (None, keyed, errors)
-        } else {
-            let side = side.rows();
-            let rows = side.rows.clone();
-            let (keyed, errors) = keyed(Pending::of(side), keys);
-            (Some(rows), keyed, errors)
-        }
-    };
-    // Each side is arranged by key with its keys and rows packed, the arrangements' bulk.
-    let (left_rows, left_keyed, left_errors) = side(left, left_keys);
-    let (right_rows, right_keyed, right_errors) = side(right, right_keys);
-    let right_arranged = right_keyed.arrange_by_key_named("Arrange: SqlJoin");
-    let results =
-        left_keyed.arrange_by_key_named("Arrange: SqlJoin").join_core(right_arranged, move |_key, l, r| {
-            let mut row = Vec::with_capacity(left_width + right_width);
-            l.unpack_into(&mut row);
-            let width = row.len();
-            r.unpack_into(&mut row);
-            match residual.as_ref().map(|r| r.holds(&row)) {
-                None | Some(Ok(true)) => Some(Ok((row, width))),
-                Some(Ok(false)) => None,
-                Some(Err(error)) => Some(Err(error)),
-            }
+    // The sides' rows are read as well as joined.
+    let (left, right) = (left.rows(), right.rows());
+    let (left_rows, right_rows) = (left.rows.clone(), right.rows.clone());
+    let join = InnerJoin::new(Pending::of(left), Pending::of(right), keys, left_width + right_width);
+    // Each match, with where its right row starts.
+    let (matched, errors) =
+        join.then("SqlJoin", 0, move |row, sink| match residual.as_ref().map(|r| r.holds(&row)) {
+            None | Some(Ok(true)) => sink(Ok((row, left_width))),
+            Some(Ok(false)) => {}
+            Some(Err(error)) => sink(Err(error)),
         });
-    let (matched, residual_errors) = results_apart(results);
-    let errors = left_errors.concat(right_errors).concat(residual_errors);
-    let (left_rows, right_rows) = (|| left_rows.clone().expect("rows"), || right_rows.clone().expect("rows"));
+    let (left_rows, right_rows) = (|| left_rows.clone(), || right_rows.clone());
     // The left (right) rows that found a partner, each once.
     let matched_left = || present(matched.clone().map(|(row, width)| row[..width].to_vec()));
     let matched_right = || present(matched.clone().map(|(row, width)| row[width..].to_vec()));

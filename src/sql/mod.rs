@@ -85,6 +85,7 @@ mod packed;
 mod plan;
 mod projection;
 mod prune;
+mod pushdown;
 mod row_steps;
 mod rows;
 mod scalar;

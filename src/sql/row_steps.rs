@@ -70,7 +70,12 @@ impl ConstantJoin {
 
 /// Steps run in order over each row.
 #[derive(Default)]
-pub(crate) struct Steps(Vec<Step>);
+pub(crate) struct Steps {
+    steps: Vec<Step>,
+    /// The capacity a row given to the steps needs for the projections before the first join
+    /// with constant rows not to reallocate it.
+    room: usize,
+}
 
 impl Steps {
     /// The steps `steps`, the first one run first.
@@ -90,12 +95,35 @@ impl Steps {
                 }
             }
         }
-        Steps(steps)
+        Steps { steps, room }
+    }
+
+    /// The capacity a row given to the steps is best made with (see [`Steps::new`]).
+    pub(crate) fn room(&self) -> usize {
+        self.room
+    }
+
+    /// The columns of its input row (`width` wide) each outcome is, if the steps do nothing
+    /// but pick columns (projections of columns alone): no filter, join or computed value.
+    pub(crate) fn columns(&self, width: usize) -> Option<Vec<usize>> {
+        let mut columns: Vec<usize> = (0..width).collect();
+        for step in &self.steps {
+            let Step::Project(projection) = step else { return None };
+            columns = projection
+                .exprs()
+                .iter()
+                .map(|expr| match expr {
+                    Scalar::Column(column) => columns.get(*column).copied(),
+                    _ => None,
+                })
+                .collect::<Option<_>>()?;
+        }
+        Some(columns)
     }
 
     /// True if there is no step: each row is its own outcome.
     pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.steps.is_empty()
     }
 
     /// Passes each row `row` becomes, or the error it meets, to `each`.
@@ -104,7 +132,7 @@ impl Steps {
     }
 
     fn run_from(&self, first: usize, mut row: SqlRow, each: &mut dyn FnMut(Result<SqlRow, EvalError>)) {
-        for (at, step) in self.0.iter().enumerate().skip(first) {
+        for (at, step) in self.steps.iter().enumerate().skip(first) {
             match step {
                 Step::Filter(predicate) => match predicate.holds(&row) {
                     Ok(true) => {}

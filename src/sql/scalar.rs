@@ -71,6 +71,42 @@ impl Scalar {
         Scalar::Binary(op, Box::new(left), Box::new(right))
     }
 
+    /// True if evaluating the expression never fails, whatever the row: it reads columns and
+    /// literals, compares them, tests for `NULL`, matches patterns and combines truth values,
+    /// and does no arithmetic, cast or function call (which can overflow, divide by zero or
+    /// meet a value they cannot take).
+    pub(crate) fn infallible(&self) -> bool {
+        use BinaryOp as B;
+        match self {
+            Scalar::Column(_) | Scalar::Literal(_) => true,
+            Scalar::Not(e) | Scalar::IsNull(e, _) => e.infallible(),
+            Scalar::Binary(op, a, b) => {
+                matches!(
+                    op,
+                    B::Eq
+                        | B::NotEq
+                        | B::Lt
+                        | B::LtEq
+                        | B::Gt
+                        | B::GtEq
+                        | B::Distinct
+                        | B::NotDistinct
+                        | B::And
+                        | B::Or
+                ) && a.infallible()
+                    && b.infallible()
+            }
+            Scalar::Like(e, pattern, _, _) => e.infallible() && pattern.infallible(),
+            Scalar::InList(e, list, _) => e.infallible() && list.iter().all(Scalar::infallible),
+            Scalar::Coalesce(list) => list.iter().all(Scalar::infallible),
+            Scalar::Case(whens, otherwise) => {
+                whens.iter().all(|(when, then)| when.infallible() && then.infallible())
+                    && otherwise.infallible()
+            }
+            Scalar::Negate(_) | Scalar::Cast(..) | Scalar::Call(..) => false,
+        }
+    }
+
     /// Calls `f` with every column position the expression reads.
     pub(crate) fn visit_columns(&self, f: &mut dyn FnMut(usize)) {
         self.visit_subexpressions(true, &mut |e, _| {

@@ -15,8 +15,7 @@ use crate::sql::bind::query::{Bound, QueryBinder};
 use crate::sql::bind::scope::{Scope, normalize, object_name};
 use crate::sql::catalog::{Catalog, Entry, SqlTable, Storage};
 use crate::sql::error::{EvalError, Position, SqlError, SqlResult};
-use crate::sql::extreme_rows;
-use crate::sql::lower::lower;
+use crate::sql::lower::{lower, rewrite};
 use crate::sql::plan::{Column, Plan, SortKey};
 use crate::sql::rows::SqlRows;
 use crate::sql::source::{Computed, Source};
@@ -498,7 +497,7 @@ impl Sql {
                 });
             }
         };
-        Ok(extreme_rows::rewrite(&QueryBinder::new(&*catalog).bind(query)?.visible_plan()).explain())
+        Ok(rewrite(&QueryBinder::new(&*catalog).bind(query)?.visible_plan()).explain())
     }
 
     /// The table `name` for a write.
@@ -677,8 +676,8 @@ fn ddl(name: &str, table: &SqlTable) -> String {
 fn definition(plan: Plan) -> Definition<Computed> {
     let plan = Arc::new(plan);
     Definition::new(move |views| {
-        let lowered = lower(&plan, views);
-        lowered.rows.map(|row| Computed::of(&row)).concat(lowered.errors.map(Computed::Error))
+        let (rows, errors) = lower(&plan, views, Computed::Row);
+        rows.concat(errors.map(Computed::Error))
     })
 }
 

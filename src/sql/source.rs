@@ -11,7 +11,7 @@ use crate::definition::Views;
 use crate::sql::error::EvalError;
 use crate::sql::fork::apart;
 use crate::sql::packed::PackedRow;
-use crate::sql::value::{SqlRow, Value};
+use crate::sql::value::SqlRow;
 use crate::table::{KeyedTable, Table};
 use crate::time::{Diff, Time};
 use crate::view::View;
@@ -31,11 +31,6 @@ pub enum Computed {
 }
 
 impl Computed {
-    /// A row of `values`.
-    pub(crate) fn of(values: &[Value]) -> Computed {
-        Computed::Row(PackedRow::pack(values))
-    }
-
     /// The row's values, if this is a row.
     pub fn row(&self) -> Option<SqlRow> {
         match self {
