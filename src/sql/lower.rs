@@ -66,9 +66,8 @@ pub(crate) fn rewrite(plan: &Plan) -> Plan {
 }
 
 /// Builds `plan` in `views`' scope, [`rewrite`]n, each scan narrowed to the columns the plan
-/// reads; each row is packed
-/// and made into `make`'s value by the operator that makes the row ([`Pending::packed`]).
-/// Gives the values, and the errors met.
+/// reads; each row is packed and made into `make`'s value by the operator that makes the row
+/// ([`Pending::packed`]). Gives the values, and the errors met.
 pub(crate) fn lower<'s, D: Clone + 'static>(
     plan: &Plan,
     views: &Views<'s>,
