@@ -525,22 +525,22 @@ fn outer_join<'s, T: Times>(
     let (left, right) = (left.rows(), right.rows());
     let (left_rows, right_rows) = (left.rows.clone(), right.rows.clone());
     let join = InnerJoin::new(Pending::of(left), Pending::of(right), keys, left_width + right_width);
-    // Each match, with where its right row starts.
+    // Each match: the left row's values, then the right row's.
     let (matched, errors) =
         join.then("SqlJoin", 0, move |row, sink| match residual.as_ref().map(|r| r.holds(&row)) {
-            None | Some(Ok(true)) => sink(Ok((row, left_width))),
+            None | Some(Ok(true)) => sink(Ok(row)),
             Some(Ok(false)) => {}
             Some(Err(error)) => sink(Err(error)),
         });
     let (left_rows, right_rows) = (|| left_rows.clone(), || right_rows.clone());
     // The left (right) rows that found a partner, each once.
-    let matched_left = || present(matched.clone().map(|(row, width)| row[..width].to_vec()));
-    let matched_right = || present(matched.clone().map(|(row, width)| row[width..].to_vec()));
+    let matched_left = || present(matched.clone().map(move |row| row[..left_width].to_vec()));
+    let matched_right = || present(matched.clone().map(move |row| row[left_width..].to_vec()));
     // `partnered` is a set (each row once), so differential's semi- and anti-join are exact.
     let unmatched = |rows: Rows<'s, T, SqlRow>, partnered: Rows<'s, T, SqlRow>| {
         rows.map(|row| (row, ())).antijoin(partnered).map(|(row, ())| row)
     };
-    let pairs = || matched.clone().map(|(row, _)| row);
+    let pairs = || matched.clone();
     let rows = match kind {
         JoinKind::Inner => pairs(),
         JoinKind::Semi => left_rows().map(|row| (row, ())).semijoin(matched_left()).map(|(row, ())| row),

@@ -20,7 +20,12 @@ use crate::sql::scalar::{BinaryOp, Scalar};
 
 /// `plan` with every filter's terms moved below the joins they can move below.
 pub(crate) fn push_filters(plan: &Plan) -> Plan {
-    let plan = plan.map_inputs(&mut push_filters);
+    below_join(plan.map_inputs(&mut push_filters))
+}
+
+/// `plan`, whose inputs have had their filters moved already, with its own filter's terms
+/// moved below the join under it, if it is a filter over a join.
+fn below_join(plan: Plan) -> Plan {
     let Plan::Filter { input, predicate } = &plan else { return plan };
     let Plan::Join { kind, left, right, left_keys, right_keys, residual } = input.as_ref() else {
         return plan;
@@ -81,18 +86,18 @@ fn terms(predicate: &Scalar) -> Vec<&Scalar> {
 
 /// `plan` under a filter of `terms` (joined by `AND`, in order); `plan` itself if there are
 /// none. A plan that is a filter already takes the terms after its own, and a join below a
-/// filter lets them move further ([`push_filters`]).
+/// filter lets them move further ([`below_join`]; `plan`'s own inputs are done).
 fn filtered(plan: &Plan, terms: Vec<Scalar>) -> Plan {
     let mut terms = terms.into_iter();
     let Some(first) = terms.next() else { return plan.clone() };
     let predicate = terms.fold(first, |all, term| Scalar::binary(BinaryOp::And, all, term));
-    match plan {
-        Plan::Filter { input, predicate: below } => push_filters(&Plan::Filter {
+    below_join(match plan {
+        Plan::Filter { input, predicate: below } => Plan::Filter {
             input: input.clone(),
             predicate: Scalar::binary(BinaryOp::And, below.clone(), predicate),
-        }),
-        _ => push_filters(&Plan::Filter { input: Box::new(plan.clone()), predicate }),
-    }
+        },
+        _ => Plan::Filter { input: Box::new(plan.clone()), predicate },
+    })
 }
 
 #[cfg(test)]
