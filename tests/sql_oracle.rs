@@ -36,6 +36,12 @@ const SHAPES: &[&str] = &[
     "SELECT a, COUNT(*) AS n, COUNT(b) AS nb, SUM(b) AS sb, MIN(c) AS mc, MAX(b) AS xb, AVG(b) AS ab, \
      COUNT(DISTINCT c) AS dc FROM r GROUP BY a",
     "SELECT COUNT(*) AS n, SUM(b) AS s, MAX(c) AS m FROM r",
+    // Counts and sums of what a `MIN` or `MAX` already reads (Nexmark q17's shape): computed in
+    // the same `reduce`, with no running totals; a sum of another column beside them keeps its
+    // running total.
+    "SELECT a, COUNT(*) AS n, SUM(CASE WHEN b < 5 THEN 1 ELSE 0 END) AS lo, MIN(b) AS mb, MAX(b) AS xb, \
+     SUM(b) AS sb, AVG(b) AS ab FROM r GROUP BY a",
+    "SELECT a, COUNT(*) AS n, MIN(b) AS mb, SUM(b) AS sb, COUNT(c) AS nc FROM r GROUP BY a",
     "SELECT a, SUM(b) AS s FROM r GROUP BY a HAVING COUNT(*) > 1",
     // Counts and integer sums only: kept as running totals (sql/sums.rs), NULLs included.
     "SELECT a, COUNT(*) AS n, COUNT(b) AS nb, SUM(b) AS sb, AVG(b) AS ab FROM r GROUP BY a",
@@ -119,6 +125,9 @@ const SHAPES: &[&str] = &[
      AS x GROUP BY x.c) AS e JOIN (SELECT c, a, COUNT(*) AS n FROM r GROUP BY c, a) AS y ON e.c = y.c AND e.m = y.n",
     "SELECT r.a, r.c, e.m FROM r JOIN (SELECT a, MAX(c) AS m FROM r GROUP BY a) AS e ON e.a = r.a AND e.m <= r.c",
     "SELECT a, b FROM r WHERE b > (SELECT AVG(b) FROM r)",
+    // One `WITH` query read twice (built once, `lower_shared`), joined with itself.
+    "WITH g AS (SELECT a, COUNT(*) AS n, MAX(b) AS m FROM r GROUP BY a) \
+     SELECT x.a, x.n, y.a AS other FROM g AS x JOIN g AS y ON x.n = y.n AND x.m < y.m",
     "SELECT k, (SELECT COUNT(*) FROM r) AS total, (SELECT MAX(d) FROM s) - d AS gap FROM s",
 ];
 

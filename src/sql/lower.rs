@@ -6,6 +6,7 @@
 //! then correct for every row it could compute, and its reads fail only while an error is in it.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -43,6 +44,7 @@ use crate::time::{Diff, Time};
 pub(crate) type Rows<'s, T, D> = VecCollection<'s, T, D, Diff>;
 
 /// A lowered plan: its rows and the errors met computing them.
+#[derive(Clone)]
 pub(crate) struct Lowered<'s, T: Times> {
     pub(crate) rows: Rows<'s, T, SqlRow>,
     pub(crate) errors: Rows<'s, T, EvalError>,
@@ -56,7 +58,15 @@ trait Env<'s, T: Times> {
     fn scan(&self, source: &Arc<Source>, needed: Option<Needed>) -> Lowered<'s, T>;
     fn recurse(&self, id: usize) -> Rows<'s, T, SqlRow>;
     fn recursive(&self, plan: &Plan) -> Lowered<'s, T>;
+    /// The plans lowered so far in this scope ([`lower_shared`]).
+    fn lowered(&self) -> &Shared<'s, T>;
 }
+
+/// Plans already lowered in a scope, with their rows: a plan met again (a `WITH` query read
+/// twice, one subquery written twice) reads the rows built the first time instead of building
+/// its operators, and keeping their state, again. Only the nodes [`lower_node`] builds are
+/// shared; row-at-a-time steps run in each reader's operator anyway.
+type Shared<'s, T> = RefCell<Vec<(Plan, Lowered<'s, T>)>>;
 
 /// `plan` rewritten where a shape has a cheaper plan of the same rows: rows joined with their
 /// group's extreme ([`extreme_rows`]), filters moved below joins ([`push_filters`]). This is the
@@ -73,13 +83,14 @@ pub(crate) fn lower<'s, D: Clone + 'static>(
     views: &Views<'s>,
     make: impl Fn(PackedRow) -> D + 'static,
 ) -> (Rows<'s, Time, D>, Rows<'s, Time, EvalError>) {
-    let pending = pending(&prune(&rewrite(plan)), &Outer { views });
+    let pending = pending(&prune(&rewrite(plan)), &Outer { views, lowered: Shared::default() });
     pending.packed("SqlResult", make)
 }
 
 /// The definition's own scope.
 struct Outer<'a, 's> {
     views: &'a Views<'s>,
+    lowered: Shared<'s, Time>,
 }
 
 impl<'s> Env<'s, Time> for Outer<'_, 's> {
@@ -94,6 +105,10 @@ impl<'s> Env<'s, Time> for Outer<'_, 's> {
 
     fn recurse(&self, _id: usize) -> Rows<'s, Time, SqlRow> {
         unreachable!("the binder puts a recursive reference only inside its step")
+    }
+
+    fn lowered(&self) -> &Shared<'s, Time> {
+        &self.lowered
     }
 
     /// `WITH RECURSIVE`: the base, then the step over the rows so far, to a fixed point. The
@@ -117,7 +132,8 @@ impl<'s> Env<'s, Time> for Outer<'_, 's> {
                 .into_iter()
                 .map(|(s, l)| (s, Lowered { rows: l.rows.enter(scope), errors: l.errors.enter(scope) }))
                 .collect();
-            let inner = Inner { scope, id, so_far: so_far.flat_map(Result::ok), sources };
+            let so_far = so_far.flat_map(Result::ok);
+            let inner = Inner { scope, id, so_far, sources, lowered: Shared::default() };
             let step = lower_in(&step, &inner);
             let next = start.enter(scope).concat(step.rows.map(Ok)).concat(step.errors.map(Err));
             if distinct { present(next) } else { next }
@@ -136,6 +152,7 @@ struct Inner<'s> {
     id: usize,
     so_far: Rows<'s, Round, SqlRow>,
     sources: Vec<(Arc<Source>, Lowered<'s, Round>)>,
+    lowered: Shared<'s, Round>,
 }
 
 impl<'s> Env<'s, Round> for Inner<'s> {
@@ -160,6 +177,10 @@ impl<'s> Env<'s, Round> for Inner<'s> {
 
     fn recursive(&self, _plan: &Plan) -> Lowered<'s, Round> {
         unreachable!("the binder refuses WITH RECURSIVE inside a recursive step")
+    }
+
+    fn lowered(&self) -> &Shared<'s, Round> {
+        &self.lowered
     }
 }
 
@@ -402,9 +423,21 @@ fn pending<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Pending<'s, T> {
             let (left, right, width) = (pending(left, env), pending(right, env), node.width());
             Below::Join(Box::new(InnerJoin::new(left, right, (left_keys, right_keys), width)))
         }
-        _ => Below::Rows(lower_node(node, env)),
+        _ => Below::Rows(lower_shared(node, env)),
     };
     Pending { below, steps: Steps::new(steps) }
+}
+
+/// `plan` lowered by [`lower_node`], or the rows of a plan lowered before in `env`'s scope
+/// that computes the same rows ([`Shared`], [`Plan::same_rows`]: the same nodes over the same
+/// sources).
+fn lower_shared<'s, T: Times>(plan: &Plan, env: &dyn Env<'s, T>) -> Lowered<'s, T> {
+    if let Some((_, lowered)) = env.lowered().borrow().iter().find(|(done, _)| done.same_rows(plan)) {
+        return lowered.clone();
+    }
+    let lowered = lower_node(plan, env);
+    env.lowered().borrow_mut().push((plan.clone(), lowered.clone()));
+    lowered
 }
 
 /// The columns of a scanned source (`width` wide) that `steps` over it read, if a projection
@@ -601,12 +634,10 @@ fn aggregate<'s, T: Times>(
     // that reads the group's arguments. A `GROUP BY` with both computes each part apart, so the
     // `reduce` holds only the arguments its aggregates read (one slot per distinct argument
     // expression), and joins the two results on the group's key. Group keys are packed.
-    let distinct_totals = calls.iter().filter(|c| c.distinct && c.additive()).count();
-    let additive =
-        |c: &AggregateCall| c.additive() && (!c.distinct || distinct_totals <= distinct_values::MAX_CALLS);
-    let summed: Vec<bool> = calls.iter().map(additive).collect();
-    let (sum_calls, reduce_calls): (Vec<AggregateCall>, Vec<AggregateCall>) =
-        calls.iter().cloned().partition(|c| additive(c));
+    let summed = as_totals(&calls);
+    let part =
+        |kept: bool| calls.iter().zip(&summed).filter(|(_, s)| **s == kept).map(|(c, _)| c.clone()).collect();
+    let (sum_calls, reduce_calls): (Vec<AggregateCall>, Vec<AggregateCall>) = (part(true), part(false));
     let sum_arguments: Vec<Option<Scalar>> =
         sum_calls.iter().map(|c| c.argument.clone().filter(|_| !c.distinct)).collect();
     let distinct = DistinctValues::of(&sum_calls);
@@ -699,6 +730,38 @@ fn aggregate<'s, T: Times>(
         lowered.rows = lowered.rows.concat(default).concat(shadow);
     }
     lowered
+}
+
+/// Which of `calls` a `GROUP BY` keeps as running totals (`sums`); the others go through a
+/// `reduce` over the group's arguments.
+///
+/// `COUNT`, and `SUM` and `AVG` of integers, are totals (`DISTINCT` ones too, up to
+/// `distinct_values::MAX_CALLS` of them), except where a `reduce` runs anyway (for a `MIN`, a
+/// `MAX` or a sum of doubles): it reads its group whole, so a count or sum that reads only
+/// columns the `reduce` holds as arguments (`COUNT(*)`; in Nexmark q17, `SUM(CASE WHEN price <
+/// 10000 ...)` beside `MIN(price)`) is computed there, adding no argument row. If no call is
+/// left as a total, the running totals and the join of the two results are not built.
+fn as_totals(calls: &[AggregateCall]) -> Vec<bool> {
+    let distinct_totals = calls.iter().filter(|c| c.distinct && c.additive()).count();
+    let additive =
+        |c: &AggregateCall| c.additive() && (!c.distinct || distinct_totals <= distinct_values::MAX_CALLS);
+    let reduce_columns: Vec<usize> = calls
+        .iter()
+        .filter(|c| !additive(c))
+        .filter_map(|c| match c.argument {
+            Some(Scalar::Column(column)) => Some(column),
+            _ => None,
+        })
+        .collect();
+    let in_reduce = |c: &AggregateCall| {
+        let mut held = !c.distinct;
+        if let Some(argument) = &c.argument {
+            argument.visit_columns(&mut |column| held &= reduce_columns.contains(&column));
+        }
+        held
+    };
+    let has_reduce = calls.iter().any(|c| !additive(c));
+    calls.iter().map(|c| additive(c) && !(has_reduce && in_reduce(c))).collect()
 }
 
 /// A group's row: its key's values, then its aggregates' (or the error computing them).
@@ -805,12 +868,24 @@ fn compute(
                 AggregateFunction::CountRows | AggregateFunction::Count => Value::Int(count),
                 AggregateFunction::Min => extreme(arguments.iter().map(|(v, _)| *v).min()),
                 AggregateFunction::Max => extreme(arguments.iter().map(|(v, _)| *v).max()),
-                AggregateFunction::Sum if count == 0 => Value::Null,
+                AggregateFunction::Sum | AggregateFunction::Avg if count == 0 => Value::Null,
+                // Integers, summed exactly as running totals sum them (`sums::values`), so
+                // that a count or sum gives the same value on either path.
+                function @ (AggregateFunction::Sum | AggregateFunction::Avg) if int_arguments(&arguments) => {
+                    let total: i128 = arguments
+                        .iter()
+                        .filter_map(|(v, m)| Some(i128::from((*v)?.int()?) * *m as i128))
+                        .sum();
+                    if function == AggregateFunction::Sum {
+                        Value::Int(i64::try_from(total).map_err(|_| EvalError::Overflow)?)
+                    } else {
+                        Value::double(total as f64 / count as f64)
+                    }
+                }
                 AggregateFunction::Sum => {
                     let unpacked = unpacked();
                     sum(&unpacked.iter().map(|(v, m)| (v, *m)).collect::<Vec<_>>())?
                 }
-                AggregateFunction::Avg if count == 0 => Value::Null,
                 AggregateFunction::Avg => {
                     let total: f64 = unpacked()
                         .iter()
@@ -829,6 +904,11 @@ fn compute(
             })
         })
         .collect()
+}
+
+/// True if every argument is an integer (and there is one).
+fn int_arguments(arguments: &[(Option<PackedValue<'_>>, Diff)]) -> bool {
+    !arguments.is_empty() && arguments.iter().all(|(v, _)| v.is_some_and(|v| v.int().is_some()))
 }
 
 /// The sum of values with multiplicities, exact for integers and decimals.
@@ -1141,7 +1221,9 @@ pub(crate) fn compare_keys<V: SortValue>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sql::scalar::BinaryOp;
     use crate::sql::types::SqlType;
+    use differential_dataflow::difference::{Multiply, Semigroup};
 
     fn call(function: AggregateFunction, argument: Option<Scalar>) -> AggregateCall {
         AggregateCall { function, argument, distinct: false, ty: SqlType::Int, input: SqlType::Int }
@@ -1172,6 +1254,146 @@ mod tests {
 
     /// `ranked_places` against sorting every item: items are (rank, tie-breaker) pairs, ranked
     /// by the first alone.
+    #[test]
+    fn counts_and_sums_of_what_a_reduce_reads_are_computed_there() {
+        use AggregateFunction as F;
+        let (price, other) = (Scalar::Column(2), Scalar::Column(0));
+        let rank = Scalar::Case(
+            vec![(
+                Scalar::binary(BinaryOp::Lt, price.clone(), Scalar::literal(Value::Int(10))),
+                Scalar::literal(Value::Int(1)),
+            )],
+            Box::new(Scalar::literal(Value::Int(0))),
+        );
+        let int_call = |function, argument: Option<Scalar>| AggregateCall {
+            input: SqlType::Int,
+            ..call(function, argument)
+        };
+        // Counts and sums alone: all running totals.
+        let sums = [int_call(F::CountRows, None), int_call(F::Sum, Some(price.clone()))];
+        assert_eq!(as_totals(&sums), vec![true, true]);
+        // Beside a MIN of the price: COUNT(*) and the sums of the price, or of an expression of
+        // it, go into the reduce; a sum of another column and a DISTINCT count stay totals.
+        let mixed = [
+            int_call(F::CountRows, None),
+            int_call(F::Sum, Some(rank)),
+            int_call(F::Min, Some(price.clone())),
+            int_call(F::Avg, Some(price.clone())),
+            int_call(F::Sum, Some(other.clone())),
+            AggregateCall { distinct: true, ..int_call(F::Count, Some(price.clone())) },
+        ];
+        assert_eq!(as_totals(&mixed), vec![false, false, false, false, true, true]);
+        // A MAX of an expression holds no column as such: a count of the column stays a total
+        // (COUNT(*) reads none, and goes into the reduce).
+        let max = int_call(F::Max, Some(Scalar::Negate(Box::new(price.clone()))));
+        let expression = [int_call(F::Count, Some(price)), int_call(F::CountRows, None), max];
+        assert_eq!(as_totals(&expression), vec![true, false, false]);
+    }
+
+    #[test]
+    fn an_integer_average_computed_in_a_reduce_is_the_running_totals_one() {
+        use AggregateFunction as F;
+        let call = AggregateCall { input: SqlType::Int, ..call(F::Avg, Some(Scalar::Column(0))) };
+        // Values whose sum as doubles rounds: 2^53 + 1 twice, and 1.
+        let (big, one) = (PackedRow::pack(&[Value::Int((1 << 53) + 1)]), PackedRow::pack(&[Value::Int(1)]));
+        let computed = compute(std::slice::from_ref(&call), &[Some(0)], &[(&big, 2), (&one, 1)]);
+        let mut totals = sums::of_row(std::slice::from_ref(&call), [&Value::Int((1 << 53) + 1)]).multiply(&2);
+        totals.plus_equals(&sums::of_row(std::slice::from_ref(&call), [&Value::Int(1)]));
+        assert_eq!(Some(computed), sums::values(std::slice::from_ref(&call), &totals));
+    }
+
+    /// Leaves for a test: every scan is the rows `1` and `2`, and is counted.
+    struct CountedScans<'s> {
+        scope: Scope<'s, Time>,
+        scans: std::cell::Cell<usize>,
+        lowered: Shared<'s, Time>,
+    }
+
+    impl<'s> Env<'s, Time> for CountedScans<'s> {
+        fn scope(&self) -> Scope<'s, Time> {
+            self.scope
+        }
+
+        fn scan(&self, _source: &Arc<Source>, _needed: Option<Needed>) -> Lowered<'s, Time> {
+            self.scans.set(self.scans.get() + 1);
+            let rows = constant_in(self.scope, [vec![Value::Int(1)], vec![Value::Int(2)]]);
+            Lowered { rows, errors: no_errors(self.scope) }
+        }
+
+        fn recurse(&self, _id: usize) -> Rows<'s, Time, SqlRow> {
+            unreachable!("no recursion here")
+        }
+
+        fn recursive(&self, _plan: &Plan) -> Lowered<'s, Time> {
+            unreachable!("no recursion here")
+        }
+
+        fn lowered(&self) -> &Shared<'s, Time> {
+            &self.lowered
+        }
+    }
+
+    #[test]
+    fn a_plan_met_twice_is_built_once_and_read_by_both() {
+        use crate::sql::plan::Column;
+        use timely::dataflow::ProbeHandle;
+        use timely::dataflow::operators::Probe;
+        use timely::dataflow::operators::capture::{Capture, Extract};
+        let read: Arc<crate::sql::source::ReadRows> = Arc::new(|_, _| unreachable!("scans are the test's"));
+        let source = Arc::new(Source::Rust { name: "t".into(), read });
+        let column = |name: &str| Column { name: name.into(), qualifier: None, ty: SqlType::Int };
+        let scan = Plan::Scan { source, columns: vec![column("a")] };
+        let count = |input: Plan| Plan::Aggregate {
+            input: Box::new(input),
+            group: Vec::new(),
+            aggregates: vec![call(AggregateFunction::CountRows, None)],
+            columns: vec![column("n")],
+        };
+        let union = |left: Plan, right: Plan| Plan::Set {
+            op: SetOp::Union,
+            all: true,
+            left: Box::new(left),
+            right: Box::new(right),
+        };
+        let odd = Plan::Filter {
+            input: Box::new(scan.clone()),
+            predicate: Scalar::binary(
+                BinaryOp::Eq,
+                Scalar::binary(BinaryOp::Mod, Scalar::Column(0), Scalar::literal(Value::Int(2))),
+                Scalar::literal(Value::Int(1)),
+            ),
+        };
+        // The same count twice, then two different counts.
+        let plans = [union(count(scan.clone()), count(scan.clone())), union(count(scan), count(odd))];
+        let runs: Vec<(usize, Vec<(SqlRow, Diff)>)> = plans
+            .into_iter()
+            .map(|plan| {
+                timely::execute_directly(move |worker| {
+                    let probe = ProbeHandle::new();
+                    let (scans, rows) = worker.dataflow::<Time, _, _>(|scope| {
+                        let env =
+                            CountedScans { scope, scans: Default::default(), lowered: Default::default() };
+                        let rows = pending(&plan, &env).rows().rows.consolidate().inner.probe_with(&probe);
+                        (env.scans.get(), rows.capture())
+                    });
+                    worker.step_while(|| !probe.done());
+                    let rows = rows
+                        .extract()
+                        .into_iter()
+                        .flat_map(|(_, rows)| rows)
+                        .map(|(r, _, d)| (r, d))
+                        .collect();
+                    (scans, rows)
+                })
+            })
+            .collect();
+        assert_eq!(runs[0], (1, vec![(vec![Value::Int(2)], 2)]));
+        let mut different = runs[1].1.clone();
+        different.sort();
+        assert_eq!(runs[1].0, 2);
+        assert_eq!(different, vec![(vec![Value::Int(1)], 1), (vec![Value::Int(2)], 1)]);
+    }
+
     #[test]
     fn the_places_kept_are_those_of_a_full_sort_and_ties_keep_every_equal_last() {
         fn property(items: Vec<(u8, u8)>, offset: u8, limit: Option<u8>, ties: bool) -> bool {

@@ -172,6 +172,14 @@ impl PackedValue<'_> {
         self.value().sql_cmp(&other.value())
     }
 
+    /// The integer, if the value is one, read without unpacking anything else.
+    pub(crate) fn int(&self) -> Option<i64> {
+        match self.0 {
+            [INT, bytes @ ..] => Some((u64::from_be_bytes(bytes.try_into().ok()?) ^ (1 << 63)) as i64),
+            _ => None,
+        }
+    }
+
     /// The value, unpacked.
     pub(crate) fn value(&self) -> Value {
         unpack_value(self.0).expect("a packed row is checked when it is made").0
