@@ -2,6 +2,8 @@
 //! they compute. Every function gives `NULL` when an argument is `NULL` (`CONCAT`, which skips
 //! them, aside).
 
+use std::borrow::{Borrow, Cow};
+
 use serde::{Deserialize, Serialize};
 
 use crate::sql::error::EvalError;
@@ -234,46 +236,56 @@ impl Function {
         Ok((function, result))
     }
 
-    /// Applies the function to argument values (already cast to the types it was bound with).
-    pub(crate) fn call(self, args: Vec<Value>) -> Result<Value, EvalError> {
+    /// Applies the function to argument values (already cast to the types it was bound with),
+    /// each read where it is (a column's text is not copied to be read).
+    pub(crate) fn call<A: Borrow<Value>>(self, args: &[A]) -> Result<Value, EvalError> {
         use Function as F;
+        let arg = |i: usize| args[i].borrow();
         if self == F::OneRow {
-            return match args[1] {
-                Value::Int(rows) if rows > 1 => Err(EvalError::MoreThanOneRow),
-                _ => Ok(args[0].clone()),
+            return match arg(1) {
+                Value::Int(rows) if *rows > 1 => Err(EvalError::MoreThanOneRow),
+                _ => Ok(arg(0).clone()),
             };
         }
         if self == F::Concat {
-            return Ok(Value::Text(args.iter().filter(|v| !v.is_null()).map(|v| v.to_string()).collect()));
+            return Ok(Value::Text(
+                args.iter()
+                    .map(Borrow::borrow)
+                    .filter(|v: &&Value| !v.is_null())
+                    .map(|v| v.to_string())
+                    .collect(),
+            ));
         }
         if self == F::NullIf {
-            return Ok(if args[0].sql_cmp(&args[1]) == Some(std::cmp::Ordering::Equal) {
+            return Ok(if arg(0).sql_cmp(arg(1)) == Some(std::cmp::Ordering::Equal) {
                 Value::Null
             } else {
-                args[0].clone()
+                arg(0).clone()
             });
         }
         if matches!(self, F::Greatest | F::Least) {
-            let present = args.into_iter().filter(|v| !v.is_null());
+            let present = args.iter().map(Borrow::borrow).filter(|v: &&Value| !v.is_null());
             let pick = if self == F::Greatest { present.max() } else { present.min() };
-            return Ok(pick.unwrap_or(Value::Null));
+            return Ok(pick.cloned().unwrap_or(Value::Null));
         }
-        if args.iter().any(Value::is_null) {
+        if args.iter().any(|a| a.borrow().is_null()) {
             return Ok(Value::Null);
         }
         let invalid = |message: &str| EvalError::InvalidArgument {
             function: format!("{self:?}").to_lowercase(),
             message: message.into(),
         };
-        let text = |i: usize| match &args[i] {
-            Value::Text(s) => s.clone(),
-            other => other.to_string(),
+        let text = |i: usize| -> Cow<'_, str> {
+            match arg(i) {
+                Value::Text(s) => Cow::Borrowed(s),
+                other => Cow::Owned(other.to_string()),
+            }
         };
-        let int = |i: usize| match &args[i] {
+        let int = |i: usize| match arg(i) {
             Value::Int(v) => Ok(*v),
             other => Err(invalid(&format!("expected an integer, got {other}"))),
         };
-        let double = |i: usize| match &args[i] {
+        let double = |i: usize| match arg(i) {
             Value::Int(v) => *v as f64,
             Value::Double(d) => d.get(),
             Value::Decimal(d) => d.to_f64(),
@@ -305,11 +317,14 @@ impl Function {
                 let to = (end.max(1) - 1).min(chars.len() as i64) as usize;
                 Value::Text(if from < to { chars[from..to].iter().collect() } else { String::new() })
             }
-            F::Replace => Value::Text(text(0).replace(&text(1), &text(2))),
-            F::Position => Value::Int(match text(0).find(&text(1)) {
-                Some(byte) => text(0)[..byte].chars().count() as i64 + 1,
-                None => 0,
-            }),
+            F::Replace => Value::Text(text(0).replace(&*text(1), &text(2))),
+            F::Position => {
+                let (haystack, needle) = (text(0), text(1));
+                Value::Int(match haystack.find(&*needle) {
+                    Some(byte) => haystack[..byte].chars().count() as i64 + 1,
+                    None => 0,
+                })
+            }
             F::Left | F::Right => {
                 let chars: Vec<char> = text(0).chars().collect();
                 let n = int(1)?;
@@ -321,16 +336,16 @@ impl Function {
                     chars[chars.len() - keep..].iter().collect()
                 })
             }
-            F::StartsWith => Value::Bool(text(0).starts_with(&text(1))),
+            F::StartsWith => Value::Bool(text(0).starts_with(&*text(1))),
             F::SplitIndex => split_index(&text(0), &text(1), int(2)?).map_or(Value::Null, Value::Text),
-            F::Abs => match &args[0] {
+            F::Abs => match arg(0) {
                 Value::Int(v) => Value::Int(v.checked_abs().ok_or(EvalError::Overflow)?),
                 Value::Decimal(d) => Value::Decimal(
                     crate::sql::value::Decimal::new(d.units().abs(), d.scale()).ok_or(EvalError::Overflow)?,
                 ),
                 _ => Value::double(double(0).abs()),
             },
-            F::Sign => match &args[0] {
+            F::Sign => match arg(0) {
                 Value::Int(v) => Value::Int(v.signum()),
                 Value::Decimal(d) => {
                     Value::Decimal(crate::sql::value::Decimal::from_int(d.units().signum() as i64))
@@ -339,7 +354,7 @@ impl Function {
             },
             F::Round | F::Floor | F::Ceil => {
                 let digits = if args.len() > 1 { int(1)? } else { 0 };
-                match &args[0] {
+                match arg(0) {
                     Value::Int(v) => Value::Int(*v),
                     Value::Decimal(d) if self == F::Round => {
                         let scale = u8::try_from(digits.clamp(0, i64::from(d.scale()))).unwrap_or(0);
@@ -372,10 +387,10 @@ impl Function {
             F::Sqrt => Value::double(double(0).sqrt()),
             F::Power => Value::double(double(0).powf(double(1))),
             F::Extract => {
-                extract(&text(0).to_ascii_lowercase(), &args[1]).ok_or_else(|| invalid("unknown field"))?
+                extract(&text(0).to_ascii_lowercase(), arg(1)).ok_or_else(|| invalid("unknown field"))?
             }
             F::DateTrunc => {
-                let micros = match &args[1] {
+                let micros = match arg(1) {
                     Value::Timestamp(t) => t.0,
                     Value::Date(d) => i64::from(d.0) * MICROS_PER_DAY,
                     _ => return Err(invalid("expected a date or timestamp")),
@@ -403,7 +418,7 @@ impl Function {
                     F::Minute => "minute",
                     _ => "second",
                 };
-                extract(field, &args[0]).ok_or_else(|| invalid("expected a date or timestamp"))?
+                extract(field, arg(0)).ok_or_else(|| invalid("expected a date or timestamp"))?
             }
             F::EpochMs => Value::Timestamp(Timestamp(int(0)?.checked_mul(1_000).ok_or(EvalError::Overflow)?)),
             F::Concat | F::NullIf | F::Greatest | F::Least | F::OneRow => unreachable!("handled above"),
@@ -459,7 +474,7 @@ mod tests {
                 _ => SqlType::Null,
             })
             .collect();
-        Function::bind(name, &types).unwrap().0.call(args)
+        Function::bind(name, &types).unwrap().0.call(&args)
     }
 
     fn text(s: &str) -> Value {

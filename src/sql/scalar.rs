@@ -207,8 +207,70 @@ impl Scalar {
         }
     }
 
+    /// The expression's value where it is integer arithmetic (`+ - * / %`, negation) over
+    /// integer columns and literals, computed on `i64`s without making a [`Value`] for each
+    /// node: what [`eval`](Scalar::eval) gives (`Ok(None)` for `NULL`), evaluated in the same
+    /// order, so with the same error. `None` where a node or a value it reads is not of that
+    /// kind: `eval` computes it then, from the start.
+    fn int(&self, row: &[Value]) -> Option<Result<Option<i64>, EvalError>> {
+        use BinaryOp as B;
+        let value = match self {
+            Scalar::Column(c) => match row[*c] {
+                Value::Int(i) => Some(i),
+                Value::Null => None,
+                _ => return None,
+            },
+            Scalar::Literal(Value::Int(i)) => Some(*i),
+            Scalar::Negate(e) => match e.int(row)? {
+                Ok(Some(i)) => match i.checked_neg() {
+                    Some(negated) => Some(negated),
+                    None => return Some(Err(EvalError::Overflow)),
+                },
+                other => return Some(other),
+            },
+            Scalar::Binary(op @ (B::Add | B::Sub | B::Mul | B::Div | B::Mod), a, b) => {
+                let x = match a.int(row)? {
+                    Ok(x) => x,
+                    Err(error) => return Some(Err(error)),
+                };
+                let y = match b.int(row)? {
+                    Ok(y) => y,
+                    Err(error) => return Some(Err(error)),
+                };
+                match (x, y) {
+                    (Some(x), Some(y)) => match int_arithmetic(*op, x, y) {
+                        Ok(v) => Some(v),
+                        Err(error) => return Some(Err(error)),
+                    },
+                    _ => None,
+                }
+            }
+            _ => return None,
+        };
+        Some(Ok(value))
+    }
+
     /// The value of the expression for `row`.
     pub(crate) fn eval(&self, row: &[Value]) -> Result<Value, EvalError> {
+        use BinaryOp as B;
+        match self {
+            Scalar::Binary(B::Add | B::Sub | B::Mul | B::Div | B::Mod, ..) | Scalar::Negate(_) => {
+                if let Some(value) = self.int(row) {
+                    return value.map(|v| v.map_or(Value::Null, Value::Int));
+                }
+            }
+            Scalar::Binary(op @ (B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq), a, b) => {
+                // Two integers compared without making a value of either.
+                if let Some(x) = a.int(row) {
+                    let x = x?;
+                    if let Some(y) = b.int(row) {
+                        let (Some(x), Some(y)) = (x, y?) else { return Ok(Value::Null) };
+                        return Ok(Value::Bool(compared(*op, x.cmp(&y))));
+                    }
+                }
+            }
+            _ => {}
+        }
         Ok(match self {
             Scalar::Column(c) => row[*c].clone(),
             Scalar::Literal(v) => v.clone(),
@@ -280,8 +342,8 @@ impl Scalar {
                 if saw_null { Value::Null } else { Value::Bool(*negated) }
             }
             Scalar::Call(func, args) => {
-                let values = args.iter().map(|a| a.eval(row)).collect::<Result<Vec<_>, _>>()?;
-                func.call(values)?
+                let values = args.iter().map(|a| a.value(row)).collect::<Result<Vec<_>, _>>()?;
+                func.call(&values)?
             }
             Scalar::Coalesce(args) => {
                 for arg in args {
@@ -388,32 +450,13 @@ fn binary(op: BinaryOp, a: &Value, b: &Value) -> Result<Value, EvalError> {
         _ if a.is_null() || b.is_null() => return Ok(Value::Null),
         B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq => {
             let Some(order) = a.sql_cmp(b) else { return Ok(Value::Null) };
-            return Ok(Value::Bool(match op {
-                B::Eq => order == Ordering::Equal,
-                B::NotEq => order != Ordering::Equal,
-                B::Lt => order == Ordering::Less,
-                B::LtEq => order != Ordering::Greater,
-                B::Gt => order == Ordering::Greater,
-                _ => order != Ordering::Less,
-            }));
+            return Ok(Value::Bool(compared(op, order)));
         }
         _ => {}
     }
     Ok(match (op, a, b) {
         (B::Concat, a, b) => Value::Text(format!("{a}{b}")),
-        (op, &Value::Int(x), &Value::Int(y)) => Value::Int(
-            match op {
-                B::Add => x.checked_add(y),
-                B::Sub => x.checked_sub(y),
-                B::Mul => x.checked_mul(y),
-                B::Div if y == 0 => return Err(EvalError::DivisionByZero),
-                B::Div => x.checked_div(y),
-                B::Mod if y == 0 => return Err(EvalError::DivisionByZero),
-                B::Mod => x.checked_rem(y),
-                _ => unreachable!("the binder gives integers only arithmetic"),
-            }
-            .ok_or(EvalError::Overflow)?,
-        ),
+        (op, &Value::Int(x), &Value::Int(y)) => Value::Int(int_arithmetic(op, x, y)?),
         (op, &Value::Double(x), &Value::Double(y)) => {
             let (x, y) = (x.get(), y.get());
             Value::double(match op {
@@ -437,6 +480,35 @@ fn binary(op: BinaryOp, a: &Value, b: &Value) -> Result<Value, EvalError> {
         (B::Sub, &Value::Date(a), &Value::Date(b)) => Value::Int(i64::from(a.0) - i64::from(b.0)),
         _ => unreachable!("the binder only pairs values of matching types"),
     })
+}
+
+/// A comparison's truth for two values ordered `order`.
+fn compared(op: BinaryOp, order: Ordering) -> bool {
+    use BinaryOp as B;
+    match op {
+        B::Eq => order == Ordering::Equal,
+        B::NotEq => order != Ordering::Equal,
+        B::Lt => order == Ordering::Less,
+        B::LtEq => order != Ordering::Greater,
+        B::Gt => order == Ordering::Greater,
+        _ => order != Ordering::Less,
+    }
+}
+
+/// Integer arithmetic (`+ - * / %`), checked.
+fn int_arithmetic(op: BinaryOp, x: i64, y: i64) -> Result<i64, EvalError> {
+    use BinaryOp as B;
+    match op {
+        B::Add => x.checked_add(y),
+        B::Sub => x.checked_sub(y),
+        B::Mul => x.checked_mul(y),
+        B::Div if y == 0 => return Err(EvalError::DivisionByZero),
+        B::Div => x.checked_div(y),
+        B::Mod if y == 0 => return Err(EvalError::DivisionByZero),
+        B::Mod => x.checked_rem(y),
+        _ => unreachable!("the binder gives integers only arithmetic"),
+    }
+    .ok_or(EvalError::Overflow)
 }
 
 fn shift(date: Date, days: i64) -> Result<Date, EvalError> {
@@ -530,6 +602,100 @@ mod tests {
 
     fn column(c: usize) -> Box<Scalar> {
         Box::new(Scalar::Column(c))
+    }
+
+    /// Integer arithmetic and comparisons (the nodes [`Scalar::int`] computes on `i64`s) give
+    /// what SQL does, checked against a reference over `Option<i64>` written here: `NULL` in,
+    /// `NULL` out; operands left to right, so the left one's error first; division by zero
+    /// and overflow as errors, a zero divisor with a `NULL` dividend `NULL`.
+    #[test]
+    fn integer_expressions_give_what_sql_does() {
+        use quickcheck::QuickCheck;
+        type Outcome = Result<Option<i64>, EvalError>;
+        const OPS: [BinaryOp; 5] =
+            [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Mod];
+        const COMPARISONS: [BinaryOp; 6] =
+            [BinaryOp::Eq, BinaryOp::NotEq, BinaryOp::Lt, BinaryOp::LtEq, BinaryOp::Gt, BinaryOp::GtEq];
+        fn int(v: i8) -> i64 {
+            match v {
+                i8::MAX => i64::MAX,
+                i8::MIN => i64::MIN,
+                v => i64::from(v % 8),
+            }
+        }
+        fn as_int(value: &Value) -> Option<i64> {
+            if let Value::Int(i) = value { Some(*i) } else { None }
+        }
+        fn reference_op(op: BinaryOp, x: Outcome, y: Outcome) -> Outcome {
+            let (x, y) = (x?, y?);
+            let (Some(x), Some(y)) = (x, y) else { return Ok(None) };
+            let value = match op {
+                BinaryOp::Add => x.checked_add(y),
+                BinaryOp::Sub => x.checked_sub(y),
+                BinaryOp::Mul => x.checked_mul(y),
+                _ if y == 0 => return Err(EvalError::DivisionByZero),
+                BinaryOp::Div => x.checked_div(y),
+                _ => x.checked_rem(y),
+            };
+            value.map(Some).ok_or(EvalError::Overflow)
+        }
+        // A tree built from `build` bottom up (a leaf, a negation of the last tree, or an
+        // operator over the last two), then compared with the row's column 0.
+        let property = |build: Vec<(u8, i8)>, row: Vec<Option<i8>>, comparison: u8| -> bool {
+            let row: Vec<Value> = (0..3)
+                .map(|c| row.get(c).copied().flatten().map_or(Value::Null, |v| Value::Int(int(v))))
+                .collect();
+            let mut trees: Vec<(Scalar, Outcome)> = Vec::new();
+            for (kind, v) in build.into_iter().take(12) {
+                let leaf = match kind % 4 {
+                    0 => (
+                        Scalar::Column(v.unsigned_abs() as usize % 3),
+                        Ok(as_int(&row[v.unsigned_abs() as usize % 3])),
+                    ),
+                    1 => (Scalar::literal(Value::Int(int(v))), Ok(Some(int(v)))),
+                    _ => (Scalar::literal(Value::Null), Ok(None)),
+                };
+                let tree = match (kind % 4, trees.len()) {
+                    (2, 1..) => {
+                        let (e, outcome) = trees.pop().expect("a tree");
+                        let negated = outcome
+                            .and_then(|v| v.map(|v| v.checked_neg().ok_or(EvalError::Overflow)).transpose());
+                        (Scalar::Negate(Box::new(e)), negated)
+                    }
+                    (3, 2..) => {
+                        let (b, y) = trees.pop().expect("a tree");
+                        let (a, x) = trees.pop().expect("a tree");
+                        let op = OPS[v.unsigned_abs() as usize % OPS.len()];
+                        (Scalar::binary(op, a, b), reference_op(op, x, y))
+                    }
+                    _ => leaf,
+                };
+                trees.push(tree);
+            }
+            let Some((tree, expected)) = trees.pop() else { return true };
+            let arithmetic = tree.eval(&row) == expected.clone().map(|v| v.map_or(Value::Null, Value::Int));
+            let op = COMPARISONS[comparison as usize % COMPARISONS.len()];
+            let compared = Scalar::binary(op, tree, Scalar::Column(0));
+            let expected = expected.map(|x| match (x, as_int(&row[0])) {
+                (Some(x), Some(y)) => Value::Bool(compared_ints(op, x, y)),
+                _ => Value::Null,
+            });
+            arithmetic && compared.eval(&row) == expected
+        };
+        QuickCheck::new()
+            .tests(20_000)
+            .quickcheck(property as fn(Vec<(u8, i8)>, Vec<Option<i8>>, u8) -> bool);
+    }
+
+    fn compared_ints(op: BinaryOp, x: i64, y: i64) -> bool {
+        match op {
+            BinaryOp::Eq => x == y,
+            BinaryOp::NotEq => x != y,
+            BinaryOp::Lt => x < y,
+            BinaryOp::LtEq => x <= y,
+            BinaryOp::Gt => x > y,
+            _ => x >= y,
+        }
     }
 
     #[test]
