@@ -302,7 +302,6 @@ impl Function {
             F::Substring => {
                 // 1-based start; a start before 1 eats into the length, as in PostgreSQL.
                 let start = int(1)?;
-                let chars: Vec<char> = text(0).chars().collect();
                 let end = match args.get(2) {
                     Some(_) => {
                         let length = int(2)?;
@@ -313,9 +312,8 @@ impl Function {
                     }
                     None => i64::MAX,
                 };
-                let from = (start.max(1) - 1) as usize;
-                let to = (end.max(1) - 1).min(chars.len() as i64) as usize;
-                Value::Text(if from < to { chars[from..to].iter().collect() } else { String::new() })
+                let (from, to) = ((start.max(1) - 1) as usize, (end.max(1) - 1) as usize);
+                Value::Text(if from < to { chars(&text(0), from, to).to_string() } else { String::new() })
             }
             F::Replace => Value::Text(text(0).replace(&*text(1), &text(2))),
             F::Position => {
@@ -326,15 +324,11 @@ impl Function {
                 })
             }
             F::Left | F::Right => {
-                let chars: Vec<char> = text(0).chars().collect();
-                let n = int(1)?;
-                let len = chars.len() as i64;
-                let keep = if n >= 0 { n.min(len) } else { (len + n).max(0) } as usize;
-                Value::Text(if self == F::Left {
-                    chars[..keep].iter().collect()
-                } else {
-                    chars[chars.len() - keep..].iter().collect()
-                })
+                let (text, n) = (text(0), int(1)?);
+                let len = text.chars().count();
+                let keep = if n >= 0 { n.min(len as i64) } else { (len as i64 + n).max(0) } as usize;
+                let (from, to) = if self == F::Left { (0, keep) } else { (len - keep, len) };
+                Value::Text(chars(&text, from, to).to_string())
             }
             F::StartsWith => Value::Bool(text(0).starts_with(&*text(1))),
             F::SplitIndex => split_index(&text(0), &text(1), int(2)?).map_or(Value::Null, Value::Text),
@@ -426,6 +420,18 @@ impl Function {
     }
 }
 
+/// The characters of `text` from the `from`th up to the `to`th (from 0, `to` excluded; both
+/// cut at the text's end), without collecting its characters.
+fn chars(text: &str, from: usize, to: usize) -> &str {
+    if text.is_ascii() {
+        return &text[from.min(text.len())..to.min(text.len())];
+    }
+    let mut starts = text.char_indices().map(|(at, _)| at).chain(std::iter::once(text.len()));
+    let Some(first) = starts.nth(from) else { return "" };
+    let last = if to > from { starts.nth(to - from - 1).unwrap_or(text.len()) } else { first };
+    &text[first..last]
+}
+
 /// `SPLIT_INDEX`: the piece at `index` (from 0) of `text` cut at every `delimiter`, if there is
 /// one. `n` delimiters make `n + 1` pieces, empty ones included; an empty delimiter cuts
 /// nothing, so the text is the only piece.
@@ -488,8 +494,32 @@ mod tests {
         assert_eq!(call("substr", vec![text("hello"), Value::Int(0), Value::Int(2)]), Ok(text("h")));
         assert_eq!(call("strpos", vec![text("héllo"), text("l")]), Ok(Value::Int(3)));
         assert_eq!(call("right", vec![text("hello"), Value::Int(2)]), Ok(text("lo")));
+        assert_eq!(call("left", vec![text("héllo"), Value::Int(2)]), Ok(text("hé")));
+        assert_eq!(call("left", vec![text("héllo"), Value::Int(-2)]), Ok(text("hél")));
+        assert_eq!(call("right", vec![text("héllo"), Value::Int(-1)]), Ok(text("éllo")));
+        assert_eq!(call("right", vec![text("héllo"), Value::Int(9)]), Ok(text("héllo")));
         assert_eq!(call("concat", vec![text("a"), Value::Null, Value::Int(1)]), Ok(text("a1")));
         assert_eq!(call("upper", vec![Value::Null]), Ok(Value::Null));
+    }
+
+    /// `chars` cuts where collecting the characters and slicing them does, on any text (ASCII
+    /// or not) and any bounds, past the end included.
+    #[test]
+    fn a_character_range_is_the_collected_characters_range() {
+        fn property(text: String, from: u8, to: u8) -> bool {
+            let (from, to) = (usize::from(from % 24), usize::from(to % 24));
+            let all: Vec<char> = text.chars().collect();
+            let expected: String = if from < to {
+                all[from.min(all.len())..to.min(all.len())].iter().collect()
+            } else {
+                String::new()
+            };
+            from >= to || chars(&text, from, to) == expected
+        }
+        quickcheck::QuickCheck::new().tests(5_000).quickcheck(property as fn(String, u8, u8) -> bool);
+        assert_eq!(chars("héllo", 1, 4), "éll");
+        assert_eq!(chars("héllo", 4, 9), "o");
+        assert_eq!(chars("héllo", 5, 9), "");
     }
 
     #[test]

@@ -455,6 +455,12 @@ fn binary(op: BinaryOp, a: &Value, b: &Value) -> Result<Value, EvalError> {
         _ => {}
     }
     Ok(match (op, a, b) {
+        (B::Concat, Value::Text(a), Value::Text(b)) => {
+            let mut text = String::with_capacity(a.len() + b.len());
+            text.push_str(a);
+            text.push_str(b);
+            Value::Text(text)
+        }
         (B::Concat, a, b) => Value::Text(format!("{a}{b}")),
         (op, &Value::Int(x), &Value::Int(y)) => Value::Int(int_arithmetic(op, x, y)?),
         (op, &Value::Double(x), &Value::Double(y)) => {
