@@ -633,7 +633,8 @@ fn aggregate<'s, T: Times>(
     // a mask); the others (`MIN`, `MAX`, sums of doubles and decimals) go through a `reduce`
     // that reads the group's arguments. A `GROUP BY` with both computes each part apart, so the
     // `reduce` holds only the arguments its aggregates read (one slot per distinct argument
-    // expression), and joins the two results on the group's key. Group keys are packed.
+    // expression), and joins the two results on the group's key; but counts and sums of what
+    // the `reduce` holds go into it (`as_totals`). Group keys are packed.
     let summed = as_totals(&calls);
     let part =
         |kept: bool| calls.iter().zip(&summed).filter(|(_, s)| **s == kept).map(|(c, _)| c.clone()).collect();
@@ -1252,8 +1253,6 @@ mod tests {
         );
     }
 
-    /// `ranked_places` against sorting every item: items are (rank, tie-breaker) pairs, ranked
-    /// by the first alone.
     #[test]
     fn counts_and_sums_of_what_a_reduce_reads_are_computed_there() {
         use AggregateFunction as F;
@@ -1394,6 +1393,8 @@ mod tests {
         assert_eq!(different, vec![(vec![Value::Int(1)], 1), (vec![Value::Int(2)], 1)]);
     }
 
+    /// `ranked_places` against sorting every item: items are (rank, tie-breaker) pairs, ranked
+    /// by the first alone.
     #[test]
     fn the_places_kept_are_those_of_a_full_sort_and_ties_keep_every_equal_last() {
         fn property(items: Vec<(u8, u8)>, offset: u8, limit: Option<u8>, ties: bool) -> bool {
