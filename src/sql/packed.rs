@@ -175,7 +175,7 @@ impl PackedValue<'_> {
     /// The integer, if the value is one, read without unpacking anything else.
     pub(crate) fn int(&self) -> Option<i64> {
         match self.0 {
-            [INT, bytes @ ..] => Some((u64::from_be_bytes(bytes.try_into().ok()?) ^ (1 << 63)) as i64),
+            [INT, bytes @ ..] => Some(signed(bytes.try_into().ok()?)),
             _ => None,
         }
     }
@@ -184,6 +184,12 @@ impl PackedValue<'_> {
     pub(crate) fn value(&self) -> Value {
         unpack_value(self.0).expect("a packed row is checked when it is made").0
     }
+}
+
+/// A 64-bit integer from its packed bytes: big-endian with the sign bit flipped, so that the
+/// bytes order as the integers do.
+fn signed(bytes: [u8; 8]) -> i64 {
+    (u64::from_be_bytes(bytes) ^ (1 << 63)) as i64
 }
 
 /// The length of the first packed value of `bytes` (a checked row's), tag included.
@@ -277,9 +283,7 @@ fn unpack_value(bytes: &[u8]) -> Result<(Value, &[u8]), String> {
                 other => Err(format!("a packed boolean of byte {other}")),
             }
         }
-        INT => {
-            fixed::<8>(rest).map(|(b, rest)| (Value::Int((u64::from_be_bytes(b) ^ (1 << 63)) as i64), rest))
-        }
+        INT => fixed::<8>(rest).map(|(b, rest)| (Value::Int(signed(b)), rest)),
         DOUBLE => fixed::<8>(rest).map(|(b, rest)| {
             let ordered = u64::from_be_bytes(b);
             let bits = if ordered >> 63 == 1 { ordered ^ (1 << 63) } else { !ordered };
@@ -301,8 +305,7 @@ fn unpack_value(bytes: &[u8]) -> Result<(Value, &[u8]), String> {
         BYTES => unpack_bytes(rest).map(|(bytes, rest)| (Value::Bytes(bytes), rest)),
         DATE => fixed::<4>(rest)
             .map(|(b, rest)| (Value::Date(Date((u32::from_be_bytes(b) ^ (1 << 31)) as i32)), rest)),
-        TIMESTAMP => fixed::<8>(rest)
-            .map(|(b, rest)| (Value::Timestamp(Timestamp((u64::from_be_bytes(b) ^ (1 << 63)) as i64)), rest)),
+        TIMESTAMP => fixed::<8>(rest).map(|(b, rest)| (Value::Timestamp(Timestamp(signed(b))), rest)),
         other => Err(format!("a packed value of tag {other}")),
     }
 }
