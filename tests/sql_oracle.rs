@@ -95,6 +95,13 @@ const SHAPES: &[&str] = &[
     // Windows as arithmetic on a column (q8, q12), and q5's hops as a join with their offsets.
     "SELECT a, b - b % 3 AS w, COUNT(*) AS n FROM r GROUP BY a, b - b % 3",
     "SELECT r.a, h.i, r.b - h.i * 2 AS start FROM r, (VALUES (0), (1), (2)) AS h(i) WHERE r.b >= h.i",
+    // A GROUP BY that reads its key and arguments through the window's projection (q5, q7,
+    // q12), counting only and with a reduce; and one whose key skips a computed column.
+    "SELECT t.w, t.a, COUNT(*) AS n FROM (SELECT *, b - b % 3 AS w, b - b % 3 + 3 AS e FROM r) AS t \
+     GROUP BY t.a, t.w, t.e",
+    "SELECT t.w, MAX(t.c) AS mc, COUNT(*) AS n, SUM(t.a) AS sa FROM (SELECT a, c, b - b % 4 AS w FROM r) AS t \
+     GROUP BY t.w",
+    "SELECT t.a, COUNT(*) AS n FROM (SELECT a, b * 2 AS d FROM r) AS t GROUP BY t.a",
     "SELECT v.name, r.a, r.b FROM (VALUES (1, 'one'), (2, 'two'), (NULL, 'none'), (2, 'deux')) AS v(x, name) \
      JOIN r ON v.x = r.a AND r.b > v.x",
     "SELECT a, b, c FROM r WHERE c IS NOT DISTINCT FROM NULL OR b IS NULL",

@@ -609,9 +609,9 @@ fn keyed<'s, T: Times>(
     keys: &[Scalar],
 ) -> (Rows<'s, T, (PackedRow, PackedRow)>, Rows<'s, T, EvalError>) {
     let keys = keys.to_vec();
-    rows.then("SqlJoinKey", move |row, sink| match evaluate(&keys, &row) {
-        Ok(key) if key.iter().any(Value::is_null) => {}
-        Ok(key) => sink(Ok((PackedRow::pack(&key), PackedRow::pack(&row)))),
+    rows.then("SqlJoinKey", move |row, sink| match evaluate_packed(&keys, &row) {
+        Ok(key) if key.has_null() => {}
+        Ok(key) => sink(Ok((key, PackedRow::pack(&row)))),
         Err(error) => sink(Err(error)),
     })
 }
@@ -623,11 +623,14 @@ type Prepared = (PackedRow, Totals, PackedRow, Vec<(usize, Value, u64)>);
 /// `GROUP BY group` computing `aggregates`; with no group, one row even over no input.
 fn aggregate<'s, T: Times>(
     scope: Scope<'s, T>,
-    input: Pending<'s, T>,
+    mut input: Pending<'s, T>,
     group: &[Scalar],
     aggregates: &[AggregateCall],
 ) -> Lowered<'s, T> {
     let (group, calls) = (group.to_vec(), aggregates.to_vec());
+    if calls.iter().all(|c| c.function == AggregateFunction::CountRows) {
+        return group_counts(scope, input, group, calls);
+    }
     // Counts and integer sums are running totals per group (`sums`), `DISTINCT` ones over each
     // group's distinct values (`distinct_values`; at most `MAX_CALLS` of them, one bit each in
     // a mask); the others (`MIN`, `MAX`, sums of doubles and decimals) go through a `reduce`
@@ -644,6 +647,11 @@ fn aggregate<'s, T: Times>(
     let distinct = DistinctValues::of(&sum_calls);
     let (slots, slot_of) = argument_slots(&reduce_calls);
     let global = group.is_empty();
+    let (group, sum_arguments, slots) = if distinct.any() {
+        (group, sum_arguments, slots)
+    } else {
+        read_through_projection(&mut input.steps, group, sum_arguments, slots)
+    };
     let row_distinct = distinct.clone();
     let sum_calls = Arc::new(sum_calls);
     let row_calls = Arc::clone(&sum_calls);
@@ -715,7 +723,53 @@ fn aggregate<'s, T: Times>(
             reduced.as_collection(|key, values| group_row(key, values.clone()))
         }
     };
-    let mut lowered = split(results, errors);
+    with_empty_group(scope, split(results, errors), global, &calls)
+}
+
+/// A `GROUP BY`'s key, its sums' arguments and its `reduce`'s slots, in the order a row
+/// evaluates them, read through the last of the `steps` before it where that is a projection
+/// it can skip ([`Steps::read_through_projection`]); as they are otherwise.
+fn read_through_projection(
+    steps: &mut Steps,
+    group: Vec<Scalar>,
+    sums: Vec<Option<Scalar>>,
+    slots: Vec<Scalar>,
+) -> (Vec<Scalar>, Vec<Option<Scalar>>, Vec<Scalar>) {
+    let read: Vec<Scalar> = group.iter().chain(sums.iter().flatten()).chain(&slots).cloned().collect();
+    let Some(through) = steps.read_through_projection(&read) else { return (group, sums, slots) };
+    let mut through = through.into_iter();
+    let group = through.by_ref().take(group.len()).collect();
+    let sums = sums.iter().map(|sum| sum.as_ref().and_then(|_| through.next())).collect();
+    (group, sums, through.collect())
+}
+
+/// A `GROUP BY` whose aggregates are all `COUNT(*)`, or that has none (its groups are those
+/// with rows): each group's rows counted by differential's `count_total` over the group keys
+/// alone, with no running totals ([`Totals`]) or arguments beside them.
+fn group_counts<'s, T: Times>(
+    scope: Scope<'s, T>,
+    mut input: Pending<'s, T>,
+    group: Vec<Scalar>,
+    calls: Vec<AggregateCall>,
+) -> Lowered<'s, T> {
+    let global = group.is_empty();
+    let group = input.steps.read_through_projection(&group).unwrap_or(group);
+    let (keys, errors) = input.then_map("SqlGroupBy", move |row| evaluate_packed(&group, &row));
+    let counted = Arc::new(calls.clone());
+    let results = T::group_totals(keys).flat_map(move |(key, rows)| {
+        sums::values(&counted, &Totals::of_rows(rows)).map(|values| group_row(&key, values))
+    });
+    with_empty_group(scope, split(results, errors), global, &calls)
+}
+
+/// A `GROUP BY`'s rows, and for a `GROUP BY` with no group (`global`), the row of no input
+/// while there is none.
+fn with_empty_group<'s, T: Times>(
+    scope: Scope<'s, T>,
+    mut lowered: Lowered<'s, T>,
+    global: bool,
+    calls: &[AggregateCall],
+) -> Lowered<'s, T> {
     if global {
         // The row of no input: `COUNT` 0, the others `NULL`; present only while there is none.
         let empty: SqlRow = calls

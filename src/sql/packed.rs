@@ -18,6 +18,8 @@
 //!
 //! A row that is a prefix of another is shorter, and so compares less, as a vector does.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -64,6 +66,29 @@ impl PackedRow {
             pack_value(value, &mut bytes);
         }
         PackedRow(bytes.into_boxed_slice())
+    }
+
+    /// The values `values` gives, packed, or the first error it gives: one pass over them,
+    /// packed into a buffer the thread keeps, then copied out, so that a row computed value by
+    /// value (a key, a sort key) is one allocation and its values are never collected.
+    pub(crate) fn try_pack_each<'v, E>(
+        values: impl Iterator<Item = Result<Cow<'v, Value>, E>>,
+    ) -> Result<PackedRow, E> {
+        thread_local! {
+            static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        }
+        SCRATCH.with_borrow_mut(|bytes| {
+            bytes.clear();
+            for value in values {
+                pack_value(&*value?, bytes);
+            }
+            Ok(PackedRow(Box::from(&bytes[..])))
+        })
+    }
+
+    /// True if one of the values is `NULL`.
+    pub(crate) fn has_null(&self) -> bool {
+        self.packed_values().any(|value| value.is_null())
     }
 
     /// The values, unpacked.

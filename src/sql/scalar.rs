@@ -596,10 +596,9 @@ pub(crate) fn evaluate(exprs: &[Scalar], row: &[Value]) -> Result<SqlRow, EvalEr
 }
 
 /// The values of `exprs` over `row`, packed, with no value copied on the way (a column is
-/// packed from the row itself).
+/// packed from the row itself) and none collected (each is packed as it is computed).
 pub(crate) fn evaluate_packed(exprs: &[Scalar], row: &[Value]) -> Result<PackedRow, EvalError> {
-    let values = exprs.iter().map(|e| e.value(row)).collect::<Result<Vec<_>, _>>()?;
-    Ok(PackedRow::pack_each(values.iter().map(|v| &**v)))
+    PackedRow::try_pack_each(exprs.iter().map(|e| e.value(row)))
 }
 
 #[cfg(test)]

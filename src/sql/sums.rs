@@ -66,6 +66,13 @@ impl Multiply<Diff> for Totals {
     }
 }
 
+impl Totals {
+    /// The totals of `rows` rows, for calls that count rows alone (`COUNT(*)`).
+    pub(crate) fn of_rows(rows: Diff) -> Totals {
+        Totals { rows: rows as i128, slots: Vec::new() }
+    }
+}
+
 /// One input row's contribution, from its aggregates' arguments (`args[i]` for `calls[i]`;
 /// a `DISTINCT` call's argument is not read: its values add [`of_distinct`]).
 pub(crate) fn of_row<'v>(calls: &[AggregateCall], args: impl IntoIterator<Item = &'v Value>) -> Totals {

@@ -10,6 +10,7 @@
 //! (as much again as the input, for a `GROUP BY` of many groups), to compute each time's
 //! change against it.
 
+use differential_dataflow::difference::Semigroup;
 use differential_dataflow::lattice::Lattice;
 use differential_dataflow::operators::{CountTotal, ThresholdTotal};
 use differential_dataflow::{ExchangeData, Hashable, VecCollection};
@@ -17,16 +18,16 @@ use timely::order::Product;
 use timely::progress::Timestamp;
 
 use crate::sql::packed::PackedRow;
-use crate::sql::sums::Totals;
 use crate::time::{Diff, Time};
 
 /// A timestamp an SQL dataflow runs in.
 pub(crate) trait Times: Timestamp + Lattice + Ord {
     /// Each group's running totals, `(group, totals)`, from the totals its rows add
-    /// (`added`); a group whose totals add up to zero has none.
-    fn group_totals<'s>(
-        added: VecCollection<'s, Self, PackedRow, Totals>,
-    ) -> VecCollection<'s, Self, (PackedRow, Totals), Diff>;
+    /// (`added`: a group's [`Totals`](crate::sql::sums::Totals), or its number of rows where
+    /// that is all a `GROUP BY` counts); a group whose totals add up to zero has none.
+    fn group_totals<'s, R: ExchangeData + Semigroup>(
+        added: VecCollection<'s, Self, PackedRow, R>,
+    ) -> VecCollection<'s, Self, (PackedRow, R), Diff>;
 
     /// Each row `held(m)` times, where `m` is the number of times `rows` holds it (`held(0)`
     /// must be 0), in an operator named `name`.
@@ -38,9 +39,9 @@ pub(crate) trait Times: Timestamp + Lattice + Ord {
 }
 
 impl Times for Time {
-    fn group_totals<'s>(
-        added: VecCollection<'s, Time, PackedRow, Totals>,
-    ) -> VecCollection<'s, Time, (PackedRow, Totals), Diff> {
+    fn group_totals<'s, R: ExchangeData + Semigroup>(
+        added: VecCollection<'s, Time, PackedRow, R>,
+    ) -> VecCollection<'s, Time, (PackedRow, R), Diff> {
         added.arrange_by_self_named("Arrange: SqlSums").count_total_core()
     }
 
@@ -54,9 +55,9 @@ impl Times for Time {
 }
 
 impl Times for Product<Time, u64> {
-    fn group_totals<'s>(
-        added: VecCollection<'s, Self, PackedRow, Totals>,
-    ) -> VecCollection<'s, Self, (PackedRow, Totals), Diff> {
+    fn group_totals<'s, R: ExchangeData + Semigroup>(
+        added: VecCollection<'s, Self, PackedRow, R>,
+    ) -> VecCollection<'s, Self, (PackedRow, R), Diff> {
         added.map(|key| (key, ())).reduce_named("SqlSums", |_key, totals, output| {
             // One accumulated value: the group's totals.
             if let Some((_, totals)) = totals.first() {
