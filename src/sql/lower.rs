@@ -1021,25 +1021,29 @@ fn top_k<'s, T: Times>(
 ) -> Lowered<'s, T> {
     let (partition, order) = (partition.to_vec(), order.to_vec());
     let keys: Vec<Scalar> = order.iter().map(|k| k.expr.clone()).collect();
-    // The partition key, the sort keys and the row are packed: the reduce's input arrangement
-    // holds them all, and the sort keys compare packed.
+    // The partition key is packed, and so are the sort keys followed by the row, in one
+    // allocation: the reduce's input arrangement holds them all, and the sort keys compare
+    // packed (`compare_keys` reads as many values as there are keys).
+    let sort_keys = keys.len();
     let (prepared, errors) = input.then_map("SqlTopK", move |row| {
         let partition = evaluate_packed(&partition, &row)?;
-        Ok::<_, EvalError>((partition, (evaluate_packed(&keys, &row)?, PackedRow::pack(&row))))
+        let own = row.iter().map(|value| Ok(Cow::Borrowed(value)));
+        let ranked = PackedRow::try_pack_each(keys.iter().map(|key| key.value(&row)).chain(own))?;
+        Ok::<_, EvalError>((partition, ranked))
     });
     let ranked = prepared.reduce_named("SqlTopK", move |_key, values, output| {
-        let mut sorted: Vec<&(PackedRow, PackedRow)> = Vec::new();
+        let mut sorted: Vec<&PackedRow> = Vec::new();
         for (value, m) in values {
             sorted.extend(std::iter::repeat_n(*value, (*m).max(0) as usize));
         }
-        let rank = |a: &&(PackedRow, PackedRow), b: &&(PackedRow, PackedRow)| {
-            compare_keys(&order, a.0.packed_values(), b.0.packed_values())
-        };
+        let rank =
+            |a: &&PackedRow, b: &&PackedRow| compare_keys(&order, a.packed_values(), b.packed_values());
         // Packed rows order as their values: ties are broken by the row.
-        let compare =
-            |a: &&(PackedRow, PackedRow), b: &&(PackedRow, PackedRow)| rank(a, b).then_with(|| a.1.cmp(&b.1));
-        for ((_, row), place) in ranked_places(sorted, compare, rank, places) {
-            output.push(((row.clone(), place), 1));
+        let compare = |a: &&PackedRow, b: &&PackedRow| {
+            rank(a, b).then_with(|| a.bytes_after(sort_keys).cmp(b.bytes_after(sort_keys)))
+        };
+        for (ranked, place) in ranked_places(sorted, compare, rank, places) {
+            output.push(((ranked.after(sort_keys), place), 1));
         }
     });
     let rows = ranked.map(|(_partition, numbered_row)| unpack_numbered(numbered_row));
@@ -1153,17 +1157,20 @@ fn top_k_of_join<'s, T: Times>(
     type Ranked = Result<(PackedRow, Option<i64>), EvalError>;
     let ranked =
         sides.reduce_named("SqlTopKOfJoin", move |_key, values, output: &mut Vec<(Ranked, Diff)>| {
-            let mut candidates: Vec<(SqlRow, &PackedRow, &PackedRow)> = Vec::new();
+            let mut candidates: Vec<(PackedRow, &PackedRow, &PackedRow)> = Vec::new();
             joined_rows(values, &conditions, |joined, copies| {
-                match joined.and_then(|(row, l, r)| Ok((evaluate(&keys, row)?, l, r))) {
+                match joined.and_then(|(row, l, r)| Ok((evaluate_packed(&keys, row)?, l, r))) {
                     Ok(candidate) => candidates.extend(std::iter::repeat_n(candidate, copies as usize)),
                     Err(error) => output.push((Err(error), copies)),
                 }
             });
             // Packed rows order as their values, and a joined row's are its left row's then its
             // right row's: comparing the two sides in turn compares the joined rows.
-            type Candidate<'v> = (SqlRow, &'v PackedRow, &'v PackedRow);
-            let rank = |a: &Candidate<'_>, b: &Candidate<'_>| compare_keys(&order, &a.0, &b.0);
+            // The sort keys are packed (as `top_k`'s), so a text key is not copied out of the row.
+            type Candidate<'v> = (PackedRow, &'v PackedRow, &'v PackedRow);
+            let rank = |a: &Candidate<'_>, b: &Candidate<'_>| {
+                compare_keys(&order, a.0.packed_values(), b.0.packed_values())
+            };
             let compare =
                 |a: &Candidate<'_>, b: &Candidate<'_>| rank(a, b).then_with(|| (a.1, a.2).cmp(&(b.1, b.2)));
             for ((_, l, r), place) in ranked_places(candidates, compare, rank, places) {

@@ -86,6 +86,20 @@ impl PackedRow {
         })
     }
 
+    /// The bytes of the values after the first `n`.
+    pub(crate) fn bytes_after(&self, n: usize) -> &[u8] {
+        let mut rest = &self.0[..];
+        for _ in 0..n {
+            rest = &rest[value_len(rest)..];
+        }
+        rest
+    }
+
+    /// The row of the values after the first `n`, copied.
+    pub(crate) fn after(&self, n: usize) -> PackedRow {
+        PackedRow(Box::from(self.bytes_after(n)))
+    }
+
     /// True if one of the values is `NULL`.
     pub(crate) fn has_null(&self) -> bool {
         self.packed_values().any(|value| value.is_null())
@@ -509,6 +523,25 @@ mod tests {
             PackedRow::pack(&a).concat(&PackedRow::pack(&b)) == PackedRow::pack(&both)
         }
         QuickCheck::new().tests(2_000).quickcheck(property as fn(Vec<AnyValue>, Vec<AnyValue>) -> bool);
+    }
+
+    /// The values after the first `n` of a row packed whole are the rest of the row packed, and
+    /// a row packed value by value (`try_pack_each`) is the row packed; the first error is
+    /// the outcome where a value fails.
+    #[test]
+    fn the_values_after_a_prefix_are_the_rest_packed() {
+        fn property(a: Vec<AnyValue>, b: Vec<AnyValue>) -> bool {
+            let (a, b) = (row(&a), row(&b));
+            let both: SqlRow = a.iter().chain(&b).cloned().collect();
+            let each = PackedRow::try_pack_each(both.iter().map(|v| Ok::<_, ()>(Cow::Borrowed(v))));
+            let packed = PackedRow::pack(&both);
+            each.as_ref() == Ok(&packed)
+                && packed.after(a.len()) == PackedRow::pack(&b)
+                && packed.bytes_after(a.len()) == PackedRow::pack(&b).0.as_ref()
+        }
+        QuickCheck::new().tests(2_000).quickcheck(property as fn(Vec<AnyValue>, Vec<AnyValue>) -> bool);
+        let failing = [Ok(Cow::Owned(Value::Int(1))), Err(1), Err(2)];
+        assert_eq!(PackedRow::try_pack_each(failing.into_iter()), Err(1));
     }
 
     /// Columns picked from two packed rows are the packing of the same columns picked from the
