@@ -102,6 +102,8 @@ const SHAPES: &[&str] = &[
     "SELECT t.w, MAX(t.c) AS mc, COUNT(*) AS n, SUM(t.a) AS sa FROM (SELECT a, c, b - b % 4 AS w FROM r) AS t \
      GROUP BY t.w",
     "SELECT t.a, COUNT(*) AS n FROM (SELECT a, b * 2 AS d FROM r) AS t GROUP BY t.a",
+    "SELECT t.a, t.w, COUNT(*) AS n, SUM(CASE WHEN t.b < 2 THEN 1 ELSE 0 END) AS small, MIN(t.b) AS mb \
+     FROM (SELECT a, b, CAST(b * 2 AS TEXT) AS w FROM r) AS t GROUP BY t.a, t.w",
     "SELECT v.name, r.a, r.b FROM (VALUES (1, 'one'), (2, 'two'), (NULL, 'none'), (2, 'deux')) AS v(x, name) \
      JOIN r ON v.x = r.a AND r.b > v.x",
     "SELECT a, b, c FROM r WHERE c IS NOT DISTINCT FROM NULL OR b IS NULL",

@@ -121,38 +121,44 @@ impl Steps {
         Some(columns)
     }
 
-    /// `exprs`, each a column of the rows the steps give, as expressions over the rows
-    /// before the last step, if that step is a projection the reader of `exprs` can skip;
-    /// the projection is then taken out of the steps. A `GROUP BY` over a window's columns
+    /// `exprs`, over the rows the steps give, as expressions over the rows before the last
+    /// step, if that step is a projection the reader of `exprs` can skip; the projection is
+    /// then taken out of the steps. A `GROUP BY` over a window's columns
     /// (`SELECT *, date_time - date_time % 10000 AS window_start ...`) then computes its key
     /// from the row the window's projection reads, and no projected row is made.
     ///
     /// A row must meet the same outcome either way, so the projection is skipped only if its
-    /// expressions that can fail (`Scalar::infallible`) are each among `exprs`, first
-    /// met in the projection's own order: a row fails at the same expression with the same
-    /// error, evaluated left to right.
+    /// expressions that can fail (`Scalar::infallible`) are each read by an expression of
+    /// `exprs` that is that column alone, first met in the projection's own order, and every
+    /// other expression of `exprs` cannot fail once it reads the projection's expressions: a
+    /// row then fails at the same expression with the same error, evaluated left to right.
     pub(crate) fn read_through_projection(&mut self, exprs: &[Scalar]) -> Option<Vec<Scalar>> {
         let Some(Step::Project(projection)) = self.steps.last() else { return None };
         let projected = projection.exprs();
-        let columns: Vec<usize> = exprs
-            .iter()
-            .map(|e| match e {
-                Scalar::Column(c) => Some(*c),
-                _ => None,
-            })
-            .collect::<Option<_>>()?;
         let can_fail = |c: usize| !projected[c].infallible();
         let mut first_met: Vec<usize> = Vec::new();
-        for &c in &columns {
-            if can_fail(c) && !first_met.contains(&c) {
-                first_met.push(c);
+        let mut read = Vec::with_capacity(exprs.len());
+        for expr in exprs {
+            match expr {
+                Scalar::Column(c) => {
+                    if can_fail(*c) && !first_met.contains(c) {
+                        first_met.push(*c);
+                    }
+                    read.push(projected[*c].clone());
+                }
+                _ => {
+                    let through = expr.substituted(projected);
+                    if !through.infallible() {
+                        return None;
+                    }
+                    read.push(through);
+                }
             }
         }
         let fallible: Vec<usize> = (0..projected.len()).filter(|&c| can_fail(c)).collect();
         if first_met != fallible {
             return None;
         }
-        let read = columns.iter().map(|&c| projected[c].clone()).collect();
         let mut steps = std::mem::take(&mut self.steps);
         steps.pop();
         *self = Steps::new(steps);
@@ -253,8 +259,18 @@ mod tests {
                     _ => leaf(a, width),
                 })
                 .collect();
-            let key: Vec<Scalar> =
-                key.iter().take(4).map(|&c| Scalar::Column(usize::from(c) % exprs.len())).collect();
+            let key: Vec<Scalar> = key
+                .iter()
+                .take(4)
+                .map(|&c| {
+                    let column = Scalar::Column(usize::from(c) % exprs.len());
+                    if c % 3 == 0 {
+                        Scalar::binary(BinaryOp::Lt, column, Scalar::Literal(int(1)))
+                    } else {
+                        column
+                    }
+                })
+                .collect();
             let mut steps = Steps::new(vec![Step::Project(Projection::new(&exprs, width))]);
             let outcome = |steps: &Steps, key: &[Scalar]| {
                 let mut got = Vec::new();
@@ -290,11 +306,21 @@ mod tests {
         let end = Scalar::binary(BinaryOp::Add, window.clone(), Scalar::Literal(int(10)));
         let list = [c(0), c(1), window.clone(), end.clone()];
         let steps = || Steps::new(vec![Step::Project(Projection::new(&list, 2))]);
-        assert_eq!(steps().read_through_projection(&[c(0), c(2), c(3)]), Some(vec![c(0), window, end]));
+        assert_eq!(
+            steps().read_through_projection(&[c(0), c(2), c(3)]),
+            Some(vec![c(0), window.clone(), end.clone()])
+        );
         assert_eq!(steps().read_through_projection(&[c(0), c(2)]), None);
         assert_eq!(steps().read_through_projection(&[c(3), c(2)]), None);
         let shifted = [Scalar::binary(BinaryOp::Add, c(0), c(1))];
         assert_eq!(steps().read_through_projection(&shifted), None);
+        // A comparison of a column that cannot fail is read through; of a window, it is not.
+        let small = |e: Scalar| Scalar::binary(BinaryOp::Lt, e, Scalar::Literal(int(5)));
+        assert_eq!(
+            steps().read_through_projection(&[c(2), c(3), small(c(1))]),
+            Some(vec![window.clone(), end.clone(), small(c(1))])
+        );
+        assert_eq!(steps().read_through_projection(&[small(c(2)), c(2), c(3)]), None);
         assert_eq!(Steps::new(Vec::new()).read_through_projection(&[c(0)]), None);
     }
 

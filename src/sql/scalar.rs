@@ -124,6 +124,15 @@ impl Scalar {
         }
     }
 
+    /// The expression over the rows `exprs` are evaluated over: every column `c` it reads
+    /// replaced by `exprs[c]`.
+    pub(crate) fn substituted(&self, exprs: &[Scalar]) -> Scalar {
+        match self {
+            Scalar::Column(c) => exprs[*c].clone(),
+            _ => self.map_children(&|e| e.substituted(exprs)),
+        }
+    }
+
     /// The expression with every occurrence of `target` in it read from `column` instead.
     pub(crate) fn replaced(&self, target: &Scalar, column: usize) -> Scalar {
         if self == target {
