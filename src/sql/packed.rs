@@ -72,17 +72,22 @@ impl PackedRow {
     /// packed into a buffer the thread keeps, then copied out, so that a row computed value by
     /// value (a key, a sort key) is one allocation and its values are never collected.
     pub(crate) fn try_pack_each<'v, E>(
-        values: impl Iterator<Item = Result<Cow<'v, Value>, E>>,
+        mut values: impl Iterator<Item = Result<Cow<'v, Value>, E>>,
     ) -> Result<PackedRow, E> {
         thread_local! {
             static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
         }
+        /// The most the buffer keeps between rows: one row of long texts does not hold its
+        /// size on the thread for good.
+        const KEPT: usize = 1 << 16;
         SCRATCH.with_borrow_mut(|bytes| {
             bytes.clear();
-            for value in values {
-                pack_value(&*value?, bytes);
+            let packed = values.try_for_each(|value| value.map(|value| pack_value(&value, bytes)));
+            let row = packed.map(|()| PackedRow(Box::from(&bytes[..])));
+            if bytes.capacity() > KEPT {
+                *bytes = Vec::new();
             }
-            Ok(PackedRow(Box::from(&bytes[..])))
+            row
         })
     }
 
@@ -542,6 +547,11 @@ mod tests {
         QuickCheck::new().tests(2_000).quickcheck(property as fn(Vec<AnyValue>, Vec<AnyValue>) -> bool);
         let failing = [Ok(Cow::Owned(Value::Int(1))), Err(1), Err(2)];
         assert_eq!(PackedRow::try_pack_each(failing.into_iter()), Err(1));
+        // A row longer than the buffer keeps, then a short one (the buffer made again).
+        for row in [vec![Value::Text("x".repeat(200_000)), Value::Int(3)], vec![Value::Int(4)]] {
+            let each = PackedRow::try_pack_each(row.iter().map(|v| Ok::<_, ()>(Cow::Borrowed(v))));
+            assert_eq!(each, Ok(PackedRow::pack(&row)));
+        }
     }
 
     /// Columns picked from two packed rows are the packing of the same columns picked from the
