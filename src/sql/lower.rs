@@ -647,6 +647,8 @@ fn aggregate<'s, T: Times>(
     let distinct = DistinctValues::of(&sum_calls);
     let (slots, slot_of) = argument_slots(&reduce_calls);
     let global = group.is_empty();
+    // `DISTINCT` calls read their arguments apart (`DistinctValues::of_row`, after the others),
+    // so with one the order a row evaluates its expressions in is not the list read through.
     let (group, sum_arguments, slots) = if distinct.any() {
         (group, sum_arguments, slots)
     } else {

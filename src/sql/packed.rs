@@ -93,11 +93,8 @@ impl PackedRow {
 
     /// The bytes of the values after the first `n`.
     pub(crate) fn bytes_after(&self, n: usize) -> &[u8] {
-        let mut rest = &self.0[..];
-        for _ in 0..n {
-            rest = &rest[value_len(rest)..];
-        }
-        rest
+        let skipped: usize = self.packed_values().take(n).map(|value| value.0.len()).sum();
+        &self.0[skipped..]
     }
 
     /// The row of the values after the first `n`, copied.
