@@ -306,6 +306,61 @@ fn with_storage_streamed_history_answers_reads_batch_runs_late_views_and_restart
     }
 }
 
+/// The backfill sends a long history in batches (of 262,144 rows, the pieces of a log record
+/// or checkpoint chunk kept whole), each advanced and consolidated on its own: a view created
+/// late, and again after a restart from a checkpoint and the log's tail, must count every row
+/// once, with retractions and duplicates whose other half is in another batch.
+#[test]
+fn a_late_view_over_a_long_history_counts_rows_retracted_in_another_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = |workers| Config::default().with_workers(workers).with_storage(dir.path());
+    let per_key = |rows: &BTreeMap<(u32, u32), Diff>| {
+        let mut counts: BTreeMap<u32, Diff> = BTreeMap::new();
+        rows.iter().for_each(|((key, _), diff)| *counts.entry(*key).or_default() += diff);
+        counts.into_iter().map(|(key, count)| ((key, count), 1)).collect::<Vec<_>>()
+    };
+    let definition = |rows: &Table<(u32, u32)>| {
+        Definition::new({
+            let rows = rows.clone();
+            move |v| v.table(&rows).map(|(key, _)| key).count().map(|(key, count)| (key, count as Diff))
+        })
+    };
+    let mut written: BTreeMap<(u32, u32), Diff> = BTreeMap::new();
+    let engine = Engine::start(config(2)).unwrap();
+    let rows = engine.streamed_table::<(u32, u32)>("rows").unwrap();
+    for part in 0..3u32 {
+        let part_rows: Vec<(u32, u32)> =
+            (part * 200_000..(part + 1) * 200_000).map(|i| (i % 1_000, i)).collect();
+        engine.commit(|tx| tx.insert_all(&rows, part_rows.iter().copied())).unwrap();
+        part_rows.into_iter().for_each(|row| *written.entry(row).or_default() += 1);
+    }
+    // The third batch retracts rows of the first and adds a second copy of rows of the second.
+    let retracted: Vec<(u32, u32)> = (0..100_000).step_by(3).map(|i| (i % 1_000, i)).collect();
+    let doubled: Vec<(u32, u32)> = (200_000..260_000).step_by(7).map(|i| (i % 1_000, i)).collect();
+    engine
+        .commit(|tx| {
+            retracted.iter().for_each(|row| tx.delete(&rows, *row));
+            tx.insert_all(&rows, doubled.iter().copied());
+        })
+        .unwrap();
+    retracted.iter().for_each(|row| *written.entry(*row).or_default() -= 1);
+    doubled.iter().for_each(|row| *written.entry(*row).or_default() += 1);
+    let late = engine.view_from("late", &definition(&rows)).unwrap();
+    assert_eq!(late.at(engine.latest().unwrap()).unwrap(), per_key(&written));
+    engine.checkpoint().unwrap();
+    let tail: Vec<(u32, u32)> = (0..50_000).map(|i| (i % 1_000, 1_000_000 + i)).collect();
+    engine.commit(|tx| tx.insert_all(&rows, tail.iter().copied())).unwrap();
+    tail.into_iter().for_each(|row| *written.entry(row).or_default() += 1);
+    engine.shutdown();
+    for workers in [1, 4] {
+        let engine = Engine::start(config(workers)).unwrap();
+        let rows = engine.streamed_table::<(u32, u32)>("rows").unwrap();
+        let again = engine.view_from("again", &definition(&rows)).unwrap();
+        assert_eq!(again.at(engine.latest().unwrap()).unwrap(), per_key(&written), "{workers} workers");
+        engine.shutdown();
+    }
+}
+
 #[test]
 fn a_subscription_to_a_view_over_a_streamed_table_sums_to_its_reads() {
     for workers in [1, 2, 4] {

@@ -7,11 +7,18 @@ use super::catalog::Entry;
 use super::receivers::DoneReceiver;
 use super::{Coordinator, Operation, State};
 use crate::error::{Error, NO_STORAGE, Result};
-use crate::persist::store::read_owned_history;
+use crate::persist::codec::StoredKind;
+use crate::persist::store::for_each_history_batch;
 use crate::protocol::wire::Receiver;
 use crate::protocol::{SourceId, next_request};
 use crate::shard::kind::{Kind, RowType};
 use crate::worker::role::{Registration, Registrations, Role};
+
+/// Rows of a streamed table's stored history per batch of its backfill (at least a whole
+/// stored piece: a log record's writes, or a checkpoint chunk). Large enough that sending a
+/// batch costs nothing beside taking it in; small enough that the first batch reaches the
+/// workers soon.
+const BACKFILL_BATCH: usize = 1 << 18;
 
 impl Coordinator {
     /// Creates the source `name` of `kind` on every worker, or, for a table that exists with
@@ -113,8 +120,14 @@ impl Coordinator {
 
     /// Replays the stored history of each of `streams` (streamed tables that rows reached)
     /// into view `reader`, which attached to them held at `since`: every row through the last
-    /// commit, times before `since` advanced to it, each worker its share (every worker gets
-    /// one, which releases its attachments). Fails with [`Error::NotKept`] without storage.
+    /// commit, times before `since` advanced to it, each worker its share, then a last
+    /// (empty) share to every worker, which releases its attachments. Fails with
+    /// [`Error::NotKept`] without storage.
+    ///
+    /// The history goes out in batches of [`BACKFILL_BATCH`] rows as it is decoded: the
+    /// workers take in one batch while this thread decodes the next, and no copy of the whole
+    /// history is ever held here. Each batch is advanced and consolidated on its own, which
+    /// for a streamed table (a bag: each update advanced alone) is what the whole would be.
     fn backfill(&self, state: &State, reader: SourceId, streams: Vec<(String, Entry)>) -> Result<()> {
         let Some((name, _)) = streams.first() else { return Ok(()) };
         let Some(store) = state.store.as_ref() else {
@@ -127,12 +140,17 @@ impl Coordinator {
             since: store.checkpoint_time().unwrap_or(since),
         })?;
         for (name, entry) in streams {
-            let (_, codec) = entry.kind.stored().expect("a streamed table is stored");
-            let mut rows = read_owned_history(&files, last, &name, entry.kind.row().name(), codec)?;
-            codec.advance(rows.as_mut(), since);
-            let mut shares = codec.split(rows, state.workers());
-            shares.resize_with(state.workers(), || codec.empty_history());
-            self.dispatch(state, Operation::Backfill { reader, stream: entry.id, shares })?;
+            let (kind, codec) = entry.kind.stored().expect("a streamed table is stored");
+            debug_assert_eq!(kind, StoredKind::Streamed, "only a bag's history is advanced in batches");
+            let (stream, row_type) = (entry.id, entry.kind.row().name());
+            for_each_history_batch(&files, last, (&name, row_type), codec, BACKFILL_BATCH, |mut rows| {
+                codec.advance(rows.as_mut(), since);
+                let shares = codec.split(rows, state.workers());
+                self.dispatch(state, Operation::Backfill { reader, stream, shares, release: false })?;
+                Ok(())
+            })?;
+            let shares = (0..state.workers()).map(|_| codec.empty_history()).collect();
+            self.dispatch(state, Operation::Backfill { reader, stream, shares, release: true })?;
         }
         Ok(())
     }

@@ -144,9 +144,10 @@ pub(crate) enum Operation {
         /// For the other processes: the request their acknowledgements answer.
         remote: Option<(u64, Box<dyn Receiver>)>,
     },
-    /// Each worker's share of streamed table `stream`'s stored history, for view `reader`
-    /// (this process only: storage is for one process).
-    Backfill { reader: SourceId, stream: SourceId, shares: Vec<Box<dyn Any + Send>> },
+    /// Each worker's share of one batch of streamed table `stream`'s stored history, for view
+    /// `reader`; the batch that `release`s goes to every worker, and ends the backfill (this
+    /// process only: storage is for one process).
+    Backfill { reader: SourceId, stream: SourceId, shares: Vec<Box<dyn Any + Send>>, release: bool },
     /// One table's writes of one transaction, each piece to one worker of this process.
     Write { table: SourceId, time: Time, pieces: Vec<(usize, Box<dyn Any + Send>)> },
     /// Every input is complete before `upper`; history before `since` may be forgotten.
@@ -306,9 +307,9 @@ impl Coordinator {
                 let (control, receiver) = receiver.unzip();
                 (control, receiver, local)
             }
-            Operation::Backfill { reader, stream, shares } => {
+            Operation::Backfill { reader, stream, shares, release } => {
                 for (worker, rows) in shares.into_iter().enumerate() {
-                    state.send(worker, Command::Backfill { reader, stream, rows })?;
+                    state.send(worker, Command::Backfill { reader, stream, rows, release })?;
                 }
                 (None, None, 0)
             }

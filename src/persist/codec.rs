@@ -101,6 +101,8 @@ pub(crate) trait TableCodec: Send + Sync {
     fn encode_contents(&self, rows: &Arc<dyn Any + Send + Sync>, chunk: usize) -> Vec<Vec<u8>>;
     /// An empty history of this table's write type (`BagWrites` or `KeyedWrites`).
     fn empty_history(&self) -> Box<dyn Any + Send>;
+    /// How many writes `history` (of this table's write type) holds.
+    fn len(&self, history: &dyn Any) -> usize;
     /// Rebuilds the table's rows as `Vec<(row, time, diff)>` from stored pieces in time order,
     /// each `(is contents, time, bytes)`: keyed upserts become the row changes they cause.
     fn decode_rows(&self, pieces: &[(bool, Time, &[u8])]) -> Result<Arc<dyn Any + Send + Sync>, String>;

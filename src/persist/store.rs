@@ -348,17 +348,30 @@ fn gather<'a>(
     Ok(recovered)
 }
 
-/// Reads one table's history through `t` from `files`, in the codec's write type (as
-/// [`Store::register`] returns it), for a streamed table's backfill.
-pub(crate) fn read_owned_history(
+/// Reads one table's history through `t` from `files` for a streamed table's backfill, in
+/// the codec's write type: decoded in batches of at least `batch` rows (a whole stored piece
+/// at least), each handed to `each` as soon as it is decoded, so that the workers take in one
+/// batch while the next decodes.
+pub(crate) fn for_each_history_batch(
     files: &HistoryFiles,
     t: Time,
-    name: &str,
-    row_type: &'static str,
+    (name, row_type): (&str, &'static str),
     codec: &dyn TableCodec,
-) -> Result<Box<dyn Any + Send>> {
+    batch: usize,
+    mut each: impl FnMut(Box<dyn Any + Send>) -> Result<()>,
+) -> Result<()> {
     let recovered = gather(files, t, std::iter::once(name))?;
-    decode_pieces(name, row_type, &recovered[name].pieces, codec)
+    let mut history = codec.empty_history();
+    for piece in &recovered[name].pieces {
+        decode_piece(name, row_type, piece, codec, history.as_mut())?;
+        if codec.len(history.as_ref()) >= batch {
+            each(std::mem::replace(&mut history, codec.empty_history()))?;
+        }
+    }
+    if codec.len(history.as_ref()) > 0 {
+        each(history)?;
+    }
+    Ok(())
 }
 
 /// Decodes a table's stored pieces, in order, into the codec's write type.
@@ -370,18 +383,29 @@ fn decode_pieces(
 ) -> Result<Box<dyn Any + Send>> {
     let mut history = codec.empty_history();
     for piece in pieces {
-        let decoded = if piece.contents {
-            codec.decode_contents(piece.bytes.bytes(), piece.time, history.as_mut())
-        } else {
-            codec.decode_writes(piece.bytes.bytes(), piece.time, history.as_mut())
-        };
-        decoded.map_err(|reason| Error::Corrupted {
-            file: piece.file.clone(),
-            offset: piece.offset,
-            reason: format!("rows of table {name:?} do not decode as {row_type}: {reason}"),
-        })?;
+        decode_piece(name, row_type, piece, codec, history.as_mut())?;
     }
     Ok(history)
+}
+
+/// Appends one stored piece of table `name` to `history`, in the codec's write type.
+fn decode_piece(
+    name: &str,
+    row_type: &'static str,
+    piece: &Piece,
+    codec: &dyn TableCodec,
+    history: &mut dyn Any,
+) -> Result<()> {
+    let decoded = if piece.contents {
+        codec.decode_contents(piece.bytes.bytes(), piece.time, history)
+    } else {
+        codec.decode_writes(piece.bytes.bytes(), piece.time, history)
+    };
+    decoded.map_err(|reason| Error::Corrupted {
+        file: piece.file.clone(),
+        offset: piece.offset,
+        reason: format!("rows of table {name:?} do not decode as {row_type}: {reason}"),
+    })
 }
 
 /// Writes the checkpoint as of `time` holding `chunks` of `(table, encoded rows)`; returns

@@ -43,9 +43,10 @@ pub(crate) trait TableInput {
     fn advance(&mut self, upper: Time);
     /// Introduces recovered writes that already carry their times (before the first advance).
     fn replay(&mut self, history: Box<dyn Any + Send>);
-    /// For a streamed table: replays this worker's share of the stored history into view
-    /// `reader`'s held attachments, then releases them to the current upper.
-    fn backfill(&mut self, _reader: SourceId, _rows: Box<dyn Any + Send>) {}
+    /// For a streamed table: replays this worker's share of a batch of the stored history into
+    /// view `reader`'s held attachments; after the last batch (`release`), moves them to the
+    /// current upper.
+    fn backfill(&mut self, _reader: SourceId, _rows: Box<dyn Any + Send>, _release: bool) {}
     /// For a streamed table: drops view `reader`'s attachments (the view is dropped, or its
     /// definition failed).
     fn forget(&mut self, _reader: SourceId) {}

@@ -10,7 +10,8 @@
 //!
 //! A view created after rows arrived cannot import them from memory: the coordinator attaches
 //! it *held* at `since` (its input stays there) and then sends the stored history, which
-//! [`Fanout::backfill`] replays into the held attachment before moving it to the upper (see
+//! [`Fanout::backfill`] replays into the held attachment, batch by batch, before moving it to the
+//! upper (see
 //! `coordinator/create.rs`). Without storage such a view is refused.
 
 use std::any::Any;
@@ -105,7 +106,7 @@ impl<R: Row> TableInput for Fanout<R> {
         // A streamed table keeps no rows to replay: views get its history by backfill.
     }
 
-    fn backfill(&mut self, reader: SourceId, rows: Box<dyn Any + Send>) {
+    fn backfill(&mut self, reader: SourceId, rows: Box<dyn Any + Send>, release: bool) {
         let mut rows = *rows.downcast::<Vec<(R, Time, Diff)>>().expect("history matches the table type");
         let mut inner = self.0.borrow_mut();
         let upper = inner.upper;
@@ -113,13 +114,17 @@ impl<R: Row> TableInput for Fanout<R> {
             inner.attachments.iter_mut().filter(|a| a.reader == reader && a.held).collect();
         let count = held.len();
         for (index, attachment) in held.into_iter().enumerate() {
-            if index + 1 == count {
-                attachment.handle.send_batch(&mut rows);
-            } else {
-                attachment.handle.send_batch(&mut rows.clone());
+            if !rows.is_empty() {
+                if index + 1 == count {
+                    attachment.handle.send_batch(&mut rows);
+                } else {
+                    attachment.handle.send_batch(&mut rows.clone());
+                }
             }
-            attachment.held = false;
-            attachment.handle.advance_to(upper);
+            if release {
+                attachment.held = false;
+                attachment.handle.advance_to(upper);
+            }
             attachment.handle.flush();
         }
     }

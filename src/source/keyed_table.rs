@@ -101,6 +101,10 @@ impl<K: Row, V: Row> TableCodec for KeyedTable<K, V> {
         Box::new(KeyedWrites::<K, V>::new())
     }
 
+    fn len(&self, history: &dyn Any) -> usize {
+        history.downcast_ref::<KeyedWrites<K, V>>().expect("history matches the table type").len()
+    }
+
     fn split(&self, history: Box<dyn Any + Send>, parts: usize) -> Vec<Box<dyn Any + Send>> {
         split_vec(*history.downcast::<KeyedWrites<K, V>>().expect("history matches the table type"), parts)
     }

@@ -33,9 +33,9 @@ pub(crate) enum Command {
         held: BTreeSet<SourceId>,
         built: Option<Sender<Result<BTreeSet<SourceId>>>>,
     },
-    /// This worker's share of streamed table `stream`'s stored history, for view `reader`,
-    /// which attached to it held (`shard/stream.rs`).
-    Backfill { reader: SourceId, stream: SourceId, rows: Box<dyn Any + Send> },
+    /// This worker's share of a batch of streamed table `stream`'s stored history, for view
+    /// `reader`, which attached to it held (`shard/stream.rs`); the last batch `release`s it.
+    Backfill { reader: SourceId, stream: SourceId, rows: Box<dyn Any + Send>, release: bool },
     /// Drop source `id`, called `name`: its waiting reads and its subscriptions end with
     /// `Error::Dropped`, its dataflow is dropped. No other source reads it.
     Drop { id: SourceId, name: String },

@@ -258,10 +258,11 @@ impl<'w> WorkerLoop<'w> {
                 }
             }
             Command::Drop { id, name } => self.drop_source(id, name),
-            Command::Backfill { reader, stream, rows } => {
+            Command::Backfill { reader, stream, rows, release } => {
                 let mut registry = self.registry.borrow_mut();
                 let input = registry.get_mut(stream).and_then(|shard| shard.input.as_mut());
-                input.expect("a backfill names a streamed table every worker created").backfill(reader, rows);
+                let input = input.expect("a backfill names a streamed table every worker created");
+                input.backfill(reader, rows, release);
             }
             Command::Write { table, time, writes } => {
                 let mut registry = self.registry.borrow_mut();
