@@ -30,20 +30,20 @@ impl<'de> Deserializer<'de> for RowDeserializer<'_> {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.row {
-            [single] => ValueDeserializer(single.clone()).deserialize_any(visitor),
+            [single] => ValueDeserializer(single).deserialize_any(visitor),
             _ => self.deserialize_seq(visitor),
         }
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.row {
-            [single] => ValueDeserializer(single.clone()).deserialize_option(visitor),
+            [single] => ValueDeserializer(single).deserialize_option(visitor),
             _ => visitor.visit_some(self),
         }
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_seq(SeqDeserializer::new(self.row.iter().cloned().map(ValueDeserializer)))
+        visitor.visit_seq(SeqDeserializer::new(self.row.iter().map(ValueDeserializer)))
     }
 
     fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
@@ -60,7 +60,7 @@ impl<'de> Deserializer<'de> for RowDeserializer<'_> {
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        let entries = self.names.iter().cloned().zip(self.row.iter().cloned().map(ValueDeserializer));
+        let entries = self.names.iter().map(String::as_str).zip(self.row.iter().map(ValueDeserializer));
         visitor.visit_map(MapDeserializer::new(entries))
     }
 
@@ -79,11 +79,12 @@ impl<'de> Deserializer<'de> for RowDeserializer<'_> {
     }
 }
 
-/// One value: `NULL` as none or unit, numbers as numbers, text as a string, dates and
-/// timestamps and decimals as their text.
-struct ValueDeserializer(Value);
+/// One value, borrowed from its row (a text is copied once, into the field that takes it):
+/// `NULL` as none or unit, numbers as numbers, text as a string, dates and timestamps and
+/// decimals as their text.
+struct ValueDeserializer<'a>(&'a Value);
 
-impl<'de> IntoDeserializer<'de, Error> for ValueDeserializer {
+impl<'de> IntoDeserializer<'de, Error> for ValueDeserializer<'_> {
     type Deserializer = Self;
 
     fn into_deserializer(self) -> Self {
@@ -91,17 +92,17 @@ impl<'de> IntoDeserializer<'de, Error> for ValueDeserializer {
     }
 }
 
-impl<'de> Deserializer<'de> for ValueDeserializer {
+impl<'de> Deserializer<'de> for ValueDeserializer<'_> {
     type Error = Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.0 {
             Value::Null => visitor.visit_unit(),
-            Value::Bool(b) => visitor.visit_bool(b),
-            Value::Int(i) => visitor.visit_i64(i),
+            Value::Bool(b) => visitor.visit_bool(*b),
+            Value::Int(i) => visitor.visit_i64(*i),
             Value::Double(d) => visitor.visit_f64(d.get()),
-            Value::Text(s) => visitor.visit_string(s),
-            Value::Bytes(b) => visitor.visit_byte_buf(b),
+            Value::Text(s) => visitor.visit_str(s),
+            Value::Bytes(b) => visitor.visit_bytes(b),
             other => visitor.visit_string(other.to_string()),
         }
     }
@@ -116,7 +117,7 @@ impl<'de> Deserializer<'de> for ValueDeserializer {
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.0 {
             Value::Decimal(d) => visitor.visit_f64(d.to_f64()),
-            Value::Int(i) => visitor.visit_f64(i as f64),
+            Value::Int(i) => visitor.visit_f64(*i as f64),
             _ => self.deserialize_any(visitor),
         }
     }
@@ -140,7 +141,7 @@ impl<'de> Deserializer<'de> for ValueDeserializer {
         visitor: V,
     ) -> Result<V::Value, Error> {
         match self.0 {
-            Value::Text(s) => visitor.visit_enum(s.into_deserializer()),
+            Value::Text(s) => visitor.visit_enum(s.as_str().into_deserializer()),
             other => Err(de::Error::custom(format!("expected a text naming a variant, found {other}"))),
         }
     }
@@ -174,5 +175,27 @@ mod tests {
         assert_eq!(single, vec![7]);
         let wrong: SqlResult<Vec<(String, String, String)>> = decode(&names, &rows);
         assert!(matches!(wrong, Err(SqlError::Decode(_))));
+    }
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    enum Status {
+        Open,
+        Closed,
+    }
+
+    #[test]
+    fn borrowed_values_decode_as_variants_options_floats_and_text() {
+        let names = vec!["status".to_string(), "ratio".to_string(), "label".to_string()];
+        let rows = vec![
+            vec![Value::Text("Closed".into()), Value::Int(2), Value::Text("x".into())],
+            vec![Value::Text("Open".into()), Value::double(0.5), Value::Null],
+        ];
+        let decoded: Vec<(Status, f64, Option<String>)> = decode(&names, &rows).unwrap();
+        assert_eq!(decoded, vec![(Status::Closed, 2.0, Some("x".into())), (Status::Open, 0.5, None)]);
+        let unknown: SqlResult<Vec<(Status, f64, Option<String>)>> =
+            decode(&names, &[vec![Value::Text("Lost".into()), Value::Int(1), Value::Null]]);
+        assert!(matches!(unknown, Err(SqlError::Decode(_))));
+        // The rows are read, not consumed: decoding again gives the same.
+        assert_eq!(decode::<(Status, f64, Option<String>)>(&names, &rows).unwrap(), decoded);
     }
 }
