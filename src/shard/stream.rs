@@ -10,9 +10,8 @@
 //!
 //! A view created after rows arrived cannot import them from memory: the coordinator attaches
 //! it *held* at `since` (its input stays there) and then sends the stored history, which
-//! [`Fanout::backfill`] replays into the held attachment, batch by batch, before moving it to the
-//! upper (see
-//! `coordinator/create.rs`). Without storage such a view is refused.
+//! [`Fanout::backfill`] replays into the held attachment, batch by batch, before moving it to
+//! the upper (see `coordinator/create.rs`). Without storage such a view is refused.
 
 use std::any::Any;
 use std::cell::RefCell;
