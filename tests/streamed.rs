@@ -306,8 +306,8 @@ fn with_storage_streamed_history_answers_reads_batch_runs_late_views_and_restart
     }
 }
 
-/// The backfill sends a long history in batches (of 262,144 rows, the pieces of a log record
-/// or checkpoint chunk kept whole), each advanced and consolidated on its own: a view created
+/// The backfill sends a long history in batches (of at least 262,144 rows, each log record or
+/// checkpoint chunk kept whole), each advanced and consolidated on its own: a view created
 /// late, and again after a restart from a checkpoint and the log's tail, must count every row
 /// once, with retractions and duplicates whose other half is in another batch.
 #[test]
@@ -334,7 +334,9 @@ fn a_late_view_over_a_long_history_counts_rows_retracted_in_another_batch() {
         engine.commit(|tx| tx.insert_all(&rows, part_rows.iter().copied())).unwrap();
         part_rows.into_iter().for_each(|row| *written.entry(row).or_default() += 1);
     }
-    // The third batch retracts rows of the first and adds a second copy of rows of the second.
+    // The fourth commit, in the backfill's second batch, retracts rows of the first commit and
+    // adds second copies of rows of the second, both in the first batch (200,000-row records
+    // make batches of 400,000 and then the rest).
     let retracted: Vec<(u32, u32)> = (0..100_000).step_by(3).map(|i| (i % 1_000, i)).collect();
     let doubled: Vec<(u32, u32)> = (200_000..260_000).step_by(7).map(|i| (i % 1_000, i)).collect();
     engine
