@@ -80,6 +80,7 @@ mod expose;
 mod extreme_rows;
 mod fork;
 mod functions;
+mod inline_bytes;
 mod lower;
 mod packed;
 mod plan;

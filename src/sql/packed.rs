@@ -1,10 +1,11 @@
-//! A row of SQL values packed into one allocation, as SQL keeps the rows it arranges (a view's
+//! A row of SQL values packed into one byte string, as SQL keeps the rows it arranges (a view's
 //! rows, both sides of a join, a top-k's partitions, sort keys and rows).
 //!
 //! A [`SqlRow`] is a vector of 32-byte [`Value`]s, each text or bytes value a further
 //! allocation: a row of four integers and a short text is some 200 bytes in three allocations.
-//! Packed, the same row is about 50 bytes in one. An arrangement holds every row it has, and
-//! copies each at every merge, so this is most of what an SQL view weighs.
+//! Packed, the same row is about 50 bytes in one; a row of at most 30 bytes (three integers)
+//! is kept in place, in no allocation at all ([`InlineBytes`]). An arrangement holds every row
+//! it has, and copies each at every merge, so this is most of what an SQL view weighs.
 //!
 //! The packing is ordered: the bytes of two rows compare as the rows do (as [`SqlRow`]s, by the
 //! derived order of [`Value`]), so that an arrangement of packed rows is sorted as one of rows,
@@ -21,14 +22,17 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::cmp::Ordering;
+use std::convert::Infallible;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::{Serialize, Serializer};
 
+use crate::sql::inline_bytes::{INLINE, InlineBytes};
 use crate::sql::value::{Date, Decimal, Double, SqlRow, Timestamp, Value};
 
-/// A row of SQL values in one allocation, ordered, compared and hashed as its values are.
+/// A row of SQL values as one byte string (in place when short), ordered, compared and hashed
+/// as its values are.
 ///
 /// An SQL view holds its rows packed (see [`Computed`](crate::sql::Computed)); [`values`](Self::values)
 /// gives them back.
@@ -41,7 +45,7 @@ use crate::sql::value::{Date, Decimal, Double, SqlRow, Timestamp, Value};
 /// assert!(PackedRow::pack(&[Value::Int(-1)]) < PackedRow::pack(&[Value::Int(3)]));
 /// ```
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PackedRow(Box<[u8]>);
+pub struct PackedRow(InlineBytes);
 
 const NULL: u8 = 0;
 const BOOL: u8 = 1;
@@ -61,11 +65,20 @@ impl PackedRow {
 
     /// The values `values` gives, packed (it is read twice: for the length, then the bytes).
     pub(crate) fn pack_each<'v>(values: impl Iterator<Item = &'v Value> + Clone) -> PackedRow {
-        let mut bytes = Vec::with_capacity(values.clone().map(packed_len).sum());
+        let len = values.clone().map(packed_len).sum();
+        if len <= INLINE {
+            return match PackedRow::try_pack_each(
+                values.map(|value| Ok::<_, Infallible>(Cow::Borrowed(value))),
+            ) {
+                Ok(row) => row,
+                Err(never) => match never {},
+            };
+        }
+        let mut bytes = Vec::with_capacity(len);
         for value in values {
             pack_value(value, &mut bytes);
         }
-        PackedRow(bytes.into_boxed_slice())
+        PackedRow(InlineBytes::from_vec(bytes))
     }
 
     /// The values `values` gives, packed, or the first error it gives: one pass over them,
@@ -83,7 +96,7 @@ impl PackedRow {
         SCRATCH.with_borrow_mut(|bytes| {
             bytes.clear();
             let packed = values.try_for_each(|value| value.map(|value| pack_value(&value, bytes)));
-            let row = packed.map(|()| PackedRow(Box::from(&bytes[..])));
+            let row = packed.map(|()| PackedRow(InlineBytes::copied(bytes)));
             if bytes.capacity() > KEPT {
                 *bytes = Vec::new();
             }
@@ -99,7 +112,7 @@ impl PackedRow {
 
     /// The row of the values after the first `n`, copied.
     pub(crate) fn after(&self, n: usize) -> PackedRow {
-        PackedRow(Box::from(self.bytes_after(n)))
+        PackedRow(InlineBytes::copied(self.bytes_after(n)))
     }
 
     /// True if one of the values is `NULL`.
@@ -127,7 +140,7 @@ impl PackedRow {
 
     /// The row of `self`'s values followed by `other`'s (their bytes, one after the other).
     pub(crate) fn concat(&self, other: &PackedRow) -> PackedRow {
-        PackedRow([&self.0[..], &other.0[..]].concat().into_boxed_slice())
+        PackedRow(InlineBytes::concat(self.0.len() + other.0.len(), [&self.0[..], &other.0[..]]))
     }
 
     /// The row of the values at `columns` of the row `rows` make one after the other, copied
@@ -148,12 +161,11 @@ impl PackedRow {
             }
         }
         let len = columns.iter().map(|&c| bounds[c].2 - bounds[c].1).sum();
-        let mut bytes = Vec::with_capacity(len);
-        for &column in columns {
+        let parts = columns.iter().map(|&column| {
             let (at, start, end) = bounds[column];
-            bytes.extend_from_slice(&rows[at].0[start..end]);
-        }
-        PackedRow(bytes.into_boxed_slice())
+            &rows[at].0[start..end]
+        });
+        PackedRow(InlineBytes::concat(len, parts))
     }
 
     /// Each value, still packed.
@@ -181,7 +193,7 @@ impl PackedRow {
         while !rest.is_empty() {
             rest = unpack_value(rest)?.1;
         }
-        Ok(PackedRow(bytes.into_boxed_slice()))
+        Ok(PackedRow(InlineBytes::from_vec(bytes)))
     }
 }
 
@@ -539,7 +551,7 @@ mod tests {
             let packed = PackedRow::pack(&both);
             each.as_ref() == Ok(&packed)
                 && packed.after(a.len()) == PackedRow::pack(&b)
-                && packed.bytes_after(a.len()) == PackedRow::pack(&b).0.as_ref()
+                && packed.bytes_after(a.len()) == &PackedRow::pack(&b).0[..]
         }
         QuickCheck::new().tests(2_000).quickcheck(property as fn(Vec<AnyValue>, Vec<AnyValue>) -> bool);
         let failing = [Ok(Cow::Owned(Value::Int(1))), Err(1), Err(2)];
@@ -609,7 +621,7 @@ mod tests {
 
     /// `bytes` serialized as a byte string, as a packed row is.
     fn serde_bytes_of(bytes: &[u8]) -> PackedRow {
-        PackedRow(bytes.into())
+        PackedRow(InlineBytes::copied(bytes))
     }
 
     #[test]
