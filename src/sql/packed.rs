@@ -67,12 +67,9 @@ impl PackedRow {
     pub(crate) fn pack_each<'v>(values: impl Iterator<Item = &'v Value> + Clone) -> PackedRow {
         let len = values.clone().map(packed_len).sum();
         if len <= INLINE {
-            return match PackedRow::try_pack_each(
-                values.map(|value| Ok::<_, Infallible>(Cow::Borrowed(value))),
-            ) {
-                Ok(row) => row,
-                Err(never) => match never {},
-            };
+            // Packed in the thread's buffer and copied into the row: no allocation at all.
+            let borrowed = values.map(|value| Ok(Cow::Borrowed(value)));
+            return PackedRow::try_pack_each(borrowed).unwrap_or_else(|never: Infallible| match never {});
         }
         let mut bytes = Vec::with_capacity(len);
         for value in values {
