@@ -7,10 +7,11 @@ use super::catalog::Entry;
 use super::receivers::DoneReceiver;
 use super::{Coordinator, Operation, State};
 use crate::error::{Error, NO_STORAGE, Result};
-use crate::persist::codec::StoredKind;
-use crate::persist::store::for_each_history_batch;
+use crate::persist::codec::{StoredKind, TableCodec};
+use crate::persist::store::{StoredHistory, history_through};
 use crate::protocol::wire::Receiver;
 use crate::protocol::{SourceId, next_request};
+use crate::shard::input::Replay;
 use crate::shard::kind::{Kind, RowType};
 use crate::worker::role::{Registration, Registrations, Role};
 
@@ -45,22 +46,38 @@ impl Coordinator {
             let workers = state.workers();
             let mut shares = Vec::new();
             let mut empty_stream = kind.streamed();
-            if let Some((stored, codec)) = table {
-                let since = state.clock.since();
-                let history = match state.store.as_mut() {
-                    Some(store) => {
-                        store.register(name, stored, (kind.row().name(), kind.row().shape()), codec, since)?
-                    }
-                    None => None,
-                };
-                match history {
+            // A kept bag table's stored history, replayed in batches once it is built.
+            let mut in_batches = None;
+            if let Some((stored, codec)) = table
+                && let Some(store) = state.store.as_mut()
+                && let Some(history) =
+                    store.register(name, stored, (kind.row().name(), kind.row().shape()))?
+            {
+                match stored {
                     // A streamed table's stored rows stay in the files, for views' backfills.
-                    Some(_) if kind.streamed() => empty_stream = false,
-                    Some(history) => shares = codec.split(history, workers).into_iter().map(Some).collect(),
-                    None => {}
+                    StoredKind::Streamed => empty_stream = history.is_empty(),
+                    _ if history.is_empty() => {}
+                    // A bag's updates advance to `since` each alone, so its history can be
+                    // decoded and replayed in batches while the workers take in the ones before.
+                    StoredKind::Bag => {
+                        shares = (0..workers).map(|_| Replay::InBatches).collect();
+                        in_batches = Some((history, codec));
+                    }
+                    // A keyed table's writes through `since` collapse to each key's last one:
+                    // its history is advanced whole.
+                    StoredKind::Keyed => match history.decode(codec) {
+                        Ok(mut decoded) => {
+                            codec.advance(decoded.as_mut(), state.clock.since());
+                            shares = codec.split(decoded, workers).into_iter().map(Replay::Whole).collect();
+                        }
+                        Err(error) => {
+                            store.give_back(history);
+                            return Err(error);
+                        }
+                    },
                 }
             }
-            shares.resize_with(workers, || None);
+            shares.resize_with(workers, || Replay::Nothing);
             // A view attaches held to every streamed table with rows, to be backfilled from the
             // files; without storage, a view that reads one is refused below.
             let streams = if table.is_none() { state.catalog.streams_with_rows() } else { Vec::new() };
@@ -101,6 +118,15 @@ impl Coordinator {
             if let Some(acks) = acks {
                 self.await_acknowledgements(state, acks)?;
             }
+            if let Some((history, codec)) = in_batches
+                && let Err(error) = self.replay_in_batches(state, (id, id), &history, codec)
+            {
+                self.dispatch(state, Operation::Drop { id, name: name.to_string() })?;
+                if let Some(store) = state.store.as_mut() {
+                    store.give_back(history);
+                }
+                return Err(error);
+            }
             let backfills: Vec<_> =
                 streams.into_iter().filter(|(_, entry)| reads.contains(&entry.id)).collect();
             if let Err(error) = self.backfill(state, id, backfills) {
@@ -124,10 +150,7 @@ impl Coordinator {
     /// (empty) share to every worker, which releases its attachments. Fails with
     /// [`Error::NotKept`] without storage.
     ///
-    /// The history goes out in batches of [`BACKFILL_BATCH`] rows as it is decoded: the
-    /// workers take in one batch while this thread decodes the next, and no copy of the whole
-    /// history is ever held here. Each batch is advanced and consolidated on its own, which
-    /// for a streamed table (a bag: each update advanced alone) is what the whole would be.
+    /// The history goes out in batches ([`Coordinator::replay_in_batches`]).
     fn backfill(&self, state: &State, reader: SourceId, streams: Vec<(String, Entry)>) -> Result<()> {
         let Some((name, _)) = streams.first() else { return Ok(()) };
         let Some(store) = state.store.as_ref() else {
@@ -140,18 +163,37 @@ impl Coordinator {
             since: store.checkpoint_time().unwrap_or(since),
         })?;
         for (name, entry) in streams {
-            let (kind, codec) = entry.kind.stored().expect("a streamed table is stored");
-            debug_assert_eq!(kind, StoredKind::Streamed, "only a bag's history is advanced in batches");
-            let (stream, row_type) = (entry.id, entry.kind.row().name());
-            for_each_history_batch(&files, last, (&name, row_type), codec, BACKFILL_BATCH, |mut rows| {
-                codec.advance(rows.as_mut(), since);
-                let shares = codec.split(rows, state.workers());
-                self.dispatch(state, Operation::Backfill { reader, stream, shares, release: false })?;
-                Ok(())
-            })?;
-            let shares = (0..state.workers()).map(|_| codec.empty_history()).collect();
-            self.dispatch(state, Operation::Backfill { reader, stream, shares, release: true })?;
+            let (_, codec) = entry.kind.stored().expect("a streamed table is stored");
+            let history = history_through(&files, last, (&name, entry.kind.row().name()))?;
+            self.replay_in_batches(state, (reader, entry.id), &history, codec)?;
         }
+        Ok(())
+    }
+
+    /// Sends the stored `history` of bag table `table` (kept or streamed) to `reader` (a view
+    /// attached to it held, or the kept table itself), each worker its share, then a last
+    /// (empty) share to every worker, which releases the held inputs.
+    ///
+    /// The history goes out in batches of [`BACKFILL_BATCH`] rows as it is decoded: the
+    /// workers take in one batch while this thread decodes the next, and no copy of the whole
+    /// history is ever held here. Each batch is advanced to `since` and consolidated on its
+    /// own, which for a bag (each update advanced alone) is what the whole would be.
+    fn replay_in_batches(
+        &self,
+        state: &State,
+        (reader, table): (SourceId, SourceId),
+        history: &StoredHistory,
+        codec: &dyn TableCodec,
+    ) -> Result<()> {
+        let since = state.clock.since();
+        history.for_each_batch(codec, BACKFILL_BATCH, |mut rows| {
+            codec.advance(rows.as_mut(), since);
+            let shares = codec.split(rows, state.workers());
+            self.dispatch(state, Operation::Backfill { reader, stream: table, shares, release: false })?;
+            Ok(())
+        })?;
+        let shares = (0..state.workers()).map(|_| codec.empty_history()).collect();
+        self.dispatch(state, Operation::Backfill { reader, stream: table, shares, release: true })?;
         Ok(())
     }
 

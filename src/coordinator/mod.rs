@@ -46,6 +46,7 @@ use crate::protocol::health::Health;
 use crate::protocol::reply::{FeedTo, Reply};
 use crate::protocol::stats::Shares;
 use crate::protocol::wire::{Control, ReadKind, Receiver};
+use crate::shard::input::Replay;
 use crate::shard::kind::Kind;
 use crate::time::Time;
 use crate::worker::command::{Command, Peek};
@@ -136,7 +137,7 @@ pub(crate) enum Operation {
         id: SourceId,
         name: String,
         kind: Arc<dyn Kind>,
-        shares: Vec<Option<Box<dyn Any + Send>>>,
+        shares: Vec<Replay>,
         /// For a view: the streamed tables it attaches to held, for a `Backfill` that follows.
         held: BTreeSet<SourceId>,
         /// For a view: where each worker answers once built, with the sources it read.
@@ -144,8 +145,8 @@ pub(crate) enum Operation {
         /// For the other processes: the request their acknowledgements answer.
         remote: Option<(u64, Box<dyn Receiver>)>,
     },
-    /// Each worker's share of one batch of streamed table `stream`'s stored history, for view
-    /// `reader`; the batch that `release`s goes to every worker, and ends the backfill (this
+    /// Each worker's share of one batch of table `stream`'s stored history, for view `reader`
+    /// (or, `reader == stream`, for the kept table itself); the batch that `release`s goes to every worker, and ends the backfill (this
     /// process only: storage is for one process).
     Backfill { reader: SourceId, stream: SourceId, shares: Vec<Box<dyn Any + Send>>, release: bool },
     /// One table's writes of one transaction, each piece to one worker of this process.

@@ -163,21 +163,18 @@ impl Store {
     }
 
     /// Registers a table whose rows are of `row_type` (the Rust name, for messages) and `shape`
-    /// ([`crate::shape`]): checks it against what is stored and returns its recovered history
-    /// (the codec's write type, with times), or records the new table in the manifest. A
-    /// streamed table's history is not decoded: an empty one says it has stored rows.
+    /// ([`crate::shape`]): checks it against what is stored and returns its recovered history,
+    /// still encoded, or records the new table in the manifest.
     ///
-    /// Times before `since` are advanced to `since`: nothing can read them any more, and views
-    /// would otherwise recompute every old commit on the way (older history stays in the files
-    /// for batch reads).
+    /// The caller decodes the history ([`StoredHistory`]); if that fails, it gives the history
+    /// back ([`Store::give_back`]), so that registering again fails the same way rather than
+    /// finding the table empty.
     pub(crate) fn register(
         &mut self,
         name: &str,
         kind: StoredKind,
         (row_type, shape): (&'static str, String),
-        codec: &dyn TableCodec,
-        since: Time,
-    ) -> Result<Option<Box<dyn Any + Send>>> {
+    ) -> Result<Option<StoredHistory>> {
         if let Some(stored) = self.manifest.iter().find(|t| t.name == name) {
             if stored.kind != kind {
                 return Err(Error::KindMismatch {
@@ -196,20 +193,19 @@ impl Store {
             let Some(recovered) = self.recovered.remove(name) else {
                 return Ok(None);
             };
-            if kind == StoredKind::Streamed {
-                // Nothing is replayed: views read its history from the files when they are
-                // created. The empty history only says that there is one.
-                return Ok((!recovered.pieces.is_empty()).then(|| codec.empty_history()));
-            }
-            let mut history = decode_pieces(name, row_type, &recovered.pieces, codec)?;
-            codec.advance(history.as_mut(), since);
-            return Ok(Some(history));
+            return Ok(Some(StoredHistory { name: name.to_string(), row_type, pieces: recovered.pieces }));
         }
         let mut manifest = self.manifest.clone();
         manifest.push(StoredTable { name: name.to_string(), kind, row_shape: shape });
         write_manifest(&self.dir, &manifest)?;
         self.manifest = manifest;
         Ok(None)
+    }
+
+    /// Takes back the history of a table that [`Store::register`] returned and that did not
+    /// decode: the table counts as not registered again, and its rows stay in the files.
+    pub(crate) fn give_back(&mut self, history: StoredHistory) {
+        self.recovered.insert(history.name, Recovered { pieces: history.pieces });
     }
 
     /// Tables on disk that the application has not registered again yet.
@@ -348,44 +344,63 @@ fn gather<'a>(
     Ok(recovered)
 }
 
-/// Reads one table's history through `t` from `files` for a streamed table's backfill, in
-/// the codec's write type: decoded in batches of at least `batch` rows (a whole stored piece
-/// at least), each handed to `each` as soon as it is decoded, so that the workers take in one
-/// batch while the next decodes.
-pub(crate) fn for_each_history_batch(
+/// Reads one table's history through `t` from `files` for a streamed table's backfill
+/// ([`StoredHistory::for_each_batch`]).
+pub(crate) fn history_through(
     files: &HistoryFiles,
     t: Time,
     (name, row_type): (&str, &'static str),
-    codec: &dyn TableCodec,
-    batch: usize,
-    mut each: impl FnMut(Box<dyn Any + Send>) -> Result<()>,
-) -> Result<()> {
-    let recovered = gather(files, t, std::iter::once(name))?;
-    let mut history = codec.empty_history();
-    for piece in &recovered[name].pieces {
-        decode_piece(name, row_type, piece, codec, history.as_mut())?;
-        if codec.len(history.as_ref()) >= batch {
-            each(std::mem::replace(&mut history, codec.empty_history()))?;
-        }
-    }
-    if codec.len(history.as_ref()) > 0 {
-        each(history)?;
-    }
-    Ok(())
+) -> Result<StoredHistory> {
+    let mut recovered = gather(files, t, std::iter::once(name))?;
+    let pieces = recovered.remove(name).map(|r| r.pieces).unwrap_or_default();
+    Ok(StoredHistory { name: name.to_string(), row_type, pieces })
 }
 
-/// Decodes a table's stored pieces, in order, into the codec's write type.
-fn decode_pieces(
-    name: &str,
+/// One table's stored history, still encoded: its pieces (checkpoint chunks and log records'
+/// writes) in time order, their bytes where the files put them.
+pub(crate) struct StoredHistory {
+    name: String,
+    /// The Rust name of the rows, for messages.
     row_type: &'static str,
-    pieces: &[Piece],
-    codec: &dyn TableCodec,
-) -> Result<Box<dyn Any + Send>> {
-    let mut history = codec.empty_history();
-    for piece in pieces {
-        decode_piece(name, row_type, piece, codec, history.as_mut())?;
+    pieces: Vec<Piece>,
+}
+
+impl StoredHistory {
+    /// True if no rows were ever stored for the table.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pieces.is_empty()
     }
-    Ok(history)
+
+    /// The whole history, decoded into the codec's write type, with times.
+    pub(crate) fn decode(&self, codec: &dyn TableCodec) -> Result<Box<dyn Any + Send>> {
+        let mut history = codec.empty_history();
+        for piece in &self.pieces {
+            decode_piece(&self.name, self.row_type, piece, codec, history.as_mut())?;
+        }
+        Ok(history)
+    }
+
+    /// The history decoded in batches of at least `batch` rows (a whole stored piece at
+    /// least), in time order, each handed to `each` as soon as it is decoded, so that the
+    /// workers take in one batch while the next decodes.
+    pub(crate) fn for_each_batch(
+        &self,
+        codec: &dyn TableCodec,
+        batch: usize,
+        mut each: impl FnMut(Box<dyn Any + Send>) -> Result<()>,
+    ) -> Result<()> {
+        let mut history = codec.empty_history();
+        for piece in &self.pieces {
+            decode_piece(&self.name, self.row_type, piece, codec, history.as_mut())?;
+            if codec.len(history.as_ref()) >= batch {
+                each(std::mem::replace(&mut history, codec.empty_history()))?;
+            }
+        }
+        if codec.len(history.as_ref()) > 0 {
+            each(history)?;
+        }
+        Ok(())
+    }
 }
 
 /// Appends one stored piece of table `name` to `history`, in the codec's write type.

@@ -35,6 +35,18 @@ pub(crate) fn split_vec<W: Send + 'static>(mut writes: Vec<W>, parts: usize) -> 
     pieces
 }
 
+/// A table's recovered history, as one worker receives it when the table is built.
+pub(crate) enum Replay {
+    /// None: a new table, or one without stored rows.
+    Nothing,
+    /// This worker's share of the whole history, replayed as the table is built.
+    Whole(Box<dyn Any + Send>),
+    /// The history follows in batches, decoded while the worker takes in the ones before
+    /// ([`TableInput::backfill`] with the table as its own reader); the input holds at its
+    /// first time until the last batch releases it.
+    InBatches,
+}
+
 /// The write side of one table shard.
 pub(crate) trait TableInput {
     /// Introduces `writes` (a `BagWrites` or `KeyedWrites` of this table's types) at `time`.
@@ -43,9 +55,10 @@ pub(crate) trait TableInput {
     fn advance(&mut self, upper: Time);
     /// Introduces recovered writes that already carry their times (before the first advance).
     fn replay(&mut self, history: Box<dyn Any + Send>);
-    /// For a streamed table: replays this worker's share of a batch of the stored history into
-    /// view `reader`'s held attachments; after the last batch (`release`), moves them to the
-    /// current upper.
+    /// Replays this worker's share of a batch of the stored history: for a streamed table,
+    /// into view `reader`'s held attachments; for a kept table built with
+    /// [`Replay::InBatches`], into its own input (`reader` is the table). After the last batch
+    /// (`release`), the held inputs move to the current upper.
     fn backfill(&mut self, _reader: SourceId, _rows: Box<dyn Any + Send>, _release: bool) {}
     /// For a streamed table: drops view `reader`'s attachments (the view is dropped, or its
     /// definition failed).
@@ -72,6 +85,11 @@ impl<K: Clone + 'static, V: Clone + 'static> Stamp for (K, Option<V>, Time) {
 /// The input of one table shard: `Vec<D>` writes in, stamped with their commit time.
 struct TableStream<D: Clone + 'static> {
     handle: InputHandleVec<Time, D>,
+    /// The upper the engine has reached; the input is there unless `held`.
+    upper: Time,
+    /// True while the recovered history arrives in batches: the input stays at its first
+    /// time, below every replayed update's.
+    held: bool,
 }
 
 impl<D: Stamp> TableInput for TableStream<D> {
@@ -84,13 +102,27 @@ impl<D: Stamp> TableInput for TableStream<D> {
     }
 
     fn advance(&mut self, upper: Time) {
-        self.handle.advance_to(upper);
-        self.handle.flush();
+        self.upper = upper;
+        if !self.held {
+            self.handle.advance_to(upper);
+            self.handle.flush();
+        }
     }
 
     fn replay(&mut self, history: Box<dyn Any + Send>) {
         let mut history = *history.downcast::<Vec<D>>().expect("history matches the table type");
         self.handle.send_batch(&mut history);
+    }
+
+    fn backfill(&mut self, _reader: SourceId, rows: Box<dyn Any + Send>, release: bool) {
+        debug_assert!(self.held, "a kept table's history arrives in batches only while it is held");
+        self.replay(rows);
+        if release {
+            self.held = false;
+            self.advance(self.upper);
+        } else {
+            self.handle.flush();
+        }
     }
 }
 
@@ -98,13 +130,14 @@ impl<D: Stamp> TableInput for TableStream<D> {
 pub(crate) type BuiltTable = (Box<dyn TableInput>, Box<dyn ArrangementState>);
 
 /// Builds a table dataflow whose input stream of `D` is arranged by `arrange`, replays its
-/// recovered `history` (if any), and leaves the input at `upper`.
+/// recovered `history`, and leaves the input at `upper`, or held below the history that
+/// follows in batches ([`Replay::InBatches`]).
 pub(crate) fn build<D, Tr>(
     worker: &mut Worker,
     name: &str,
     upper: Time,
     since: Time,
-    history: Option<Box<dyn Any + Send>>,
+    history: Replay,
     arrange: impl for<'s> FnOnce(StreamVec<'s, Time, D>) -> Tr,
 ) -> BuiltTable
 where
@@ -114,8 +147,9 @@ where
     let mut handle = InputHandleVec::new();
     let trace =
         worker.dataflow_named(&format!("table {name}"), |scope| arrange(scope.input_from(&mut handle)));
-    let mut input = TableStream { handle };
-    if let Some(history) = history {
+    let held = matches!(history, Replay::InBatches);
+    let mut input = TableStream { handle, upper, held };
+    if let Replay::Whole(history) = history {
         input.replay(history);
     }
     input.advance(upper);

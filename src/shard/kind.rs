@@ -17,6 +17,7 @@ use std::sync::Arc;
 use timely::worker::Worker;
 
 use super::hub::{Request, Subscriber};
+use super::input::Replay;
 use super::layout::Layout;
 use super::peek::{PeekReader, Readable};
 use super::registry::{Registry, Shard};
@@ -71,7 +72,7 @@ pub(crate) struct Site<'a> {
     /// History before this time may be forgotten.
     pub(crate) since: Time,
     /// A table's recovered history, this worker's share of it.
-    pub(crate) history: Option<Box<dyn Any + Send>>,
+    pub(crate) history: Replay,
     /// The streamed tables a view attaches to held at `since`, for the backfill of their
     /// stored history that follows its creation.
     pub(crate) held: &'a BTreeSet<SourceId>,

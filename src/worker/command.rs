@@ -17,24 +17,27 @@ use crate::protocol::SourceId;
 use crate::protocol::reply::{FeedTo, Reply};
 use crate::protocol::stats::Shares;
 use crate::protocol::wire::{Control, ReadKind, Receiver};
+use crate::shard::input::Replay;
 use crate::shard::kind::Kind;
 use crate::time::Time;
 
 /// One instruction for a worker.
 pub(crate) enum Command {
     /// Build source `id` of `kind` (a table replays this worker's share of its recovered
-    /// `history`); answer on `built` if given.
+    /// `history`, or holds for the batches of it that follow); answer on `built` if given.
     Create {
         id: SourceId,
         name: String,
         kind: Arc<dyn Kind>,
-        history: Option<Box<dyn Any + Send>>,
+        history: Replay,
         /// For a view: the streamed tables it attaches to held, for a `Backfill`.
         held: BTreeSet<SourceId>,
         built: Option<Sender<Result<BTreeSet<SourceId>>>>,
     },
-    /// This worker's share of a batch of streamed table `stream`'s stored history, for view
-    /// `reader`, which attached to it held (`shard/stream.rs`); the last batch `release`s it.
+    /// This worker's share of a batch of table `stream`'s stored history, for view `reader`,
+    /// which attached to that streamed table held (`shard/stream.rs`), or for the kept table
+    /// itself (`reader == stream`, built with `Replay::InBatches`); the last batch
+    /// `release`s it.
     Backfill { reader: SourceId, stream: SourceId, rows: Box<dyn Any + Send>, release: bool },
     /// Drop source `id`, called `name`: its waiting reads and its subscriptions end with
     /// `Error::Dropped`, its dataflow is dropped. No other source reads it.

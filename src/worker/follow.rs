@@ -20,6 +20,7 @@ use crate::protocol::SourceId;
 use crate::protocol::outbox::Outbox;
 use crate::protocol::reply::{FeedTo, Reply};
 use crate::protocol::wire::{Body, Control, WireError};
+use crate::shard::input::Replay;
 
 /// One worker's follower of process 0.
 pub(crate) struct Follower {
@@ -130,7 +131,7 @@ impl Follower {
                             id,
                             name: name.clone(),
                             kind: registration.kind,
-                            history: None,
+                            history: Replay::Nothing,
                             // Storage, and so backfills, is for one process only.
                             held: Default::default(),
                             built: Some(built),

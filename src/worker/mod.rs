@@ -261,7 +261,7 @@ impl<'w> WorkerLoop<'w> {
             Command::Backfill { reader, stream, rows, release } => {
                 let mut registry = self.registry.borrow_mut();
                 let input = registry.get_mut(stream).and_then(|shard| shard.input.as_mut());
-                let input = input.expect("a backfill names a streamed table every worker created");
+                let input = input.expect("a backfill names a table every worker created");
                 input.backfill(reader, rows, release);
             }
             Command::Write { table, time, writes } => {
