@@ -1,9 +1,10 @@
 //! What the stored records hold, and the typed encoders and decoders of table rows.
 //!
 //! Payloads are postcard (a specified, compact serde encoding: varint integers, length-prefixed
-//! sequences). A damaged length cannot make the decoder allocate much more than the record: a
-//! sequence is filled as it decodes, from a capacity serde caps, and decoding stops at the
-//! record's end. Row data is encoded by the table's own codec, which knows its Rust types; the
+//! sequences). Every record is checked (`frame.rs`) before it is decoded, and even a damaged
+//! length cannot make the decoder allocate without bound: a sequence is filled as it decodes,
+//! from a capacity serde caps, or ([`decode_extend`]) at most one element per byte of the
+//! record, and decoding stops at the record's end. Row data is encoded by the table's own codec, which knows its Rust types; the
 //! files only carry bytes and the row type's shape ([`crate::shape`]), checked on reopen.
 
 use std::any::Any;
@@ -25,6 +26,58 @@ pub(crate) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Strin
         Ok((value, [])) => Ok(value),
         Ok((_, rest)) => Err(format!("{} bytes left over after the value", rest.len())),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Decodes a payload that must be all of `bytes`, a sequence of `E` as [`encode`] wrote a
+/// `Vec<E>`, appending `map(e)` to `out` for each element: the elements go straight into `out`,
+/// with no vector of their own on the way. `out` is reserved for the sequence's length, at
+/// most one element per byte of `bytes`. On an error, `out` may hold some of the elements.
+pub(crate) fn decode_extend<'a, E: Deserialize<'a>, O>(
+    bytes: &'a [u8],
+    out: &mut Vec<O>,
+    map: impl FnMut(E) -> O,
+) -> Result<(), String> {
+    let mut deserializer = postcard::Deserializer::from_bytes(bytes);
+    let seed = Extend { out, map, most: bytes.len(), element: std::marker::PhantomData };
+    serde::de::DeserializeSeed::deserialize(seed, &mut deserializer).map_err(|e| e.to_string())?;
+    match deserializer.finalize() {
+        Ok([]) => Ok(()),
+        Ok(rest) => Err(format!("{} bytes left over after the value", rest.len())),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// [`decode_extend`]'s visitor of the sequence.
+struct Extend<'o, E, O, F> {
+    out: &'o mut Vec<O>,
+    map: F,
+    /// The most elements the sequence can hold.
+    most: usize,
+    element: std::marker::PhantomData<fn() -> E>,
+}
+
+impl<'de, E: Deserialize<'de>, O, F: FnMut(E) -> O> serde::de::DeserializeSeed<'de> for Extend<'_, E, O, F> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de, E: Deserialize<'de>, O, F: FnMut(E) -> O> serde::de::Visitor<'de> for Extend<'_, E, O, F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a sequence")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        self.out.reserve(seq.size_hint().unwrap_or(0).min(self.most));
+        while let Some(element) = seq.next_element::<E>()? {
+            self.out.push((self.map)(element));
+        }
+        Ok(())
     }
 }
 
@@ -126,6 +179,30 @@ pub(crate) fn encode_rows<R: Row>(rows: &Arc<dyn Any + Send + Sync>, chunk: usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decode_extend_appends_what_decode_gives_and_refuses_what_it_refuses() {
+        fn property(rows: Vec<(String, isize)>, before: Vec<(String, u64, isize)>, cut: usize) -> bool {
+            let bytes = encode(&rows);
+            let mut out = before.clone();
+            decode_extend(&bytes, &mut out, |(row, diff): (String, isize)| (row, 9, diff)).unwrap();
+            let expected: Vec<_> = before
+                .iter()
+                .cloned()
+                .chain(rows.iter().map(|(row, diff)| (row.clone(), 9, *diff)))
+                .collect();
+            // A cut or lengthened payload fails exactly when `decode` does.
+            let cut = &bytes[..cut % (bytes.len() + 1)];
+            let mut longer = bytes.clone();
+            longer.push(0);
+            let agree = |bytes: &[u8]| {
+                let whole: Result<Vec<(String, isize)>, String> = decode(bytes);
+                whole.is_ok() == decode_extend(bytes, &mut Vec::new(), |row: (String, isize)| row).is_ok()
+            };
+            out == expected && agree(cut) && agree(&longer)
+        }
+        quickcheck::QuickCheck::new().quickcheck(property as fn(_, _, usize) -> bool);
+    }
 
     #[test]
     fn log_records_round_trip() {

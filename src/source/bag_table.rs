@@ -9,7 +9,7 @@ use differential_dataflow::AsCollection;
 
 use crate::coordinator::commit::TableWrites;
 use crate::error::Result;
-use crate::persist::codec::{self, StoredKind, TableCodec, decode, encode_rows};
+use crate::persist::codec::{self, StoredKind, TableCodec, decode_extend, encode_rows};
 use crate::row::Row;
 use crate::shard::input::{BagWrites, build, split_vec};
 use crate::shard::kind::{Site, SourceKind};
@@ -67,10 +67,8 @@ impl<T: Row> TableWrites for BagWrites<T> {
 /// Stored as `Vec<(T, Diff)>` writes; contents are `Vec<(T, Diff)>` too.
 impl<T: Row> TableCodec for BagTable<T> {
     fn decode_writes(&self, bytes: &[u8], time: Time, history: &mut dyn Any) -> Result<(), String> {
-        let writes: Vec<(T, Diff)> = decode(bytes)?;
         let history = history.downcast_mut::<BagWrites<T>>().expect("history matches the table type");
-        history.extend(writes.into_iter().map(|(row, diff)| (row, time, diff)));
-        Ok(())
+        decode_extend(bytes, history, |(row, diff): (T, Diff)| (row, time, diff))
     }
 
     fn decode_contents(&self, bytes: &[u8], time: Time, history: &mut dyn Any) -> Result<(), String> {
@@ -108,9 +106,8 @@ impl<T: Row> TableCodec for BagTable<T> {
 
     fn decode_rows(&self, pieces: &[(bool, Time, &[u8])]) -> Result<Arc<dyn Any + Send + Sync>, String> {
         let mut rows: Vec<(T, Time, Diff)> = Vec::new();
-        for (_, time, bytes) in pieces {
-            let writes: Vec<(T, Diff)> = decode(bytes)?;
-            rows.extend(writes.into_iter().map(|(row, diff)| (row, *time, diff)));
+        for &(_, time, bytes) in pieces {
+            decode_extend(bytes, &mut rows, |(row, diff): (T, Diff)| (row, time, diff))?;
         }
         Ok(Arc::new(rows))
     }

@@ -12,7 +12,7 @@ use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 
 use crate::coordinator::commit::TableWrites;
 use crate::error::Result;
-use crate::persist::codec::{self, StoredKind, TableCodec, decode, encode_rows};
+use crate::persist::codec::{self, StoredKind, TableCodec, decode, decode_extend, encode_rows};
 use crate::row::Row;
 use crate::shard::input::{KeyedWrites, build, split_vec};
 use crate::shard::kind::{Site, SourceKind};
@@ -75,10 +75,8 @@ impl<K: Row, V: Row> TableWrites for KeyedUpserts<K, V> {
 /// Stored as `Vec<(K, Option<V>)>` writes and `Vec<((K, V), Diff)>` contents.
 impl<K: Row, V: Row> TableCodec for KeyedTable<K, V> {
     fn decode_writes(&self, bytes: &[u8], time: Time, history: &mut dyn Any) -> Result<(), String> {
-        let writes: Vec<(K, Option<V>)> = decode(bytes)?;
         let history = history.downcast_mut::<KeyedWrites<K, V>>().expect("history matches the table type");
-        history.extend(writes.into_iter().map(|(key, value)| (key, value, time)));
-        Ok(())
+        decode_extend(bytes, history, |(key, value): (K, Option<V>)| (key, value, time))
     }
 
     fn decode_contents(&self, bytes: &[u8], time: Time, history: &mut dyn Any) -> Result<(), String> {
