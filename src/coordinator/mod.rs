@@ -146,8 +146,8 @@ pub(crate) enum Operation {
         remote: Option<(u64, Box<dyn Receiver>)>,
     },
     /// Each worker's share of one batch of table `stream`'s stored history, for view `reader`
-    /// (or, `reader == stream`, for the kept table itself); the batch that `release`s goes to every worker, and ends the backfill (this
-    /// process only: storage is for one process).
+    /// (or, `reader == stream`, for the kept table itself); the batch that `release`s goes to
+    /// every worker, and ends the backfill (this process only: storage is for one process).
     Backfill { reader: SourceId, stream: SourceId, shares: Vec<Box<dyn Any + Send>>, release: bool },
     /// One table's writes of one transaction, each piece to one worker of this process.
     Write { table: SourceId, time: Time, pieces: Vec<(usize, Box<dyn Any + Send>)> },

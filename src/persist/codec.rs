@@ -4,8 +4,9 @@
 //! sequences). Every record is checked (`frame.rs`) before it is decoded, and even a damaged
 //! length cannot make the decoder allocate without bound: a sequence is filled as it decodes,
 //! from a capacity serde caps, or ([`decode_extend`]) at most one element per byte of the
-//! record, and decoding stops at the record's end. Row data is encoded by the table's own codec, which knows its Rust types; the
-//! files only carry bytes and the row type's shape ([`crate::shape`]), checked on reopen.
+//! record, and decoding stops at the record's end. Row data is encoded by the table's own
+//! codec, which knows its Rust types; the files only carry bytes and the row type's shape
+//! ([`crate::shape`]), checked on reopen.
 
 use std::any::Any;
 use std::sync::Arc;

@@ -373,11 +373,12 @@ impl StoredHistory {
 
     /// The whole history, decoded into the codec's write type, with times.
     pub(crate) fn decode(&self, codec: &dyn TableCodec) -> Result<Box<dyn Any + Send>> {
-        let mut history = codec.empty_history();
-        for piece in &self.pieces {
-            decode_piece(&self.name, self.row_type, piece, codec, history.as_mut())?;
-        }
-        Ok(history)
+        let mut whole = None;
+        self.for_each_batch(codec, usize::MAX, |history| {
+            whole = Some(history);
+            Ok(())
+        })?;
+        Ok(whole.unwrap_or_else(|| codec.empty_history()))
     }
 
     /// The history decoded in batches of at least `batch` rows (a whole stored piece at
