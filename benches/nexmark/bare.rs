@@ -37,7 +37,7 @@ use crate::answer::{self, Answer};
 use crate::args::{ChildOptions, Mode};
 use crate::child::Input;
 use crate::latencies;
-use crate::measure::{cpu_seconds, memory_kib};
+use crate::measure::{cpu_seconds, kernel_seconds, memory_kib};
 use crate::model::{Auction, Bid, Event, Person};
 use crate::outcome::Outcome;
 use crate::query::{Query, Streams};
@@ -70,7 +70,7 @@ impl Sessions {
 
 /// What worker 0 measured: wall seconds, CPU seconds, each transaction's latency (seconds, in
 /// order).
-type Timed = (f64, f64, Vec<f64>);
+type Timed = (f64, (f64, f64), Vec<f64>);
 
 /// Runs query `Q` as a bare differential program.
 pub fn run<Q: Query>(input: Input, options: &ChildOptions) -> Result<Outcome, String> {
@@ -113,7 +113,7 @@ pub fn run<Q: Query>(input: Input, options: &ChildOptions) -> Result<Outcome, St
             (Sessions { persons: persons_in, auctions: auctions_in, bids: bids_in }, done)
         });
         barrier.wait();
-        let (started, cpu) = (Instant::now(), cpu_seconds());
+        let (started, cpu, kernel) = (Instant::now(), cpu_seconds(), kernel_seconds());
         let (index, peers) = (worker.index(), worker.peers());
         let (mut time, mut latencies): (Time, Vec<f64>) = (1, Vec::new());
         for chunk in events.chunks(batch) {
@@ -128,7 +128,8 @@ pub fn run<Q: Query>(input: Input, options: &ChildOptions) -> Result<Outcome, St
             kept.compact(time);
             time += 1;
         }
-        let timed: Timed = (started.elapsed().as_secs_f64(), cpu_seconds() - cpu, latencies);
+        let cpu = (cpu_seconds() - cpu, kernel_seconds() - kernel);
+        let timed: Timed = (started.elapsed().as_secs_f64(), cpu, latencies);
         (index == 0).then_some(timed)
     })
     .map_err(|e| format!("timely: {e}"))?;
@@ -141,7 +142,7 @@ pub fn run<Q: Query>(input: Input, options: &ChildOptions) -> Result<Outcome, St
         }
     }
     let peak_kib = memory_kib().0;
-    let (seconds, cpu_seconds, latencies) = timed.ok_or("worker 0 reported nothing")?;
+    let (seconds, (cpu_seconds, kernel_seconds), latencies) = timed.ok_or("worker 0 reported nothing")?;
     latencies::write(&latencies, options)?;
     let (answer, rows) = collector.join().map_err(|_| "the collector panicked")?;
     let dumped = match &options.dump {
@@ -152,6 +153,7 @@ pub fn run<Q: Query>(input: Input, options: &ChildOptions) -> Result<Outcome, St
         transactions: latencies.len() as u64,
         seconds,
         cpu_seconds,
+        kernel_seconds,
         latency_p50_us: Some(latencies::quantile(&latencies, 0.5) * 1e6),
         latency_p99_us: Some(latencies::quantile(&latencies, 0.99) * 1e6),
         peak_mib: peak_kib.saturating_sub(resident_kib) as f64 / 1024.0,

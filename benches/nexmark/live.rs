@@ -27,7 +27,7 @@ use crate::answer::{self, Answer};
 use crate::args::{ChildOptions, Mode};
 use crate::child::Input;
 use crate::latencies;
-use crate::measure::{cpu_seconds, median, memory_kib};
+use crate::measure::{cpu_seconds, kernel_seconds, median, memory_kib};
 use crate::model::Event;
 use crate::outcome::Outcome;
 use crate::query::{Query, Tables};
@@ -151,7 +151,7 @@ pub fn drive<R: Ord + Hash + Debug>(
     let (held_tx, held) = crossbeam_channel::unbounded();
     let subscriber = spawn_subscriber(changes, held_tx);
 
-    let (cpu, started) = (cpu_seconds(), Instant::now());
+    let (cpu, kernel, started) = (cpu_seconds(), kernel_seconds(), Instant::now());
     let mut latencies = Vec::new();
     let mut last = 0;
     for chunk in input.events.chunks(options.batch as usize) {
@@ -160,7 +160,7 @@ pub fn drive<R: Ord + Hash + Debug>(
         last = t;
     }
     let seconds = started.elapsed().as_secs_f64();
-    let cpu_seconds = cpu_seconds() - cpu;
+    let (cpu_seconds, kernel_seconds) = (cpu_seconds() - cpu, kernel_seconds() - kernel);
     let peak_kib = memory_kib().0;
     latencies::write(&latencies, options)?;
 
@@ -180,6 +180,7 @@ pub fn drive<R: Ord + Hash + Debug>(
         transactions: latencies.len() as u64,
         seconds,
         cpu_seconds,
+        kernel_seconds,
         peak_mib: peak_kib.saturating_sub(input.resident_kib) as f64 / 1024.0,
         input_mib: input.resident_kib as f64 / 1024.0,
         latency_p50_us: Some(latencies::quantile(&latencies, 0.5) * 1e6),

@@ -24,6 +24,11 @@ pub struct Outcome {
     pub seconds: f64,
     /// CPU seconds of the whole process (every thread) over the timed part.
     pub cpu_seconds: f64,
+    /// Of `cpu_seconds`, the kernel's (live, sql, streamed and bare): mostly page faults,
+    /// which on a VM whose host takes freed memory back vary from one run to the next by
+    /// more than the engine's own work does (BENCHMARKS.md §7).
+    #[serde(default)]
+    pub kernel_seconds: f64,
     /// Peak resident memory over the run, less what the harness held before the system
     /// started (the generated events), in MiB.
     pub peak_mib: f64,
@@ -56,6 +61,11 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// CPU seconds of the timed part in user space: `cpu_seconds` less the kernel's.
+    pub fn user_seconds(&self) -> f64 {
+        self.cpu_seconds - self.kernel_seconds
+    }
+
     /// Events per second per worker of the timed part.
     pub fn throughput_per_worker(&self) -> f64 {
         self.events as f64 / self.seconds / self.workers.max(1) as f64
