@@ -318,7 +318,12 @@ impl Function {
             F::Replace => Value::Text(text(0).replace(&*text(1), &text(2))),
             F::Position => {
                 let (haystack, needle) = (text(0), text(1));
-                Value::Int(match haystack.find(&*needle) {
+                let mut chars = needle.chars();
+                let found = match (chars.next(), chars.next()) {
+                    (Some(one), None) => haystack.find(one),
+                    _ => haystack.find(&*needle),
+                };
+                Value::Int(match found {
                     Some(byte) => haystack[..byte].chars().count() as i64 + 1,
                     None => 0,
                 })
@@ -440,7 +445,13 @@ fn split_index(text: &str, delimiter: &str, index: i64) -> Option<String> {
     if delimiter.is_empty() {
         return (index == 0).then(|| text.to_string());
     }
-    text.split(delimiter).nth(index).map(str::to_string)
+    // One character is searched for as a `char` (`memchr`), not as a string pattern, whose
+    // searcher is set up again at every call.
+    let mut chars = delimiter.chars();
+    match (chars.next(), chars.next()) {
+        (Some(one), None) => text.split(one).nth(index).map(str::to_string),
+        _ => text.split(delimiter).nth(index).map(str::to_string),
+    }
 }
 
 /// A field of a date or timestamp, as `EXTRACT` gives it.
@@ -500,6 +511,32 @@ mod tests {
         assert_eq!(call("right", vec![text("héllo"), Value::Int(9)]), Ok(text("héllo")));
         assert_eq!(call("concat", vec![text("a"), Value::Null, Value::Int(1)]), Ok(text("a1")));
         assert_eq!(call("upper", vec![Value::Null]), Ok(Value::Null));
+    }
+
+    /// `strpos` and `SPLIT_INDEX` find a delimiter of one character (searched for as a `char`)
+    /// where a search for the same text as a string finds it: random texts and delimiters of
+    /// one to three characters, from an alphabet with characters of one to four bytes.
+    #[test]
+    fn one_character_delimiters_are_found_as_strings_are() {
+        fn property(text: Vec<u8>, delimiter: Vec<u8>, index: u8) -> bool {
+            const ALPHABET: [char; 5] = ['/', 'a', '&', 'é', '😀'];
+            let pick = |codes: &[u8]| -> String { codes.iter().map(|c| ALPHABET[*c as usize % 5]).collect() };
+            let (text, delimiter) = (pick(&text), pick(&delimiter[..delimiter.len().min(3)]));
+            let index = i64::from(index % 6);
+            let position = match text.find(delimiter.as_str()) {
+                Some(byte) => text[..byte].chars().count() as i64 + 1,
+                None => 0,
+            };
+            let piece = match delimiter.is_empty() {
+                true => (index == 0).then(|| text.clone()),
+                false => text.split(delimiter.as_str()).nth(index as usize).map(str::to_string),
+            };
+            let strpos = call("strpos", vec![Value::Text(text.clone()), Value::Text(delimiter.clone())]);
+            let split =
+                call("split_index", vec![Value::Text(text), Value::Text(delimiter), Value::Int(index)]);
+            strpos == Ok(Value::Int(position)) && split == Ok(piece.map_or(Value::Null, Value::Text))
+        }
+        quickcheck::QuickCheck::new().tests(5_000).quickcheck(property as fn(Vec<u8>, Vec<u8>, u8) -> bool);
     }
 
     /// `chars` cuts where collecting the characters and slicing them does, on any text (ASCII
