@@ -68,8 +68,8 @@ impl Sessions {
     }
 }
 
-/// What worker 0 measured: wall seconds, CPU seconds, each transaction's latency (seconds, in
-/// order).
+/// What worker 0 measured: wall seconds, CPU seconds (all, and the kernel's), each
+/// transaction's latency (seconds, in order).
 type Timed = (f64, (f64, f64), Vec<f64>);
 
 /// Runs query `Q` as a bare differential program.

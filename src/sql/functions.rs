@@ -318,10 +318,9 @@ impl Function {
             F::Replace => Value::Text(text(0).replace(&*text(1), &text(2))),
             F::Position => {
                 let (haystack, needle) = (text(0), text(1));
-                let mut chars = needle.chars();
-                let found = match (chars.next(), chars.next()) {
-                    (Some(one), None) => haystack.find(one),
-                    _ => haystack.find(&*needle),
+                let found = match one_char(&needle) {
+                    Some(one) => haystack.find(one),
+                    None => haystack.find(&*needle),
                 };
                 Value::Int(match found {
                     Some(byte) => haystack[..byte].chars().count() as i64 + 1,
@@ -445,12 +444,19 @@ fn split_index(text: &str, delimiter: &str, index: i64) -> Option<String> {
     if delimiter.is_empty() {
         return (index == 0).then(|| text.to_string());
     }
-    // One character is searched for as a `char` (`memchr`), not as a string pattern, whose
-    // searcher is set up again at every call.
-    let mut chars = delimiter.chars();
+    match one_char(delimiter) {
+        Some(one) => text.split(one).nth(index).map(str::to_string),
+        None => text.split(delimiter).nth(index).map(str::to_string),
+    }
+}
+
+/// The character `text` is, if it is one: a delimiter or needle searched for as a `char`
+/// (`memchr`) rather than as a string, whose searcher is set up again at every call.
+fn one_char(text: &str) -> Option<char> {
+    let mut chars = text.chars();
     match (chars.next(), chars.next()) {
-        (Some(one), None) => text.split(one).nth(index).map(str::to_string),
-        _ => text.split(delimiter).nth(index).map(str::to_string),
+        (Some(one), None) => Some(one),
+        _ => None,
     }
 }
 
