@@ -357,7 +357,8 @@ impl Scalar {
                 if saw_null { Value::Null } else { Value::Bool(*negated) }
             }
             // A call of a few arguments reads them into an array on the stack: a call per
-            // row and function (`SPLIT_INDEX` three times a row in q22) allocates nothing.
+            // row and function (`SPLIT_INDEX` three times a row in q22) allocates nothing
+            // for its arguments.
             Scalar::Call(func, args) if args.len() <= FEW_ARGUMENTS => {
                 let mut values: [Cow<'_, Value>; FEW_ARGUMENTS] =
                     std::array::from_fn(|_| Cow::Borrowed(&NULL));
@@ -641,8 +642,7 @@ mod tests {
     #[test]
     fn calls_of_few_and_many_arguments_read_them_alike() {
         let lit = |v: Value| Scalar::Literal(v);
-        let failing =
-            |dividend: i64| Scalar::binary(BinaryOp::Div, lit(Value::Int(dividend)), lit(Value::Int(0)));
+        let division_by_zero = Scalar::binary(BinaryOp::Div, lit(Value::Int(1)), lit(Value::Int(0)));
         let pool = [
             lit(Value::Text("a".into())),
             Scalar::Column(0),
@@ -658,7 +658,7 @@ mod tests {
             assert_eq!(call.eval(&row), Function::Concat.call(&values), "{count} arguments");
             // The last argument fails, then also the first.
             let mut failing_args = args;
-            *failing_args.last_mut().expect("an argument") = failing(1);
+            *failing_args.last_mut().expect("an argument") = division_by_zero.clone();
             assert_eq!(
                 Scalar::Call(Function::Concat, failing_args.clone()).eval(&row),
                 Err(EvalError::DivisionByZero)
